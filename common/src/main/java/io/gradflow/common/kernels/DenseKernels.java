@@ -1,0 +1,36 @@
+package io.gradflow.common.kernels;
+
+/**
+ * The three products of a dense layer on row-major float arrays. They are the whole cost of
+ * training. The caller owns every output buffer. Implementations must be deterministic: the same
+ * inputs give the same bits, whatever the thread count, because the distributed equality
+ * guarantee rests on it.
+ *
+ * <p>Shapes: {@code X} is {@code B x in}, {@code W} is {@code out x in}, {@code Z} and {@code dZ}
+ * are {@code B x out}.
+ */
+public interface DenseKernels {
+
+  /** Identifier written into the job fingerprint: different kernels give different bits. */
+  String id();
+
+  /** Forward: {@code Z = X W^T + 1 b^T}. */
+  void forward(float[] x, float[] w, float[] b, float[] z, int batch, int in, int out);
+
+  /** Weight gradient: {@code dW = dZ^T X} ({@code out x in}), overwriting {@code dw}. */
+  void weightGradient(float[] dz, float[] x, float[] dw, int batch, int in, int out);
+
+  /** Input gradient: {@code dX = dZ W} ({@code B x in}), overwriting {@code dx}. */
+  void inputGradient(float[] dz, float[] w, float[] dx, int batch, int in, int out);
+
+  /** Bias gradient: {@code db_j = sum_i dZ_ij} (column sums), summed in row order. */
+  default void biasGradient(float[] dz, float[] db, int batch, int out) {
+    java.util.Arrays.fill(db, 0, out, 0f);
+    for (int i = 0; i < batch; i++) {
+      int row = i * out;
+      for (int j = 0; j < out; j++) {
+        db[j] += dz[row + j];
+      }
+    }
+  }
+}

@@ -1,0 +1,60 @@
+package io.gradflow.common.nn;
+
+import io.gradflow.common.model.ModelSpec;
+import io.gradflow.common.model.Network;
+
+/**
+ * {@code dL/dW_l} and {@code dL/db_l} for every layer, in the same tensor order and shapes as
+ * {@link Network}.
+ */
+public final class Gradients {
+  private final float[][] tensors;
+
+  public Gradients(ModelSpec spec) {
+    Network shape = new Network(spec);
+    tensors = new float[shape.tensorCount()][];
+    for (int t = 0; t < tensors.length; t++) {
+      tensors[t] = new float[shape.tensor(t).length];
+    }
+  }
+
+  public int tensorCount() {
+    return tensors.length;
+  }
+
+  /** Tensor {@code t} in {@link Network}'s canonical order; the live array. */
+  public float[] tensor(int t) {
+    return tensors[t];
+  }
+
+  public float[] weights(int layer) {
+    return tensors[2 * layer];
+  }
+
+  public float[] biases(int layer) {
+    return tensors[2 * layer + 1];
+  }
+
+  public int layerCount() {
+    return tensors.length / 2;
+  }
+
+  /**
+   * L2 norm of each layer's gradient, W and b together: {@code ||(dW_l, db_l)||_2}. Under sigmoid
+   * these shrink towards the input (vanishing gradients).
+   */
+  public double[] layerNorms() {
+    double[] norms = new double[layerCount()];
+    for (int l = 0; l < norms.length; l++) {
+      double s = 0;
+      for (float v : weights(l)) {
+        s += (double) v * v;
+      }
+      for (float v : biases(l)) {
+        s += (double) v * v;
+      }
+      norms[l] = Math.sqrt(s);
+    }
+    return norms;
+  }
+}

@@ -1,0 +1,91 @@
+package io.gradflow.common.optim;
+
+import io.gradflow.common.model.Network;
+import io.gradflow.common.nn.Gradients;
+
+/**
+ * Stochastic gradient descent with momentum and weight decay, as PyTorch's {@code torch.optim.SGD}
+ * (weight decay on weights only, not biases):
+ *
+ * <pre>
+ *   g = dL/dw + lambda * w        (lambda = weight decay, W tensors only)
+ *   v = mu * v + g                (mu = momentum; v = g on the first step)
+ *   w = w - lr_t * v
+ * </pre>
+ *
+ * All in float32, element by element, so every process that applies the same update to the same
+ * weights gets the same bits. Full-batch GD, SGD (B = 1) and minibatch SGD are this same update
+ * with a different batch size.
+ */
+public final class SgdOptimizer {
+  private final float momentum;
+  private final float weightDecay;
+  private final LearningRateSchedule schedule;
+  private final float[][] velocity;
+  private boolean started;
+
+  public SgdOptimizer(Network shape, LearningRateSchedule schedule, double momentum, double weightDecay) {
+    if (momentum < 0 || momentum >= 1) {
+      throw new IllegalArgumentException("momentum must be in [0, 1), got " + momentum);
+    }
+    if (weightDecay < 0) {
+      throw new IllegalArgumentException("weight decay must be >= 0, got " + weightDecay);
+    }
+    this.schedule = schedule;
+    this.momentum = (float) momentum;
+    this.weightDecay = (float) weightDecay;
+    velocity = new float[shape.tensorCount()][];
+    for (int t = 0; t < velocity.length; t++) {
+      velocity[t] = new float[shape.tensor(t).length];
+    }
+  }
+
+  public LearningRateSchedule schedule() {
+    return schedule;
+  }
+
+  /** Applies one update for 0-based step {@code step} in place; returns the rate it used. */
+  public float step(Network net, Gradients grads, long step) {
+    float lr = schedule.rate(step);
+    for (int t = 0; t < velocity.length; t++) {
+      float[] w = net.tensor(t);
+      float[] g = grads.tensor(t);
+      float[] v = velocity[t];
+      float decay = (t & 1) == 0 ? weightDecay : 0f;
+      if (momentum == 0f) {
+        for (int i = 0; i < w.length; i++) {
+          w[i] -= lr * (g[i] + decay * w[i]);
+        }
+      } else if (!started) {
+        for (int i = 0; i < w.length; i++) {
+          v[i] = g[i] + decay * w[i];
+          w[i] -= lr * v[i];
+        }
+      } else {
+        for (int i = 0; i < w.length; i++) {
+          v[i] = momentum * v[i] + (g[i] + decay * w[i]);
+          w[i] -= lr * v[i];
+        }
+      }
+    }
+    started = true;
+    return lr;
+  }
+
+  /** The momentum buffer of tensor {@code t} (checkpointed with the weights). */
+  public float[] velocity(int t) {
+    return velocity[t];
+  }
+
+  public boolean started() {
+    return started;
+  }
+
+  /** Restores the state saved in a checkpoint. */
+  public void restore(float[][] savedVelocity, boolean savedStarted) {
+    for (int t = 0; t < velocity.length; t++) {
+      System.arraycopy(savedVelocity[t], 0, velocity[t], 0, velocity[t].length);
+    }
+    started = savedStarted;
+  }
+}

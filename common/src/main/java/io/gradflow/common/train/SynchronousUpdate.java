@@ -1,0 +1,47 @@
+package io.gradflow.common.train;
+
+import io.gradflow.common.model.Network;
+import io.gradflow.common.nn.Gradients;
+import io.gradflow.common.optim.SgdOptimizer;
+import io.gradflow.common.reduce.ExactGradientSum;
+
+/**
+ * One synchronous step's reduction and update, shared by the single-process trainer and the
+ * parameter server: the exact sum of every micro-shard's gradient is turned into the float
+ * gradient of the global batch, and the optimizer applies it once.
+ */
+public final class SynchronousUpdate {
+  private final ExactGradientSum sum;
+  private final Gradients gradient;
+  private final SgdOptimizer optimizer;
+
+  public SynchronousUpdate(Network shape, SgdOptimizer optimizer) {
+    this.sum = new ExactGradientSum(shape);
+    this.gradient = new Gradients(shape.spec());
+    this.optimizer = optimizer;
+  }
+
+  /** The accumulator the step's micro-shard gradients are added into. */
+  public ExactGradientSum sum() {
+    return sum;
+  }
+
+  /** The reduced float gradient of the last applied step. */
+  public Gradients gradient() {
+    return gradient;
+  }
+
+  public SgdOptimizer optimizer() {
+    return optimizer;
+  }
+
+  /**
+   * {@code g = sum / 1} (the micro-shard gradients already carry 1/B), {@code w -= lr_t * v};
+   * clears the accumulator for the next step and returns {@code lr_t}.
+   */
+  public float apply(Network net, long step) {
+    sum.toGradients(gradient);
+    sum.clear();
+    return optimizer.step(net, gradient, step);
+  }
+}

@@ -1,0 +1,93 @@
+package io.gradflow.common.train;
+
+import io.gradflow.common.optim.LearningRateSchedule;
+import io.gradflow.proto.TrainConfig;
+
+/**
+ * The hyper-parameters of a training job. Together with the model spec they are the job's
+ * fingerprint: a worker must agree on all of them with the server.
+ *
+ * @param maxSteps 0 for no limit beyond {@code epochs}
+ */
+public record TrainingConfig(
+    String dataset,
+    int batch,
+    int microShards,
+    double learningRate,
+    double momentum,
+    double weightDecay,
+    LearningRateSchedule.Kind schedule,
+    int warmupSteps,
+    int stepSize,
+    double stepGamma,
+    int epochs,
+    long maxSteps,
+    long seed,
+    String kernels) {
+
+  public TrainingConfig {
+    if (batch <= 0) {
+      throw new IllegalArgumentException("batch must be positive, got " + batch);
+    }
+    if (microShards <= 0 || microShards > batch) {
+      throw new IllegalArgumentException(
+          "micro-shards must be in 1.." + batch + " (the batch), got " + microShards);
+    }
+    if (epochs <= 0) {
+      throw new IllegalArgumentException("epochs must be positive, got " + epochs);
+    }
+    if (maxSteps < 0) {
+      throw new IllegalArgumentException("max-steps must be >= 0, got " + maxSteps);
+    }
+  }
+
+  /** Steps the job runs on a training set of {@code n} rows: epochs, capped by max-steps. */
+  public long totalSteps(int n) {
+    long perEpoch = n / batch;
+    long steps = perEpoch * epochs;
+    return maxSteps > 0 ? Math.min(steps, maxSteps) : steps;
+  }
+
+  /** The schedule for a job of {@code totalSteps} steps. */
+  public LearningRateSchedule scheduleFor(long totalSteps) {
+    return new LearningRateSchedule(
+        schedule, learningRate, totalSteps, warmupSteps, stepSize, stepGamma);
+  }
+
+  public TrainConfig toProto() {
+    return TrainConfig.newBuilder()
+        .setDataset(dataset)
+        .setBatch(batch)
+        .setMicroShards(microShards)
+        .setLearningRate(learningRate)
+        .setMomentum(momentum)
+        .setWeightDecay(weightDecay)
+        .setSchedule(schedule.id())
+        .setWarmupSteps(warmupSteps)
+        .setStepSize(stepSize)
+        .setStepGamma(stepGamma)
+        .setEpochs(epochs)
+        .setMaxSteps(maxSteps)
+        .setSeed(seed)
+        .setKernels(kernels)
+        .build();
+  }
+
+  public static TrainingConfig fromProto(TrainConfig p) {
+    return new TrainingConfig(
+        p.getDataset(),
+        p.getBatch(),
+        p.getMicroShards(),
+        p.getLearningRate(),
+        p.getMomentum(),
+        p.getWeightDecay(),
+        LearningRateSchedule.Kind.parse(p.getSchedule()),
+        p.getWarmupSteps(),
+        p.getStepSize(),
+        p.getStepGamma(),
+        p.getEpochs(),
+        p.getMaxSteps(),
+        p.getSeed(),
+        p.getKernels());
+  }
+}
