@@ -1,7 +1,105 @@
 package io.gradflow.cli;
 
-public final class Main {
+import io.gradflow.common.data.DataException;
+import io.gradflow.common.model.ModelFileException;
+import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code gradflow} command line. {@code main} is {@code System.exit(run(args))}. */
+@Command(
+    name = "gradflow",
+    mixinStandardHelpOptions = true,
+    versionProvider = Main.Version.class,
+    description = "Data-parallel training of dense feed-forward networks over gRPC.",
+    subcommands = {
+      TrainCommand.class,
+      ServerCommand.class,
+      WorkerCommand.class,
+      EvaluateCommand.class,
+      CommandLine.HelpCommand.class
+    })
+public final class Main implements Runnable {
+
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  @Override
+  public void run() {
+    throw new CommandLine.ParameterException(spec.commandLine(), "missing command: try 'gradflow --help'");
+  }
+
   public static void main(String[] args) {
-    System.out.println("gradflow");
+    System.exit(run(args));
+  }
+
+  /** Runs a command line in this process, writing to stdout and stderr; returns the exit code. */
+  public static int run(String... args) {
+    return run(new PrintWriter(System.out, true), new PrintWriter(System.err, true), args);
+  }
+
+  /** Runs a command line in this process with the given streams; returns the exit code. */
+  public static int run(PrintWriter out, PrintWriter err, String... args) {
+    CommandLine cl = commandLine();
+    cl.setOut(out);
+    cl.setErr(err);
+    return cl.execute(args);
+  }
+
+  /** The configured command tree (exception handlers mapped to {@link ExitCode}s). */
+  static CommandLine commandLine() {
+    CommandLine cl = new CommandLine(new Main());
+    cl.setCaseInsensitiveEnumValuesAllowed(true);
+    cl.setParameterExceptionHandler(Main::usageError);
+    cl.setExecutionExceptionHandler(Main::executionError);
+    return cl;
+  }
+
+  private static int usageError(CommandLine.ParameterException e, String[] args) {
+    CommandLine cmd = e.getCommandLine();
+    PrintWriter err = cmd.getErr();
+    err.println(cmd.getCommandSpec().qualifiedName() + ": " + e.getMessage());
+    err.println("Try '" + cmd.getCommandSpec().qualifiedName() + " --help' for the options.");
+    err.flush();
+    return ExitCode.USAGE.code();
+  }
+
+  private static int executionError(
+      Exception e, CommandLine cmd, CommandLine.ParseResult parsed) {
+    PrintWriter err = cmd.getErr();
+    String name = cmd.getCommandSpec().qualifiedName();
+    ExitCode code;
+    String message;
+    if (e instanceof DataException) {
+      code = ExitCode.DATA;
+      message = "data error: " + e.getMessage();
+    } else if (e instanceof ModelFileException) {
+      code = ExitCode.MODEL_FILE;
+      message = "model file error: " + e.getMessage();
+    } else if (e instanceof UncheckedIOException) {
+      code = ExitCode.FAILED;
+      message = e.getMessage();
+    } else if (e instanceof CommandFailure f) {
+      code = f.exitCode();
+      message = f.getMessage();
+    } else {
+      code = ExitCode.FAILED;
+      message = "internal error: " + e + " (set GRADFLOW_DEBUG=1 for the stack trace)";
+    }
+    err.println(name + ": " + message);
+    if (System.getenv("GRADFLOW_DEBUG") != null) {
+      e.printStackTrace(err);
+    }
+    err.flush();
+    return code.code();
+  }
+
+  /** Reads the version from the jar's manifest. */
+  static final class Version implements CommandLine.IVersionProvider {
+    @Override
+    public String[] getVersion() {
+      String v = Main.class.getPackage().getImplementationVersion();
+      return new String[] {"gradflow " + (v == null ? "dev" : v), "Java " + Runtime.version()};
+    }
   }
 }

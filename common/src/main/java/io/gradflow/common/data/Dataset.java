@@ -23,6 +23,38 @@ public record Dataset(String name, float[] inputs, int[] labels, int features, i
     }
   }
 
+  /**
+   * Hex SHA-256 of the set: features, classes, labels (int32 LE) and inputs (float32 LE). Workers
+   * prove with it that they train on the same data as the server.
+   */
+  public String sha256() {
+    try {
+      java.security.MessageDigest md = java.security.MessageDigest.getInstance("SHA-256");
+      java.nio.ByteBuffer buf =
+          java.nio.ByteBuffer.allocate(1 << 16).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+      buf.putInt(features).putInt(classes).putInt(labels.length);
+      for (int label : labels) {
+        if (buf.remaining() < 4) {
+          md.update(buf.flip());
+          buf.clear();
+        }
+        buf.putInt(label);
+      }
+      int perChunk = buf.capacity() / 4;
+      for (int off = 0; off < inputs.length; off += perChunk) {
+        md.update(buf.flip());
+        buf.clear();
+        int n = Math.min(perChunk, inputs.length - off);
+        buf.asFloatBuffer().put(inputs, off, n);
+        buf.position(n * 4);
+      }
+      md.update(buf.flip());
+      return java.util.HexFormat.of().formatHex(md.digest());
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
   public int count() {
     return labels.length;
   }

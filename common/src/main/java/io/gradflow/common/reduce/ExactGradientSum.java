@@ -48,6 +48,19 @@ public final class ExactGradientSum {
     }
   }
 
+  /**
+   * One element in fixed point, {@code round(v * 2^40)}: the single rounding every process
+   * applies.
+   *
+   * @throws NonFiniteGradientException for NaN, infinite or too large values
+   */
+  public static long toFixed(int tensor, int index, float v) {
+    if (!(Math.abs(v) < LIMIT)) {
+      throw new NonFiniteGradientException(Network.tensorName(tensor), index, v);
+    }
+    return Math.round(v * SCALE);
+  }
+
   /** Adds every tensor of {@code g}, rounded to fixed point. */
   public void add(Gradients g) {
     for (int t = 0; t < sums.length; t++) {
@@ -64,11 +77,7 @@ public final class ExactGradientSum {
   public void addFloats(int t, float[] values, int from, int count) {
     long[] s = sums[t];
     for (int i = from; i < from + count; i++) {
-      float v = values[i];
-      if (!(Math.abs(v) < LIMIT)) {
-        throw new NonFiniteGradientException(Network.tensorName(t), i, v);
-      }
-      s[i] += Math.round(v * SCALE);
+      s[i] += toFixed(t, i, values[i]);
     }
   }
 

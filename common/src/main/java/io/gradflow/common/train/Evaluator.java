@@ -9,8 +9,8 @@ import io.gradflow.common.nn.Backprop;
 public final class Evaluator {
   private static final int CHUNK = 500;
 
-  /** Accuracy in [0, 1] and mean cross-entropy loss. */
-  public record Result(double accuracy, double loss, int count) {}
+  /** Accuracy in [0, 1], mean cross-entropy loss, rows evaluated and the time it took. */
+  public record Result(double accuracy, double loss, int count, double seconds) {}
 
   private final Backprop backprop;
   private final int[] labels = new int[CHUNK];
@@ -25,6 +25,7 @@ public final class Evaluator {
           "data set " + data.name() + " has " + data.features() + " features but model "
               + net.spec().sizesText() + " expects " + net.spec().inputSize());
     }
+    long start = System.nanoTime();
     int classes = net.spec().outputSize();
     long correct = 0;
     double loss = 0;
@@ -47,6 +48,10 @@ public final class Evaluator {
       }
     }
     int n = data.count();
-    return new Result(n == 0 ? 0 : (double) correct / n, n == 0 ? 0 : loss / n, n);
+    return new Result(
+        n == 0 ? 0 : (double) correct / n,
+        n == 0 ? 0 : loss / n,
+        n,
+        (System.nanoTime() - start) / 1e9);
   }
 }

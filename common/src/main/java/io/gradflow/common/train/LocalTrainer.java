@@ -23,6 +23,7 @@ public final class LocalTrainer {
   private final Evaluator evaluator;
   private final long totalSteps;
   private final double[] shardLoss;
+  private float lastRate;
 
   public LocalTrainer(Network net, TrainingConfig config, TrainTestSplit data) {
     this.config = config;
@@ -34,7 +35,7 @@ public final class LocalTrainer {
     this.shards = new ShardGradients(net, kernels, plan, data.train());
     this.totalSteps = config.totalSteps(data.train().count());
     SgdOptimizer opt =
-        new SgdOptimizer(net, config.scheduleFor(totalSteps), config.momentum(), config.weightDecay());
+        new SgdOptimizer(net, config.scheduleFor(totalSteps, plan.stepsPerEpoch()), config.momentum(), config.weightDecay());
     this.update = new SynchronousUpdate(net, opt);
     this.evaluator = new Evaluator(net, kernels);
     this.shardLoss = new double[config.microShards()];
@@ -55,6 +56,11 @@ public final class LocalTrainer {
   /** Runs steps {@code [0, totalSteps)}, evaluating on the test set after every epoch. */
   public void run(TrainingListener listener) {
     int perEpoch = plan.stepsPerEpoch();
+    listener.onStart(
+        new JobInfo(
+            net.spec(), config, 0, totalSteps, perEpoch, data.train().count(), data.test().count(), 0));
+    Evaluator.Result test = null;
+    double lastEpochLoss = Double.NaN;
     double epochLoss = 0;
     int epochSteps = 0;
     for (long step = 0; step < totalSteps; step++) {
@@ -65,14 +71,18 @@ public final class LocalTrainer {
       epochSteps++;
       boolean endOfEpoch = (step + 1) % perEpoch == 0 || step + 1 == totalSteps;
       if (endOfEpoch) {
-        listener.onEpoch(epoch, step, evaluator.evaluate(net, data.test()), epochLoss / epochSteps);
+        test = evaluator.evaluate(net, data.test());
+        lastEpochLoss = epochLoss / epochSteps;
+        listener.onEpoch(epoch, step, test, lastEpochLoss);
         epochLoss = 0;
         epochSteps = 0;
       }
     }
+    if (test == null) {
+      test = evaluator.evaluate(net, data.test());
+    }
+    listener.onFinish(net, totalSteps, test, lastEpochLoss);
   }
-
-  private float lastRate;
 
   /** One synchronous step; returns the mean loss of its global batch. */
   public double step(long step) {

@@ -8,6 +8,7 @@ import io.gradflow.proto.TrainConfig;
  * fingerprint: a worker must agree on all of them with the server.
  *
  * @param maxSteps 0 for no limit beyond {@code epochs}
+ * @param stepSize for the step schedule, steps between decays; 0 for one epoch
  */
 public record TrainingConfig(
     String dataset,
@@ -36,6 +37,9 @@ public record TrainingConfig(
     if (epochs <= 0) {
       throw new IllegalArgumentException("epochs must be positive, got " + epochs);
     }
+    if (stepSize < 0) {
+      throw new IllegalArgumentException("step size must be >= 0, got " + stepSize);
+    }
     if (maxSteps < 0) {
       throw new IllegalArgumentException("max-steps must be >= 0, got " + maxSteps);
     }
@@ -48,10 +52,13 @@ public record TrainingConfig(
     return maxSteps > 0 ? Math.min(steps, maxSteps) : steps;
   }
 
-  /** The schedule for a job of {@code totalSteps} steps. */
-  public LearningRateSchedule scheduleFor(long totalSteps) {
-    return new LearningRateSchedule(
-        schedule, learningRate, totalSteps, warmupSteps, stepSize, stepGamma);
+  /**
+   * The schedule for a job of {@code totalSteps} steps; a step size of 0 means one epoch of
+   * {@code stepsPerEpoch} steps.
+   */
+  public LearningRateSchedule scheduleFor(long totalSteps, int stepsPerEpoch) {
+    int size = stepSize > 0 ? stepSize : Math.max(1, stepsPerEpoch);
+    return new LearningRateSchedule(schedule, learningRate, totalSteps, warmupSteps, size, stepGamma);
   }
 
   public TrainConfig toProto() {

@@ -1,9 +1,16 @@
 package io.gradflow.common.train;
 
+import io.gradflow.common.model.Network;
 import io.gradflow.common.nn.Gradients;
 
-/** Receives a training job's progress; the CLI renders it and writes metrics files from it. */
+/**
+ * Receives a training job's progress, from the single-process trainer or the parameter server;
+ * the CLI renders it and writes the metrics files from it. Calls come from one thread at a time.
+ */
 public interface TrainingListener {
+
+  /** Before the first step. */
+  default void onStart(JobInfo job) {}
 
   /**
    * After step {@code step} (0-based) was applied.
@@ -15,4 +22,50 @@ public interface TrainingListener {
 
   /** After the last step of epoch {@code epoch} (0-based), with the test set evaluated. */
   default void onEpoch(int epoch, long step, Evaluator.Result test, double trainLoss) {}
+
+  /** A line worth telling the user: a worker joined or left, the job waits, resumes. */
+  default void onEvent(String message) {}
+
+  /** After the last step, with the final network and its test result. */
+  default void onFinish(Network net, long steps, Evaluator.Result test, double trainLoss) {}
+
+  /** Calls every listener in order. */
+  static TrainingListener all(TrainingListener... listeners) {
+    return new TrainingListener() {
+      @Override
+      public void onStart(JobInfo job) {
+        for (TrainingListener l : listeners) {
+          l.onStart(job);
+        }
+      }
+
+      @Override
+      public void onStep(long step, int epoch, double loss, float lr, Gradients gradient) {
+        for (TrainingListener l : listeners) {
+          l.onStep(step, epoch, loss, lr, gradient);
+        }
+      }
+
+      @Override
+      public void onEpoch(int epoch, long step, Evaluator.Result test, double trainLoss) {
+        for (TrainingListener l : listeners) {
+          l.onEpoch(epoch, step, test, trainLoss);
+        }
+      }
+
+      @Override
+      public void onEvent(String message) {
+        for (TrainingListener l : listeners) {
+          l.onEvent(message);
+        }
+      }
+
+      @Override
+      public void onFinish(Network net, long steps, Evaluator.Result test, double trainLoss) {
+        for (TrainingListener l : listeners) {
+          l.onFinish(net, steps, test, trainLoss);
+        }
+      }
+    };
+  }
 }

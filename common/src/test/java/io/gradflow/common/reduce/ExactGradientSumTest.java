@@ -1,0 +1,123 @@
+package io.gradflow.common.reduce;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.gradflow.common.model.ModelSpec;
+import io.gradflow.common.model.Network;
+import io.gradflow.common.nn.Gradients;
+import io.gradflow.common.util.SplitMix64;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+class ExactGradientSumTest {
+  private final ModelSpec spec = ModelSpec.parse("5-4-3", "relu", "", 1);
+  private final Network shape = new Network(spec);
+
+  private List<Gradients> randomShards(int n, long seed) {
+    SplitMix64 rng = new SplitMix64(seed);
+    List<Gradients> shards = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      Gradients g = new Gradients(spec);
+      for (int t = 0; t < g.tensorCount(); t++) {
+        float[] v = g.tensor(t);
+        for (int k = 0; k < v.length; k++) {
+          // wide dynamic range: where float addition is far from associative
+          v[k] = (float) (rng.nextGaussian() * Math.pow(10, rng.nextInt(9) - 6));
+        }
+      }
+      shards.add(g);
+    }
+    return shards;
+  }
+
+  private float[][] sumOf(List<Gradients> shards) {
+    ExactGradientSum sum = new ExactGradientSum(shape);
+    for (Gradients g : shards) {
+      sum.add(g);
+    }
+    Gradients out = new Gradients(spec);
+    sum.toGradients(out);
+    float[][] r = new float[out.tensorCount()][];
+    for (int t = 0; t < r.length; t++) {
+      r[t] = out.tensor(t).clone();
+    }
+    return r;
+  }
+
+  @Test
+  void sumIsTheSameBitsInEveryOrder() {
+    List<Gradients> shards = randomShards(8, 7);
+    float[][] reference = sumOf(shards);
+    Random shuffler = new Random(3);
+    for (int trial = 0; trial < 20; trial++) {
+      List<Gradients> copy = new ArrayList<>(shards);
+      Collections.shuffle(copy, shuffler);
+      float[][] again = sumOf(copy);
+      for (int t = 0; t < reference.length; t++) {
+        assertArrayEquals(reference[t], again[t], 0f, "tensor " + t + " trial " + trial);
+      }
+    }
+  }
+
+  @Test
+  void groupedPartialSumsEqualTheFlatSum() {
+    List<Gradients> shards = randomShards(8, 11);
+    ExactGradientSum flat = new ExactGradientSum(shape);
+    shards.forEach(flat::add);
+    // three "workers" owning shards [0,3), [3,5), [5,8), summed locally then added together
+    ExactGradientSum total = new ExactGradientSum(shape);
+    int[] bounds = {0, 3, 5, 8};
+    for (int w = 0; w < 3; w++) {
+      ExactGradientSum local = new ExactGradientSum(shape);
+      for (int m = bounds[w]; m < bounds[w + 1]; m++) {
+        local.add(shards.get(m));
+      }
+      total.addAll(local);
+    }
+    for (int t = 0; t < flat.tensorCount(); t++) {
+      assertArrayEquals(flat.tensor(t), total.tensor(t));
+    }
+  }
+
+  @Test
+  void sumIsCloseToTheFloatSum() {
+    List<Gradients> shards = randomShards(4, 5);
+    float[][] exact = sumOf(shards);
+    for (int t = 0; t < exact.length; t++) {
+      for (int k = 0; k < exact[t].length; k++) {
+        double d = 0;
+        for (Gradients g : shards) {
+          d += g.tensor(t)[k];
+        }
+        assertEquals(d, exact[t][k], Math.abs(d) * 1e-6 + 4 * 0x1.0p-40);
+      }
+    }
+  }
+
+  @Test
+  void refusesNaNAndInfinityNamingTheTensor() {
+    Gradients g = new Gradients(spec);
+    g.tensor(2)[3] = Float.NaN;
+    ExactGradientSum sum = new ExactGradientSum(shape);
+    var e = assertThrows(ExactGradientSum.NonFiniteGradientException.class, () -> sum.add(g));
+    assertTrue(e.getMessage().contains("layer1.W[3]"), e.getMessage());
+    g.tensor(2)[3] = Float.POSITIVE_INFINITY;
+    assertThrows(ExactGradientSum.NonFiniteGradientException.class, () -> new ExactGradientSum(shape).add(g));
+    g.tensor(2)[3] = 3e6f;
+    assertThrows(ExactGradientSum.NonFiniteGradientException.class, () -> new ExactGradientSum(shape).add(g));
+  }
+
+  @Test
+  void fixedPointRoundsOnceToTheNearestMultipleOfTheResolution() {
+    assertEquals(1L << 40, ExactGradientSum.toFixed(0, 0, 1f));
+    assertEquals(-(1L << 39), ExactGradientSum.toFixed(0, 0, -0.5f));
+    assertEquals(0L, ExactGradientSum.toFixed(0, 0, 1e-13f));
+    assertEquals(1L, ExactGradientSum.toFixed(0, 0, 1e-12f));
+  }
+}

@@ -1,0 +1,33 @@
+package io.gradflow.cli;
+
+/** The process exit codes of every gradflow command. */
+public enum ExitCode {
+  /** The command did what it was asked. */
+  OK(0),
+  /** The job failed while running (diverged, a child died, an internal error). */
+  FAILED(1),
+  /** Bad command line: unknown option, malformed value, missing argument. */
+  USAGE(2),
+  /** The data set is missing, truncated, corrupt or inconsistent. */
+  DATA(3),
+  /** A model or checkpoint file is missing, corrupt or of another model. */
+  MODEL_FILE(4),
+  /** gradcheck found a gradient above its tolerance. */
+  CHECK_FAILED(5),
+  /** The parameter server could not be reached, or went away. */
+  UNAVAILABLE(6),
+  /** The parameter server refused this worker (other model spec or hyper-parameters). */
+  REFUSED(7),
+  /** Interrupted (Ctrl-C). */
+  INTERRUPTED(130);
+
+  private final int code;
+
+  ExitCode(int code) {
+    this.code = code;
+  }
+
+  public int code() {
+    return code;
+  }
+}

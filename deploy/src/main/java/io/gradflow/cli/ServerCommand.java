@@ -1,0 +1,121 @@
+package io.gradflow.cli;
+
+import io.gradflow.common.data.TrainTestSplit;
+import io.gradflow.common.model.ModelSpec;
+import io.gradflow.common.model.Network;
+import io.gradflow.common.report.JobRecorder;
+import io.gradflow.common.train.TrainingConfig;
+import io.gradflow.common.train.TrainingListener;
+import io.gradflow.ps.ParameterServer;
+import io.gradflow.ps.ServerJob;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/** {@code gradflow server}: the parameter server of a job whose workers run elsewhere. */
+@Command(
+    name = "server",
+    mixinStandardHelpOptions = true,
+    description = "Run the parameter server of a synchronous data-parallel job; workers join with 'gradflow worker --server HOST:PORT'.")
+final class ServerCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
+
+  @Mixin JobOptions job;
+
+  @Option(names = "--port", paramLabel = "P", description = "Port to listen on; 0 picks a free one (default: ${DEFAULT-VALUE}).")
+  int port = 7070;
+
+  @Option(names = "--bind", paramLabel = "ADDR", description = "Address to listen on (default: ${DEFAULT-VALUE}, all interfaces).")
+  String bind = "0.0.0.0";
+
+  @Option(names = "--workers", paramLabel = "N", description = "Workers the job waits for before its first step (default: ${DEFAULT-VALUE}).")
+  int workers = 1;
+
+  @Option(names = "--out", paramLabel = "DIR", description = "Output directory for model.gfm, metrics.jsonl, summary.json (default: runs/server-<time>).")
+  Path out;
+
+  @Option(names = "--log-every", paramLabel = "STEPS", description = "Write a metrics record every STEPS steps (default: ${DEFAULT-VALUE}).")
+  int logEvery = 10;
+
+  @Option(names = "--progress-seconds", paramLabel = "S", description = "When output is not a terminal, print a progress line at most every S seconds (default: ${DEFAULT-VALUE}).")
+  double progressSeconds = 10;
+
+  @Option(names = "--port-file", paramLabel = "FILE", description = "Write the port actually listened on to FILE once serving.")
+  Path portFile;
+
+  @Option(names = "--events", hidden = true, description = "Print progress as event lines for the launcher.")
+  boolean events;
+
+  @Option(names = "--parent-pid", hidden = true, description = "Exit when this process is gone (set by the launcher).")
+  long parentPid;
+
+  @Override
+  public Integer call() throws IOException, InterruptedException {
+    long started = System.nanoTime();
+    ParentWatch.start(parentPid);
+    ModelSpec modelSpec = job.modelSpec();
+    TrainTestSplit data = Datasets.load(job, spec);
+    TrainingConfig config = job.trainingConfig();
+    if (config.batch() > data.train().count()) {
+      throw new ParameterException(spec.commandLine(),
+          "--batch " + config.batch() + " is larger than the training set (" + data.train().count() + " rows)");
+    }
+    ServerJob serverJob;
+    try {
+      serverJob = new ServerJob(Network.initialize(modelSpec), config, data, workers);
+    } catch (IllegalArgumentException e) {
+      throw new ParameterException(spec.commandLine(), e.getMessage());
+    }
+    Path dir = out != null ? out : Path.of("runs", "server-" + TrainCommand.timestamp());
+    PrintWriter log = spec.commandLine().getErr();
+    try (JobRecorder recorder = new JobRecorder(dir, logEvery, started)) {
+      TrainingListener display =
+          events
+              ? EventStream.writer(new PrintStream(System.out, true, StandardCharsets.UTF_8))
+              : new ProgressDisplay(spec.commandLine().getOut(), Terminal.isInteractive(), progressSeconds);
+      NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress(bind, port))
+          .maxInboundMessageSize(4 << 20);
+      ParameterServer server = new ParameterServer(builder, serverJob, TrainingListener.all(recorder, display));
+      try {
+        server.start();
+      } catch (IOException e) {
+        throw new CommandFailure(ExitCode.UNAVAILABLE, "cannot listen on " + bind + ":" + port + ": " + e.getMessage());
+      }
+      log.println("gradflow server: listening on " + bind + ":" + server.port() + ", waiting for " + workers
+          + " worker(s); job fingerprint " + server.coordinator().fingerprint().substring(0, 12));
+      log.flush();
+      if (portFile != null) {
+        Path tmp = portFile.resolveSibling(portFile.getFileName() + ".tmp");
+        Files.writeString(tmp, Integer.toString(server.port()));
+        Files.move(tmp, portFile, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      }
+      Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        try {
+          server.stop();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }));
+      String failure = server.awaitJob(10_000);
+      server.stop();
+      if (failure != null) {
+        throw new CommandFailure(ExitCode.FAILED, "job failed: " + failure);
+      }
+    }
+    spec.commandLine().getOut().println("wrote " + dir.resolve("model.gfm") + ", " + dir.resolve("summary.json"));
+    return ExitCode.OK.code();
+  }
+}

@@ -1,0 +1,136 @@
+package io.gradflow.cli;
+
+import io.gradflow.common.data.DatasetLoader;
+import io.gradflow.common.model.ModelSpec;
+import io.gradflow.common.model.ModelSpecs;
+import io.gradflow.common.train.TrainingConfig;
+import io.gradflow.common.wire.JobFingerprint;
+import io.gradflow.proto.JoinRequest;
+import io.gradflow.worker.Worker;
+import io.gradflow.worker.WorkerFailure;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import java.io.PrintWriter;
+import java.net.InetAddress;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/** {@code gradflow worker}: joins a parameter server and computes its micro-shards until the job ends. */
+@Command(
+    name = "worker",
+    mixinStandardHelpOptions = true,
+    description = "Join a parameter server and train on this worker's micro-shards until the job ends. "
+        + "Job options given here (--model, --lr, ...) are checked against the server's job; without them the server's job is taken as is.")
+final class WorkerCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
+
+  @Mixin JobOptions job;
+
+  @Option(names = "--server", required = true, paramLabel = "HOST:PORT", description = "The parameter server.")
+  String server;
+
+  @Option(names = "--name", paramLabel = "NAME", description = "Name in the server's log (default: host/pid).")
+  String name;
+
+  @Option(names = "--rpc-timeout", paramLabel = "SECONDS", description = "Deadline of every call to the server (default: ${DEFAULT-VALUE}).")
+  double rpcTimeoutSeconds = 60;
+
+  @Option(names = "--push-delay-ms", paramLabel = "MAX", description = "Delay each push by a random 0..MAX ms (to rehearse stragglers; default: ${DEFAULT-VALUE}).")
+  long pushDelayMs = 0;
+
+  @Option(names = "--parent-pid", hidden = true, description = "Exit when this process is gone (set by the launcher).")
+  long parentPid;
+
+  @Override
+  public Integer call() throws Exception {
+    ParentWatch.start(parentPid);
+    PrintWriter log = spec.commandLine().getErr();
+    HostPort target = HostPort.parse(server, spec);
+    String workerName = name != null ? name : InetAddress.getLocalHost().getHostName() + "/" + ProcessHandle.current().pid();
+    JoinRequest join = JoinRequest.getDefaultInstance();
+    if (jobOptionsGiven()) {
+      ModelSpec modelSpec = job.modelSpec();
+      TrainingConfig config = job.trainingConfig();
+      var specProto = ModelSpecs.toProto(modelSpec);
+      var configProto = config.toProto();
+      join = JoinRequest.newBuilder()
+          .setFingerprint(JobFingerprint.of(specProto, configProto))
+          .setSpec(specProto)
+          .setConfig(configProto)
+          .build();
+    }
+    ManagedChannel channel = NettyChannelBuilder.forAddress(target.host(), target.port())
+        .usePlaintext()
+        .maxInboundMessageSize(4 << 20)
+        .build();
+    try {
+      Worker worker = new Worker(channel, new Worker.Options(
+          workerName,
+          join,
+          config -> DatasetLoader.fromSystem(job.dataDir).load(config.dataset()).train(),
+          Duration.ofMillis((long) (rpcTimeoutSeconds * 1000)),
+          () -> pushDelayMs > 0 ? ThreadLocalRandom.current().nextLong(pushDelayMs + 1) : 0,
+          line -> {
+            log.println("gradflow worker: " + line);
+            log.flush();
+          }));
+      Worker.Result r = worker.run();
+      log.println("gradflow worker: rank " + r.rank() + " computed " + r.stepsComputed() + " steps; exiting");
+      log.flush();
+      return ExitCode.OK.code();
+    } catch (WorkerFailure f) {
+      ExitCode code = switch (f.kind()) {
+        case UNAVAILABLE -> ExitCode.UNAVAILABLE;
+        case REFUSED -> ExitCode.REFUSED;
+        case FAILED -> ExitCode.FAILED;
+      };
+      throw new CommandFailure(code, f.getMessage() + " (server " + server + ")");
+    } finally {
+      channel.shutdownNow();
+      channel.awaitTermination(5, TimeUnit.SECONDS);
+    }
+  }
+
+  /** True when the user gave any option that defines the job (then the server must agree). */
+  private boolean jobOptionsGiven() {
+    for (OptionSpec o : spec.commandLine().getParseResult().matchedOptions()) {
+      if (!o.longestName().equals("--data-dir") && spec.mixins().get("job").options().contains(o)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** {@code host:port}. */
+  record HostPort(String host, int port) {
+    static HostPort parse(String text, CommandSpec spec) {
+      int colon = text.lastIndexOf(':');
+      if (colon <= 0 || colon == text.length() - 1) {
+        throw new ParameterException(spec.commandLine(), "--server '" + text + "': expected HOST:PORT");
+      }
+      try {
+        int port = Integer.parseInt(text.substring(colon + 1));
+        if (port <= 0 || port > 65535) {
+          throw new NumberFormatException();
+        }
+        String host = text.substring(0, colon);
+        if (host.startsWith("[") && host.endsWith("]")) {
+          host = host.substring(1, host.length() - 1);
+        }
+        return new HostPort(host, port);
+      } catch (NumberFormatException e) {
+        throw new ParameterException(spec.commandLine(), "--server '" + text + "': port must be 1..65535");
+      }
+    }
+  }
+}

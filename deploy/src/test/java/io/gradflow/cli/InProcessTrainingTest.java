@@ -1,0 +1,128 @@
+package io.gradflow.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.gradflow.common.data.SyntheticData;
+import io.gradflow.common.data.TrainTestSplit;
+import io.gradflow.common.model.ModelSpec;
+import io.gradflow.common.model.ModelSpecs;
+import io.gradflow.common.model.Network;
+import io.gradflow.common.optim.LearningRateSchedule;
+import io.gradflow.common.train.LocalTrainer;
+import io.gradflow.common.train.TrainingConfig;
+import io.gradflow.common.train.TrainingListener;
+import io.gradflow.common.wire.JobFingerprint;
+import io.gradflow.proto.JoinRequest;
+import io.gradflow.ps.ParameterServer;
+import io.gradflow.ps.ServerJob;
+import io.gradflow.worker.Worker;
+import io.gradflow.worker.WorkerFailure;
+import io.grpc.ManagedChannel;
+import io.grpc.inprocess.InProcessChannelBuilder;
+import io.grpc.inprocess.InProcessServerBuilder;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The parameter server and real workers over in-process gRPC: the distributed job gives the same
+ * weights, to the bit, as the single-process trainer, for any worker count and arrival order.
+ */
+class InProcessTrainingTest {
+  private static final TrainTestSplit DATA = SyntheticData.spirals(3, 200, 0.2, 42);
+  private final ModelSpec spec = ModelSpec.parse("2-16-16-3", "tanh", "", 5);
+  private final TrainingConfig config =
+      new TrainingConfig("spirals", 30, 6, 0.1, 0.9, 1e-4, LearningRateSchedule.Kind.COSINE, 3, 0, 0.1, 2, 25, 9, "ejml");
+  private final List<AutoCloseable> closers = new ArrayList<>();
+
+  @AfterEach
+  void close() throws Exception {
+    for (AutoCloseable c : closers) {
+      c.close();
+    }
+  }
+
+  private String singleProcessHash() {
+    Network net = Network.initialize(spec);
+    new LocalTrainer(net, config, DATA).run(new TrainingListener() {});
+    return net.sha256();
+  }
+
+  private String distributedHash(int workers, long maxDelayMillis) throws Exception {
+    String name = InProcessServerBuilder.generateName();
+    ParameterServer server =
+        new ParameterServer(
+            InProcessServerBuilder.forName(name).directExecutor(),
+            new ServerJob(Network.initialize(spec), config, DATA, workers),
+            new TrainingListener() {});
+    server.start();
+    closers.add(server::stop);
+    ExecutorService pool = Executors.newFixedThreadPool(workers);
+    closers.add(pool::shutdownNow);
+    List<Future<Worker.Result>> results = new ArrayList<>();
+    for (int i = 0; i < workers; i++) {
+      Random delays = new Random(i);
+      ManagedChannel channel = InProcessChannelBuilder.forName(name).build();
+      closers.add(channel::shutdownNow);
+      Worker w = new Worker(channel, options("w" + i, JoinRequest.getDefaultInstance(),
+          () -> maxDelayMillis > 0 ? delays.nextInt((int) maxDelayMillis + 1) : 0));
+      results.add(pool.submit(w::run));
+    }
+    for (Future<Worker.Result> r : results) {
+      r.get(60, TimeUnit.SECONDS);
+    }
+    assertEquals(null, server.awaitJob(1000));
+    return server.coordinator().isFinished() ? networkHash(server) : "unfinished";
+  }
+
+  private static String networkHash(ParameterServer server) {
+    return server.coordinator().networkSha256();
+  }
+
+  private Worker.Options options(String name, JoinRequest join, java.util.function.LongSupplier delay) {
+    return new Worker.Options(name, join, c -> DATA.train(), Duration.ofSeconds(20), delay, line -> {});
+  }
+
+  @Test
+  void anyWorkerCountGivesTheSingleProcessWeights() throws Exception {
+    String reference = singleProcessHash();
+    assertEquals(reference, distributedHash(1, 0));
+    assertEquals(reference, distributedHash(3, 0));
+    assertEquals(reference, distributedHash(4, 0));
+  }
+
+  @Test
+  void randomPushDelaysDoNotChangeTheWeights() throws Exception {
+    assertEquals(singleProcessHash(), distributedHash(3, 15));
+  }
+
+  @Test
+  void aWorkerOfAnotherJobIsRefusedWithTheDifference() throws Exception {
+    String name = InProcessServerBuilder.generateName();
+    ParameterServer server =
+        new ParameterServer(InProcessServerBuilder.forName(name).directExecutor(),
+            new ServerJob(Network.initialize(spec), config, DATA, 1), new TrainingListener() {});
+    server.start();
+    closers.add(server::stop);
+    ModelSpec other = ModelSpec.parse("2-8-3", "tanh", "", 5);
+    var otherSpec = ModelSpecs.toProto(other);
+    var cfg = config.toProto();
+    JoinRequest join = JoinRequest.newBuilder()
+        .setFingerprint(JobFingerprint.of(otherSpec, cfg)).setSpec(otherSpec).setConfig(cfg).build();
+    ManagedChannel channel = InProcessChannelBuilder.forName(name).build();
+    closers.add(channel::shutdownNow);
+    WorkerFailure f = assertThrows(WorkerFailure.class,
+        () -> new Worker(channel, options("x", join, () -> 0)).run());
+    assertEquals(WorkerFailure.Kind.REFUSED, f.kind());
+    assertTrue(f.getMessage().contains("model: 2-16-16-3 (server) vs 2-8-3 (worker)"), f.getMessage());
+  }
+}

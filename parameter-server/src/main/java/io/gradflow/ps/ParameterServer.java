@@ -1,0 +1,58 @@
+package io.gradflow.ps;
+
+import io.gradflow.common.train.TrainingListener;
+import io.grpc.Server;
+import io.grpc.ServerBuilder;
+import java.io.IOException;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The parameter server: a gRPC server around a {@link StepCoordinator}. As in grpc-java's
+ * examples it takes its {@link ServerBuilder} (tests pass an in-process one) and offers
+ * start/stop/blockUntilShutdown.
+ */
+public final class ParameterServer {
+  private final StepCoordinator coordinator;
+  private final Server server;
+
+  public ParameterServer(ServerBuilder<?> builder, ServerJob job, TrainingListener listener) {
+    this.coordinator = new StepCoordinator(job, listener);
+    this.server = builder.addService(new ParameterService(coordinator)).build();
+  }
+
+  public ParameterServer start() throws IOException {
+    server.start();
+    return this;
+  }
+
+  /** The port it listens on (useful with port 0). */
+  public int port() {
+    return server.getPort();
+  }
+
+  public StepCoordinator coordinator() {
+    return coordinator;
+  }
+
+  /**
+   * Waits for the job to end, then up to {@code graceMillis} for the workers to leave; returns the
+   * failure reason or null.
+   */
+  public String awaitJob(long graceMillis) throws InterruptedException {
+    String failure = coordinator.awaitEnd();
+    coordinator.awaitAllLeft(graceMillis);
+    return failure;
+  }
+
+  public void stop() throws InterruptedException {
+    server.shutdown();
+    if (!server.awaitTermination(5, TimeUnit.SECONDS)) {
+      server.shutdownNow();
+      server.awaitTermination(5, TimeUnit.SECONDS);
+    }
+  }
+
+  public void blockUntilShutdown() throws InterruptedException {
+    server.awaitTermination();
+  }
+}

@@ -1,0 +1,515 @@
+package io.gradflow.ps;
+
+import io.gradflow.common.data.SamplingPlan;
+import io.gradflow.common.kernels.Kernels;
+import io.gradflow.common.model.ModelSpecs;
+import io.gradflow.common.model.Network;
+import io.gradflow.common.reduce.ExactGradientSum;
+import io.gradflow.common.train.Evaluator;
+import io.gradflow.common.train.JobInfo;
+import io.gradflow.common.train.SynchronousUpdate;
+import io.gradflow.common.train.TrainingListener;
+import io.gradflow.common.optim.SgdOptimizer;
+import io.gradflow.common.wire.JobFingerprint;
+import io.gradflow.common.wire.TensorChunks;
+import io.gradflow.proto.JoinRequest;
+import io.gradflow.proto.JoinResponse;
+import io.gradflow.proto.PushHeader;
+import io.gradflow.proto.PushResponse;
+import io.gradflow.proto.TensorChunk;
+import io.gradflow.proto.TrainConfig;
+import io.gradflow.proto.WeightsHeader;
+import io.grpc.Status;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The synchronous training loop as seen from the server, without gRPC plumbing: admission,
+ * assignment of micro-shards, validation and exact reduction of pushes, one optimizer update per
+ * step, and the weights of each new version.
+ *
+ * <p>Step {@code s} is open when the weights of version {@code s} exist. Every micro-shard
+ * {@code 0..M-1} of the step must be pushed exactly once; the fixed-point sums are added in
+ * whatever order they arrive (the sum is exact, so the order cannot matter), and when the last
+ * micro-shard is in, the optimizer is applied once and step {@code s+1} opens.
+ *
+ * <p>A push is staged per worker and added to the step's sum only when it is complete and valid,
+ * so a broken or refused push changes nothing. All state is guarded by this object's monitor.
+ */
+public final class StepCoordinator {
+  /** The answer to a pull: what to do next and, when ready, the weights to do it with. */
+  public record Pull(WeightsHeader.State state, long step, int first, int end, List<TensorChunk> weights) {}
+
+  private final Network net;
+  private final io.gradflow.proto.ModelSpec specProto;
+  private final TrainConfig configProto;
+  private final String fingerprint;
+  private final String dataDigest;
+  private final int trainCount;
+  private final ServerJob job;
+  private final SamplingPlan plan;
+  private final SynchronousUpdate update;
+  private final Evaluator evaluator;
+  private final long totalSteps;
+  private final TrainingListener listener;
+  private final int[] tensorLengths;
+  private final String[] tensorNames;
+
+  private final Map<String, Member> members = new LinkedHashMap<>();
+  private int nextRank;
+  private boolean started;
+  private boolean finished;
+  private String failure;
+  private long step;
+  private final boolean[] covered;
+  private int coveredCount;
+  private final double[] shardLoss;
+  private final Map<String, int[]> assignments = new LinkedHashMap<>();
+  private List<TensorChunk> snapshot = List.of();
+  private double epochLossSum;
+  private int epochSteps;
+  private double lastEpochLoss = Double.NaN;
+  private Evaluator.Result lastTest;
+
+  public StepCoordinator(ServerJob job, TrainingListener listener) {
+    this.job = job;
+    this.net = job.network();
+    this.listener = listener;
+    this.specProto = ModelSpecs.toProto(net.spec());
+    this.configProto = job.config().toProto();
+    this.fingerprint = JobFingerprint.of(specProto, configProto);
+    this.dataDigest = job.data().train().sha256();
+    this.trainCount = job.data().train().count();
+    this.plan =
+        new SamplingPlan(trainCount, job.config().batch(), job.config().microShards(), job.config().seed());
+    this.totalSteps = job.config().totalSteps(trainCount);
+    this.update =
+        new SynchronousUpdate(
+            net,
+            new SgdOptimizer(
+                net,
+                job.config().scheduleFor(totalSteps, plan.stepsPerEpoch()),
+                job.config().momentum(),
+                job.config().weightDecay()));
+    this.evaluator = new Evaluator(net, Kernels.byName(job.config().kernels()));
+    this.covered = new boolean[job.config().microShards()];
+    this.shardLoss = new double[job.config().microShards()];
+    this.tensorLengths = new int[net.tensorCount()];
+    this.tensorNames = new String[net.tensorCount()];
+    for (int t = 0; t < tensorLengths.length; t++) {
+      tensorLengths[t] = net.tensor(t).length;
+      tensorNames[t] = Network.tensorName(t);
+    }
+  }
+
+  public String fingerprint() {
+    return fingerprint;
+  }
+
+  /** Number of tensors in the model (two per layer). */
+  public int tensorCount() {
+    return tensorLengths.length;
+  }
+
+  public long totalSteps() {
+    return totalSteps;
+  }
+
+  /** Admits a worker whose fingerprint matches (or who brings none) before the job starts. */
+  public synchronized JoinResponse join(JoinRequest request) {
+    if (!request.getFingerprint().isEmpty() && !request.getFingerprint().equals(fingerprint)) {
+      List<String> diffs =
+          JobFingerprint.differences(specProto, configProto, request.getSpec(), request.getConfig());
+      String what = diffs.isEmpty() ? "fingerprint " + request.getFingerprint() + " vs " + fingerprint : String.join("; ", diffs);
+      listener.onEvent("refused " + request.getWorkerName() + ": job differs: " + what);
+      throw Status.FAILED_PRECONDITION
+          .withDescription("this worker's job differs from the server's: " + what)
+          .asRuntimeException();
+    }
+    if (finished) {
+      throw Status.FAILED_PRECONDITION.withDescription("the job is over").asRuntimeException();
+    }
+    if (members.size() >= job.workers()) {
+      throw Status.RESOURCE_EXHAUSTED
+          .withDescription("the job already has its " + job.workers() + " workers")
+          .asRuntimeException();
+    }
+    Member m = new Member(UUID.randomUUID().toString(), nextRank++, request.getWorkerName());
+    members.put(m.id, m);
+    listener.onEvent("joined: " + m + ", " + members.size() + "/" + job.workers());
+    return JoinResponse.newBuilder()
+        .setWorkerId(m.id)
+        .setRank(m.rank)
+        .setSpec(specProto)
+        .setConfig(configProto)
+        .setFingerprint(fingerprint)
+        .setNextStep(step)
+        .build();
+  }
+
+  /** Marks a worker ready once its training set matches the server's; starts the job when all are. */
+  public synchronized void ready(String workerId, String digest, long count) {
+    Member m = member(workerId);
+    if (!dataDigest.equals(digest)) {
+      throw Status.FAILED_PRECONDITION
+          .withDescription(
+              "training data differs: " + m + " has " + count + " rows (sha256 " + shortHash(digest)
+                  + "), the server has " + trainCount + " rows (sha256 " + shortHash(dataDigest) + ")")
+          .asRuntimeException();
+    }
+    m.ready = true;
+    if (!started && members.size() == job.workers() && members.values().stream().allMatch(x -> x.ready)) {
+      start();
+    }
+  }
+
+  private void start() {
+    started = true;
+    listener.onStart(
+        new JobInfo(
+            net.spec(), job.config(), job.workers(), totalSteps, plan.stepsPerEpoch(), trainCount,
+            job.data().test().count(), step));
+    if (totalSteps == 0) {
+      finish();
+      return;
+    }
+    openStep();
+  }
+
+  /**
+   * Waits up to {@code timeoutMillis} for a step {@code >= minStep} to open, then says what the
+   * worker should do.
+   */
+  public synchronized Pull pull(String workerId, long minStep, long timeoutMillis) throws InterruptedException {
+    Member m = member(workerId);
+    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
+    while (!finished && failure == null && (!started || step < minStep)) {
+      long left = deadline - System.nanoTime();
+      if (left <= 0) {
+        return new Pull(WeightsHeader.State.NOT_YET, step, 0, 0, List.of());
+      }
+      TimeUnit.NANOSECONDS.timedWait(this, left);
+    }
+    m.lastSeenNanos = System.nanoTime();
+    if (failure != null) {
+      throw Status.ABORTED.withDescription("the job stopped: " + failure).asRuntimeException();
+    }
+    if (finished) {
+      return new Pull(WeightsHeader.State.DONE, step, 0, 0, List.of());
+    }
+    int[] range = assignments.get(workerId);
+    if (range == null) {
+      return new Pull(WeightsHeader.State.NO_WORK, step, 0, 0, List.of());
+    }
+    return new Pull(WeightsHeader.State.READY, step, range[0], range[1], snapshot);
+  }
+
+  /** Validates a push's header and returns the session that receives its chunks. */
+  public synchronized PushSession beginPush(PushHeader h) {
+    Member m = member(h.getWorkerId());
+    int shards = covered.length;
+    if (h.getShardFirst() < 0 || h.getShardEnd() > shards || h.getShardFirst() >= h.getShardEnd()) {
+      throw invalid("micro-shards [" + h.getShardFirst() + ", " + h.getShardEnd() + "): expected a range within [0, " + shards + ")");
+    }
+    int count = h.getShardEnd() - h.getShardFirst();
+    if (h.getShardLossCount() != count) {
+      throw invalid(count + " micro-shards pushed with " + h.getShardLossCount() + " loss values: expected one per micro-shard");
+    }
+    for (int i = 0; i < count; i++) {
+      if (!Double.isFinite(h.getShardLoss(i))) {
+        throw invalid("loss of micro-shard " + (h.getShardFirst() + i) + " is " + h.getShardLoss(i) + ": expected a finite value");
+      }
+    }
+    if (h.getEncoding() == PushHeader.Encoding.FLOAT32 && count != 1) {
+      throw invalid("FLOAT32 pushes carry exactly one micro-shard, got " + count + ": use FIXED64 for sums");
+    }
+    if (h.getEncoding() != PushHeader.Encoding.FLOAT32 && h.getEncoding() != PushHeader.Encoding.FIXED64) {
+      throw invalid("push encoding " + h.getEncoding() + ": expected FIXED64 or FLOAT32");
+    }
+    boolean duplicate = h.getStep() < step || (h.getStep() == step && allCovered(h.getShardFirst(), h.getShardEnd()));
+    if (!duplicate) {
+      if (!started || h.getStep() > step) {
+        throw Status.FAILED_PRECONDITION
+            .withDescription("push for step " + h.getStep() + " but the job is at step " + step + (started ? "" : " and has not started"))
+            .asRuntimeException();
+      }
+      int[] range = assignments.get(m.id);
+      if (range == null || range[0] != h.getShardFirst() || range[1] != h.getShardEnd()) {
+        throw Status.FAILED_PRECONDITION
+            .withDescription(
+                m + " pushed micro-shards [" + h.getShardFirst() + ", " + h.getShardEnd() + ") of step " + step
+                    + " but was assigned " + (range == null ? "none" : "[" + range[0] + ", " + range[1] + ")"))
+            .asRuntimeException();
+      }
+    }
+    if (m.pushing) {
+      throw Status.FAILED_PRECONDITION
+          .withDescription(m + " has a push in flight already")
+          .asRuntimeException();
+    }
+    m.pushing = true;
+    if (m.staging == null) {
+      m.staging = new long[tensorLengths.length][];
+      for (int t = 0; t < tensorLengths.length; t++) {
+        m.staging[t] = new long[tensorLengths[t]];
+      }
+    }
+    m.lastSeenNanos = System.nanoTime();
+    return new PushSession(m, h, duplicate);
+  }
+
+  private boolean allCovered(int first, int end) {
+    for (int i = first; i < end; i++) {
+      if (!covered[i]) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** One push in flight: chunks are validated and staged; {@link #commit()} adds them. */
+  public final class PushSession {
+    private final Member member;
+    private final PushHeader header;
+    private final boolean duplicate;
+    private final long[] received = new long[tensorLengths.length];
+    private final float[] floatScratch;
+
+    PushSession(Member member, PushHeader header, boolean duplicate) {
+      this.member = member;
+      this.header = header;
+      this.duplicate = duplicate;
+      this.floatScratch = header.getEncoding() == PushHeader.Encoding.FLOAT32 ? new float[TensorChunks.MAX_CHUNK_BYTES / 4] : null;
+    }
+
+    /** Validates one chunk and stages it (outside the coordinator's lock: staging is per worker). */
+    public void addChunk(TensorChunk c) {
+      boolean floats = header.getEncoding() == PushHeader.Encoding.FLOAT32;
+      int n;
+      try {
+        n = TensorChunks.checkFits(c, tensorLengths, floats ? Float.BYTES : Long.BYTES, tensorNames);
+      } catch (IllegalArgumentException e) {
+        throw invalid(e.getMessage());
+      }
+      int t = c.getTensor();
+      if (c.getOffset() != received[t]) {
+        throw invalid(tensorNames[t] + " chunk at element " + c.getOffset() + ": expected element " + received[t] + " (chunks of a tensor come in order)");
+      }
+      long[] stage = member.staging[t];
+      int offset = (int) c.getOffset();
+      if (floats) {
+        TensorChunks.readFloatsAtZero(c, floatScratch);
+        for (int i = 0; i < n; i++) {
+          float v = floatScratch[i];
+          if (!(Math.abs(v) < ExactGradientSum.LIMIT)) {
+            throw invalid("gradient " + tensorNames[t] + "[" + (offset + i) + "] = " + v + " from " + member + ": expected a finite value below " + (long) ExactGradientSum.LIMIT);
+          }
+          stage[offset + i] = ExactGradientSum.toFixed(t, offset + i, v);
+        }
+      } else {
+        java.nio.LongBuffer src = c.getData().asReadOnlyByteBuffer().order(java.nio.ByteOrder.LITTLE_ENDIAN).asLongBuffer();
+        src.get(stage, offset, n);
+        long limit = (long) (ExactGradientSum.LIMIT * ExactGradientSum.SCALE) * (header.getShardEnd() - header.getShardFirst());
+        for (int i = offset; i < offset + n; i++) {
+          if (Math.abs(stage[i]) > limit) {
+            throw invalid("gradient " + tensorNames[t] + "[" + i + "] from " + member + " is out of the fixed-point range");
+          }
+        }
+      }
+      received[t] += n;
+    }
+
+    /** Drops the push (broken stream or refused chunk): nothing of it was added. */
+    public void abort() {
+      synchronized (StepCoordinator.this) {
+        member.pushing = false;
+      }
+    }
+
+    /** Adds the staged push to the step's sum; closes the step when it was the last one. */
+    public PushResponse commit() {
+      for (int t = 0; t < received.length; t++) {
+        if (received[t] != tensorLengths[t]) {
+          abort();
+          throw invalid("push ended with " + received[t] + " of " + tensorLengths[t] + " elements of " + tensorNames[t]);
+        }
+      }
+      synchronized (StepCoordinator.this) {
+        member.pushing = false;
+        if (duplicate || header.getStep() < step || allCovered(header.getShardFirst(), header.getShardEnd())) {
+          return PushResponse.newBuilder().setStep(header.getStep()).setDuplicate(true).build();
+        }
+        ExactGradientSum sum = update.sum();
+        for (int t = 0; t < received.length; t++) {
+          sum.addFixed(t, 0, member.staging[t], tensorLengths[t]);
+        }
+        for (int i = header.getShardFirst(); i < header.getShardEnd(); i++) {
+          covered[i] = true;
+          shardLoss[i] = header.getShardLoss(i - header.getShardFirst());
+          coveredCount++;
+        }
+        member.lastSeenNanos = System.nanoTime();
+        if (coveredCount == covered.length) {
+          closeStep();
+        }
+        return PushResponse.newBuilder().setStep(header.getStep()).build();
+      }
+    }
+  }
+
+  /** All micro-shards are in: one optimizer update, bookkeeping, and the next step opens. */
+  private void closeStep() {
+    float lr = update.apply(net, step);
+    double lossSum = 0;
+    for (double l : shardLoss) {
+      lossSum += l; // in micro-shard order, so the reported loss is deterministic too
+    }
+    double loss = lossSum / job.config().batch();
+    int epoch = plan.epochOf(step);
+    listener.onStep(step, epoch, loss, lr, update.gradient());
+    epochLossSum += loss;
+    epochSteps++;
+    if (!net.isFinite()) {
+      fail("the weights became non-finite at step " + (step + 1) + " (loss " + loss + "): lower --lr");
+      return;
+    }
+    step++;
+    if (step % plan.stepsPerEpoch() == 0 || step == totalSteps) {
+      lastTest = evaluator.evaluate(net, job.data().test());
+      lastEpochLoss = epochLossSum / epochSteps;
+      listener.onEpoch(epoch, step - 1, lastTest, lastEpochLoss);
+      epochLossSum = 0;
+      epochSteps = 0;
+    }
+    if (step >= totalSteps) {
+      finish();
+    } else {
+      openStep();
+    }
+    notifyAll();
+  }
+
+  private void openStep() {
+    Arrays.fill(covered, false);
+    coveredCount = 0;
+    assignments.clear();
+    List<Member> active = new ArrayList<>();
+    for (Member m : members.values()) {
+      if (m.ready && !m.left) {
+        active.add(m);
+      }
+    }
+    int n = active.size();
+    for (int i = 0; i < n; i++) {
+      assignments.put(active.get(i).id, new int[] {plan.firstShard(i, n), plan.firstShard(i + 1, n)});
+    }
+    List<TensorChunk> chunks = new ArrayList<>();
+    for (int t = 0; t < net.tensorCount(); t++) {
+      chunks.addAll(TensorChunks.ofFloats(t, net.tensor(t)));
+    }
+    snapshot = List.copyOf(chunks);
+    notifyAll();
+  }
+
+  private void finish() {
+    if (lastTest == null) {
+      lastTest = evaluator.evaluate(net, job.data().test());
+    }
+    finished = true;
+    snapshot = List.of();
+    listener.onFinish(net, step, lastTest, lastEpochLoss);
+    notifyAll();
+  }
+
+  /** Stops the job with a reason; every waiting and later call is told. */
+  public synchronized void fail(String reason) {
+    if (failure == null && !finished) {
+      failure = reason;
+      listener.onEvent("job failed: " + reason);
+    }
+    notifyAll();
+  }
+
+  /** A worker leaves; during a running job that stops it (the job cannot lose micro-shards). */
+  public synchronized void leave(String workerId, String reason) {
+    Member m = members.get(workerId);
+    if (m == null || m.left) {
+      return;
+    }
+    m.left = true;
+    listener.onEvent("left: " + m + (reason.isEmpty() ? "" : ": " + reason));
+    if (started && !finished && assignments.containsKey(workerId)) {
+      fail(m + " left during step " + (step + 1) + (reason.isEmpty() ? "" : " (" + reason + ")"));
+    }
+    notifyAll();
+  }
+
+  public synchronized boolean isFinished() {
+    return finished;
+  }
+
+  /** The reason the job failed, or null. */
+  public synchronized String failure() {
+    return failure;
+  }
+
+  /** True when the job ended (finished or failed) and every worker has left. */
+  public synchronized boolean allLeft() {
+    return members.values().stream().allMatch(m -> m.left);
+  }
+
+  /** Waits until the job finished or failed; returns the failure or null. */
+  public synchronized String awaitEnd() throws InterruptedException {
+    while (!finished && failure == null) {
+      wait();
+    }
+    return failure;
+  }
+
+  /** Waits up to {@code millis} for every worker to leave. */
+  public synchronized void awaitAllLeft(long millis) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
+    while (!allLeft()) {
+      long left = deadline - System.nanoTime();
+      if (left <= 0) {
+        return;
+      }
+      TimeUnit.NANOSECONDS.timedWait(this, left);
+    }
+  }
+
+  /** SHA-256 of the current weights (see {@link Network#sha256()}). */
+  public synchronized String networkSha256() {
+    return net.sha256();
+  }
+
+  public synchronized long step() {
+    return step;
+  }
+
+  private Member member(String workerId) {
+    Member m = members.get(workerId);
+    if (m == null) {
+      throw Status.FAILED_PRECONDITION
+          .withDescription("unknown worker id '" + workerId + "': join first")
+          .asRuntimeException();
+    }
+    if (m.left) {
+      throw Status.FAILED_PRECONDITION.withDescription(m + " has left the job").asRuntimeException();
+    }
+    return m;
+  }
+
+  private static io.grpc.StatusRuntimeException invalid(String message) {
+    return Status.INVALID_ARGUMENT.withDescription(message).asRuntimeException();
+  }
+
+  private static String shortHash(String hex) {
+    return hex.length() > 12 ? hex.substring(0, 12) : hex;
+  }
+}
