@@ -124,7 +124,8 @@ public final class CsvReader {
           file.getFileName() + ": has " + all.count()
               + " data row: expected at least 2 to hold out a test set");
     }
-    int testRows = (int) Math.max(1, Math.min(all.count() - 1, Math.round(testFraction * all.count())));
+    long rounded = Math.round(testFraction * all.count());
+    int testRows = (int) Math.max(1, Math.min(all.count() - 1, rounded));
     int[] perm = new SplitMix64(seed).permutation(all.count());
     int[] testIdx = Arrays.copyOfRange(perm, 0, testRows);
     int[] trainIdx = Arrays.copyOfRange(perm, testRows, perm.length);

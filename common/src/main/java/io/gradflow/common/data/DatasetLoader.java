@@ -284,7 +284,8 @@ public final class DatasetLoader {
     try {
       return Path.of(text.trim());
     } catch (InvalidPathException e) {
-      throw new IllegalArgumentException("dataset " + form + ": '" + text + "' is not a valid path");
+      throw new IllegalArgumentException(
+          "dataset " + form + ": '" + text + "' is not a valid path");
     }
   }
 

@@ -254,7 +254,10 @@ public final class IdxReader {
   }
 
   private static int intAt(byte[] b, int i) {
-    return (b[i] & 0xFF) << 24 | (b[i + 1] & 0xFF) << 16 | (b[i + 2] & 0xFF) << 8 | (b[i + 3] & 0xFF);
+    return (b[i] & 0xFF) << 24
+        | (b[i + 1] & 0xFF) << 16
+        | (b[i + 2] & 0xFF) << 8
+        | (b[i + 3] & 0xFF);
   }
 
   private static String hex(int v) {

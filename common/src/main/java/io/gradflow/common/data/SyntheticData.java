@@ -6,9 +6,9 @@ import io.gradflow.common.util.SplitMix64;
  * Small synthetic classification sets for tests and demos. Everything is drawn from
  * {@link SplitMix64} streams of the seed, so the same seed gives the same bits on every JVM: the
  * training set from stream {@code (seed, 1)}, the test set, an independent draw of the same
- * distribution, from stream {@code (seed, 2)} (blob centres from stream {@code (seed, 0)}). The test
- * set has a quarter of the training set's size (rounded up, at least one point per class). Inputs
- * lie in [0, 1].
+ * distribution, from stream {@code (seed, 2)} (blob centres from stream {@code (seed, 0)}). The
+ * test set has a quarter of the training set's size (rounded up, at least one point per class).
+ * Inputs lie in [0, 1].
  */
 public final class SyntheticData {
   /** Most rows times features one synthetic set may have. */
@@ -18,8 +18,8 @@ public final class SyntheticData {
 
   /**
    * The classic K-arm spiral (as in CS231n): 2 features, {@code arms} classes. Point {@code i} of
-   * arm {@code j}: radius {@code r ~ U(0, 1)}, angle {@code theta = 2 pi j / K + 4 r + noise g} with
-   * {@code g ~ N(0, 1)}, position {@code (r sin theta, r cos theta)}, scaled to [0, 1] by
+   * arm {@code j}: radius {@code r ~ U(0, 1)}, angle {@code theta = 2 pi j / K + 4 r + noise g}
+   * with {@code g ~ N(0, 1)}, position {@code (r sin theta, r cos theta)}, scaled to [0, 1] by
    * {@code u = (x + 1) / 2} (exact, since {@code r <= 1}). Rows are ordered arm by arm.
    *
    * @param noise standard deviation of the angle noise in radians (0.2 is the classic)
@@ -94,8 +94,10 @@ public final class SyntheticData {
     }
     int testPoints = Math.max(classes, (points + 3) / 4);
     return new TrainTestSplit(
-        blob("blobs train", classes, points, features, spread, centres, SplitMix64.forStream(seed, 1)),
-        blob("blobs test", classes, testPoints, features, spread, centres, SplitMix64.forStream(seed, 2)));
+        blob("blobs train", classes, points, features, spread, centres,
+            SplitMix64.forStream(seed, 1)),
+        blob("blobs test", classes, testPoints, features, spread, centres,
+            SplitMix64.forStream(seed, 2)));
   }
 
   private static Dataset blob(

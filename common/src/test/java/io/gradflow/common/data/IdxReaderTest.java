@@ -105,7 +105,8 @@ class IdxReaderTest {
         e.getMessage());
     Path empty = write(dir.resolve("empty"), new byte[0]);
     e = assertThrows(DataException.class, () -> IdxReader.readLabels(empty));
-    assertEquals("empty: truncated at byte 0: expected an 8-byte header (magic, count)", e.getMessage());
+    assertEquals(
+        "empty: truncated at byte 0: expected an 8-byte header (magic, count)", e.getMessage());
   }
 
   @Test

@@ -196,10 +196,11 @@ class ModelFilesTest {
   void tensorOfWrongNameShapeOrLength() throws Exception {
     ModelFile good = ModelFiles.toProto(network(), 3);
     Tensor w0 = good.getTensors(0);
-    Path f = writeFramed(good.toBuilder().setTensors(0, w0.toBuilder().setName("layer0.w")).build());
+    Path f =
+        writeFramed(good.toBuilder().setTensors(0, w0.toBuilder().setName("layer0.w")).build());
     assertEquals(f + ": tensor 0: expected name layer0.W, got 'layer0.w'", loadError(f));
-    f = writeFramed(
-        good.toBuilder().setTensors(0, w0.toBuilder().clearShape().addShape(5).addShape(4)).build());
+    Tensor transposed = w0.toBuilder().clearShape().addShape(5).addShape(4).build();
+    f = writeFramed(good.toBuilder().setTensors(0, transposed).build());
     assertEquals(f + ": tensor layer0.W: expected shape [4, 5], got [5, 4]", loadError(f));
     f = writeFramed(
         good.toBuilder()
