@@ -314,7 +314,7 @@ public final class StepCoordinator {
       } else {
         java.nio.LongBuffer src = c.getData().asReadOnlyByteBuffer().order(java.nio.ByteOrder.LITTLE_ENDIAN).asLongBuffer();
         src.get(stage, offset, n);
-        long limit = (long) (ExactGradientSum.LIMIT * ExactGradientSum.SCALE) * (header.getShardEnd() - header.getShardFirst());
+        long limit = ExactGradientSum.FIXED_LIMIT * (header.getShardEnd() - header.getShardFirst());
         for (int i = offset; i < offset + n; i++) {
           if (Math.abs(stage[i]) > limit) {
             throw invalid("gradient " + tensorNames[t] + "[" + i + "] from " + member + " is out of the fixed-point range");

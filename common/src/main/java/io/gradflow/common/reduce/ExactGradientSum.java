@@ -11,8 +11,8 @@ import io.gradflow.common.nn.Gradients;
  * converted back once: {@code g = (float) (sum * 2^-40)}.
  *
  * <p>Resolution {@code 2^-40 ~ 9.1e-13}, far below a float32 weight's ulp for any useful learning
- * rate; range: an element must satisfy {@code |g| < 2^20} per micro-shard, so that the sum of up
- * to 2048 micro-shards cannot overflow. Non-finite or out-of-range elements are refused with the
+ * rate; range: an element must satisfy {@code |g| < 2^15} per micro-shard (far beyond any sane
+ * gradient), so that the sum of up to {@link #MAX_TERMS} micro-shards stays below {@code 2^62}. Non-finite or out-of-range elements are refused with the
  * tensor and index named.
  */
 public final class ExactGradientSum {
@@ -21,7 +21,13 @@ public final class ExactGradientSum {
 
   private static final double INVERSE_SCALE = 0x1.0p-40;
   /** Largest magnitude accepted per element of one micro-shard gradient. */
-  public static final double LIMIT = 0x1.0p20;
+  public static final double LIMIT = 0x1.0p15;
+
+  /** Most micro-shard gradients one sum may hold without risk of overflow. */
+  public static final int MAX_TERMS = 128;
+
+  /** Largest fixed-point magnitude of one micro-shard's element: {@code LIMIT * SCALE = 2^55}. */
+  public static final long FIXED_LIMIT = 1L << 55;
 
   private final long[][] sums;
 
