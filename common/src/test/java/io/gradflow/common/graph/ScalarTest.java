@@ -253,7 +253,8 @@ class ScalarTest {
         assertTrue(position.get(child) < position.get(n), child + " after " + n);
       }
     }
-    assertEquals(List.of("a", "b", "c", "d", "", "root"), order.stream().map(Scalar::label).toList());
+    List<String> labels = order.stream().map(Scalar::label).toList();
+    assertEquals(List.of("a", "b", "c", "d", "", "root"), labels);
   }
 
   @Test
