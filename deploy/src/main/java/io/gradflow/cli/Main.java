@@ -18,6 +18,8 @@ import picocli.CommandLine.Command;
       ServerCommand.class,
       WorkerCommand.class,
       EvaluateCommand.class,
+      GradcheckCommand.class,
+      ExplainCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class Main implements Runnable {
