@@ -52,6 +52,7 @@ public final class Main implements Runnable {
   static CommandLine commandLine() {
     CommandLine cl = new CommandLine(new Main());
     cl.setCaseInsensitiveEnumValuesAllowed(true);
+    cl.setOverwrittenOptionsAllowed(true); // the last value wins, as in most CLIs
     cl.setParameterExceptionHandler(Main::usageError);
     cl.setExecutionExceptionHandler(Main::executionError);
     return cl;

@@ -1,0 +1,90 @@
+package io.gradflow.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Real JVMs on localhost: the launcher, a parameter server and its workers. Synchronous training
+ * gives the same weights, to the bit, for 0 (single process), 1 and 3 workers and with pushes
+ * delayed at random; refused and unreachable workers end with one line and their exit code.
+ */
+class DistributedTrainingIT {
+  @TempDir Path tmp;
+
+  private String train(String name, int workers, String... extra) throws Exception {
+    Path out = tmp.resolve(name);
+    List<String> args = new ArrayList<>(List.of("train", "--workers", Integer.toString(workers), "--out", out.toString()));
+    args.addAll(Jobs.spiralsJob(40));
+    args.addAll(List.of(extra));
+    Jobs.Run r = Jobs.run(args);
+    assertEquals(0, r.exitCode(), r.err() + r.out());
+    assertEquals(Integer.toString(workers), Jobs.summaryField(out, "workers"));
+    assertEquals("40", Jobs.summaryField(out, "steps"));
+    if (workers > 0) {
+      for (int i = 0; i < workers; i++) {
+        assertTrue(Files.exists(out.resolve("logs/worker-" + i + ".log")));
+      }
+    }
+    return Jobs.summaryField(out, "weights_sha256");
+  }
+
+  @Test
+  void threeWorkersOneWorkerAndOneProcessGiveTheSameWeights() throws Exception {
+    String single = train("single", 0);
+    assertEquals(single, train("one", 1));
+    assertEquals(single, train("three", 3));
+    assertNotEquals(single, train("other-seed", 0, "--seed", "4"), "the hash must depend on the training");
+  }
+
+  @Test
+  void pushesDelayedAtRandomGiveTheSameWeights() throws Exception {
+    assertEquals(train("reference", 0), train("delayed", 3, "--push-delay-ms", "40"));
+  }
+
+  @Test
+  void aWorkerOfAnotherModelIsRefusedWithOneLine() throws Exception {
+    int port = freePort();
+    List<String> serverArgs = new ArrayList<>(List.of("server", "--port", Integer.toString(port), "--bind", "127.0.0.1",
+        "--workers", "1", "--out", tmp.resolve("refused").toString(), "--port-file", tmp.resolve("port").toString()));
+    serverArgs.addAll(Jobs.spiralsJob(10));
+    Process server = Jobs.startChild(serverArgs, tmp.resolve("server.log"));
+    try {
+      Jobs.awaitText(tmp.resolve("port"), Integer.toString(port), 60);
+      List<String> workerArgs = new ArrayList<>(List.of("worker", "--server", "127.0.0.1:" + port));
+      workerArgs.addAll(Jobs.spiralsJob(10));
+      workerArgs.addAll(List.of("--model", "2-8-3"));
+      Jobs.Run r = Jobs.run(workerArgs);
+      assertEquals(ExitCode.REFUSED.code(), r.exitCode(), r.err());
+      String[] lines = r.err().strip().split("\n");
+      assertEquals(1, lines.length, r.err());
+      assertTrue(lines[0].contains("model: 2-24-24-3 (server) vs 2-8-3 (worker)"), lines[0]);
+    } finally {
+      server.destroyForcibly().waitFor();
+    }
+  }
+
+  @Test
+  void aWorkerPointedAtNoServerSaysSoAndExitsNonZero() throws Exception {
+    int port = freePort();
+    Jobs.Run r = Jobs.run(List.of("worker", "--server", "127.0.0.1:" + port, "--rpc-timeout", "5"));
+    assertEquals(ExitCode.UNAVAILABLE.code(), r.exitCode(), r.err());
+    String[] lines = r.err().strip().split("\n");
+    assertEquals(1, lines.length, r.err());
+    assertTrue(lines[0].contains("unreachable") && lines[0].contains("127.0.0.1:" + port), lines[0]);
+  }
+
+  private static int freePort() throws Exception {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    }
+  }
+}

@@ -1,0 +1,30 @@
+package io.gradflow.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A 20-million-parameter network (80 MB of float32) trains through the parameter server: weights
+ * and gradients travel in chunks of at most 1 MiB, far from gRPC's 4 MiB message limit.
+ */
+class LargeModelIT {
+  @TempDir Path tmp;
+
+  @Test
+  void twentyMillionParametersTrainThroughTheServer() throws Exception {
+    Path out = tmp.resolve("large");
+    Jobs.Run r = Jobs.run(List.of("train", "--workers", "2", "--out", out.toString(),
+        "--dataset", "spirals", "--model", "2-4480-4480-3", "--activation", "relu", "--batch", "8",
+        "--micro-shards", "2", "--max-steps", "3", "--lr", "0.01", "--log-every", "1"));
+    assertEquals(0, r.exitCode(), r.err() + r.out());
+    long parameters = Long.parseLong(Jobs.summaryField(out, "parameters"));
+    assertTrue(parameters >= 20_000_000L, "parameters: " + parameters);
+    assertEquals("3", Jobs.summaryField(out, "steps"));
+    assertEquals("2", Jobs.summaryField(out, "workers"));
+  }
+}
