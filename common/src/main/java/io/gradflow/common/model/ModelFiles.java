@@ -9,18 +9,9 @@ import io.gradflow.proto.Tensor;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.FileAlreadyExistsException;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
-import java.util.HexFormat;
 
 /**
  * Saves and loads model files ({@code model.gfm}). On disk:
@@ -46,9 +37,6 @@ public final class ModelFiles {
   /** The first 8 bytes of a model file. */
   public static final String MAGIC = "GFMODEL1";
 
-  private static final byte[] MAGIC_BYTES = MAGIC.getBytes(StandardCharsets.US_ASCII);
-  private static final int HEADER_BYTES = 16;
-  private static final int CHECKSUM_BYTES = 32;
 
   private ModelFiles() {}
 
@@ -61,53 +49,9 @@ public final class ModelFiles {
    * @throws ModelFileException if the directory is missing or the file cannot be written
    */
   public static void save(Path file, Network network, long step) {
-    byte[] payload = toProto(network, step).toByteArray();
-    ByteBuffer header = ByteBuffer.allocate(HEADER_BYTES).order(ByteOrder.BIG_ENDIAN);
-    header.put(MAGIC_BYTES).putLong(payload.length).flip();
-    ByteBuffer checksum = ByteBuffer.wrap(sha256(payload, 0, payload.length));
-
-    Path target = file.toAbsolutePath();
-    Path dir = target.getParent();
-    if (dir == null || !Files.isDirectory(dir)) {
-      throw new ModelFileException(file + ": cannot save: directory " + dir + " does not exist");
-    }
-    Path tmp = null;
-    try {
-      FileChannel ch = null;
-      for (int attempt = 0; ch == null; attempt++) {
-        tmp = dir.resolve(
-            "." + target.getFileName() + "." + ProcessHandle.current().pid() + "."
-                + Long.toHexString(System.nanoTime()) + ".tmp");
-        try {
-          ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-        } catch (FileAlreadyExistsException e) {
-          if (attempt >= 100) {
-            throw e;
-          }
-          tmp = null;
-        }
-      }
-      try (FileChannel out = ch) {
-        writeFully(out, header);
-        writeFully(out, ByteBuffer.wrap(payload));
-        writeFully(out, checksum);
-        out.force(true);
-      }
-      Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
-      tmp = null;
-      syncDirectory(dir);
-    } catch (IOException e) {
-      throw new ModelFileException(file + ": cannot save: " + e, e);
-    } finally {
-      if (tmp != null) {
-        try {
-          Files.deleteIfExists(tmp);
-        } catch (IOException ignored) {
-          // best effort: the save already failed with a clearer message
-        }
-      }
-    }
+    FramedFiles.write(file, MAGIC, toProto(network, step).toByteArray());
   }
+
 
   /**
    * Loads a model file.
@@ -116,19 +60,7 @@ public final class ModelFiles {
    *     inconsistent
    */
   public static Loaded load(Path file) {
-    byte[] bytes;
-    try {
-      long size = Files.size(file);
-      if (size > Integer.MAX_VALUE - 8) {
-        throw new ModelFileException(
-            file + ": " + size + " bytes is larger than the 2 GiB a model file may have");
-      }
-      bytes = Files.readAllBytes(file);
-    } catch (NoSuchFileException e) {
-      throw new ModelFileException(file + ": file not found");
-    } catch (IOException e) {
-      throw new ModelFileException(file + ": cannot read: " + e, e);
-    }
+    byte[] bytes = FramedFiles.read(file);
     return decode(bytes, file.toString());
   }
 
@@ -149,11 +81,7 @@ public final class ModelFiles {
 
   /** The framed file bytes of {@code network} at {@code step}, as {@link #save} writes them. */
   public static byte[] encode(Network network, long step) {
-    byte[] payload = toProto(network, step).toByteArray();
-    ByteBuffer b = ByteBuffer.allocate(HEADER_BYTES + payload.length + CHECKSUM_BYTES);
-    b.put(MAGIC_BYTES).putLong(payload.length).put(payload);
-    b.put(sha256(payload, 0, payload.length));
-    return b.array();
+    return FramedFiles.encode(MAGIC, toProto(network, step).toByteArray());
   }
 
   /**
@@ -162,47 +90,11 @@ public final class ModelFiles {
    * @param source names the bytes in messages (the file path)
    */
   public static Loaded decode(byte[] bytes, String source) {
-    int m = bytes.length;
-    int magicBytes = Math.min(m, MAGIC_BYTES.length);
-    if (!Arrays.equals(bytes, 0, magicBytes, MAGIC_BYTES, 0, magicBytes)) {
-      throw new ModelFileException(
-          source + ": not a gradflow model file: starts with "
-              + HexFormat.of().formatHex(bytes, 0, magicBytes) + ", expected the magic \"" + MAGIC
-              + "\"");
-    }
-    if (m < HEADER_BYTES) {
-      throw new ModelFileException(
-          source + ": truncated: file has " + m + " bytes, expected at least " + HEADER_BYTES
-              + " (magic and payload length)");
-    }
-    long n = ByteBuffer.wrap(bytes, 8, 8).order(ByteOrder.BIG_ENDIAN).getLong();
-    if (n < 0 || n > Integer.MAX_VALUE) {
-      throw new ModelFileException(
-          source + ": corrupt: payload length " + n + " at byte 8 is not a valid length");
-    }
-    long expectedSize = HEADER_BYTES + n + CHECKSUM_BYTES;
-    if (m < expectedSize) {
-      throw new ModelFileException(
-          source + ": truncated: length says " + n + " payload bytes (" + expectedSize
-              + " bytes in all), file has " + m);
-    }
-    if (m > expectedSize) {
-      throw new ModelFileException(
-          source + ": corrupt: " + (m - expectedSize) + " unexpected bytes after the checksum"
-              + " (length says " + n + " payload bytes, " + expectedSize + " bytes in all)");
-    }
-    int payloadLength = (int) n;
-    byte[] actual = sha256(bytes, HEADER_BYTES, payloadLength);
-    byte[] stored = Arrays.copyOfRange(bytes, HEADER_BYTES + payloadLength, m);
-    if (!Arrays.equals(actual, stored)) {
-      throw new ModelFileException(
-          source + ": corrupt: SHA-256 of the " + n + "-byte payload is "
-              + HexFormat.of().formatHex(actual, 0, 8) + "..., the file says "
-              + HexFormat.of().formatHex(stored, 0, 8) + "...");
-    }
+    int[] range = FramedFiles.payload(bytes, MAGIC, source, "model");
+    int payloadLength = range[1];
     ModelFile proto;
     try {
-      proto = ModelFile.parseFrom(CodedInputStream.newInstance(bytes, HEADER_BYTES, payloadLength));
+      proto = ModelFile.parseFrom(CodedInputStream.newInstance(bytes, range[0], payloadLength));
     } catch (InvalidProtocolBufferException e) {
       throw new ModelFileException(
           source + ": corrupt: payload is not a gradflow ModelFile: " + e.getMessage(), e);
@@ -327,30 +219,5 @@ public final class ModelFiles {
   private static ByteString wrap(byte[] owned) {
     // The array is ours and never written again, so it can back the ByteString without a copy.
     return UnsafeByteOperations.unsafeWrap(owned);
-  }
-
-  private static void writeFully(FileChannel ch, ByteBuffer b) throws IOException {
-    while (b.hasRemaining()) {
-      ch.write(b);
-    }
-  }
-
-  /** Makes the rename durable where the platform allows opening a directory (Linux, macOS). */
-  private static void syncDirectory(Path dir) {
-    try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
-      ch.force(true);
-    } catch (IOException e) {
-      // Not supported on every platform (Windows); the file itself is already on disk.
-    }
-  }
-
-  private static byte[] sha256(byte[] b, int off, int len) {
-    try {
-      MessageDigest md = MessageDigest.getInstance("SHA-256");
-      md.update(b, off, len);
-      return md.digest();
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("SHA-256 missing from the JDK", e);
-    }
   }
 }
