@@ -62,6 +62,7 @@ final class EventStream {
     private final ModelSpec spec;
     private final TrainingConfig config;
     private boolean finished;
+    private long lastStep = -1;
 
     Reader(ProgressDisplay display, ModelSpec spec, TrainingConfig config) {
       this.display = display;
@@ -71,6 +72,11 @@ final class EventStream {
 
     boolean finished() {
       return finished;
+    }
+
+    /** The last step (0-based) an event reported, or -1. */
+    long lastStep() {
+      return lastStep;
     }
 
     void accept(String line) {
@@ -93,9 +99,11 @@ final class EventStream {
                 new JobInfo(spec, config, Integer.parseInt(f.get("workers")), Long.parseLong(f.get("total_steps")),
                     Integer.parseInt(f.get("steps_per_epoch")), Integer.parseInt(f.get("train")),
                     Integer.parseInt(f.get("test")), Long.parseLong(f.get("first_step"))));
-        case "step" ->
-            display.onStep(Long.parseLong(f.get("step")), Integer.parseInt(f.get("epoch")),
-                Double.parseDouble(f.get("loss")), Float.parseFloat(f.get("lr")), null);
+        case "step" -> {
+          lastStep = Long.parseLong(f.get("step"));
+          display.onStep(lastStep, Integer.parseInt(f.get("epoch")),
+              Double.parseDouble(f.get("loss")), Float.parseFloat(f.get("lr")), null);
+        }
         case "epoch" ->
             display.onEpoch(Integer.parseInt(f.get("epoch")), Long.parseLong(f.get("step")),
                 new Evaluator.Result(Double.parseDouble(f.get("test_accuracy")), Double.parseDouble(f.get("test_loss")),

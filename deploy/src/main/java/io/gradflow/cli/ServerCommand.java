@@ -1,13 +1,19 @@
 package io.gradflow.cli;
 
 import io.gradflow.common.data.TrainTestSplit;
+import io.gradflow.common.model.Checkpoint;
+import io.gradflow.common.model.CheckpointStore;
+import io.gradflow.common.model.ModelFileException;
 import io.gradflow.common.model.ModelSpec;
+import io.gradflow.common.model.ModelSpecs;
+import io.gradflow.common.wire.JobFingerprint;
 import io.gradflow.common.model.Network;
 import io.gradflow.common.report.JobRecorder;
 import io.gradflow.common.train.TrainingConfig;
 import io.gradflow.common.train.TrainingListener;
 import io.gradflow.ps.ParameterServer;
 import io.gradflow.ps.ServerJob;
+import io.gradflow.ps.ServerPolicy;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -21,6 +27,7 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
@@ -53,6 +60,24 @@ final class ServerCommand implements Callable<Integer> {
   @Option(names = "--progress-seconds", paramLabel = "S", description = "When output is not a terminal, print a progress line at most every S seconds (default: ${DEFAULT-VALUE}).")
   double progressSeconds = 10;
 
+  @Option(names = "--min-workers", paramLabel = "K", description = "Below K live workers the job pauses and waits for joiners (default: ${DEFAULT-VALUE}).")
+  int minWorkers = 1;
+
+  @Option(names = "--backup-workers", paramLabel = "K", description = "Hand up to K extra copies of unfinished micro-shards to idle workers, so a straggler does not hold a step (default: ${DEFAULT-VALUE}).")
+  int backupWorkers = 0;
+
+  @Option(names = "--worker-timeout", paramLabel = "SECONDS", description = "A worker silent this long (no heartbeat) is declared lost and its micro-shards reassigned (default: ${DEFAULT-VALUE}).")
+  double workerTimeoutSeconds = 5;
+
+  @Option(names = "--checkpoint-every", paramLabel = "STEPS", description = "Write a checkpoint every STEPS steps, and at the end (0: only at the end; default: ${DEFAULT-VALUE}).")
+  long checkpointEvery = 100;
+
+  @Option(names = "--keep-checkpoints", paramLabel = "K", description = "Keep the newest K checkpoints (default: ${DEFAULT-VALUE}).")
+  int keepCheckpoints = 3;
+
+  @Option(names = "--resume", paramLabel = "DIR", description = "Continue the job of the newest valid checkpoint in DIR (an --out directory or its checkpoints/); a corrupt newest one falls back to the one before.")
+  Path resume;
+
   @Option(names = "--port-file", paramLabel = "FILE", description = "Write the port actually listened on to FILE once serving.")
   Path portFile;
 
@@ -66,29 +91,41 @@ final class ServerCommand implements Callable<Integer> {
   public Integer call() throws IOException, InterruptedException {
     long started = System.nanoTime();
     ParentWatch.start(parentPid);
-    ModelSpec modelSpec = job.modelSpec();
-    TrainTestSplit data = Datasets.load(job, spec);
-    TrainingConfig config = job.trainingConfig();
+    PrintWriter log = spec.commandLine().getErr();
+    Path dir = out != null ? out : resume != null ? resume : Path.of("runs", "server-" + TrainCommand.timestamp());
+    Checkpoint checkpoint = resume != null ? newestCheckpoint(resume, log) : null;
+    ModelSpec modelSpec = checkpoint != null ? checkpoint.network().spec() : job.modelSpec();
+    TrainingConfig config = checkpoint != null ? checkpoint.config() : job.trainingConfig();
+    if (checkpoint != null) {
+      checkSameJob(checkpoint);
+    }
+    TrainTestSplit data = Datasets.load(config.dataset(), job.dataDir, spec);
     if (config.batch() > data.train().count()) {
       throw new ParameterException(spec.commandLine(),
           "--batch " + config.batch() + " is larger than the training set (" + data.train().count() + " rows)");
     }
     ServerJob serverJob;
+    ServerPolicy policy;
     try {
-      serverJob = new ServerJob(Network.initialize(modelSpec), config, data, workers);
+      serverJob = checkpoint != null
+          ? ServerJob.resume(checkpoint, data, workers)
+          : new ServerJob(Network.initialize(modelSpec), config, data, workers);
+      policy = new ServerPolicy(minWorkers, backupWorkers, (long) (workerTimeoutSeconds * 1000), checkpointEvery,
+          new CheckpointStore(dir.resolve("checkpoints"), keepCheckpoints, w -> {
+            log.println("gradflow server: WARNING: " + w);
+            log.flush();
+          }));
     } catch (IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), e.getMessage());
     }
-    Path dir = out != null ? out : Path.of("runs", "server-" + TrainCommand.timestamp());
-    PrintWriter log = spec.commandLine().getErr();
-    try (JobRecorder recorder = new JobRecorder(dir, logEvery, started)) {
+    try (JobRecorder recorder = new JobRecorder(dir, logEvery, started, checkpoint != null)) {
       TrainingListener display =
           events
               ? EventStream.writer(new PrintStream(System.out, true, StandardCharsets.UTF_8))
               : new ProgressDisplay(spec.commandLine().getOut(), Terminal.isInteractive(), progressSeconds);
       NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress(bind, port))
           .maxInboundMessageSize(4 << 20);
-      ParameterServer server = new ParameterServer(builder, serverJob, TrainingListener.all(recorder, display));
+      ParameterServer server = new ParameterServer(builder, serverJob, policy, TrainingListener.all(recorder, display));
       try {
         server.start();
       } catch (IOException e) {
@@ -117,5 +154,40 @@ final class ServerCommand implements Callable<Integer> {
     }
     spec.commandLine().getOut().println("wrote " + dir.resolve("model.gfm") + ", " + dir.resolve("summary.json"));
     return ExitCode.OK.code();
+  }
+
+  /** The newest valid checkpoint under {@code dir} (or {@code dir/checkpoints}); none is an error. */
+  private Checkpoint newestCheckpoint(Path dir, PrintWriter log) {
+    Path ckpts = java.nio.file.Files.isDirectory(dir.resolve("checkpoints")) ? dir.resolve("checkpoints") : dir;
+    CheckpointStore store = new CheckpointStore(ckpts, Math.max(1, keepCheckpoints), w -> {
+      log.println("gradflow server: WARNING: " + w + "; falling back to an older checkpoint");
+      log.flush();
+    });
+    Checkpoint c = store.loadNewestValid().orElseThrow(() -> new ModelFileException(
+        ckpts + ": no valid checkpoint (ckpt-<step>.gfc) to resume from"));
+    log.println("gradflow server: resuming from " + store.fileFor(c.step()) + " at step " + (c.step() + 1));
+    log.flush();
+    return c;
+  }
+
+  /** Job options given explicitly with --resume must agree with the checkpoint's job. */
+  private void checkSameJob(Checkpoint c) {
+    boolean given = false;
+    for (OptionSpec o : spec.commandLine().getParseResult().matchedOptions()) {
+      if (!o.longestName().equals("--data-dir") && spec.mixins().get("job").options().contains(o)) {
+        given = true;
+      }
+    }
+    if (!given) {
+      return;
+    }
+    var diffs = JobFingerprint.differences(
+        ModelSpecs.toProto(c.network().spec()), c.config().toProto(),
+        ModelSpecs.toProto(job.modelSpec()), job.trainingConfig().toProto());
+    if (!diffs.isEmpty()) {
+      throw new ParameterException(spec.commandLine(),
+          "--resume: the checkpoint's job differs from the options given: "
+              + String.join("; ", diffs).replace("(server)", "(checkpoint)").replace("(worker)", "(options)"));
+    }
   }
 }

@@ -35,8 +35,26 @@ final class TrainCommand implements Callable<Integer> {
       description = "Worker processes on this machine, plus one parameter server; 0 trains in this process (default: ${DEFAULT-VALUE}).")
   int workers = 2;
 
-  @Option(names = "--push-delay-ms", paramLabel = "MAX", description = "Delay each worker push by a random 0..MAX ms (rehearses stragglers and arrival order; default: ${DEFAULT-VALUE}).")
-  long pushDelayMs = 0;
+  @Option(names = "--push-jitter-ms", paramLabel = "MAX", description = "Delay each worker push by a random 0..MAX ms (rehearses stragglers and arrival order; default: ${DEFAULT-VALUE}).")
+  long pushJitterMs = 0;
+
+  @Option(names = "--fault", paramLabel = "SPEC", description = "Inject a failure to rehearse recovery: " + FaultSpec.FORMS + " (repeatable).")
+  List<String> faults = new java.util.ArrayList<>();
+
+  @Option(names = "--max-restarts", paramLabel = "N", description = "Replace dead workers and restart a dead server up to N times in all (default: ${DEFAULT-VALUE}).")
+  int maxRestarts = 3;
+
+  @Option(names = "--min-workers", paramLabel = "K", description = "Below K live workers the job pauses and waits (default: ${DEFAULT-VALUE}).")
+  int minWorkers = 1;
+
+  @Option(names = "--backup-workers", paramLabel = "K", description = "Extra copies of unfinished micro-shards for idle workers (default: ${DEFAULT-VALUE}).")
+  int backupWorkers = 0;
+
+  @Option(names = "--worker-timeout", paramLabel = "SECONDS", description = "A silent worker is declared lost after this long (default: ${DEFAULT-VALUE}).")
+  double workerTimeoutSeconds = 5;
+
+  @Option(names = "--checkpoint-every", paramLabel = "STEPS", description = "Checkpoint every STEPS steps and at the end, in OUT/checkpoints (default: ${DEFAULT-VALUE}).")
+  long checkpointEvery = 100;
 
   @Option(names = "--out", paramLabel = "DIR", description = "Output directory (default: runs/train-<time>).")
   Path out;
@@ -63,9 +81,21 @@ final class TrainCommand implements Callable<Integer> {
         throw new ParameterException(spec.commandLine(),
             "--workers " + workers + " exceeds --micro-shards " + config.microShards() + ": raise --micro-shards to at least the worker count");
       }
-      List<String> serverArgs = List.of("--log-every", Integer.toString(logEvery));
-      List<String> workerArgs = pushDelayMs > 0 ? List.of("--push-delay-ms", Long.toString(pushDelayMs)) : List.of();
-      new LocalLauncher(job, modelSpec, config, workers, dir, serverArgs, workerArgs, progress).run();
+      List<FaultSpec> faultSpecs = new java.util.ArrayList<>();
+      try {
+        for (String f : faults) {
+          faultSpecs.add(FaultSpec.parse(f));
+        }
+      } catch (IllegalArgumentException e) {
+        throw new ParameterException(spec.commandLine(), e.getMessage());
+      }
+      List<String> serverArgs = List.of("--log-every", Integer.toString(logEvery),
+          "--min-workers", Integer.toString(minWorkers), "--backup-workers", Integer.toString(backupWorkers),
+          "--worker-timeout", Double.toString(workerTimeoutSeconds),
+          "--checkpoint-every", Long.toString(checkpointEvery));
+      List<String> workerArgs = pushJitterMs > 0 ? List.of("--push-jitter-ms", Long.toString(pushJitterMs)) : List.of();
+      LocalLauncher.Settings settings = new LocalLauncher.Settings(workers, maxRestarts, faultSpecs, serverArgs, workerArgs);
+      new LocalLauncher(job, modelSpec, config, settings, dir, progress).run();
       spec.commandLine().getOut().println("wrote " + dir.resolve("model.gfm") + ", " + dir.resolve("summary.json"));
       return ExitCode.OK.code();
     }

@@ -45,8 +45,17 @@ final class WorkerCommand implements Callable<Integer> {
   @Option(names = "--rpc-timeout", paramLabel = "SECONDS", description = "Deadline of every call to the server (default: ${DEFAULT-VALUE}).")
   double rpcTimeoutSeconds = 60;
 
-  @Option(names = "--push-delay-ms", paramLabel = "MAX", description = "Delay each push by a random 0..MAX ms (to rehearse stragglers; default: ${DEFAULT-VALUE}).")
+  @Option(names = "--reconnect-seconds", paramLabel = "S", description = "While the server is unreachable, retry with exponential backoff for up to S seconds (default: ${DEFAULT-VALUE}).")
+  double reconnectSeconds = 60;
+
+  @Option(names = "--heartbeat-ms", paramLabel = "MS", description = "Send a heartbeat every MS milliseconds (default: ${DEFAULT-VALUE}).")
+  long heartbeatMs = 500;
+
+  @Option(names = "--push-delay-ms", paramLabel = "MS", description = "Delay each push by MS ms (rehearses a straggler; default: ${DEFAULT-VALUE}).")
   long pushDelayMs = 0;
+
+  @Option(names = "--push-jitter-ms", paramLabel = "MAX", description = "Delay each push by a further random 0..MAX ms (rehearses arrival order; default: ${DEFAULT-VALUE}).")
+  long pushJitterMs = 0;
 
   @Option(names = "--parent-pid", hidden = true, description = "Exit when this process is gone (set by the launcher).")
   long parentPid;
@@ -79,11 +88,13 @@ final class WorkerCommand implements Callable<Integer> {
           join,
           config -> DatasetLoader.fromSystem(job.dataDir).load(config.dataset()).train(),
           Duration.ofMillis((long) (rpcTimeoutSeconds * 1000)),
-          () -> pushDelayMs > 0 ? ThreadLocalRandom.current().nextLong(pushDelayMs + 1) : 0,
+          () -> pushDelayMs + (pushJitterMs > 0 ? ThreadLocalRandom.current().nextLong(pushJitterMs + 1) : 0),
           line -> {
             log.println("gradflow worker: " + line);
             log.flush();
-          }));
+          },
+          Duration.ofMillis((long) (reconnectSeconds * 1000)),
+          Duration.ofMillis(heartbeatMs)));
       Worker.Result r = worker.run();
       log.println("gradflow worker: rank " + r.rank() + " computed " + r.stepsComputed() + " steps; exiting");
       log.flush();

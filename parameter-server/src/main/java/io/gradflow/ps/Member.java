@@ -12,6 +12,8 @@ final class Member {
   long lastSeenNanos;
   /** Reused staging buffers for this worker's pushes, one per tensor (fixed point). */
   long[][] staging;
+  /** Items of the open step this worker has pushed (so it is not handed them again). */
+  final java.util.Set<WorkItem> pushedItems = new java.util.HashSet<>();
 
   Member(String id, int rank, String name) {
     this.id = id;

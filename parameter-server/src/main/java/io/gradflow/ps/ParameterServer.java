@@ -4,6 +4,8 @@ import io.gradflow.common.train.TrainingListener;
 import io.grpc.Server;
 import io.grpc.ServerBuilder;
 import java.io.IOException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -12,16 +14,31 @@ import java.util.concurrent.TimeUnit;
  * start/stop/blockUntilShutdown.
  */
 public final class ParameterServer {
+  /** How often silent workers are looked for. */
+  private static final long EXPIRY_PERIOD_MILLIS = 200;
+
   private final StepCoordinator coordinator;
   private final Server server;
+  private final ScheduledExecutorService monitor =
+      Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "gradflow-membership");
+        t.setDaemon(true);
+        return t;
+      });
 
   public ParameterServer(ServerBuilder<?> builder, ServerJob job, TrainingListener listener) {
-    this.coordinator = new StepCoordinator(job, listener);
+    this(builder, job, ServerPolicy.defaults(), listener);
+  }
+
+  public ParameterServer(ServerBuilder<?> builder, ServerJob job, ServerPolicy policy, TrainingListener listener) {
+    this.coordinator = new StepCoordinator(job, policy, listener);
     this.server = builder.addService(new ParameterService(coordinator)).build();
   }
 
   public ParameterServer start() throws IOException {
     server.start();
+    monitor.scheduleWithFixedDelay(
+        coordinator::expireSilentWorkers, EXPIRY_PERIOD_MILLIS, EXPIRY_PERIOD_MILLIS, TimeUnit.MILLISECONDS);
     return this;
   }
 
@@ -45,6 +62,7 @@ public final class ParameterServer {
   }
 
   public void stop() throws InterruptedException {
+    monitor.shutdownNow();
     server.shutdown();
     if (!server.awaitTermination(5, TimeUnit.SECONDS)) {
       server.shutdownNow();

@@ -1,5 +1,7 @@
 package io.gradflow.ps;
 
+import io.gradflow.proto.HeartbeatRequest;
+import io.gradflow.proto.HeartbeatResponse;
 import io.gradflow.proto.JoinRequest;
 import io.gradflow.proto.JoinResponse;
 import io.gradflow.proto.LeaveRequest;
@@ -48,9 +50,14 @@ final class ParameterService extends ParameterServerGrpc.ParameterServerImplBase
     unary(
         response,
         () -> {
-          coordinator.leave(request.getWorkerId(), request.getReason());
+          coordinator.leave(request.getWorkerId(), request.getReason(), request.getFatal());
           return LeaveResponse.getDefaultInstance();
         });
+  }
+
+  @Override
+  public void heartbeat(HeartbeatRequest request, StreamObserver<HeartbeatResponse> response) {
+    unary(response, () -> HeartbeatResponse.newBuilder().setStep(coordinator.heartbeat(request.getWorkerId())).build());
   }
 
   @Override

@@ -2,6 +2,7 @@ package io.gradflow.ps;
 
 import io.gradflow.common.data.SamplingPlan;
 import io.gradflow.common.kernels.Kernels;
+import io.gradflow.common.model.Checkpoint;
 import io.gradflow.common.model.ModelSpecs;
 import io.gradflow.common.model.Network;
 import io.gradflow.common.reduce.ExactGradientSum;
@@ -11,6 +12,7 @@ import io.gradflow.common.train.SynchronousUpdate;
 import io.gradflow.common.train.TrainingListener;
 import io.gradflow.common.optim.SgdOptimizer;
 import io.gradflow.common.wire.JobFingerprint;
+import io.gradflow.common.wire.Rejoin;
 import io.gradflow.common.wire.TensorChunks;
 import io.gradflow.proto.JoinRequest;
 import io.gradflow.proto.JoinResponse;
@@ -60,16 +62,18 @@ public final class StepCoordinator {
   private final int[] tensorLengths;
   private final String[] tensorNames;
 
+  private final ServerPolicy policy;
   private final Map<String, Member> members = new LinkedHashMap<>();
   private int nextRank;
   private boolean started;
+  private boolean paused;
   private boolean finished;
   private String failure;
   private long step;
   private final boolean[] covered;
   private int coveredCount;
   private final double[] shardLoss;
-  private final Map<String, int[]> assignments = new LinkedHashMap<>();
+  private final List<WorkItem> items = new ArrayList<>();
   private List<TensorChunk> snapshot = List.of();
   private double epochLossSum;
   private int epochSteps;
@@ -77,7 +81,12 @@ public final class StepCoordinator {
   private Evaluator.Result lastTest;
 
   public StepCoordinator(ServerJob job, TrainingListener listener) {
+    this(job, ServerPolicy.defaults(), listener);
+  }
+
+  public StepCoordinator(ServerJob job, ServerPolicy policy, TrainingListener listener) {
     this.job = job;
+    this.policy = policy;
     this.net = job.network();
     this.listener = listener;
     this.specProto = ModelSpecs.toProto(net.spec());
@@ -104,6 +113,17 @@ public final class StepCoordinator {
     for (int t = 0; t < tensorLengths.length; t++) {
       tensorLengths[t] = net.tensor(t).length;
       tensorNames[t] = Network.tensorName(t);
+    }
+    Checkpoint resume = job.resumeFrom();
+    if (resume != null) {
+      if (!resume.fingerprint().equals(fingerprint)) {
+        throw new IllegalArgumentException(
+            "checkpoint of another job: its fingerprint " + resume.fingerprint() + " differs from " + fingerprint);
+      }
+      update.optimizer().restore(resume.velocity(), resume.optimizerStarted());
+      step = resume.step();
+      epochLossSum = resume.epochLossSum();
+      epochSteps = resume.epochSteps();
     }
   }
 
@@ -134,14 +154,19 @@ public final class StepCoordinator {
     if (finished) {
       throw Status.FAILED_PRECONDITION.withDescription("the job is over").asRuntimeException();
     }
-    if (members.size() >= job.workers()) {
+    if (failure != null) {
+      throw Status.FAILED_PRECONDITION.withDescription("the job stopped: " + failure).asRuntimeException();
+    }
+    int live = liveCount();
+    if (live >= covered.length) {
       throw Status.RESOURCE_EXHAUSTED
-          .withDescription("the job already has its " + job.workers() + " workers")
+          .withDescription("the job already has " + live + " workers, one per micro-shard (--micro-shards " + covered.length + ")")
           .asRuntimeException();
     }
     Member m = new Member(UUID.randomUUID().toString(), nextRank++, request.getWorkerName());
     members.put(m.id, m);
-    listener.onEvent("joined: " + m + ", " + members.size() + "/" + job.workers());
+    listener.onEvent("joined: " + m + ", " + (live + 1) + (started ? " live" : "/" + job.workers())
+        + (started ? "; it computes from step " + (step + 2) + " on" : ""));
     return JoinResponse.newBuilder()
         .setWorkerId(m.id)
         .setRank(m.rank)
@@ -163,13 +188,49 @@ public final class StepCoordinator {
           .asRuntimeException();
     }
     m.ready = true;
-    if (!started && members.size() == job.workers() && members.values().stream().allMatch(x -> x.ready)) {
+    m.lastSeenNanos = System.nanoTime();
+    if (!started && readyCount() >= job.workers()) {
       start();
+    } else if (started) {
+      resumeIfEnoughWorkers();
     }
+  }
+
+  private int liveCount() {
+    int n = 0;
+    for (Member m : members.values()) {
+      if (!m.left) {
+        n++;
+      }
+    }
+    return n;
+  }
+
+  private int readyCount() {
+    int n = 0;
+    for (Member m : members.values()) {
+      if (!m.left && m.ready) {
+        n++;
+      }
+    }
+    return n;
+  }
+
+  private List<Member> readyMembers() {
+    List<Member> active = new ArrayList<>();
+    for (Member m : members.values()) {
+      if (m.ready && !m.left) {
+        active.add(m);
+      }
+    }
+    return active;
   }
 
   private void start() {
     started = true;
+    if (step > 0) {
+      listener.onEvent("resuming at step " + (step + 1) + " from a checkpoint");
+    }
     listener.onStart(
         new JobInfo(
             net.spec(), job.config(), job.workers(), totalSteps, plan.stepsPerEpoch(), trainCount,
@@ -187,26 +248,158 @@ public final class StepCoordinator {
    */
   public synchronized Pull pull(String workerId, long minStep, long timeoutMillis) throws InterruptedException {
     Member m = member(workerId);
+    m.lastSeenNanos = System.nanoTime();
     long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
-    while (!finished && failure == null && (!started || step < minStep)) {
+    while (true) {
+      if (failure != null) {
+        throw Status.ABORTED.withDescription("the job stopped: " + failure).asRuntimeException();
+      }
+      if (finished) {
+        return new Pull(WeightsHeader.State.DONE, step, 0, 0, List.of());
+      }
+      if (m.left) {
+        throw Rejoin.asked(m + " was declared lost; join again");
+      }
+      if (started && !paused) {
+        WorkItem item = workFor(m);
+        if (item != null) {
+          return new Pull(WeightsHeader.State.READY, step, item.first, item.end, snapshot);
+        }
+      }
       long left = deadline - System.nanoTime();
       if (left <= 0) {
         return new Pull(WeightsHeader.State.NOT_YET, step, 0, 0, List.of());
       }
       TimeUnit.NANOSECONDS.timedWait(this, left);
+      m.lastSeenNanos = System.nanoTime();
     }
+  }
+
+  /**
+   * The unfinished item of the open step this worker should compute: one assigned to it, or, with
+   * backup workers, a copy of the unfinished item with the fewest copies.
+   */
+  private WorkItem workFor(Member m) {
+    for (WorkItem item : items) {
+      if (!item.done && item.assignees.contains(m.id) && !m.pushedItems.contains(item)) {
+        return item;
+      }
+    }
+    if (policy.backupWorkers() > 0) {
+      WorkItem best = null;
+      for (WorkItem item : items) {
+        if (!item.done && !item.assignees.contains(m.id) && item.assignees.size() <= policy.backupWorkers()
+            && (best == null || item.assignees.size() < best.assignees.size())) {
+          best = item;
+        }
+      }
+      if (best != null) {
+        best.assignees.add(m.id);
+        return best;
+      }
+    }
+    return null;
+  }
+
+  /** A heartbeat: the worker is alive. */
+  public synchronized long heartbeat(String workerId) {
+    Member m = member(workerId);
     m.lastSeenNanos = System.nanoTime();
-    if (failure != null) {
-      throw Status.ABORTED.withDescription("the job stopped: " + failure).asRuntimeException();
+    return step;
+  }
+
+  /**
+   * Declares lost every live worker silent for longer than the policy's timeout; returns how many.
+   * The server calls it a few times per second.
+   */
+  public synchronized int expireSilentWorkers() {
+    long now = System.nanoTime();
+    long limit = TimeUnit.MILLISECONDS.toNanos(policy.workerTimeoutMillis());
+    int lost = 0;
+    for (Member m : new ArrayList<>(members.values())) {
+      if (!m.left && now - m.lastSeenNanos > limit) {
+        lose(m, String.format(java.util.Locale.ROOT, "no heartbeat for %.1f s", (now - m.lastSeenNanos) / 1e9));
+        lost++;
+      }
     }
-    if (finished) {
-      return new Pull(WeightsHeader.State.DONE, step, 0, 0, List.of());
+    return lost;
+  }
+
+  /** A worker is gone: its unfinished micro-shards go to the survivors, now. */
+  private void lose(Member m, String why) {
+    m.left = true;
+    if (!started || finished) {
+      listener.onEvent("left: " + m + (why.isEmpty() ? "" : " (" + why + ")"));
+      notifyAll();
+      return;
     }
-    int[] range = assignments.get(workerId);
-    if (range == null) {
-      return new Pull(WeightsHeader.State.NO_WORK, step, 0, 0, List.of());
+    List<WorkItem> orphans = new ArrayList<>();
+    for (WorkItem item : items) {
+      item.assignees.remove(m.id);
+      if (!item.done && item.assignees.isEmpty()) {
+        orphans.add(item);
+      }
     }
-    return new Pull(WeightsHeader.State.READY, step, range[0], range[1], snapshot);
+    int live = readyCount();
+    listener.onEvent("lost: " + m + (why.isEmpty() ? "" : " (" + why + ")") + "; " + live + " live worker(s)"
+        + (orphans.isEmpty() ? "" : "; its micro-shards " + orphans + " of step " + (step + 1) + " go to the others"));
+    reassign(orphans);
+    resumeIfEnoughWorkers();
+    notifyAll();
+  }
+
+  /** Splits the micro-shards of orphaned items among the ready workers, contiguously and in rank order. */
+  private void reassign(List<WorkItem> orphans) {
+    List<Member> active = readyMembers();
+    if (orphans.isEmpty() || active.isEmpty()) {
+      return;
+    }
+    items.removeAll(orphans);
+    List<Integer> shards = new ArrayList<>();
+    for (WorkItem item : orphans) {
+      for (int i = item.first; i < item.end; i++) {
+        shards.add(i);
+      }
+    }
+    // Contiguous runs of orphaned shards, each cut among the survivors.
+    int runStart = 0;
+    for (int k = 1; k <= shards.size(); k++) {
+      if (k == shards.size() || shards.get(k) != shards.get(k - 1) + 1) {
+        int first = shards.get(runStart);
+        int count = k - runStart;
+        int parts = Math.min(count, active.size());
+        for (int p = 0; p < parts; p++) {
+          int a = first + (int) ((long) p * count / parts);
+          int b = first + (int) ((long) (p + 1) * count / parts);
+          items.add(new WorkItem(a, b, active.get(p).id));
+        }
+        runStart = k;
+      }
+    }
+  }
+
+  /** Pauses below --min-workers; when enough are back, hands out what nobody computes. */
+  private void resumeIfEnoughWorkers() {
+    int live = readyCount();
+    if (live < policy.minWorkers()) {
+      if (!paused) {
+        paused = true;
+        listener.onEvent("waiting: " + live + " live worker(s), --min-workers " + policy.minWorkers() + "; the job pauses until more join");
+      }
+      return;
+    }
+    List<WorkItem> orphans = new ArrayList<>();
+    for (WorkItem item : items) {
+      if (!item.done && item.assignees.isEmpty()) {
+        orphans.add(item);
+      }
+    }
+    reassign(orphans);
+    if (paused) {
+      paused = false;
+      listener.onEvent("resuming: " + live + " live worker(s)");
+    }
+    notifyAll();
   }
 
   /** Validates a push's header and returns the session that receives its chunks. */
@@ -238,12 +431,12 @@ public final class StepCoordinator {
             .withDescription("push for step " + h.getStep() + " but the job is at step " + step + (started ? "" : " and has not started"))
             .asRuntimeException();
       }
-      int[] range = assignments.get(m.id);
-      if (range == null || range[0] != h.getShardFirst() || range[1] != h.getShardEnd()) {
+      WorkItem item = itemOf(m, h.getShardFirst(), h.getShardEnd());
+      if (item == null) {
         throw Status.FAILED_PRECONDITION
             .withDescription(
-                m + " pushed micro-shards [" + h.getShardFirst() + ", " + h.getShardEnd() + ") of step " + step
-                    + " but was assigned " + (range == null ? "none" : "[" + range[0] + ", " + range[1] + ")"))
+                m + " pushed micro-shards [" + h.getShardFirst() + ", " + h.getShardEnd() + ") of step " + (step + 1)
+                    + " but was assigned " + assignedTo(m))
             .asRuntimeException();
       }
     }
@@ -261,6 +454,25 @@ public final class StepCoordinator {
     }
     m.lastSeenNanos = System.nanoTime();
     return new PushSession(m, h, duplicate);
+  }
+
+  private WorkItem itemOf(Member m, int first, int end) {
+    for (WorkItem item : items) {
+      if (item.first == first && item.end == end && item.assignees.contains(m.id)) {
+        return item;
+      }
+    }
+    return null;
+  }
+
+  private String assignedTo(Member m) {
+    List<String> ranges = new ArrayList<>();
+    for (WorkItem item : items) {
+      if (item.assignees.contains(m.id)) {
+        ranges.add(item.toString());
+      }
+    }
+    return ranges.isEmpty() ? "no micro-shards" : String.join(", ", ranges);
   }
 
   private boolean allCovered(int first, int end) {
@@ -344,6 +556,17 @@ public final class StepCoordinator {
         if (duplicate || header.getStep() < step || allCovered(header.getShardFirst(), header.getShardEnd())) {
           return PushResponse.newBuilder().setStep(header.getStep()).setDuplicate(true).build();
         }
+        if (member.left) {
+          throw Rejoin.asked(member + " was declared lost; its push is dropped; join again");
+        }
+        WorkItem item = itemOf(member, header.getShardFirst(), header.getShardEnd());
+        if (item == null) {
+          throw Status.FAILED_PRECONDITION
+              .withDescription(member + " is no longer assigned micro-shards [" + header.getShardFirst() + ", " + header.getShardEnd() + ")")
+              .asRuntimeException();
+        }
+        item.done = true;
+        member.pushedItems.add(item);
         ExactGradientSum sum = update.sum();
         for (int t = 0; t < received.length; t++) {
           sum.addFixed(t, 0, member.staging[t], tensorLengths[t]);
@@ -386,6 +609,10 @@ public final class StepCoordinator {
       epochLossSum = 0;
       epochSteps = 0;
     }
+    if (policy.checkpoints() != null
+        && (step >= totalSteps || (policy.checkpointEvery() > 0 && step % policy.checkpointEvery() == 0))) {
+      writeCheckpoint();
+    }
     if (step >= totalSteps) {
       finish();
     } else {
@@ -394,19 +621,37 @@ public final class StepCoordinator {
     notifyAll();
   }
 
+  /** Writes a checkpoint of the state after {@code step} applied steps. */
+  private void writeCheckpoint() {
+    float[][] velocity = new float[net.tensorCount()][];
+    for (int t = 0; t < velocity.length; t++) {
+      velocity[t] = update.optimizer().velocity(t);
+    }
+    Checkpoint c = new Checkpoint(net, velocity, update.optimizer().started(), step, job.config(), fingerprint,
+        epochLossSum, epochSteps);
+    try {
+      policy.checkpoints().save(c);
+    } catch (RuntimeException e) {
+      listener.onEvent("WARNING: checkpoint at step " + step + " failed: " + e.getMessage());
+    }
+  }
+
   private void openStep() {
     Arrays.fill(covered, false);
     coveredCount = 0;
-    assignments.clear();
-    List<Member> active = new ArrayList<>();
+    items.clear();
     for (Member m : members.values()) {
-      if (m.ready && !m.left) {
-        active.add(m);
-      }
+      m.pushedItems.clear();
     }
+    List<Member> active = readyMembers();
     int n = active.size();
     for (int i = 0; i < n; i++) {
-      assignments.put(active.get(i).id, new int[] {plan.firstShard(i, n), plan.firstShard(i + 1, n)});
+      Member m = active.get(i);
+      items.add(new WorkItem(plan.firstShard(i, n), plan.firstShard(i + 1, n), m.id));
+    }
+    paused = false;
+    if (n < policy.minWorkers()) {
+      resumeIfEnoughWorkers();
     }
     List<TensorChunk> chunks = new ArrayList<>();
     for (int t = 0; t < net.tensorCount(); t++) {
@@ -435,18 +680,21 @@ public final class StepCoordinator {
     notifyAll();
   }
 
-  /** A worker leaves; during a running job that stops it (the job cannot lose micro-shards). */
-  public synchronized void leave(String workerId, String reason) {
+  /**
+   * A worker leaves. During a running job its micro-shards go to the others; a fatal leave (the
+   * worker found something no other worker can fix, like a non-finite gradient) stops the job.
+   */
+  public synchronized void leave(String workerId, String reason, boolean fatal) {
     Member m = members.get(workerId);
     if (m == null || m.left) {
       return;
     }
-    m.left = true;
-    listener.onEvent("left: " + m + (reason.isEmpty() ? "" : ": " + reason));
-    if (started && !finished && assignments.containsKey(workerId)) {
-      fail(m + " left during step " + (step + 1) + (reason.isEmpty() ? "" : " (" + reason + ")"));
+    if (fatal && started && !finished) {
+      m.left = true;
+      fail(m + ": " + reason);
+      return;
     }
-    notifyAll();
+    lose(m, reason.isEmpty() ? (finished ? "" : "left") : reason);
   }
 
   public synchronized boolean isFinished() {
@@ -461,6 +709,11 @@ public final class StepCoordinator {
   /** True when the job ended (finished or failed) and every worker has left. */
   public synchronized boolean allLeft() {
     return members.values().stream().allMatch(m -> m.left);
+  }
+
+  /** True while the job waits for enough workers (before the start, or below --min-workers). */
+  public synchronized boolean waiting() {
+    return !started || paused;
   }
 
   /** Waits until the job finished or failed; returns the failure or null. */
@@ -495,12 +748,10 @@ public final class StepCoordinator {
   private Member member(String workerId) {
     Member m = members.get(workerId);
     if (m == null) {
-      throw Status.FAILED_PRECONDITION
-          .withDescription("unknown worker id '" + workerId + "': join first")
-          .asRuntimeException();
+      throw Rejoin.asked("unknown worker id '" + workerId + "' (the server may have restarted): join again");
     }
     if (m.left) {
-      throw Status.FAILED_PRECONDITION.withDescription(m + " has left the job").asRuntimeException();
+      throw Rejoin.asked(m + " is no longer part of the job: join again");
     }
     return m;
   }

@@ -8,7 +8,9 @@ import io.gradflow.common.model.Network;
 import io.gradflow.common.reduce.ExactGradientSum;
 import io.gradflow.common.train.ShardGradients;
 import io.gradflow.common.train.TrainingConfig;
+import io.gradflow.common.wire.Rejoin;
 import io.gradflow.common.wire.TensorChunks;
+import io.gradflow.proto.HeartbeatRequest;
 import io.gradflow.proto.JoinRequest;
 import io.gradflow.proto.JoinResponse;
 import io.gradflow.proto.LeaveRequest;
@@ -29,15 +31,22 @@ import java.time.Duration;
 import java.util.Iterator;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
 import java.util.function.Function;
+import java.util.function.LongSupplier;
+import java.util.function.Supplier;
 
 /**
  * A worker: joins the parameter server, loads the job's data set, then loops: pull the weights of
  * the next step with the micro-shards it must compute, compute their gradients, push their exact
- * fixed-point sum. Every call has a deadline. It returns when the server says the job is done.
+ * fixed-point sum. Every call has a deadline. It sends heartbeats while it lives; when the server
+ * is unreachable it retries with exponential backoff for up to {@code reconnect}, and when the
+ * server no longer knows it (restarted, or declared it lost) it joins again and continues. It
+ * returns when the server says the job is done.
  */
 public final class Worker {
   /** What the worker needs besides the server: its data, its name, its limits, its log. */
@@ -46,17 +55,31 @@ public final class Worker {
       JoinRequest join,
       Function<TrainingConfig, Dataset> trainingData,
       Duration rpcTimeout,
-      java.util.function.LongSupplier pushDelayMillis,
-      Consumer<String> log) {}
+      LongSupplier pushDelayMillis,
+      Consumer<String> log,
+      Duration reconnect,
+      Duration heartbeat) {
+
+    /** Options with a 60 s reconnect window and a heartbeat every 500 ms. */
+    public Options(String name, JoinRequest join, Function<TrainingConfig, Dataset> trainingData,
+        Duration rpcTimeout, LongSupplier pushDelayMillis, Consumer<String> log) {
+      this(name, join, trainingData, rpcTimeout, pushDelayMillis, log, Duration.ofSeconds(60), Duration.ofMillis(500));
+    }
+  }
 
   /** What the worker did. */
   public record Result(int rank, long stepsComputed, long lastStep) {}
 
+  private static final long FIRST_BACKOFF_MILLIS = 100;
+  private static final long MAX_BACKOFF_MILLIS = 5_000;
+
   private final ParameterServerGrpc.ParameterServerBlockingStub blocking;
   private final ParameterServerGrpc.ParameterServerStub async;
   private final Options options;
-  private String workerId;
+  private volatile String workerId;
   private int rank = -1;
+  private Dataset train;
+  private String trainDigest;
 
   public Worker(Channel channel, Options options) {
     this.blocking = ParameterServerGrpc.newBlockingStub(channel);
@@ -65,77 +88,102 @@ public final class Worker {
   }
 
   public Result run() {
-    JoinResponse joined = join();
+    ScheduledExecutorService heartbeats = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "gradflow-heartbeat");
+      t.setDaemon(true);
+      return t;
+    });
+    long period = Math.max(10, options.heartbeat().toMillis());
+    heartbeats.scheduleWithFixedDelay(this::heartbeat, period, period, TimeUnit.MILLISECONDS);
     try {
-      return train(joined);
-    } catch (RuntimeException e) {
-      leave(e.getMessage() == null ? e.toString() : e.getMessage());
-      throw e;
+      return train();
+    } finally {
+      heartbeats.shutdownNow();
     }
   }
 
-  private JoinResponse join() {
+  private void heartbeat() {
+    String id = workerId;
+    if (id == null) {
+      return;
+    }
+    try {
+      blocking.withDeadlineAfter(Math.max(1000, options.heartbeat().toMillis() * 2), TimeUnit.MILLISECONDS)
+          .heartbeat(HeartbeatRequest.newBuilder().setWorkerId(id).build());
+    } catch (StatusRuntimeException e) {
+      // the main loop sees the same trouble on its next call and handles it there
+    }
+  }
+
+  /** The job as the server sent it at the last join. */
+  private record Joined(JoinResponse response, TrainingConfig config, Network net, ShardGradients shards,
+      ExactGradientSum sum, double[] shardLoss) {}
+
+  private Joined join() {
     JoinRequest request = options.join().toBuilder().setWorkerName(options.name()).build();
-    try {
-      JoinResponse r = blocking.withDeadlineAfter(deadlineMillis(), TimeUnit.MILLISECONDS).join(request);
-      workerId = r.getWorkerId();
-      rank = r.getRank();
-      options.log().accept("joined as rank " + rank + " at step " + r.getNextStep());
-      return r;
-    } catch (StatusRuntimeException e) {
-      throw failure("join", e);
+    JoinResponse r = call("join", () -> blocking.withDeadlineAfter(deadlineMillis(), TimeUnit.MILLISECONDS).join(request));
+    workerId = r.getWorkerId();
+    rank = r.getRank();
+    options.log().accept("joined as rank " + rank + " at step " + (r.getNextStep() + 1));
+    TrainingConfig config = TrainingConfig.fromProto(r.getConfig());
+    Network net = new Network(ModelSpecs.fromProto(r.getSpec()));
+    if (train == null) {
+      train = options.trainingData().apply(config);
+      trainDigest = train.sha256();
     }
-  }
-
-  private Result train(JoinResponse joined) {
-    TrainingConfig config = TrainingConfig.fromProto(joined.getConfig());
-    Network net = new Network(ModelSpecs.fromProto(joined.getSpec()));
-    Dataset train = options.trainingData().apply(config);
-    try {
-      blocking
-          .withDeadlineAfter(deadlineMillis(), TimeUnit.MILLISECONDS)
-          .ready(
-              ReadyRequest.newBuilder()
-                  .setWorkerId(workerId)
-                  .setDataDigest(train.sha256())
-                  .setTrainCount(train.count())
-                  .build());
-    } catch (StatusRuntimeException e) {
-      throw failure("ready", e);
-    }
+    ReadyRequest ready = ReadyRequest.newBuilder()
+        .setWorkerId(workerId).setDataDigest(trainDigest).setTrainCount(train.count()).build();
+    call("ready", () -> blocking.withDeadlineAfter(deadlineMillis(), TimeUnit.MILLISECONDS).ready(ready));
     SamplingPlan plan = new SamplingPlan(train.count(), config.batch(), config.microShards(), config.seed());
     ShardGradients shards = new ShardGradients(net, Kernels.byName(config.kernels()), plan, train);
-    ExactGradientSum sum = new ExactGradientSum(net);
-    double[] shardLoss = new double[config.microShards()];
-    long want = joined.getNextStep();
+    return new Joined(r, config, net, shards, new ExactGradientSum(net), new double[config.microShards()]);
+  }
+
+  private Result train() {
+    Joined job = join();
+    long want = job.response().getNextStep();
     long computed = 0;
     while (true) {
-      WeightsHeader header = pull(want, net);
-      switch (header.getState()) {
-        case NOT_YET -> {}
-        case NO_WORK -> want = header.getStep() + 1;
-        case DONE -> {
-          leave("");
-          options.log().accept("job done after step " + header.getStep());
-          return new Result(rank, computed, header.getStep());
+      WeightsHeader header;
+      try {
+        header = pull(want, job.net());
+        switch (header.getState()) {
+          case NOT_YET, NO_WORK -> {}
+          case DONE -> {
+            leave("", false);
+            options.log().accept("job done after step " + header.getStep());
+            return new Result(rank, computed, header.getStep());
+          }
+          case READY -> {
+            long step = header.getStep();
+            ExactGradientSum sum = job.sum();
+            sum.clear();
+            try {
+              job.shards().compute(job.net(), step, header.getShardFirst(), header.getShardEnd(), sum, job.shardLoss());
+            } catch (ExactGradientSum.NonFiniteGradientException e) {
+              String reason = "step " + (step + 1) + ", micro-shards [" + header.getShardFirst() + ", "
+                  + header.getShardEnd() + "): " + e.getMessage();
+              leave(reason, true);
+              throw new WorkerFailure(WorkerFailure.Kind.FAILED, "non-finite gradient at " + reason);
+            }
+            sleep(options.pushDelayMillis().getAsLong());
+            push(step, header.getShardFirst(), header.getShardEnd(), sum, job.shardLoss());
+            computed++;
+            want = Math.max(want, step + 1);
+          }
+          default -> throw new WorkerFailure(WorkerFailure.Kind.FAILED, "unexpected pull state " + header.getState());
         }
-        case READY -> {
-          long step = header.getStep();
-          sum.clear();
-          shards.compute(net, step, header.getShardFirst(), header.getShardEnd(), sum, shardLoss);
-          sleep(options.pushDelayMillis().getAsLong());
-          push(step, header.getShardFirst(), header.getShardEnd(), sum, shardLoss);
-          computed++;
-          want = step + 1;
-        }
-        default -> throw new WorkerFailure(WorkerFailure.Kind.FAILED, "unexpected pull state " + header.getState());
+      } catch (RejoinNeeded e) {
+        options.log().accept("the server asks to join again (" + e.getMessage() + ")");
+        job = join();
+        want = job.response().getNextStep();
       }
     }
   }
 
   /** Pulls step {@code >= want}; on READY the weights are written into {@code net}. */
   private WeightsHeader pull(long want, Network net) {
-    try {
+    return call("pull", () -> {
       Iterator<PullChunk> it =
           blocking
               .withDeadlineAfter(deadlineMillis(), TimeUnit.MILLISECONDS)
@@ -148,7 +196,8 @@ public final class Worker {
       while (it.hasNext()) {
         TensorChunk c = it.next().getChunk();
         int t = c.getTensor();
-        if (t < 0 || t >= net.tensorCount() || c.getOffset() + c.getData().size() / 4 > net.tensor(t).length) {
+        if (t < 0 || t >= net.tensorCount() || c.getOffset() < 0
+            || c.getOffset() + c.getData().size() / 4 > net.tensor(t).length) {
           throw new WorkerFailure(WorkerFailure.Kind.FAILED, "the server sent a weights chunk that does not fit the model");
         }
         TensorChunks.readFloats(c, net.tensor(t));
@@ -159,15 +208,13 @@ public final class Worker {
           if (received[t] != net.tensor(t).length) {
             throw new WorkerFailure(
                 WorkerFailure.Kind.FAILED,
-                "weights of step " + header.getStep() + " arrived incomplete: " + Network.tensorName(t) + " has "
+                "weights of step " + (header.getStep() + 1) + " arrived incomplete: " + Network.tensorName(t) + " has "
                     + received[t] + " of " + net.tensor(t).length + " elements");
           }
         }
       }
       return header;
-    } catch (StatusRuntimeException e) {
-      throw failure("pull", e);
-    }
+    });
   }
 
   private void push(long step, int first, int end, ExactGradientSum sum, double[] shardLoss) {
@@ -181,6 +228,10 @@ public final class Worker {
     for (int m = first; m < end; m++) {
       header.addShardLoss(shardLoss[m]);
     }
+    call("push", () -> pushOnce(header.setWorkerId(workerId).build(), sum));
+  }
+
+  private PushResponse pushOnce(PushHeader header, ExactGradientSum sum) {
     CompletableFuture<PushResponse> done = new CompletableFuture<>();
     StreamObserver<PushChunk> out =
         async
@@ -211,31 +262,74 @@ public final class Worker {
     }
     out.onCompleted();
     try {
-      done.get(deadlineMillis() + 1000, TimeUnit.MILLISECONDS);
+      return done.get(deadlineMillis() + 1000, TimeUnit.MILLISECONDS);
     } catch (ExecutionException e) {
       Throwable cause = e.getCause();
       if (cause instanceof StatusRuntimeException sre) {
-        throw failure("push", sre);
+        throw sre;
       }
-      throw new WorkerFailure(WorkerFailure.Kind.FAILED, "push of step " + step + " failed: " + cause, cause);
+      throw new WorkerFailure(WorkerFailure.Kind.FAILED, "push of step " + (header.getStep() + 1) + " failed: " + cause, cause);
     } catch (TimeoutException e) {
-      throw new WorkerFailure(WorkerFailure.Kind.UNAVAILABLE, "push of step " + step + " got no answer in time");
+      throw Status.DEADLINE_EXCEEDED.withDescription("push got no answer in time").asRuntimeException();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new WorkerFailure(WorkerFailure.Kind.FAILED, "interrupted");
     }
   }
 
-  private void leave(String reason) {
+  private void leave(String reason, boolean fatal) {
     if (workerId == null) {
       return;
     }
     try {
       blocking
           .withDeadlineAfter(5, TimeUnit.SECONDS)
-          .leave(LeaveRequest.newBuilder().setWorkerId(workerId).setReason(reason).build());
+          .leave(LeaveRequest.newBuilder().setWorkerId(workerId).setReason(reason).setFatal(fatal).build());
     } catch (StatusRuntimeException e) {
       // the server is gone or already knows; leaving is best effort
+    }
+  }
+
+  /** The server no longer knows this worker: join again. */
+  private static final class RejoinNeeded extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    RejoinNeeded(String message) {
+      super(message);
+    }
+  }
+
+  /**
+   * Runs a call, retrying with exponential backoff (0.1 s doubling to 5 s) while the server is
+   * unreachable, for up to the reconnect window; maps other failures to what the user sees.
+   */
+  private <T> T call(String what, Supplier<T> rpc) {
+    long firstFailure = 0;
+    long backoff = FIRST_BACKOFF_MILLIS;
+    while (true) {
+      try {
+        return rpc.get();
+      } catch (StatusRuntimeException e) {
+        Status.Code code = e.getStatus().getCode();
+        if (Rejoin.isAsked(e) && !what.equals("join")) {
+          throw new RejoinNeeded(describe(e));
+        }
+        boolean transientError = code == Status.Code.UNAVAILABLE || code == Status.Code.DEADLINE_EXCEEDED;
+        if (!transientError) {
+          throw failure(what, e);
+        }
+        long now = System.nanoTime();
+        if (firstFailure == 0) {
+          firstFailure = now;
+          options.log().accept("parameter server unreachable (" + what + ": " + describe(e) + "); retrying for up to "
+              + options.reconnect().toSeconds() + " s");
+        }
+        if (now - firstFailure > options.reconnect().toNanos()) {
+          throw failure(what, e);
+        }
+        sleep(backoff);
+        backoff = Math.min(MAX_BACKOFF_MILLIS, backoff * 2);
+      }
     }
   }
 
@@ -251,18 +345,24 @@ public final class Worker {
       Thread.sleep(millis);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+      throw new WorkerFailure(WorkerFailure.Kind.FAILED, "interrupted");
     }
+  }
+
+  private static String describe(StatusRuntimeException e) {
+    return e.getStatus().getDescription() == null ? e.getStatus().getCode().toString() : e.getStatus().getDescription();
   }
 
   /** Maps a failed call to the failure the user sees. */
   private WorkerFailure failure(String call, StatusRuntimeException e) {
     Status.Code code = e.getStatus().getCode();
-    String desc = e.getStatus().getDescription() == null ? code.toString() : e.getStatus().getDescription();
+    String desc = describe(e);
     return switch (code) {
       case UNAVAILABLE, DEADLINE_EXCEEDED ->
           new WorkerFailure(WorkerFailure.Kind.UNAVAILABLE, "parameter server unreachable (" + call + "): " + desc, e);
       case FAILED_PRECONDITION, RESOURCE_EXHAUSTED, PERMISSION_DENIED, UNAUTHENTICATED ->
           new WorkerFailure(WorkerFailure.Kind.REFUSED, "refused by the parameter server (" + call + "): " + desc, e);
+      case ABORTED -> new WorkerFailure(WorkerFailure.Kind.FAILED, desc, e);
       default -> new WorkerFailure(WorkerFailure.Kind.FAILED, call + " failed: " + code + ": " + desc, e);
     };
   }

@@ -23,6 +23,7 @@ public final class JobRecorder implements TrainingListener, AutoCloseable {
   private final Path dir;
   private final int logEvery;
   private final long wallStartNanos;
+  private final boolean append;
   private BufferedWriter metrics;
   private JobInfo job;
   private long trainStartNanos;
@@ -36,6 +37,14 @@ public final class JobRecorder implements TrainingListener, AutoCloseable {
    * @param wallStartNanos {@link System#nanoTime()} when the command started (for wall_seconds)
    */
   public JobRecorder(Path dir, int logEvery, long wallStartNanos) {
+    this(dir, logEvery, wallStartNanos, false);
+  }
+
+  /**
+   * @param append continue an existing metrics.jsonl (a resumed job) instead of starting anew
+   */
+  public JobRecorder(Path dir, int logEvery, long wallStartNanos, boolean append) {
+    this.append = append;
     this.dir = dir;
     this.logEvery = Math.max(1, logEvery);
     this.wallStartNanos = wallStartNanos;
@@ -46,7 +55,10 @@ public final class JobRecorder implements TrainingListener, AutoCloseable {
     this.job = job;
     try {
       Files.createDirectories(dir);
-      metrics = Files.newBufferedWriter(dir.resolve("metrics.jsonl"), StandardCharsets.UTF_8);
+      metrics = append
+          ? Files.newBufferedWriter(dir.resolve("metrics.jsonl"), StandardCharsets.UTF_8,
+              java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND)
+          : Files.newBufferedWriter(dir.resolve("metrics.jsonl"), StandardCharsets.UTF_8);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write to " + dir + ": " + e.getMessage(), e);
     }
