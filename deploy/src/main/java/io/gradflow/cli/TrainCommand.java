@@ -10,6 +10,7 @@ import io.gradflow.common.train.TrainingListener;
 import java.nio.file.Path;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -38,6 +39,9 @@ final class TrainCommand implements Callable<Integer> {
   @Option(names = "--push-delay-ms", paramLabel = "MAX", description = "Delay each worker push by a random 0..MAX ms (rehearses stragglers and arrival order; default: ${DEFAULT-VALUE}).")
   long pushDelayMs = 0;
 
+  @Option(names = "--secure", description = "Run the worker processes' job with mutual TLS and a job token, from a CA, certificates and a token generated in OUT/secure/.")
+  boolean secure;
+
   @Option(names = "--out", paramLabel = "DIR", description = "Output directory (default: runs/train-<time>).")
   Path out;
 
@@ -54,6 +58,9 @@ final class TrainCommand implements Callable<Integer> {
     if (workers < 0) {
       throw new ParameterException(spec.commandLine(), "--workers must be >= 0, got " + workers);
     }
+    if (secure && workers == 0) {
+      throw new ParameterException(spec.commandLine(), "--secure needs worker processes (--workers N, N >= 1): a single-process job has no network to secure");
+    }
     Path dir = out != null ? out : defaultOutDir();
     ProgressDisplay progress =
         new ProgressDisplay(spec.commandLine().getOut(), Terminal.isInteractive(), progressSeconds);
@@ -63,8 +70,13 @@ final class TrainCommand implements Callable<Integer> {
         throw new ParameterException(spec.commandLine(),
             "--workers " + workers + " exceeds --micro-shards " + config.microShards() + ": raise --micro-shards to at least the worker count");
       }
-      List<String> serverArgs = List.of("--log-every", Integer.toString(logEvery));
-      List<String> workerArgs = pushDelayMs > 0 ? List.of("--push-delay-ms", Long.toString(pushDelayMs)) : List.of();
+      List<String> serverArgs = new ArrayList<>(List.of("--log-every", Integer.toString(logEvery)));
+      List<String> workerArgs = new ArrayList<>(pushDelayMs > 0 ? List.of("--push-delay-ms", Long.toString(pushDelayMs)) : List.of());
+      if (secure) {
+        SecureJobFiles files = SecureJobFiles.create(dir.resolve("secure"));
+        serverArgs.addAll(files.serverArgs());
+        workerArgs.addAll(files.workerArgs());
+      }
       new LocalLauncher(job, modelSpec, config, workers, dir, serverArgs, workerArgs, progress).run();
       spec.commandLine().getOut().println("wrote " + dir.resolve("model.gfm") + ", " + dir.resolve("summary.json"));
       return ExitCode.OK.code();
