@@ -18,6 +18,12 @@ public enum ExitCode {
   UNAVAILABLE(6),
   /** The parameter server refused this worker (other model spec or hyper-parameters). */
   REFUSED(7),
+  /**
+   * A security file is missing, unreadable or invalid: the job token file (--token-file) or a TLS
+   * certificate, key or CA file (--tls-cert, --tls-key, --tls-ca); or --secure could not create
+   * the job's certificates. The message names the file.
+   */
+  SECURITY(8),
   /** Interrupted (Ctrl-C). */
   INTERRUPTED(130);
 

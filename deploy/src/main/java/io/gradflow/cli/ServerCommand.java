@@ -14,6 +14,8 @@ import io.gradflow.common.train.TrainingListener;
 import io.gradflow.ps.ParameterServer;
 import io.gradflow.ps.ServerJob;
 import io.gradflow.ps.ServerPolicy;
+import io.gradflow.ps.TokenAuthInterceptor;
+import io.grpc.ServerCredentials;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -23,6 +25,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -81,6 +85,18 @@ final class ServerCommand implements Callable<Integer> {
   @Option(names = "--port-file", paramLabel = "FILE", description = "Write the port actually listened on to FILE once serving.")
   Path portFile;
 
+  @Option(names = "--tls-cert", paramLabel = "PEM", description = "Serve TLS with this certificate chain (PEM); needs --tls-key.")
+  Path tlsCert;
+
+  @Option(names = "--tls-key", paramLabel = "PEM", description = "The private key of --tls-cert (unencrypted PKCS#8 PEM).")
+  Path tlsKey;
+
+  @Option(names = "--tls-ca", paramLabel = "PEM", description = "Mutual TLS: accept only workers whose certificate one of these CAs (PEM) signed.")
+  Path tlsCa;
+
+  @Option(names = "--token-file", paramLabel = "FILE", description = "Refuse every call that does not carry the job token in FILE (UNAUTHENTICATED).")
+  Path tokenFile;
+
   @Option(names = "--events", hidden = true, description = "Print progress as event lines for the launcher.")
   boolean events;
 
@@ -92,6 +108,8 @@ final class ServerCommand implements Callable<Integer> {
     long started = System.nanoTime();
     ParentWatch.start(parentPid);
     PrintWriter log = spec.commandLine().getErr();
+    ServerCredentials credentials = credentials();
+    String token = tokenFile == null ? null : JobSecurity.readToken(tokenFile, line -> say(log, line));
     Path dir = out != null ? out : resume != null ? resume : Path.of("runs", "server-" + TrainCommand.timestamp());
     Checkpoint checkpoint = resume != null ? newestCheckpoint(resume, log) : null;
     ModelSpec modelSpec = checkpoint != null ? checkpoint.network().spec() : job.modelSpec();
@@ -123,8 +141,11 @@ final class ServerCommand implements Callable<Integer> {
           events
               ? EventStream.writer(new PrintStream(System.out, true, StandardCharsets.UTF_8))
               : new ProgressDisplay(spec.commandLine().getOut(), Terminal.isInteractive(), progressSeconds);
-      NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress(bind, port))
+      NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress(bind, port), credentials)
           .maxInboundMessageSize(4 << 20);
+      if (token != null) {
+        builder.intercept(new TokenAuthInterceptor(token, line -> say(log, line)));
+      }
       ParameterServer server = new ParameterServer(builder, serverJob, policy, TrainingListener.all(recorder, display));
       try {
         server.start();
@@ -134,6 +155,9 @@ final class ServerCommand implements Callable<Integer> {
       log.println("gradflow server: listening on " + bind + ":" + server.port() + ", waiting for " + workers
           + " worker(s); job fingerprint " + server.coordinator().fingerprint().substring(0, 12));
       log.flush();
+      for (String warning : warnings(bind + ":" + server.port(), JobSecurity.isLoopback(bind), tlsCert != null, token != null)) {
+        say(log, warning);
+      }
       if (portFile != null) {
         Path tmp = portFile.resolveSibling(portFile.getFileName() + ".tmp");
         Files.writeString(tmp, Integer.toString(server.port()));
@@ -189,5 +213,34 @@ final class ServerCommand implements Callable<Integer> {
           "--resume: the checkpoint's job differs from the options given: "
               + String.join("; ", diffs).replace("(server)", "(checkpoint)").replace("(worker)", "(options)"));
     }
+  }
+
+  /** Plaintext, TLS (--tls-cert, --tls-key) or mutual TLS (and --tls-ca); checks the files first. */
+  private ServerCredentials credentials() {
+    if ((tlsCert == null) != (tlsKey == null)) {
+      throw new ParameterException(spec.commandLine(), "--tls-cert and --tls-key go together: give both or neither");
+    }
+    if (tlsCa != null && tlsCert == null) {
+      throw new ParameterException(spec.commandLine(), "--tls-ca (mutual TLS) needs --tls-cert and --tls-key");
+    }
+    return JobSecurity.serverCredentials(tlsCert, tlsKey, tlsCa);
+  }
+
+  /** The one-line warnings of a server listening on {@code address}: plaintext beyond loopback, no token. */
+  static List<String> warnings(String address, boolean loopback, boolean tls, boolean token) {
+    List<String> out = new ArrayList<>();
+    if (!loopback && !tls) {
+      out.add("WARNING: listening on " + address + " beyond loopback without TLS: anyone on the network can read "
+          + "and alter the job's traffic (use --tls-cert and --tls-key)");
+    }
+    if (!token) {
+      out.add("WARNING: no --token-file: any client that can reach " + address + " can join or disturb the job");
+    }
+    return out;
+  }
+
+  private static void say(PrintWriter log, String line) {
+    log.println("gradflow server: " + line);
+    log.flush();
   }
 }

@@ -10,6 +10,7 @@ import io.gradflow.common.train.TrainingListener;
 import java.nio.file.Path;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -56,6 +57,9 @@ final class TrainCommand implements Callable<Integer> {
   @Option(names = "--checkpoint-every", paramLabel = "STEPS", description = "Checkpoint every STEPS steps and at the end, in OUT/checkpoints (default: ${DEFAULT-VALUE}).")
   long checkpointEvery = 100;
 
+  @Option(names = "--secure", description = "Run the worker processes' job with mutual TLS and a job token, from a CA, certificates and a token generated in OUT/secure/.")
+  boolean secure;
+
   @Option(names = "--out", paramLabel = "DIR", description = "Output directory (default: runs/train-<time>).")
   Path out;
 
@@ -72,6 +76,9 @@ final class TrainCommand implements Callable<Integer> {
     if (workers < 0) {
       throw new ParameterException(spec.commandLine(), "--workers must be >= 0, got " + workers);
     }
+    if (secure && workers == 0) {
+      throw new ParameterException(spec.commandLine(), "--secure needs worker processes (--workers N, N >= 1): a single-process job has no network to secure");
+    }
     Path dir = out != null ? out : defaultOutDir();
     ProgressDisplay progress =
         new ProgressDisplay(spec.commandLine().getOut(), Terminal.isInteractive(), progressSeconds);
@@ -81,7 +88,7 @@ final class TrainCommand implements Callable<Integer> {
         throw new ParameterException(spec.commandLine(),
             "--workers " + workers + " exceeds --micro-shards " + config.microShards() + ": raise --micro-shards to at least the worker count");
       }
-      List<FaultSpec> faultSpecs = new java.util.ArrayList<>();
+      List<FaultSpec> faultSpecs = new ArrayList<>();
       try {
         for (String f : faults) {
           faultSpecs.add(FaultSpec.parse(f));
@@ -89,11 +96,17 @@ final class TrainCommand implements Callable<Integer> {
       } catch (IllegalArgumentException e) {
         throw new ParameterException(spec.commandLine(), e.getMessage());
       }
-      List<String> serverArgs = List.of("--log-every", Integer.toString(logEvery),
+      List<String> serverArgs = new ArrayList<>(List.of("--log-every", Integer.toString(logEvery),
           "--min-workers", Integer.toString(minWorkers), "--backup-workers", Integer.toString(backupWorkers),
           "--worker-timeout", Double.toString(workerTimeoutSeconds),
-          "--checkpoint-every", Long.toString(checkpointEvery));
-      List<String> workerArgs = pushJitterMs > 0 ? List.of("--push-jitter-ms", Long.toString(pushJitterMs)) : List.of();
+          "--checkpoint-every", Long.toString(checkpointEvery)));
+      List<String> workerArgs = new ArrayList<>(
+          pushJitterMs > 0 ? List.of("--push-jitter-ms", Long.toString(pushJitterMs)) : List.of());
+      if (secure) {
+        SecureJobFiles files = SecureJobFiles.create(dir.resolve("secure"));
+        serverArgs.addAll(files.serverArgs());
+        workerArgs.addAll(files.workerArgs());
+      }
       LocalLauncher.Settings settings = new LocalLauncher.Settings(workers, maxRestarts, faultSpecs, serverArgs, workerArgs);
       new LocalLauncher(job, modelSpec, config, settings, dir, progress).run();
       spec.commandLine().getOut().println("wrote " + dir.resolve("model.gfm") + ", " + dir.resolve("summary.json"));

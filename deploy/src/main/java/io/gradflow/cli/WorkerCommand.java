@@ -6,8 +6,11 @@ import io.gradflow.common.model.ModelSpecs;
 import io.gradflow.common.train.TrainingConfig;
 import io.gradflow.common.wire.JobFingerprint;
 import io.gradflow.proto.JoinRequest;
+import io.gradflow.worker.TokenCredentials;
 import io.gradflow.worker.Worker;
 import io.gradflow.worker.WorkerFailure;
+import io.grpc.ChannelCredentials;
+import io.grpc.CompositeChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import java.io.PrintWriter;
@@ -57,6 +60,21 @@ final class WorkerCommand implements Callable<Integer> {
   @Option(names = "--push-jitter-ms", paramLabel = "MAX", description = "Delay each push by a further random 0..MAX ms (rehearses arrival order; default: ${DEFAULT-VALUE}).")
   long pushJitterMs = 0;
 
+  @Option(names = "--tls-ca", paramLabel = "PEM", description = "Connect with TLS; trust the server only if one of these CAs (PEM) signed its certificate.")
+  Path tlsCa;
+
+  @Option(names = "--tls-cert", paramLabel = "PEM", description = "Client certificate chain (PEM) for a server that requires mutual TLS; needs --tls-key and --tls-ca.")
+  Path tlsCert;
+
+  @Option(names = "--tls-key", paramLabel = "PEM", description = "The private key of --tls-cert (unencrypted PKCS#8 PEM).")
+  Path tlsKey;
+
+  @Option(names = "--tls-server-name", paramLabel = "NAME", description = "Expect NAME in the server's certificate instead of the --server host (needs --tls-ca).")
+  String tlsServerName;
+
+  @Option(names = "--token-file", paramLabel = "FILE", description = "Send the job token in FILE with every call.")
+  Path tokenFile;
+
   @Option(names = "--parent-pid", hidden = true, description = "Exit when this process is gone (set by the launcher).")
   long parentPid;
 
@@ -65,6 +83,7 @@ final class WorkerCommand implements Callable<Integer> {
     ParentWatch.start(parentPid);
     PrintWriter log = spec.commandLine().getErr();
     HostPort target = HostPort.parse(server, spec);
+    ChannelCredentials credentials = credentials(target, log);
     String workerName = name != null ? name : InetAddress.getLocalHost().getHostName() + "/" + ProcessHandle.current().pid();
     JoinRequest join = JoinRequest.getDefaultInstance();
     if (jobOptionsGiven()) {
@@ -78,10 +97,12 @@ final class WorkerCommand implements Callable<Integer> {
           .setConfig(configProto)
           .build();
     }
-    ManagedChannel channel = NettyChannelBuilder.forAddress(target.host(), target.port())
-        .usePlaintext()
-        .maxInboundMessageSize(4 << 20)
-        .build();
+    NettyChannelBuilder channelBuilder = NettyChannelBuilder.forAddress(target.host(), target.port(), credentials)
+        .maxInboundMessageSize(4 << 20);
+    if (tlsServerName != null) {
+      channelBuilder.overrideAuthority(tlsServerName);
+    }
+    ManagedChannel channel = channelBuilder.build();
     try {
       Worker worker = new Worker(channel, new Worker.Options(
           workerName,
@@ -105,11 +126,59 @@ final class WorkerCommand implements Callable<Integer> {
         case REFUSED -> ExitCode.REFUSED;
         case FAILED -> ExitCode.FAILED;
       };
-      throw new CommandFailure(code, f.getMessage() + " (server " + server + ")");
+      throw new CommandFailure(code, firstLine(f.getMessage()) + tlsFailure(f) + " (server " + server + ")");
     } finally {
       channel.shutdownNow();
       channel.awaitTermination(5, TimeUnit.SECONDS);
     }
+  }
+
+  /** Plaintext, TLS (--tls-ca) or mutual TLS (and --tls-cert, --tls-key), with the token when given. */
+  private ChannelCredentials credentials(HostPort target, PrintWriter log) {
+    if ((tlsCert == null) != (tlsKey == null)) {
+      throw new ParameterException(spec.commandLine(), "--tls-cert and --tls-key go together: give both or neither");
+    }
+    if (tlsCa == null && (tlsCert != null || tlsServerName != null)) {
+      throw new ParameterException(spec.commandLine(),
+          (tlsCert != null ? "--tls-cert" : "--tls-server-name") + " needs --tls-ca (the CA that signed the server's certificate)");
+    }
+    ChannelCredentials transport = JobSecurity.channelCredentials(tlsCa, tlsCert, tlsKey);
+    if (tokenFile == null) {
+      return transport;
+    }
+    String token = JobSecurity.readToken(tokenFile, line -> {
+      log.println("gradflow worker: " + line);
+      log.flush();
+    });
+    if (tlsCa == null && !JobSecurity.isLoopback(target.host())) {
+      log.println("gradflow worker: WARNING: sending the job token to " + target.host() + " without TLS: anyone on the network can read it (use --tls-ca)");
+      log.flush();
+    }
+    return CompositeChannelCredentials.create(transport, new TokenCredentials(token));
+  }
+
+  /**
+   * When a call failed in the TLS handshake, the deepest reason (gRPC says only "io exception",
+   * the TLS engine "General OpenSslEngine problem").
+   */
+  private String tlsFailure(WorkerFailure f) {
+    if (tlsCa == null) {
+      return "";
+    }
+    boolean handshake = false;
+    String reason = null;
+    for (Throwable t = f.getCause(); t != null; t = t.getCause()) {
+      handshake |= t instanceof javax.net.ssl.SSLException;
+      if (handshake && t.getMessage() != null) {
+        reason = t.getMessage();
+      }
+    }
+    return reason == null ? "" : "; TLS handshake failed: " + firstLine(reason);
+  }
+
+  private static String firstLine(String s) {
+    int nl = s.indexOf('\n');
+    return nl < 0 ? s : s.substring(0, nl).strip();
   }
 
   /** True when the user gave any option that defines the job (then the server must agree). */

@@ -1,0 +1,101 @@
+package io.gradflow.cli;
+
+import io.gradflow.common.wire.JobToken;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFileAttributeView;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.GeneralSecurityException;
+import java.security.SecureRandom;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * What {@code gradflow train --secure} writes to {@code OUT/secure/} (a 0700 directory) for a
+ * local job with mutual TLS and a token: {@code ca.pem}, {@code server.pem} + {@code server.key}
+ * (SAN 127.0.0.1, ::1, localhost), {@code client.pem} + {@code client.key}, and {@code token}
+ * (256 random bits); key and token files are 0600. The CA's private key is never written.
+ */
+record SecureJobFiles(Path dir) {
+  private static final Set<PosixFilePermission> OWNER_ONLY_DIR = PosixFilePermissions.fromString("rwx------");
+  private static final Set<PosixFilePermission> OWNER_ONLY_FILE = PosixFilePermissions.fromString("rw-------");
+
+  /** Creates (or replaces) the files in {@code dir}. */
+  static SecureJobFiles create(Path dir) {
+    try {
+      Files.createDirectories(dir);
+      setPermissions(dir, OWNER_ONLY_DIR);
+      SecureRandom random = new SecureRandom();
+      LocalCa ca = new LocalCa(JobToken.generate(random).substring(0, 8), random);
+      LocalCa.Issued server = ca.issueServer("gradflow server", List.of("localhost"),
+          List.of(InetAddress.getByName("127.0.0.1"), InetAddress.getByName("::1")));
+      LocalCa.Issued client = ca.issueClient("gradflow worker");
+      SecureJobFiles files = new SecureJobFiles(dir);
+      write(files.ca(), ca.caPem(), false);
+      write(files.serverCert(), server.certificatePem(), false);
+      write(files.serverKey(), server.privateKeyPem(), true);
+      write(files.clientCert(), client.certificatePem(), false);
+      write(files.clientKey(), client.privateKeyPem(), true);
+      write(files.token(), JobToken.generate(random) + "\n", true);
+      return files;
+    } catch (IOException | GeneralSecurityException e) {
+      throw new CommandFailure(ExitCode.SECURITY, "--secure: cannot create the job's certificates and token in " + dir + ": " + e.getMessage());
+    }
+  }
+
+  Path ca() {
+    return dir.resolve("ca.pem");
+  }
+
+  Path serverCert() {
+    return dir.resolve("server.pem");
+  }
+
+  Path serverKey() {
+    return dir.resolve("server.key");
+  }
+
+  Path clientCert() {
+    return dir.resolve("client.pem");
+  }
+
+  Path clientKey() {
+    return dir.resolve("client.key");
+  }
+
+  Path token() {
+    return dir.resolve("token");
+  }
+
+  /** The server's flags: TLS, mutual TLS, token. */
+  List<String> serverArgs() {
+    return List.of("--tls-cert", serverCert().toString(), "--tls-key", serverKey().toString(),
+        "--tls-ca", ca().toString(), "--token-file", token().toString());
+  }
+
+  /** A worker's flags: trust the CA, present the client certificate, send the token. */
+  List<String> workerArgs() {
+    return List.of("--tls-ca", ca().toString(), "--tls-cert", clientCert().toString(),
+        "--tls-key", clientKey().toString(), "--token-file", token().toString());
+  }
+
+  /** Writes a fresh file; a secret one is created 0600 before anything is written to it. */
+  private static void write(Path file, String content, boolean secret) throws IOException {
+    Files.deleteIfExists(file);
+    if (secret && Files.getFileAttributeView(file.getParent(), PosixFileAttributeView.class) != null) {
+      Files.createFile(file, PosixFilePermissions.asFileAttribute(OWNER_ONLY_FILE));
+      setPermissions(file, OWNER_ONLY_FILE); // the umask may have taken some away; never adds any
+    }
+    Files.writeString(file, content, StandardCharsets.US_ASCII);
+  }
+
+  private static void setPermissions(Path path, Set<PosixFilePermission> permissions) throws IOException {
+    if (Files.getFileAttributeView(path, PosixFileAttributeView.class) != null) {
+      Files.setPosixFilePermissions(path, permissions);
+    }
+  }
+}

@@ -1,0 +1,128 @@
+package io.gradflow.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Token and PEM files: bad ones end the command with one line naming the file and exit 8. */
+class JobSecurityTest {
+  @TempDir Path tmp;
+  private SecureJobFiles files;
+
+  @BeforeEach
+  void makeFiles() {
+    files = SecureJobFiles.create(tmp.resolve("secure"));
+  }
+
+  private Path file(String name, String content, String perms) throws Exception {
+    Path p = tmp.resolve(name);
+    Files.writeString(p, content);
+    Files.setPosixFilePermissions(p, PosixFilePermissions.fromString(perms));
+    return p;
+  }
+
+  private static String failure(Runnable r) {
+    CommandFailure f = assertThrows(CommandFailure.class, r::run);
+    assertEquals(ExitCode.SECURITY, f.exitCode());
+    assertTrue(!f.getMessage().contains("\n"), f.getMessage());
+    return f.getMessage();
+  }
+
+  @Test
+  void aTokenIsTrimmedAndAGroupReadableFileWarned() throws Exception {
+    List<String> warnings = new ArrayList<>();
+    assertEquals("s3cret-token", JobSecurity.readToken(file("t1", "  s3cret-token \n\n", "rw-------"), warnings::add));
+    assertTrue(warnings.isEmpty(), warnings.toString());
+    Path shared = file("t2", "s3cret-token\n", "rw-r--r--");
+    assertEquals("s3cret-token", JobSecurity.readToken(shared, warnings::add));
+    assertEquals(List.of("WARNING: token file " + shared + " can be read by group or others (chmod 600 " + shared + ")"), warnings);
+  }
+
+  @Test
+  void anEmptyMissingOrUnprintableTokenFileIsRefusedByName() throws Exception {
+    Path empty = file("empty", " \n\t\n", "rw-------");
+    assertEquals("--token-file " + empty + ": the file is empty", failure(() -> JobSecurity.readToken(empty, w -> {})));
+    Path missing = tmp.resolve("nope");
+    assertEquals("--token-file " + missing + ": cannot read it (no such file)", failure(() -> JobSecurity.readToken(missing, w -> {})));
+    Path spaced = file("spaced", "two words\n", "rw-------");
+    assertTrue(failure(() -> JobSecurity.readToken(spaced, w -> {})).startsWith("--token-file " + spaced + ": the job token may hold only printable ASCII"));
+    Path utf8 = file("utf8", "caf\u00e9\n", "rw-------");
+    assertTrue(failure(() -> JobSecurity.readToken(utf8, w -> {})).contains("character 4 is not"));
+  }
+
+  @Test
+  void badPemFilesAreRefusedByName() throws Exception {
+    Path garbage = file("garbage.pem", "hello\n", "rw-------");
+    assertTrue(failure(() -> JobSecurity.readCertificates("--tls-ca", garbage)).startsWith("--tls-ca " + garbage + ": "));
+    Path missing = tmp.resolve("missing.pem");
+    assertEquals("--tls-cert " + missing + ": cannot read it (no such file)",
+        failure(() -> JobSecurity.serverCredentials(missing, files.serverKey(), null)));
+    assertEquals("--tls-key " + garbage + ": no private key in it (expected -----BEGIN PRIVATE KEY-----)",
+        failure(() -> JobSecurity.serverCredentials(files.serverCert(), garbage, null)));
+    assertEquals("--tls-key " + files.clientKey() + ": not the private key of the certificate in " + files.serverCert(),
+        failure(() -> JobSecurity.serverCredentials(files.serverCert(), files.clientKey(), null)));
+    Path pkcs1 = file("rsa.key", "-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n", "rw-------");
+    assertTrue(failure(() -> JobSecurity.readPrivateKey("--tls-key", pkcs1)).contains("openssl pkcs8 -topk8 -nocrypt"));
+    Path encrypted = file("enc.key", "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n", "rw-------");
+    assertTrue(failure(() -> JobSecurity.readPrivateKey("--tls-key", encrypted)).contains("the key is encrypted"));
+    assertTrue(failure(() -> JobSecurity.channelCredentials(garbage, null, null)).startsWith("--tls-ca " + garbage));
+  }
+
+  private static String[] run(int expectedCode, String... args) {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    int code = Main.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
+    assertEquals(expectedCode, code, err.toString());
+    return new String[] {out.toString(), err.toString()};
+  }
+
+  @Test
+  void theServerCommandRefusesBadSecurityFilesBeforeLoadingAnything() throws Exception {
+    Path garbage = file("garbage.pem", "hello\n", "rw-------");
+    String err = run(8, "server", "--dataset", "spirals", "--port", "0",
+        "--tls-cert", files.serverCert().toString(), "--tls-key", garbage.toString())[1];
+    assertEquals("gradflow server: --tls-key " + garbage + ": no private key in it (expected -----BEGIN PRIVATE KEY-----)", err.strip());
+    Path empty = file("empty", "\n", "rw-------");
+    err = run(8, "server", "--dataset", "spirals", "--port", "0", "--token-file", empty.toString())[1];
+    assertEquals("gradflow server: --token-file " + empty + ": the file is empty", err.strip());
+  }
+
+  @Test
+  void halfATlsConfigurationIsAUsageError() {
+    assertTrue(run(2, "server", "--tls-cert", files.serverCert().toString())[1].contains("--tls-cert and --tls-key go together"));
+    assertTrue(run(2, "server", "--tls-ca", files.ca().toString())[1].contains("--tls-ca (mutual TLS) needs --tls-cert and --tls-key"));
+    assertTrue(run(2, "worker", "--server", "127.0.0.1:1", "--tls-cert", files.clientCert().toString(),
+        "--tls-key", files.clientKey().toString())[1].contains("--tls-cert needs --tls-ca"));
+    assertTrue(run(2, "worker", "--server", "127.0.0.1:1", "--tls-server-name", "x")[1].contains("--tls-server-name needs --tls-ca"));
+    assertTrue(run(2, "train", "--workers", "0", "--secure", "--dataset", "spirals")[1].contains("--secure needs worker processes"));
+  }
+
+  @Test
+  void theServerWarnsBeyondLoopbackWithoutTlsAndWithoutAToken() {
+    assertEquals(List.of(), ServerCommand.warnings("127.0.0.1:7070", true, false, true));
+    assertEquals(List.of(), ServerCommand.warnings("0.0.0.0:7070", false, true, true));
+    List<String> both = ServerCommand.warnings("0.0.0.0:7070", false, false, false);
+    assertEquals(2, both.size());
+    assertTrue(both.get(0).startsWith("WARNING: listening on 0.0.0.0:7070 beyond loopback without TLS"), both.get(0));
+    assertTrue(both.get(1).startsWith("WARNING: no --token-file"), both.get(1));
+    assertEquals(1, ServerCommand.warnings("127.0.0.1:7070", true, false, false).size());
+    assertTrue(JobSecurity.isLoopback("127.0.0.1"));
+    assertTrue(JobSecurity.isLoopback("127.3.4.5"));
+    assertTrue(JobSecurity.isLoopback("::1"));
+    assertTrue(JobSecurity.isLoopback("localhost"));
+    assertTrue(!JobSecurity.isLoopback("0.0.0.0"));
+    assertTrue(!JobSecurity.isLoopback("::"));
+    assertTrue(!JobSecurity.isLoopback("10.1.2.3"));
+  }
+}

@@ -1,0 +1,125 @@
+package io.gradflow.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.gradflow.proto.JoinRequest;
+import io.gradflow.proto.ParameterServerGrpc;
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Real JVMs: a {@code --secure} job end to end, and an unauthenticated client against a real server. */
+class SecureJobIT {
+  private static final String[] JOB = {
+    "--dataset", "spirals", "--model", "2-16-16-3", "--activation", "tanh",
+    "--batch", "60", "--micro-shards", "6", "--max-steps", "20"
+  };
+
+  @TempDir Path tmp;
+
+  private static String[] args(String[] head, String... tail) {
+    List<String> all = new ArrayList<>(List.of(head));
+    all.addAll(List.of(JOB));
+    all.addAll(List.of(tail));
+    return all.toArray(String[]::new);
+  }
+
+  private static int run(StringWriter err, String... args) {
+    return Main.run(new PrintWriter(new StringWriter(), true), new PrintWriter(err, true), args);
+  }
+
+  private static String weightsSha256(Path dir) throws Exception {
+    @SuppressWarnings("unchecked")
+    Map<String, Object> summary = (Map<String, Object>) MiniJson.parse(Files.readString(dir.resolve("summary.json")));
+    return (String) summary.get("weights_sha256");
+  }
+
+  @Test
+  void aSecureLocalJobRunsWithMutualTlsAndATokenAndGivesTheSingleProcessWeights() throws Exception {
+    Path dir = tmp.resolve("secure-job");
+    StringWriter err = new StringWriter();
+    assertEquals(0, run(err, args(new String[] {"train", "--workers", "2", "--secure"}, "--out", dir.toString())), err.toString());
+    assertTrue(Files.exists(dir.resolve("summary.json")));
+
+    Path secure = dir.resolve("secure");
+    assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(secure)));
+    for (String secret : List.of("server.key", "client.key", "token")) {
+      assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(secure.resolve(secret))), secret);
+    }
+    String serverLog = Files.readString(dir.resolve("logs/server.log"));
+    assertFalse(serverLog.contains("gradflow server: WARNING"), serverLog);
+    assertFalse(serverLog.contains("refused"), serverLog);
+
+    Path plain = tmp.resolve("single-process");
+    assertEquals(0, run(err, args(new String[] {"train", "--workers", "0"}, "--out", plain.toString())), err.toString());
+    assertEquals(weightsSha256(plain), weightsSha256(dir));
+  }
+
+  @Test
+  void aRealServerRefusesAClientWithoutTheTokenAndLogsItsAddress() throws Exception {
+    SecureJobFiles files = SecureJobFiles.create(tmp.resolve("secure"));
+    Path portFile = tmp.resolve("server.port");
+    Path log = tmp.resolve("server.log");
+    List<String> cmd = new ArrayList<>(LocalLauncher.javaCommand());
+    cmd.addAll(List.of(args(new String[] {"server", "--workers", "1", "--bind", "127.0.0.1", "--port", "0"},
+        "--port-file", portFile.toString(), "--out", tmp.resolve("out").toString(),
+        "--parent-pid", Long.toString(ProcessHandle.current().pid()))));
+    cmd.addAll(files.serverArgs());
+    Process server = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    ManagedChannel channel = null;
+    try {
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+      while (!Files.exists(portFile)) {
+        assertTrue(server.isAlive(), () -> "server exited: " + read(log));
+        assertTrue(System.nanoTime() < deadline, () -> "server did not serve in time: " + read(log));
+        Thread.sleep(50);
+      }
+      int port = Integer.parseInt(Files.readString(portFile).strip());
+      channel = NettyChannelBuilder.forAddress("127.0.0.1", port,
+          JobSecurity.channelCredentials(files.ca(), files.clientCert(), files.clientKey())).build();
+      ManagedChannel ch = channel;
+      StatusRuntimeException e = assertThrows(StatusRuntimeException.class,
+          () -> ParameterServerGrpc.newBlockingStub(ch).withDeadlineAfter(30, TimeUnit.SECONDS)
+              .join(JoinRequest.newBuilder().setWorkerName("intruder").build()));
+      assertEquals(Status.Code.UNAUTHENTICATED, e.getStatus().getCode());
+      assertEquals("missing or wrong job token", e.getStatus().getDescription());
+      String refused = "gradflow server: refused gradflow.v1.ParameterServer/Join from /127.0.0.1:";
+      while (!read(log).contains(refused)) {
+        assertTrue(System.nanoTime() < deadline, () -> "no refusal in the server log: " + read(log));
+        Thread.sleep(50);
+      }
+      assertTrue(server.isAlive(), "the server goes on after a refusal");
+    } finally {
+      if (channel != null) {
+        channel.shutdownNow();
+      }
+      server.destroy();
+      if (!server.waitFor(10, TimeUnit.SECONDS)) {
+        server.destroyForcibly();
+      }
+    }
+  }
+
+  private static String read(Path p) {
+    try {
+      return Files.readString(p);
+    } catch (java.io.IOException e) {
+      return "(no log: " + e.getMessage() + ")";
+    }
+  }
+}
