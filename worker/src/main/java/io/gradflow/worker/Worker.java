@@ -314,7 +314,8 @@ public final class Worker {
         if (Rejoin.isAsked(e) && !what.equals("join")) {
           throw new RejoinNeeded(describe(e));
         }
-        boolean transientError = code == Status.Code.UNAVAILABLE || code == Status.Code.DEADLINE_EXCEEDED;
+        boolean transientError =
+            (code == Status.Code.UNAVAILABLE || code == Status.Code.DEADLINE_EXCEEDED) && !isTlsFailure(e);
         if (!transientError) {
           throw failure(what, e);
         }
@@ -331,6 +332,16 @@ public final class Worker {
         backoff = Math.min(MAX_BACKOFF_MILLIS, backoff * 2);
       }
     }
+  }
+
+  /** A failed TLS handshake does not heal by retrying: wrong CA, name or client certificate. */
+  private static boolean isTlsFailure(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof javax.net.ssl.SSLException) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private long deadlineMillis() {
