@@ -421,8 +421,9 @@ public final class StepCoordinator {
     if (h.getEncoding() == PushHeader.Encoding.FLOAT32 && count != 1) {
       throw invalid("FLOAT32 pushes carry exactly one micro-shard, got " + count + ": use FIXED64 for sums");
     }
-    if (h.getEncoding() != PushHeader.Encoding.FLOAT32 && h.getEncoding() != PushHeader.Encoding.FIXED64) {
-      throw invalid("push encoding " + h.getEncoding() + ": expected FIXED64 or FLOAT32");
+    if (h.getEncoding() != PushHeader.Encoding.FLOAT32 && h.getEncoding() != PushHeader.Encoding.FIXED64
+        && h.getEncoding() != PushHeader.Encoding.PACKED64) {
+      throw invalid("push encoding " + h.getEncoding() + ": expected FIXED64, PACKED64 or FLOAT32");
     }
     boolean duplicate = h.getStep() < step || (h.getStep() == step && allCovered(h.getShardFirst(), h.getShardEnd()));
     if (!duplicate) {
@@ -491,20 +492,31 @@ public final class StepCoordinator {
     private final boolean duplicate;
     private final long[] received = new long[tensorLengths.length];
     private final float[] floatScratch;
+    private final long[] longScratch;
 
     PushSession(Member member, PushHeader header, boolean duplicate) {
       this.member = member;
       this.header = header;
       this.duplicate = duplicate;
-      this.floatScratch = header.getEncoding() == PushHeader.Encoding.FLOAT32 ? new float[TensorChunks.MAX_CHUNK_BYTES / 4] : null;
+      if (header.getEncoding() == PushHeader.Encoding.FLOAT32 && member.floatScratch == null) {
+        member.floatScratch = new float[TensorChunks.MAX_CHUNK_BYTES / Float.BYTES];
+      }
+      if (header.getEncoding() == PushHeader.Encoding.PACKED64 && member.longScratch == null) {
+        member.longScratch = new long[TensorChunks.MAX_PACKED_ELEMENTS];
+      }
+      this.floatScratch = member.floatScratch;
+      this.longScratch = member.longScratch;
     }
 
     /** Validates one chunk and stages it (outside the coordinator's lock: staging is per worker). */
     public void addChunk(TensorChunk c) {
-      boolean floats = header.getEncoding() == PushHeader.Encoding.FLOAT32;
+      PushHeader.Encoding encoding = header.getEncoding();
+      boolean floats = encoding == PushHeader.Encoding.FLOAT32;
       int n;
       try {
-        n = TensorChunks.checkFits(c, tensorLengths, floats ? Float.BYTES : Long.BYTES, tensorNames);
+        n = encoding == PushHeader.Encoding.PACKED64
+            ? TensorChunks.checkPackedFits(c, tensorLengths, tensorNames)
+            : TensorChunks.checkFits(c, tensorLengths, floats ? Float.BYTES : Long.BYTES, tensorNames);
       } catch (IllegalArgumentException e) {
         throw invalid(e.getMessage());
       }
@@ -524,8 +536,13 @@ public final class StepCoordinator {
           stage[offset + i] = ExactGradientSum.toFixed(t, offset + i, v);
         }
       } else {
-        java.nio.LongBuffer src = c.getData().asReadOnlyByteBuffer().order(java.nio.ByteOrder.LITTLE_ENDIAN).asLongBuffer();
-        src.get(stage, offset, n);
+        if (encoding == PushHeader.Encoding.PACKED64) {
+          TensorChunks.readPackedLongs(c, longScratch);
+          System.arraycopy(longScratch, 0, stage, offset, n);
+        } else {
+          java.nio.LongBuffer src = c.getData().asReadOnlyByteBuffer().order(java.nio.ByteOrder.LITTLE_ENDIAN).asLongBuffer();
+          src.get(stage, offset, n);
+        }
         long limit = ExactGradientSum.FIXED_LIMIT * (header.getShardEnd() - header.getShardFirst());
         for (int i = offset; i < offset + n; i++) {
           if (Math.abs(stage[i]) > limit) {

@@ -5,6 +5,7 @@ import io.gradflow.common.data.SamplingPlan;
 import io.gradflow.common.kernels.Kernels;
 import io.gradflow.common.model.ModelSpecs;
 import io.gradflow.common.model.Network;
+import io.gradflow.common.nn.Gradients;
 import io.gradflow.common.reduce.ExactGradientSum;
 import io.gradflow.common.train.ShardGradients;
 import io.gradflow.common.train.TrainingConfig;
@@ -28,7 +29,9 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Iterator;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
@@ -167,7 +170,7 @@ public final class Worker {
               throw new WorkerFailure(WorkerFailure.Kind.FAILED, "non-finite gradient at " + reason);
             }
             sleep(options.pushDelayMillis().getAsLong());
-            push(step, header.getShardFirst(), header.getShardEnd(), sum, job.shardLoss());
+            push(step, header.getShardFirst(), header.getShardEnd(), sum, job.shards().lastShard(), job.shardLoss());
             computed++;
             want = Math.max(want, step + 1);
           }
@@ -217,21 +220,32 @@ public final class Worker {
     });
   }
 
-  private void push(long step, int first, int end, ExactGradientSum sum, double[] shardLoss) {
+  /**
+   * Pushes the gradient of micro-shards {@code [first, end)}: one micro-shard travels as its
+   * float32 gradient (4 bytes a parameter; the server rounds it to fixed point exactly as this
+   * worker would), several as their exact fixed-point sum, packed ({@link PushHeader.Encoding#PACKED64}).
+   */
+  private void push(long step, int first, int end, ExactGradientSum sum, Gradients single, double[] shardLoss) {
+    boolean oneShard = end - first == 1;
     PushHeader.Builder header =
         PushHeader.newBuilder()
             .setWorkerId(workerId)
             .setStep(step)
             .setShardFirst(first)
             .setShardEnd(end)
-            .setEncoding(PushHeader.Encoding.FIXED64);
+            .setEncoding(oneShard ? PushHeader.Encoding.FLOAT32 : PushHeader.Encoding.PACKED64);
     for (int m = first; m < end; m++) {
       header.addShardLoss(shardLoss[m]);
     }
-    call("push", () -> pushOnce(header.setWorkerId(workerId).build(), sum));
+    List<TensorChunk> chunks = new ArrayList<>();
+    // Last layer first: its gradient is the first one backward produces.
+    for (int t = sum.tensorCount() - 1; t >= 0; t--) {
+      chunks.addAll(oneShard ? TensorChunks.ofFloats(t, single.tensor(t)) : TensorChunks.ofPackedLongs(t, sum.tensor(t)));
+    }
+    call("push", () -> pushOnce(header.setWorkerId(workerId).build(), chunks));
   }
 
-  private PushResponse pushOnce(PushHeader header, ExactGradientSum sum) {
+  private PushResponse pushOnce(PushHeader header, List<TensorChunk> chunks) {
     CompletableFuture<PushResponse> done = new CompletableFuture<>();
     StreamObserver<PushChunk> out =
         async
@@ -254,11 +268,8 @@ public final class Worker {
                   }
                 });
     out.onNext(PushChunk.newBuilder().setHeader(header).build());
-    // Last layer first: its gradient is the first one backward produces.
-    for (int t = sum.tensorCount() - 1; t >= 0; t--) {
-      for (TensorChunk c : TensorChunks.ofLongs(t, sum.tensor(t))) {
-        out.onNext(PushChunk.newBuilder().setChunk(c).build());
-      }
+    for (TensorChunk c : chunks) {
+      out.onNext(PushChunk.newBuilder().setChunk(c).build());
     }
     out.onCompleted();
     try {

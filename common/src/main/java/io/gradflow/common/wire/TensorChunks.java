@@ -45,6 +45,81 @@ public final class TensorChunks {
     return chunks;
   }
 
+  /** Most elements in one packed chunk: 1 width byte + 8 bytes each stays within 1 MiB. */
+  public static final int MAX_PACKED_ELEMENTS = (MAX_CHUNK_BYTES - 1) / Long.BYTES;
+
+  /**
+   * Fixed-point tensor {@code t} as packed chunks: each chunk stores its values zigzag-encoded
+   * ({@code (v << 1) ^ (v >> 63)}) in the fewest bytes {@code w} that hold the largest of them,
+   * after a leading byte {@code w}. Gradient sums rarely need more than 5 of the 8 bytes.
+   */
+  public static List<TensorChunk> ofPackedLongs(int t, long[] values) {
+    List<TensorChunk> chunks = new ArrayList<>(values.length / MAX_PACKED_ELEMENTS + 1);
+    for (int off = 0; off < values.length; off += MAX_PACKED_ELEMENTS) {
+      int n = Math.min(MAX_PACKED_ELEMENTS, values.length - off);
+      long all = 0;
+      for (int i = off; i < off + n; i++) {
+        all |= zigzag(values[i]);
+      }
+      int w = Math.max(1, (64 - Long.numberOfLeadingZeros(all) + 7) / 8);
+      byte[] bytes = new byte[1 + n * w];
+      bytes[0] = (byte) w;
+      int p = 1;
+      for (int i = off; i < off + n; i++) {
+        long z = zigzag(values[i]);
+        for (int b = 0; b < w; b++) {
+          bytes[p++] = (byte) (z >>> (8 * b));
+        }
+      }
+      chunks.add(chunk(t, off, bytes));
+    }
+    return chunks;
+  }
+
+  /**
+   * Decodes a packed chunk into {@code dest[0, n)}; returns {@code n}.
+   *
+   * @throws IllegalArgumentException if the width byte or the length is inconsistent
+   */
+  public static int readPackedLongs(TensorChunk c, long[] dest) {
+    ByteBuffer buf = c.getData().asReadOnlyByteBuffer();
+    if (!buf.hasRemaining()) {
+      throw new IllegalArgumentException("packed chunk is empty: expected a width byte");
+    }
+    int w = buf.get();
+    int rest = buf.remaining();
+    if (w < 1 || w > 8 || rest % w != 0) {
+      throw new IllegalArgumentException(
+          "packed chunk of " + (rest + 1) + " bytes with width " + w + ": expected a width 1..8 and whole values");
+    }
+    int n = rest / w;
+    if (n > dest.length) {
+      throw new IllegalArgumentException("packed chunk of " + n + " values: expected at most " + dest.length);
+    }
+    for (int i = 0; i < n; i++) {
+      long z = 0;
+      for (int b = 0; b < w; b++) {
+        z |= (buf.get() & 0xFFL) << (8 * b);
+      }
+      dest[i] = (z >>> 1) ^ -(z & 1);
+    }
+    return n;
+  }
+
+  /** Elements in a packed chunk, from its width byte and length (0 when malformed). */
+  public static int packedCount(TensorChunk c) {
+    int size = c.getData().size();
+    if (size < 2) {
+      return 0;
+    }
+    int w = c.getData().byteAt(0);
+    return w >= 1 && w <= 8 && (size - 1) % w == 0 ? (size - 1) / w : 0;
+  }
+
+  private static long zigzag(long v) {
+    return (v << 1) ^ (v >> 63);
+  }
+
   private static TensorChunk chunk(int t, int offset, byte[] bytes) {
     // The array is fresh and never written again, so protobuf may keep it without a copy.
     ByteString data = UnsafeByteOperations.unsafeWrap(bytes);
@@ -57,10 +132,7 @@ public final class TensorChunks {
    * the tensor and the numbers.
    */
   public static int checkFits(TensorChunk c, int[] lengths, int elementBytes, String[] names) {
-    if (c.getTensor() < 0 || c.getTensor() >= lengths.length) {
-      throw new IllegalArgumentException(
-          "chunk names tensor " + c.getTensor() + ": expected 0.." + (lengths.length - 1));
-    }
+    checkTensor(c, lengths);
     int size = c.getData().size();
     String name = names[c.getTensor()];
     if (size == 0 || size % elementBytes != 0 || size > MAX_CHUNK_BYTES) {
@@ -68,12 +140,34 @@ public final class TensorChunks {
           name + " chunk of " + size + " bytes: expected a positive multiple of " + elementBytes
               + " up to " + MAX_CHUNK_BYTES);
     }
-    long n = size / elementBytes;
+    return checkRange(c, size / elementBytes, lengths, names);
+  }
+
+  /** As {@link #checkFits} for a packed chunk ({@link #ofPackedLongs}). */
+  public static int checkPackedFits(TensorChunk c, int[] lengths, String[] names) {
+    checkTensor(c, lengths);
+    int n = packedCount(c);
+    if (n == 0 || c.getData().size() > MAX_CHUNK_BYTES) {
+      throw new IllegalArgumentException(
+          names[c.getTensor()] + " packed chunk of " + c.getData().size()
+              + " bytes: expected a width byte 1..8 and whole values, up to " + MAX_CHUNK_BYTES + " bytes");
+    }
+    return checkRange(c, n, lengths, names);
+  }
+
+  private static void checkTensor(TensorChunk c, int[] lengths) {
+    if (c.getTensor() < 0 || c.getTensor() >= lengths.length) {
+      throw new IllegalArgumentException(
+          "chunk names tensor " + c.getTensor() + ": expected 0.." + (lengths.length - 1));
+    }
+  }
+
+  private static int checkRange(TensorChunk c, long n, int[] lengths, String[] names) {
     long end = c.getOffset() + n;
     if (c.getOffset() < 0 || end > lengths[c.getTensor()]) {
       throw new IllegalArgumentException(
-          name + " chunk covers elements [" + c.getOffset() + ", " + end + "): expected within [0, "
-              + lengths[c.getTensor()] + ")");
+          names[c.getTensor()] + " chunk covers elements [" + c.getOffset() + ", " + end
+              + "): expected within [0, " + lengths[c.getTensor()] + ")");
     }
     return (int) n;
   }
