@@ -20,6 +20,7 @@ import picocli.CommandLine.Command;
       EvaluateCommand.class,
       GradcheckCommand.class,
       ExplainCommand.class,
+      BenchCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class Main implements Runnable {

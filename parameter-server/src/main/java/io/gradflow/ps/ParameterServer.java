@@ -18,6 +18,7 @@ public final class ParameterServer {
   private static final long EXPIRY_PERIOD_MILLIS = 200;
 
   private final StepCoordinator coordinator;
+  private final WireCounter wire = new WireCounter();
   private final Server server;
   private final ScheduledExecutorService monitor =
       Executors.newSingleThreadScheduledExecutor(r -> {
@@ -32,7 +33,12 @@ public final class ParameterServer {
 
   public ParameterServer(ServerBuilder<?> builder, ServerJob job, ServerPolicy policy, TrainingListener listener) {
     this.coordinator = new StepCoordinator(job, policy, listener);
-    this.server = builder.addService(new ParameterService(coordinator)).build();
+    this.server = builder.addService(new ParameterService(coordinator)).addStreamTracerFactory(wire).build();
+  }
+
+  /** Bytes on the wire so far, both ways. */
+  public WireCounter wire() {
+    return wire;
   }
 
   public ParameterServer start() throws IOException {

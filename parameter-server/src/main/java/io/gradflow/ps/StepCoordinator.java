@@ -79,6 +79,7 @@ public final class StepCoordinator {
   private int epochSteps;
   private double lastEpochLoss = Double.NaN;
   private Evaluator.Result lastTest;
+  private final StepTimings timings;
 
   public StepCoordinator(ServerJob job, TrainingListener listener) {
     this(job, ServerPolicy.defaults(), listener);
@@ -106,6 +107,7 @@ public final class StepCoordinator {
                 job.config().momentum(),
                 job.config().weightDecay()));
     this.evaluator = new Evaluator(net, Kernels.byName(job.config().kernels()));
+    this.timings = new StepTimings(Math.min(20, totalSteps / 5));
     this.covered = new boolean[job.config().microShards()];
     this.shardLoss = new double[job.config().microShards()];
     this.tensorLengths = new int[net.tensorCount()];
@@ -508,8 +510,19 @@ public final class StepCoordinator {
       this.longScratch = member.longScratch;
     }
 
+    private long reduceNanos;
+
     /** Validates one chunk and stages it (outside the coordinator's lock: staging is per worker). */
     public void addChunk(TensorChunk c) {
+      long start = System.nanoTime();
+      try {
+        stage(c);
+      } finally {
+        reduceNanos += System.nanoTime() - start;
+      }
+    }
+
+    private void stage(TensorChunk c) {
       PushHeader.Encoding encoding = header.getEncoding();
       boolean floats = encoding == PushHeader.Encoding.FLOAT32;
       int n;
@@ -584,10 +597,12 @@ public final class StepCoordinator {
         }
         item.done = true;
         member.pushedItems.add(item);
+        long addStart = System.nanoTime();
         ExactGradientSum sum = update.sum();
         for (int t = 0; t < received.length; t++) {
           sum.addFixed(t, 0, member.staging[t], tensorLengths[t]);
         }
+        timings.addPush(step, header, reduceNanos + System.nanoTime() - addStart);
         for (int i = header.getShardFirst(); i < header.getShardEnd(); i++) {
           covered[i] = true;
           shardLoss[i] = header.getShardLoss(i - header.getShardFirst());
@@ -604,6 +619,7 @@ public final class StepCoordinator {
 
   /** All micro-shards are in: one optimizer update, bookkeeping, and the next step opens. */
   private void closeStep() {
+    long start = System.nanoTime();
     float lr = update.apply(net, step);
     double lossSum = 0;
     for (double l : shardLoss) {
@@ -619,7 +635,8 @@ public final class StepCoordinator {
       return;
     }
     step++;
-    if (step % plan.stepsPerEpoch() == 0 || step == totalSteps) {
+    boolean epochEvaluated = step % plan.stepsPerEpoch() == 0 || step == totalSteps;
+    if (epochEvaluated) {
       lastTest = evaluator.evaluate(net, job.data().test());
       lastEpochLoss = epochLossSum / epochSteps;
       listener.onEpoch(epoch, step - 1, lastTest, lastEpochLoss);
@@ -635,7 +652,13 @@ public final class StepCoordinator {
     } else {
       openStep();
     }
+    timings.addUpdate(step - 1, System.nanoTime() - start - (long) (epochEvaluated ? lastTest.seconds() * 1e9 : 0));
     notifyAll();
+  }
+
+  /** The per-step time split measured so far (after warm-up). */
+  public synchronized StepTimings.Split timingSplit() {
+    return timings.split();
   }
 
   /** Writes a checkpoint of the state after {@code step} applied steps. */

@@ -142,6 +142,13 @@ public final class Worker {
     return new Joined(r, config, net, shards, new ExactGradientSum(net), new double[config.microShards()]);
   }
 
+  /** Timings of the current step, sent with its push. */
+  private long pullWaitNanos;
+  private long pullTransferNanos;
+  private long computeNanos;
+  private long lastPushNanos;
+  private long pushDoneAt;
+
   private Result train() {
     Joined job = join();
     long want = job.response().getNextStep();
@@ -160,6 +167,7 @@ public final class Worker {
           case READY -> {
             long step = header.getStep();
             ExactGradientSum sum = job.sum();
+            long computeStart = System.nanoTime();
             sum.clear();
             try {
               job.shards().compute(job.net(), step, header.getShardFirst(), header.getShardEnd(), sum, job.shardLoss());
@@ -169,6 +177,7 @@ public final class Worker {
               leave(reason, true);
               throw new WorkerFailure(WorkerFailure.Kind.FAILED, "non-finite gradient at " + reason);
             }
+            computeNanos = System.nanoTime() - computeStart;
             sleep(options.pushDelayMillis().getAsLong());
             push(step, header.getShardFirst(), header.getShardEnd(), sum, job.shards().lastShard(), job.shardLoss());
             computed++;
@@ -187,6 +196,7 @@ public final class Worker {
   /** Pulls step {@code >= want}; on READY the weights are written into {@code net}. */
   private WeightsHeader pull(long want, Network net) {
     return call("pull", () -> {
+      long start = System.nanoTime();
       Iterator<PullChunk> it =
           blocking
               .withDeadlineAfter(deadlineMillis(), TimeUnit.MILLISECONDS)
@@ -195,6 +205,7 @@ public final class Worker {
         throw new WorkerFailure(WorkerFailure.Kind.FAILED, "the server sent an empty pull answer");
       }
       WeightsHeader header = it.next().getHeader();
+      long headerAt = System.nanoTime();
       long[] received = new long[net.tensorCount()];
       while (it.hasNext()) {
         TensorChunk c = it.next().getChunk();
@@ -215,6 +226,8 @@ public final class Worker {
                     + received[t] + " of " + net.tensor(t).length + " elements");
           }
         }
+        pullWaitNanos = headerAt - (pushDoneAt > 0 ? pushDoneAt : start);
+        pullTransferNanos = System.nanoTime() - headerAt;
       }
       return header;
     });
@@ -233,7 +246,11 @@ public final class Worker {
             .setStep(step)
             .setShardFirst(first)
             .setShardEnd(end)
-            .setEncoding(oneShard ? PushHeader.Encoding.FLOAT32 : PushHeader.Encoding.PACKED64);
+            .setEncoding(oneShard ? PushHeader.Encoding.FLOAT32 : PushHeader.Encoding.PACKED64)
+            .setComputeNanos(computeNanos)
+            .setPullWaitNanos(pullWaitNanos)
+            .setPullTransferNanos(pullTransferNanos)
+            .setPreviousPushNanos(lastPushNanos);
     for (int m = first; m < end; m++) {
       header.addShardLoss(shardLoss[m]);
     }
@@ -242,7 +259,10 @@ public final class Worker {
     for (int t = sum.tensorCount() - 1; t >= 0; t--) {
       chunks.addAll(oneShard ? TensorChunks.ofFloats(t, single.tensor(t)) : TensorChunks.ofPackedLongs(t, sum.tensor(t)));
     }
+    long start = System.nanoTime();
     call("push", () -> pushOnce(header.setWorkerId(workerId).build(), chunks));
+    pushDoneAt = System.nanoTime();
+    lastPushNanos = pushDoneAt - start;
   }
 
   private PushResponse pushOnce(PushHeader header, List<TensorChunk> chunks) {

@@ -26,7 +26,7 @@ import java.util.function.Function;
  *       20% of its rows ({@link CsvReader#HOLDOUT_SEED}) is held out as the test set.
  *   <li>{@code spirals[:ARMS[:POINTS_PER_ARM]]}: {@link SyntheticData#spirals}, default 3 arms x
  *       1000 points, noise 0.2.
- *   <li>{@code blobs[:CLASSES[:POINTS]]}: {@link SyntheticData#blobs}, default 4 classes x 1000
+ *   <li>{@code blobs[:CLASSES[:POINTS[:FEATURES]]]}: {@link SyntheticData#blobs}, default 4 classes x 1000
  *       points, 2 features, spread 0.05.
  * </ul>
  *
@@ -71,7 +71,7 @@ public final class DatasetLoader {
           "idx:DIR",
           "csv:TRAIN.csv[,TEST.csv]",
           "spirals[:ARMS[:POINTS_PER_ARM]]",
-          "blobs[:CLASSES[:POINTS]]");
+          "blobs[:CLASSES[:POINTS[:FEATURES]]]");
 
   private final Path systemDir;
   private final Path dataDir;
@@ -108,7 +108,7 @@ public final class DatasetLoader {
         "idx:DIR                          the four IDX files (train-/t10k-images/labels) in DIR",
         "csv:TRAIN.csv[,TEST.csv]         label column + features; one file: 20% held out",
         "spirals[:ARMS[:POINTS_PER_ARM]]  K-arm spiral, 2 features (default 3:1000)",
-        "blobs[:CLASSES[:POINTS]]         Gaussian clusters, 2 features (default 4:1000)");
+        "blobs[:CLASSES[:POINTS[:FEATURES]]] Gaussian clusters (default 4:1000:2)");
   }
 
   /** Loads {@code spec}; synthetic sets are drawn from {@link #SYNTHETIC_SEED}. */
@@ -148,11 +148,11 @@ public final class DatasetLoader {
         }
       case "blobs":
         {
-          int[] a = ints(s, rest, "blobs[:CLASSES[:POINTS]]", "CLASSES", "POINTS");
+          int[] a = ints(s, rest, "blobs[:CLASSES[:POINTS[:FEATURES]]]", "CLASSES", "POINTS", "FEATURES");
           int classes = a[0] > 0 ? a[0] : DEFAULT_BLOB_CLASSES;
           int points = a[1] > 0 ? a[1] : DEFAULT_BLOB_POINTS;
-          return SyntheticData.blobs(
-              classes, points, DEFAULT_BLOB_FEATURES, DEFAULT_BLOB_SPREAD, seed);
+          int features = a[2] > 0 ? a[2] : DEFAULT_BLOB_FEATURES;
+          return SyntheticData.blobs(classes, points, features, DEFAULT_BLOB_SPREAD, seed);
         }
       default:
         throw unknown(s);
@@ -297,16 +297,15 @@ public final class DatasetLoader {
   }
 
   /** Parses up to two positive ints after the kind; 0 marks an absent value. */
-  private static int[] ints(String spec, String rest, String form, String first, String second) {
-    int[] out = new int[2];
+  private static int[] ints(String spec, String rest, String form, String... names) {
+    int[] out = new int[names.length];
     if (rest == null) {
       return out;
     }
     String[] parts = rest.split(":", -1);
-    if (parts.length > 2) {
+    if (parts.length > names.length) {
       throw new IllegalArgumentException("dataset '" + spec + "': expected " + form);
     }
-    String[] names = {first, second};
     for (int i = 0; i < parts.length; i++) {
       int v;
       try {

@@ -19,6 +19,20 @@ public final class Json {
     return fields.get(key);
   }
 
+  /**
+   * The scalar value of {@code key} in a flat JSON object as this class writes it (a number,
+   * string, boolean or null, as text without quotes), or null when absent.
+   */
+  public static String field(String json, String key) {
+    java.util.regex.Matcher m = java.util.regex.Pattern
+        .compile("\"" + java.util.regex.Pattern.quote(key) + "\"\\s*:\\s*(\"((?:[^\"\\\\]|\\\\.)*)\"|[^,}\\s]+)")
+        .matcher(json);
+    if (!m.find()) {
+      return null;
+    }
+    return m.group(2) != null ? m.group(2) : m.group(1);
+  }
+
   @Override
   public String toString() {
     StringBuilder sb = new StringBuilder();

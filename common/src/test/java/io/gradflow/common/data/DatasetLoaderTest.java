@@ -53,7 +53,7 @@ class DatasetLoaderTest {
     assertEquals(
         "unknown dataset 'cifar10': expected one of fashion-mnist, mnist, idx:DIR,"
             + " csv:TRAIN.csv[,TEST.csv], spirals[:ARMS[:POINTS_PER_ARM]],"
-            + " blobs[:CLASSES[:POINTS]]",
+            + " blobs[:CLASSES[:POINTS[:FEATURES]]]",
         e.getMessage());
     e = assertThrows(IllegalArgumentException.class, () -> l.load("spirals:x"));
     assertEquals(

@@ -1,0 +1,66 @@
+package io.gradflow.ps;
+
+import io.gradflow.proto.PushHeader;
+
+/**
+ * Where a step's time goes, averaged over the steps after a warm-up: the workers' compute, push,
+ * wait for the next weights (the slowest worker, the server's reduce and update, the latency) and
+ * the transfer of those weights, as they report them with their pushes; and the server's own
+ * reduce (decode, check, stage and add every push) and update (optimizer, next weights).
+ */
+public final class StepTimings {
+  /** Mean milliseconds per step; worker figures are means over the pushes of a step. */
+  public record Split(long steps, double computeMillis, double pushMillis, double waitMillis,
+      double weightsBackMillis, double serverReduceMillis, double serverUpdateMillis) {}
+
+  private final long warmupSteps;
+  private long pushes;
+  private long compute;
+  private long push;
+  private long previousPushes;
+  private long wait;
+  private long transfer;
+  private long reduce;
+  private long updates;
+  private long update;
+
+  StepTimings(long warmupSteps) {
+    this.warmupSteps = warmupSteps;
+  }
+
+  void addPush(long step, PushHeader h, long reduceNanos) {
+    if (step < warmupSteps) {
+      return;
+    }
+    pushes++;
+    compute += h.getComputeNanos();
+    wait += h.getPullWaitNanos();
+    transfer += h.getPullTransferNanos();
+    if (h.getPreviousPushNanos() > 0) {
+      previousPushes++;
+      push += h.getPreviousPushNanos();
+    }
+    reduce += reduceNanos;
+  }
+
+  void addUpdate(long step, long nanos) {
+    if (step < warmupSteps) {
+      return;
+    }
+    updates++;
+    update += nanos;
+  }
+
+  Split split() {
+    double perPush = pushes == 0 ? 0 : 1e-6 / pushes;
+    double perStep = updates == 0 ? 0 : 1e-6 / updates;
+    return new Split(
+        updates,
+        compute * perPush,
+        previousPushes == 0 ? 0 : push * 1e-6 / previousPushes,
+        wait * perPush,
+        transfer * perPush,
+        reduce * perStep,
+        update * perStep);
+  }
+}
