@@ -69,7 +69,7 @@ public final class VectorKernels implements DenseKernels {
   private static final int KC = 256;
 
   /** The kernel id, {@code "vector-" + the species' bits}: {@code vector-512}. */
-  public static final String ID = "vector-512";
+  public static final String ID = Kernels.VECTOR_512;
 
   private float[] packB = new float[0];
   private float[] packC = new float[0];

@@ -31,6 +31,7 @@ class VectorKernelsTest {
     VectorKernels v = new VectorKernels();
     assertEquals("vector-" + VectorKernels.SPECIES.vectorBitSize(), v.id());
     assertEquals("vector-512", v.id());
+    assertEquals(Kernels.VECTOR_512, VectorKernels.ID);
   }
 
   @Test
@@ -129,6 +130,23 @@ class VectorKernelsTest {
     assertThrows(
         IllegalArgumentException.class,
         () -> v.inputGradient(new float[6], new float[6], new float[6], 0, 3, 2));
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Registration.
+
+  @Test
+  void kernelsByNameKnowsVectorAndItsAlias() {
+    assertEquals("vector-512", Kernels.byName("vector").id());
+    assertEquals("vector-512", Kernels.byName("vector-512").id());
+    assertEquals("ejml", Kernels.byName("ejml").id());
+    assertEquals(Kernels.DEFAULT, Kernels.byName(Kernels.DEFAULT).id());
+    assertEquals("vector-512", Kernels.DEFAULT);
+    assertEquals("vector-512", Kernels.canonicalName("vector"));
+    assertTrue(Kernels.byName("vector") instanceof VectorKernels);
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> Kernels.byName("blas"));
+    assertTrue(e.getMessage().contains("'blas'") && e.getMessage().contains("vector"));
   }
 
   // ---------------------------------------------------------------------------------------------
