@@ -1,0 +1,662 @@
+package io.gradflow.common.kernels;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorShuffle;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The fast path: the three dense-layer products on the Java Vector API ({@code
+ * jdk.incubator.vector}) with a fixed species, {@link FloatVector#SPECIES_512} (16 float lanes),
+ * whatever the machine prefers. The JVM needs {@code --add-modules jdk.incubator.vector}.
+ *
+ * <p><b>Order of operations (the determinism contract).</b> Every output element is one
+ * sequential chain of fused multiply-adds over the shared dimension, in index order, each rounded
+ * once ({@link Math#fma}):
+ *
+ * <ul>
+ *   <li>{@code forward}: {@code z_ij = b_j; then for k = 0..in-1: z_ij = fma(x_ik, w_jk, z_ij)}.
+ *   <li>{@code weightGradient}: {@code dw_jk = 0; for i = 0..B-1: dw_jk = fma(dz_ij, x_ik,
+ *       dw_jk)}.
+ *   <li>{@code inputGradient}: {@code dx_ik = 0; for j = 0..out-1: dx_ik = fma(dz_ij, w_jk,
+ *       dx_ik)}.
+ *   <li>{@code biasGradient}: {@code db_j = 0; for i = 0..B-1: db_j = db_j + dz_ij} (the same bits
+ *       as the interface's default).
+ * </ul>
+ *
+ * <p>Each vector lane computes exactly this chain for one element ({@code FloatVector.fma} is
+ * {@code Math.fma} lane-wise), the last partial vector of columns is computed the same way on a
+ * zero-padded copy, and blocking over the shared dimension only parks the running value in the
+ * output (a float store and reload is exact). So the bits depend on the inputs alone: not on the
+ * blocking, on which forward path a shape takes, on where a tail starts, on how many other rows
+ * the batch has, or on whether the code runs interpreted or compiled. The species is fixed all the
+ * same, and {@link #id()} names it, so that a different width never enters a fingerprint
+ * silently. {@code VectorKernelsTest} checks every product bit for bit against the scalar chain.
+ *
+ * <p><b>Design.</b> Each product is {@code C = C0 + A B} with {@code B} row-major and contiguous
+ * along {@code C}'s columns. The micro-kernel keeps an 8-row by 2-vector tile of {@code C} (16
+ * accumulators, 32 columns) in registers and per step of the shared dimension broadcasts one
+ * element from each of 8 rows of {@code A} and multiply-adds it into 2 vectors of {@code B}. The
+ * shared dimension is cut into blocks of 256 so that a panel of {@code B} (256 x 32 floats) stays
+ * in L1 while every row tile passes over it. Leftover rows: 4 to 7 go through a full tile whose
+ * extra rows are clamped onto the last real row (they recompute it and store the same bits to the
+ * same place); 1 to 3 go row by row through a 1-row by 4-vector kernel. Leftover columns: one
+ * more 1-vector column of tiles, then a zero-padded scratch tile for the last {@code < 16}.
+ *
+ * <ul>
+ *   <li>{@code forward} needs {@code W^T}. When {@code (in + out) * roundUp(B, 16) < in * out}
+ *       (small batches) it computes {@code Z^T = W X^T} from a packed {@code X^T} and transposes
+ *       {@code Z^T} into {@code Z}; otherwise it packs {@code W^T}. The bias is the chain's start.
+ *   <li>{@code weightGradient} packs {@code dZ^T} ({@code out x B}) and runs {@code dZ^T X}.
+ *   <li>{@code inputGradient} runs {@code dZ W} on the arrays as they are.
+ * </ul>
+ *
+ * <p>Transposes run on 16 x 16 blocks in registers. Packed buffers get a row stride that is not a
+ * multiple of 512 bytes, so that a panel's rows do not pile onto a few cache sets.
+ *
+ * <p><b>Not thread-safe.</b> The packing buffers belong to the instance, grow to the largest
+ * shape seen and are then reused: no allocation per call in steady state. Use one instance per
+ * thread (one per {@code Backprop}, or one shared by {@code Backprop}s that run on one thread).
+ *
+ * <p>Arrays may be longer than the logical sizes; only the logical elements are read or written.
+ */
+public final class VectorKernels implements DenseKernels {
+  static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_512;
+  private static final int L = SPECIES.length();
+  /** Rows of C per micro-kernel tile. */
+  private static final int MR = 8;
+  /** Steps of the shared dimension per cache block. */
+  private static final int KC = 256;
+
+  /** The kernel id, {@code "vector-" + the species' bits}: {@code vector-512}. */
+  public static final String ID = Kernels.VECTOR_512;
+
+  private float[] packB = new float[0];
+  private float[] packC = new float[0];
+  private float[] tailB = new float[0];
+  private final float[] tailC = new float[MR * L];
+  /** Read instead of C when a kernel starts from zero (never written). */
+  private static final float[] ZEROS = new float[4 * L];
+
+  /** Test hook: -1 chooses by cost, 0 forces the packed-W^T path, 1 the Z^T = W X^T path. */
+  int forwardPath = -1;
+
+  @Override
+  public String id() {
+    return ID;
+  }
+
+  @Override
+  public void forward(float[] x, float[] w, float[] b, float[] z, int batch, int in, int out) {
+    check("forward", batch, in, out);
+    need("X", x, (long) batch * in);
+    need("W", w, (long) out * in);
+    need("b", b, out);
+    need("Z", z, (long) batch * out);
+    int bPad = roundUp(batch, L);
+    boolean transposed =
+        forwardPath < 0
+            ? (long) in * bPad + (long) out * bPad < (long) in * out
+            : forwardPath == 1;
+    if (!transposed) {
+      // Z = X W^T: pack W^T (in x out), start every row of Z at b.
+      int ldw = padLd(out);
+      float[] wt = packB = grow(packB, (long) in * ldw);
+      transpose(w, 0, in, out, in, wt, 0, ldw);
+      for (int i = 0; i < batch; i++) {
+        System.arraycopy(b, 0, z, i * out, out);
+      }
+      gemm(x, in, batch, in, wt, ldw, out, z, out, true);
+    } else {
+      // Z^T = W X^T: pack X^T (in x bPad, zero-padded), start row j of Z^T at b_j, transpose back.
+      int ldx = padLd(bPad);
+      float[] xt = packB = grow(packB, (long) in * ldx);
+      transpose(x, 0, in, batch, in, xt, 0, ldx);
+      if (batch < bPad) {
+        for (int k = 0; k < in; k++) {
+          java.util.Arrays.fill(xt, k * ldx + batch, k * ldx + bPad, 0f);
+        }
+      }
+      float[] zt = packC = grow(packC, (long) out * ldx);
+      for (int j = 0; j < out; j++) {
+        java.util.Arrays.fill(zt, j * ldx, j * ldx + bPad, b[j]);
+      }
+      // X^T's padding columns are zero, so Z^T's padding columns need no tail handling.
+      gemm(w, in, out, in, xt, ldx, bPad, zt, ldx, true);
+      transpose(zt, 0, ldx, out, batch, z, 0, out);
+    }
+  }
+
+  @Override
+  public void weightGradient(float[] dz, float[] x, float[] dw, int batch, int in, int out) {
+    check("weightGradient", batch, in, out);
+    need("dZ", dz, (long) batch * out);
+    need("X", x, (long) batch * in);
+    need("dW", dw, (long) out * in);
+    // dW (out x in) = dZ^T (out x B, packed) X (B x in).
+    float[] dzt = packB = grow(packB, (long) out * batch);
+    transpose(dz, 0, out, batch, out, dzt, 0, batch);
+    gemm(dzt, batch, out, batch, x, in, in, dw, in, false);
+  }
+
+  @Override
+  public void inputGradient(float[] dz, float[] w, float[] dx, int batch, int in, int out) {
+    check("inputGradient", batch, in, out);
+    need("dZ", dz, (long) batch * out);
+    need("W", w, (long) out * in);
+    need("dX", dx, (long) batch * in);
+    // dX (B x in) = dZ (B x out) W (out x in).
+    gemm(dz, out, batch, out, w, in, in, dx, in, false);
+  }
+
+  @Override
+  public void biasGradient(float[] dz, float[] db, int batch, int out) {
+    if (batch <= 0 || out <= 0) {
+      throw new IllegalArgumentException(
+          "biasGradient: batch and out must be positive, got " + batch + " and " + out);
+    }
+    need("dZ", dz, (long) batch * out);
+    need("db", db, out);
+    int j = 0;
+    for (; j + L <= out; j += L) {
+      FloatVector acc = FloatVector.zero(SPECIES);
+      for (int i = 0, row = j; i < batch; i++, row += out) {
+        acc = acc.add(FloatVector.fromArray(SPECIES, dz, row));
+      }
+      acc.intoArray(db, j);
+    }
+    for (; j < out; j++) {
+      float acc = 0f;
+      for (int i = 0, row = j; i < batch; i++, row += out) {
+        acc += dz[row];
+      }
+      db[j] = acc;
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // C (m x n, row stride ldc) = C (or 0 when !load) + A (m x k, row stride lda, unit column
+  // stride) B (k x n, row stride ldb): per element c = fma(a_0, b_0, c), then fma(a_1, b_1, .), ...
+  // in order of the shared index.
+
+  private void gemm(
+      float[] a, int lda, int m, int k, float[] b, int ldb, int n, float[] c, int ldc,
+      boolean load) {
+    // Blocks of KC steps of the shared dimension keep a panel of B (KC x 2L floats) in L1 while
+    // every row tile of A passes over it. C holds the running sums between blocks: storing and
+    // reloading a float is exact, so every element is still one sequential chain.
+    for (int p0 = 0; p0 < k; p0 += KC) {
+      int kc = Math.min(KC, k - p0);
+      gemmBlock(a, lda, p0, m, kc, b, p0 * ldb, ldb, n, c, ldc, load || p0 > 0);
+    }
+  }
+
+  private void gemmBlock(
+      float[] a, int lda, int p0, int m, int kc,
+      float[] b, int bOff, int ldb, int n, float[] c, int ldc, boolean load) {
+    // Rows in tiles of MR (the last one clamped) when at least 4 rows are left, else one by one.
+    int tiled = m % MR <= 3 ? m - m % MR : m;
+    int n2 = n - n % (2 * L);
+    for (int j = 0; j < n2; j += 2 * L) {
+      for (int i = 0; i < tiled; i += MR) {
+        kernel8x2(a, i * lda + p0, lda, Math.min(MR, m - i), kc, b, bOff + j, ldb,
+            c, i * ldc + j, ldc, load);
+      }
+    }
+    int n1 = n - n % L;
+    if (n2 < n1) {
+      for (int i = 0; i < tiled; i += MR) {
+        kernel8x1(a, i * lda + p0, lda, Math.min(MR, m - i), kc, b, bOff + n2, ldb,
+            c, i * ldc + n2, ldc, load);
+      }
+    }
+    int n4 = n - n % (4 * L);
+    for (int i = tiled; i < m; i++) {
+      for (int j = 0; j < n4; j += 4 * L) {
+        kernel1x4(a, i * lda + p0, kc, b, bOff + j, ldb, c, i * ldc + j, load);
+      }
+      for (int j = n4; j < n1; j += L) {
+        kernel1x1(a, i * lda + p0, kc, b, bOff + j, ldb, c, i * ldc + j, load);
+      }
+    }
+    int t = n - n1;
+    if (t > 0) {
+      // The last t < L columns: B's into a zero-padded kc x L panel, C's through a scratch tile.
+      float[] tb = tailB = grow(tailB, (long) kc * L);
+      for (int p = 0; p < kc; p++) {
+        System.arraycopy(b, bOff + p * ldb + n1, tb, p * L, t);
+        java.util.Arrays.fill(tb, p * L + t, p * L + L, 0f);
+      }
+      float[] tc = tailC;
+      for (int i = 0; i < m; i += MR) {
+        int rows = Math.min(MR, m - i);
+        for (int r = 0; r < rows; r++) {
+          if (load) {
+            System.arraycopy(c, (i + r) * ldc + n1, tc, r * L, t);
+          }
+        }
+        kernel8x1(a, i * lda + p0, lda, rows, kc, tb, 0, L, tc, 0, L, load);
+        for (int r = 0; r < rows; r++) {
+          System.arraycopy(tc, r * L, c, (i + r) * ldc + n1, t);
+        }
+      }
+    }
+  }
+
+  /**
+   * An 8-row by 2-vector tile: {@code C[r][0..2L) = C[r][0..2L) (or 0 when {@code !load}) + sum_p
+   * A[r][p] B[p][0..2L)}, one fma per step p in order. Rows at or past {@code rows} are clamped
+   * onto row {@code rows - 1}: they recompute it and store the same bits to the same place.
+   */
+  private static void kernel8x2(
+      float[] a, int aOff, int lda, int rows, int k,
+      float[] b, int bOff, int ldb,
+      float[] c, int cOff, int ldc, boolean load) {
+    int last = rows - 1;
+    float[] ci = load ? c : ZEROS; // a zero start without a vector-valued branch
+    int a0 = aOff;
+    int a1 = aOff + Math.min(1, last) * lda;
+    int a2 = aOff + Math.min(2, last) * lda;
+    int a3 = aOff + Math.min(3, last) * lda;
+    int a4 = aOff + Math.min(4, last) * lda;
+    int a5 = aOff + Math.min(5, last) * lda;
+    int a6 = aOff + Math.min(6, last) * lda;
+    int a7 = aOff + Math.min(7, last) * lda;
+    int c0 = cOff;
+    int c1 = cOff + Math.min(1, last) * ldc;
+    int c2 = cOff + Math.min(2, last) * ldc;
+    int c3 = cOff + Math.min(3, last) * ldc;
+    int c4 = cOff + Math.min(4, last) * ldc;
+    int c5 = cOff + Math.min(5, last) * ldc;
+    int c6 = cOff + Math.min(6, last) * ldc;
+    int c7 = cOff + Math.min(7, last) * ldc;
+    FloatVector s00 = FloatVector.fromArray(SPECIES, ci, (load ? c0 : 0));
+    FloatVector s01 = FloatVector.fromArray(SPECIES, ci, (load ? c0 : 0) + L);
+    FloatVector s10 = FloatVector.fromArray(SPECIES, ci, (load ? c1 : 0));
+    FloatVector s11 = FloatVector.fromArray(SPECIES, ci, (load ? c1 : 0) + L);
+    FloatVector s20 = FloatVector.fromArray(SPECIES, ci, (load ? c2 : 0));
+    FloatVector s21 = FloatVector.fromArray(SPECIES, ci, (load ? c2 : 0) + L);
+    FloatVector s30 = FloatVector.fromArray(SPECIES, ci, (load ? c3 : 0));
+    FloatVector s31 = FloatVector.fromArray(SPECIES, ci, (load ? c3 : 0) + L);
+    FloatVector s40 = FloatVector.fromArray(SPECIES, ci, (load ? c4 : 0));
+    FloatVector s41 = FloatVector.fromArray(SPECIES, ci, (load ? c4 : 0) + L);
+    FloatVector s50 = FloatVector.fromArray(SPECIES, ci, (load ? c5 : 0));
+    FloatVector s51 = FloatVector.fromArray(SPECIES, ci, (load ? c5 : 0) + L);
+    FloatVector s60 = FloatVector.fromArray(SPECIES, ci, (load ? c6 : 0));
+    FloatVector s61 = FloatVector.fromArray(SPECIES, ci, (load ? c6 : 0) + L);
+    FloatVector s70 = FloatVector.fromArray(SPECIES, ci, (load ? c7 : 0));
+    FloatVector s71 = FloatVector.fromArray(SPECIES, ci, (load ? c7 : 0) + L);
+    for (int p = 0, bp = bOff; p < k; p++, bp += ldb) {
+      FloatVector b0 = FloatVector.fromArray(SPECIES, b, bp);
+      FloatVector b1 = FloatVector.fromArray(SPECIES, b, bp + L);
+      FloatVector av = FloatVector.broadcast(SPECIES, a[a0 + p]);
+      s00 = av.fma(b0, s00);
+      s01 = av.fma(b1, s01);
+      av = FloatVector.broadcast(SPECIES, a[a1 + p]);
+      s10 = av.fma(b0, s10);
+      s11 = av.fma(b1, s11);
+      av = FloatVector.broadcast(SPECIES, a[a2 + p]);
+      s20 = av.fma(b0, s20);
+      s21 = av.fma(b1, s21);
+      av = FloatVector.broadcast(SPECIES, a[a3 + p]);
+      s30 = av.fma(b0, s30);
+      s31 = av.fma(b1, s31);
+      av = FloatVector.broadcast(SPECIES, a[a4 + p]);
+      s40 = av.fma(b0, s40);
+      s41 = av.fma(b1, s41);
+      av = FloatVector.broadcast(SPECIES, a[a5 + p]);
+      s50 = av.fma(b0, s50);
+      s51 = av.fma(b1, s51);
+      av = FloatVector.broadcast(SPECIES, a[a6 + p]);
+      s60 = av.fma(b0, s60);
+      s61 = av.fma(b1, s61);
+      av = FloatVector.broadcast(SPECIES, a[a7 + p]);
+      s70 = av.fma(b0, s70);
+      s71 = av.fma(b1, s71);
+    }
+    s70.intoArray(c, c7);
+    s71.intoArray(c, c7 + L);
+    s60.intoArray(c, c6);
+    s61.intoArray(c, c6 + L);
+    s50.intoArray(c, c5);
+    s51.intoArray(c, c5 + L);
+    s40.intoArray(c, c4);
+    s41.intoArray(c, c4 + L);
+    s30.intoArray(c, c3);
+    s31.intoArray(c, c3 + L);
+    s20.intoArray(c, c2);
+    s21.intoArray(c, c2 + L);
+    s10.intoArray(c, c1);
+    s11.intoArray(c, c1 + L);
+    s00.intoArray(c, c0);
+    s01.intoArray(c, c0 + L);
+  }
+
+  /**
+   * {@link #kernel8x2} with one vector of columns.
+   */
+  private static void kernel8x1(
+      float[] a, int aOff, int lda, int rows, int k,
+      float[] b, int bOff, int ldb,
+      float[] c, int cOff, int ldc, boolean load) {
+    int last = rows - 1;
+    float[] ci = load ? c : ZEROS; // a zero start without a vector-valued branch
+    int a0 = aOff;
+    int a1 = aOff + Math.min(1, last) * lda;
+    int a2 = aOff + Math.min(2, last) * lda;
+    int a3 = aOff + Math.min(3, last) * lda;
+    int a4 = aOff + Math.min(4, last) * lda;
+    int a5 = aOff + Math.min(5, last) * lda;
+    int a6 = aOff + Math.min(6, last) * lda;
+    int a7 = aOff + Math.min(7, last) * lda;
+    int c0 = cOff;
+    int c1 = cOff + Math.min(1, last) * ldc;
+    int c2 = cOff + Math.min(2, last) * ldc;
+    int c3 = cOff + Math.min(3, last) * ldc;
+    int c4 = cOff + Math.min(4, last) * ldc;
+    int c5 = cOff + Math.min(5, last) * ldc;
+    int c6 = cOff + Math.min(6, last) * ldc;
+    int c7 = cOff + Math.min(7, last) * ldc;
+    FloatVector s00 = FloatVector.fromArray(SPECIES, ci, (load ? c0 : 0));
+    FloatVector s10 = FloatVector.fromArray(SPECIES, ci, (load ? c1 : 0));
+    FloatVector s20 = FloatVector.fromArray(SPECIES, ci, (load ? c2 : 0));
+    FloatVector s30 = FloatVector.fromArray(SPECIES, ci, (load ? c3 : 0));
+    FloatVector s40 = FloatVector.fromArray(SPECIES, ci, (load ? c4 : 0));
+    FloatVector s50 = FloatVector.fromArray(SPECIES, ci, (load ? c5 : 0));
+    FloatVector s60 = FloatVector.fromArray(SPECIES, ci, (load ? c6 : 0));
+    FloatVector s70 = FloatVector.fromArray(SPECIES, ci, (load ? c7 : 0));
+    for (int p = 0, bp = bOff; p < k; p++, bp += ldb) {
+      FloatVector b0 = FloatVector.fromArray(SPECIES, b, bp);
+      FloatVector av = FloatVector.broadcast(SPECIES, a[a0 + p]);
+      s00 = av.fma(b0, s00);
+      av = FloatVector.broadcast(SPECIES, a[a1 + p]);
+      s10 = av.fma(b0, s10);
+      av = FloatVector.broadcast(SPECIES, a[a2 + p]);
+      s20 = av.fma(b0, s20);
+      av = FloatVector.broadcast(SPECIES, a[a3 + p]);
+      s30 = av.fma(b0, s30);
+      av = FloatVector.broadcast(SPECIES, a[a4 + p]);
+      s40 = av.fma(b0, s40);
+      av = FloatVector.broadcast(SPECIES, a[a5 + p]);
+      s50 = av.fma(b0, s50);
+      av = FloatVector.broadcast(SPECIES, a[a6 + p]);
+      s60 = av.fma(b0, s60);
+      av = FloatVector.broadcast(SPECIES, a[a7 + p]);
+      s70 = av.fma(b0, s70);
+    }
+    s70.intoArray(c, c7);
+    s60.intoArray(c, c6);
+    s50.intoArray(c, c5);
+    s40.intoArray(c, c4);
+    s30.intoArray(c, c3);
+    s20.intoArray(c, c2);
+    s10.intoArray(c, c1);
+    s00.intoArray(c, c0);
+  }
+
+  /** One row by 4 vectors, the same chain as {@link #kernel8x2}. */
+  private static void kernel1x4(
+      float[] a, int aOff, int k, float[] b, int bOff, int ldb, float[] c, int cOff, boolean load) {
+    float[] ci = load ? c : ZEROS;
+    int ci0 = load ? cOff : 0;
+    FloatVector s0 = FloatVector.fromArray(SPECIES, ci, ci0);
+    FloatVector s1 = FloatVector.fromArray(SPECIES, ci, ci0 + L);
+    FloatVector s2 = FloatVector.fromArray(SPECIES, ci, ci0 + 2 * L);
+    FloatVector s3 = FloatVector.fromArray(SPECIES, ci, ci0 + 3 * L);
+    for (int p = 0, bp = bOff; p < k; p++, bp += ldb) {
+      FloatVector av = FloatVector.broadcast(SPECIES, a[aOff + p]);
+      s0 = av.fma(FloatVector.fromArray(SPECIES, b, bp), s0);
+      s1 = av.fma(FloatVector.fromArray(SPECIES, b, bp + L), s1);
+      s2 = av.fma(FloatVector.fromArray(SPECIES, b, bp + 2 * L), s2);
+      s3 = av.fma(FloatVector.fromArray(SPECIES, b, bp + 3 * L), s3);
+    }
+    s0.intoArray(c, cOff);
+    s1.intoArray(c, cOff + L);
+    s2.intoArray(c, cOff + 2 * L);
+    s3.intoArray(c, cOff + 3 * L);
+  }
+
+  /** One row by 1 vector, the same chain as {@link #kernel8x2}. */
+  private static void kernel1x1(
+      float[] a, int aOff, int k, float[] b, int bOff, int ldb, float[] c, int cOff, boolean load) {
+    float[] ci = load ? c : ZEROS;
+    int ci0 = load ? cOff : 0;
+    FloatVector s0 = FloatVector.fromArray(SPECIES, ci, ci0);
+    for (int p = 0, bp = bOff; p < k; p++, bp += ldb) {
+      FloatVector av = FloatVector.broadcast(SPECIES, a[aOff + p]);
+      s0 = av.fma(FloatVector.fromArray(SPECIES, b, bp), s0);
+    }
+    s0.intoArray(c, cOff);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Packing.
+
+  /**
+   * {@code dst[dOff + c * ldd + r] = src[sOff + r * lds + c]} for {@code r < rows}, {@code c <
+   * cols}: 16 x 16 blocks in registers, the edges one float at a time.
+   */
+  static void transpose(
+      float[] src, int sOff, int lds, int rows, int cols, float[] dst, int dOff, int ldd) {
+    int r16 = rows - rows % 16;
+    int c16 = cols - cols % 16;
+    for (int r = 0; r < r16; r += 16) {
+      for (int c = 0; c < c16; c += 16) {
+        transpose16(src, sOff + r * lds + c, lds, dst, dOff + c * ldd + r, ldd);
+      }
+    }
+    for (int c = c16; c < cols; c++) {
+      for (int r = 0; r < r16; r++) {
+        dst[dOff + c * ldd + r] = src[sOff + r * lds + c];
+      }
+    }
+    for (int c = 0; c < cols; c++) {
+      for (int r = r16; r < rows; r++) {
+        dst[dOff + c * ldd + r] = src[sOff + r * lds + c];
+      }
+    }
+  }
+
+  // Shuffles and masks of the block-swap transpose: stage d swaps the off-diagonal d x d blocks.
+  private static final VectorShuffle<Float> UP8 = shift(-8);
+  private static final VectorShuffle<Float> UP4 = shift(-4);
+  private static final VectorShuffle<Float> UP2 = shift(-2);
+  private static final VectorShuffle<Float> UP1 = shift(-1);
+  private static final VectorShuffle<Float> DOWN8 = shift(8);
+  private static final VectorShuffle<Float> DOWN4 = shift(4);
+  private static final VectorShuffle<Float> DOWN2 = shift(2);
+  private static final VectorShuffle<Float> DOWN1 = shift(1);
+  private static final VectorMask<Float> HI8 = bitSet(8);
+  private static final VectorMask<Float> HI4 = bitSet(4);
+  private static final VectorMask<Float> HI2 = bitSet(2);
+  private static final VectorMask<Float> HI1 = bitSet(1);
+
+  /** Lane {@code l} takes lane {@code l + by} (mod 16). */
+  private static VectorShuffle<Float> shift(int by) {
+    return VectorShuffle.fromOp(SPECIES, l -> Math.floorMod(l + by, L));
+  }
+
+  /** Lanes whose index has bit {@code bit} set. */
+  private static VectorMask<Float> bitSet(int bit) {
+    boolean[] m = new boolean[L];
+    for (int l = 0; l < L; l++) {
+      m[l] = (l & bit) != 0;
+    }
+    return VectorMask.fromArray(SPECIES, m, 0);
+  }
+
+  /** Transposes one 16 x 16 block: {@code dst[c * ldd + r] = src[r * lds + c]}, in registers. */
+  private static void transpose16(float[] src, int s, int lds, float[] dst, int d, int ldd) {
+    FloatVector v0 = FloatVector.fromArray(SPECIES, src, s);
+    FloatVector v1 = FloatVector.fromArray(SPECIES, src, s + 1 * lds);
+    FloatVector v2 = FloatVector.fromArray(SPECIES, src, s + 2 * lds);
+    FloatVector v3 = FloatVector.fromArray(SPECIES, src, s + 3 * lds);
+    FloatVector v4 = FloatVector.fromArray(SPECIES, src, s + 4 * lds);
+    FloatVector v5 = FloatVector.fromArray(SPECIES, src, s + 5 * lds);
+    FloatVector v6 = FloatVector.fromArray(SPECIES, src, s + 6 * lds);
+    FloatVector v7 = FloatVector.fromArray(SPECIES, src, s + 7 * lds);
+    FloatVector v8 = FloatVector.fromArray(SPECIES, src, s + 8 * lds);
+    FloatVector v9 = FloatVector.fromArray(SPECIES, src, s + 9 * lds);
+    FloatVector v10 = FloatVector.fromArray(SPECIES, src, s + 10 * lds);
+    FloatVector v11 = FloatVector.fromArray(SPECIES, src, s + 11 * lds);
+    FloatVector v12 = FloatVector.fromArray(SPECIES, src, s + 12 * lds);
+    FloatVector v13 = FloatVector.fromArray(SPECIES, src, s + 13 * lds);
+    FloatVector v14 = FloatVector.fromArray(SPECIES, src, s + 14 * lds);
+    FloatVector v15 = FloatVector.fromArray(SPECIES, src, s + 15 * lds);
+    FloatVector t;
+    t = v0.blend(v8.rearrange(UP8), HI8);
+    v8 = v0.rearrange(DOWN8).blend(v8, HI8);
+    v0 = t;
+    t = v1.blend(v9.rearrange(UP8), HI8);
+    v9 = v1.rearrange(DOWN8).blend(v9, HI8);
+    v1 = t;
+    t = v2.blend(v10.rearrange(UP8), HI8);
+    v10 = v2.rearrange(DOWN8).blend(v10, HI8);
+    v2 = t;
+    t = v3.blend(v11.rearrange(UP8), HI8);
+    v11 = v3.rearrange(DOWN8).blend(v11, HI8);
+    v3 = t;
+    t = v4.blend(v12.rearrange(UP8), HI8);
+    v12 = v4.rearrange(DOWN8).blend(v12, HI8);
+    v4 = t;
+    t = v5.blend(v13.rearrange(UP8), HI8);
+    v13 = v5.rearrange(DOWN8).blend(v13, HI8);
+    v5 = t;
+    t = v6.blend(v14.rearrange(UP8), HI8);
+    v14 = v6.rearrange(DOWN8).blend(v14, HI8);
+    v6 = t;
+    t = v7.blend(v15.rearrange(UP8), HI8);
+    v15 = v7.rearrange(DOWN8).blend(v15, HI8);
+    v7 = t;
+    t = v0.blend(v4.rearrange(UP4), HI4);
+    v4 = v0.rearrange(DOWN4).blend(v4, HI4);
+    v0 = t;
+    t = v1.blend(v5.rearrange(UP4), HI4);
+    v5 = v1.rearrange(DOWN4).blend(v5, HI4);
+    v1 = t;
+    t = v2.blend(v6.rearrange(UP4), HI4);
+    v6 = v2.rearrange(DOWN4).blend(v6, HI4);
+    v2 = t;
+    t = v3.blend(v7.rearrange(UP4), HI4);
+    v7 = v3.rearrange(DOWN4).blend(v7, HI4);
+    v3 = t;
+    t = v8.blend(v12.rearrange(UP4), HI4);
+    v12 = v8.rearrange(DOWN4).blend(v12, HI4);
+    v8 = t;
+    t = v9.blend(v13.rearrange(UP4), HI4);
+    v13 = v9.rearrange(DOWN4).blend(v13, HI4);
+    v9 = t;
+    t = v10.blend(v14.rearrange(UP4), HI4);
+    v14 = v10.rearrange(DOWN4).blend(v14, HI4);
+    v10 = t;
+    t = v11.blend(v15.rearrange(UP4), HI4);
+    v15 = v11.rearrange(DOWN4).blend(v15, HI4);
+    v11 = t;
+    t = v0.blend(v2.rearrange(UP2), HI2);
+    v2 = v0.rearrange(DOWN2).blend(v2, HI2);
+    v0 = t;
+    t = v1.blend(v3.rearrange(UP2), HI2);
+    v3 = v1.rearrange(DOWN2).blend(v3, HI2);
+    v1 = t;
+    t = v4.blend(v6.rearrange(UP2), HI2);
+    v6 = v4.rearrange(DOWN2).blend(v6, HI2);
+    v4 = t;
+    t = v5.blend(v7.rearrange(UP2), HI2);
+    v7 = v5.rearrange(DOWN2).blend(v7, HI2);
+    v5 = t;
+    t = v8.blend(v10.rearrange(UP2), HI2);
+    v10 = v8.rearrange(DOWN2).blend(v10, HI2);
+    v8 = t;
+    t = v9.blend(v11.rearrange(UP2), HI2);
+    v11 = v9.rearrange(DOWN2).blend(v11, HI2);
+    v9 = t;
+    t = v12.blend(v14.rearrange(UP2), HI2);
+    v14 = v12.rearrange(DOWN2).blend(v14, HI2);
+    v12 = t;
+    t = v13.blend(v15.rearrange(UP2), HI2);
+    v15 = v13.rearrange(DOWN2).blend(v15, HI2);
+    v13 = t;
+    t = v0.blend(v1.rearrange(UP1), HI1);
+    v1 = v0.rearrange(DOWN1).blend(v1, HI1);
+    v0 = t;
+    t = v2.blend(v3.rearrange(UP1), HI1);
+    v3 = v2.rearrange(DOWN1).blend(v3, HI1);
+    v2 = t;
+    t = v4.blend(v5.rearrange(UP1), HI1);
+    v5 = v4.rearrange(DOWN1).blend(v5, HI1);
+    v4 = t;
+    t = v6.blend(v7.rearrange(UP1), HI1);
+    v7 = v6.rearrange(DOWN1).blend(v7, HI1);
+    v6 = t;
+    t = v8.blend(v9.rearrange(UP1), HI1);
+    v9 = v8.rearrange(DOWN1).blend(v9, HI1);
+    v8 = t;
+    t = v10.blend(v11.rearrange(UP1), HI1);
+    v11 = v10.rearrange(DOWN1).blend(v11, HI1);
+    v10 = t;
+    t = v12.blend(v13.rearrange(UP1), HI1);
+    v13 = v12.rearrange(DOWN1).blend(v13, HI1);
+    v12 = t;
+    t = v14.blend(v15.rearrange(UP1), HI1);
+    v15 = v14.rearrange(DOWN1).blend(v15, HI1);
+    v14 = t;
+    v0.intoArray(dst, d);
+    v1.intoArray(dst, d + 1 * ldd);
+    v2.intoArray(dst, d + 2 * ldd);
+    v3.intoArray(dst, d + 3 * ldd);
+    v4.intoArray(dst, d + 4 * ldd);
+    v5.intoArray(dst, d + 5 * ldd);
+    v6.intoArray(dst, d + 6 * ldd);
+    v7.intoArray(dst, d + 7 * ldd);
+    v8.intoArray(dst, d + 8 * ldd);
+    v9.intoArray(dst, d + 9 * ldd);
+    v10.intoArray(dst, d + 10 * ldd);
+    v11.intoArray(dst, d + 11 * ldd);
+    v12.intoArray(dst, d + 12 * ldd);
+    v13.intoArray(dst, d + 13 * ldd);
+    v14.intoArray(dst, d + 14 * ldd);
+    v15.intoArray(dst, d + 15 * ldd);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  private static float[] grow(float[] buf, long size) {
+    if (size > Integer.MAX_VALUE - 8) {
+      throw new IllegalArgumentException("scratch of " + size + " floats is too large");
+    }
+    return buf.length >= size ? buf : new float[(int) size];
+  }
+
+  /**
+   * A row stride of at least {@code n} floats, a whole number of vectors, that is not a multiple
+   * of 512 bytes: power-of-two strides map a column of a packed panel onto a few cache sets.
+   */
+  private static int padLd(int n) {
+    int ld = roundUp(n, L);
+    return ld % 128 == 0 ? ld + L : ld;
+  }
+
+  private static int roundUp(int n, int m) {
+    return (n + m - 1) / m * m;
+  }
+
+  private static void check(String op, int batch, int in, int out) {
+    if (batch <= 0 || in <= 0 || out <= 0) {
+      throw new IllegalArgumentException(
+          op + ": batch, in and out must be positive, got " + batch + ", " + in + ", " + out);
+    }
+    if ((long) batch * in > Integer.MAX_VALUE
+        || (long) batch * out > Integer.MAX_VALUE
+        || (long) in * out > Integer.MAX_VALUE) {
+      throw new IllegalArgumentException(
+          op + ": " + batch + "x" + in + "x" + out + " is too large for float arrays");
+    }
+  }
+
+  private static void need(String name, float[] a, long size) {
+    if (a.length < size) {
+      throw new IllegalArgumentException(
+          name + ": expected at least " + size + " floats, got " + a.length);
+    }
+  }
+}
