@@ -51,7 +51,7 @@ public final class JobOptions {
   @Option(
       names = "--micro-shards",
       paramLabel = "M",
-      description = "Fixed micro-shards the global batch is cut into; workers own contiguous ranges, so results do not depend on the worker count (default: ${DEFAULT-VALUE}, at most the batch).")
+      description = "Fixed micro-shards the global batch is cut into; workers own contiguous ranges, so results do not depend on the worker count (default: 8, or the batch when smaller).")
   Integer microShards;
 
   @Option(names = "--lr", paramLabel = "RATE", description = "Base learning rate (default: ${DEFAULT-VALUE}).")

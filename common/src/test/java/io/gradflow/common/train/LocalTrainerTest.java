@@ -1,0 +1,88 @@
+package io.gradflow.common.train;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.gradflow.common.data.SyntheticData;
+import io.gradflow.common.data.TrainTestSplit;
+import io.gradflow.common.model.ModelSpec;
+import io.gradflow.common.model.Network;
+import io.gradflow.common.nn.Gradients;
+import io.gradflow.common.optim.LearningRateSchedule;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class LocalTrainerTest {
+  private static final TrainTestSplit SPIRALS = SyntheticData.spirals(3, 300, 0.2, 42);
+
+  private static TrainingConfig config(int batch, int shards, int epochs, String kernels) {
+    return new TrainingConfig("spirals", batch, shards, 0.1, 0.9, 1e-4, LearningRateSchedule.Kind.COSINE, 0, 0, 0.1,
+        epochs, 0, 3, kernels);
+  }
+
+  @Test
+  void lossFallsAndSpiralsAreLearned() {
+    Network net = Network.initialize(ModelSpec.parse("2-32-32-3", "relu", "", 1));
+    List<Double> epochLoss = new ArrayList<>();
+    double[] accuracy = new double[1];
+    new LocalTrainer(net, config(30, 3, 40, "vector-512"), SPIRALS).run(new TrainingListener() {
+      @Override
+      public void onEpoch(int epoch, long step, Evaluator.Result test, double trainLoss) {
+        epochLoss.add(trainLoss);
+        accuracy[0] = test.accuracy();
+      }
+    });
+    assertEquals(40, epochLoss.size());
+    assertTrue(epochLoss.get(39) < 0.5 * epochLoss.get(0), "loss " + epochLoss.get(0) + " -> " + epochLoss.get(39));
+    assertTrue(accuracy[0] > 0.9, "test accuracy " + accuracy[0]);
+  }
+
+  @Test
+  void sigmoidGradientsVanishTowardsTheInput() {
+    Network net = Network.initialize(ModelSpec.parse("2-16-16-16-16-3", "sigmoid", "", 1));
+    List<double[]> norms = new ArrayList<>();
+    new LocalTrainer(net, config(30, 1, 1, "ejml"), SPIRALS).run(new TrainingListener() {
+      @Override
+      public void onStep(long step, int epoch, double loss, float lr, Gradients gradient) {
+        if (step == 0) {
+          norms.add(gradient.layerNorms());
+        }
+      }
+    });
+    double[] n = norms.get(0);
+    assertTrue(n[0] < n[n.length - 1] / 10, "first layer " + n[0] + " vs last " + n[n.length - 1]);
+  }
+
+  @Test
+  void theResultDependsOnTheBatchAndTheSeedButNotOnRerunning() {
+    ModelSpec spec = ModelSpec.parse("2-8-3", "tanh", "", 1);
+    Network a = Network.initialize(spec);
+    Network b = Network.initialize(spec);
+    Network c = Network.initialize(spec);
+    new LocalTrainer(a, config(30, 3, 2, "vector-512"), SPIRALS).run(new TrainingListener() {});
+    new LocalTrainer(b, config(30, 3, 2, "vector-512"), SPIRALS).run(new TrainingListener() {});
+    new LocalTrainer(c, config(60, 3, 2, "vector-512"), SPIRALS).run(new TrainingListener() {});
+    assertEquals(a.sha256(), b.sha256());
+    assertNotEquals(a.sha256(), c.sha256());
+  }
+
+  @Test
+  void fullBatchGradientDescentAndSgdAreTheSameLoop() {
+    ModelSpec spec = ModelSpec.parse("2-8-3", "tanh", "", 1);
+    int n = SPIRALS.train().count();
+    Network gd = Network.initialize(spec);
+    LocalTrainer full = new LocalTrainer(gd, config(n, 4, 3, "ejml"), SPIRALS);
+    assertEquals(3, full.totalSteps());
+    Network sgd = Network.initialize(spec);
+    LocalTrainer single = new LocalTrainer(sgd, config(1, 1, 1, "ejml"), SPIRALS);
+    assertEquals(n, single.totalSteps());
+    double first = full.step(0);
+    double later = 0;
+    for (int s = 1; s < 3; s++) {
+      later = full.step(s);
+    }
+    assertTrue(later < first, first + " -> " + later);
+  }
+}
