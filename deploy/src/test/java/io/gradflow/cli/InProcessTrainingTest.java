@@ -107,6 +107,65 @@ class InProcessTrainingTest {
   }
 
   @Test
+  void belowMinWorkersTheJobPausesAndAJoinerLetsItFinishWithTheSameWeights() throws Exception {
+    String name = InProcessServerBuilder.generateName();
+    List<String> events = java.util.Collections.synchronizedList(new ArrayList<>());
+    java.util.concurrent.CountDownLatch stepTen = new java.util.concurrent.CountDownLatch(1);
+    ParameterServer server = new ParameterServer(
+        InProcessServerBuilder.forName(name),
+        new ServerJob(Network.initialize(spec), config, DATA, 2),
+        new io.gradflow.ps.ServerPolicy(2, 0, 300, 0, null),
+        new TrainingListener() {
+          @Override
+          public void onEvent(String message) {
+            events.add(message);
+          }
+
+          @Override
+          public void onStep(long step, int epoch, double loss, float lr, io.gradflow.common.nn.Gradients g) {
+            if (step == 9) {
+              stepTen.countDown();
+            }
+          }
+        });
+    server.start();
+    closers.add(server::stop);
+    ExecutorService pool = Executors.newCachedThreadPool();
+    closers.add(pool::shutdownNow);
+    ManagedChannel a = InProcessChannelBuilder.forName(name).build();
+    ManagedChannel b = InProcessChannelBuilder.forName(name).build();
+    closers.add(a::shutdownNow);
+    Random slow = new Random(1);
+    Future<Worker.Result> ra = pool.submit(new Worker(a, new Worker.Options("a", JoinRequest.getDefaultInstance(),
+        c -> DATA.train(), Duration.ofSeconds(20), () -> 5 + slow.nextInt(5), line -> {}, Duration.ofSeconds(20),
+        Duration.ofMillis(50)))::run);
+    Future<Worker.Result> rb = pool.submit(new Worker(b, new Worker.Options("b", JoinRequest.getDefaultInstance(),
+        c -> DATA.train(), Duration.ofSeconds(2), () -> 5, line -> {}, Duration.ofMillis(200),
+        Duration.ofMillis(50)))::run);
+    assertTrue(stepTen.await(30, TimeUnit.SECONDS));
+    b.shutdownNow(); // worker b vanishes: no leave, no heartbeat
+    assertThrows(java.util.concurrent.ExecutionException.class, () -> rb.get(30, TimeUnit.SECONDS));
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (!server.coordinator().waiting() && System.nanoTime() < deadline) {
+      Thread.sleep(20);
+    }
+    assertTrue(server.coordinator().waiting(), "paused below --min-workers: " + events);
+    long pausedAt = server.coordinator().step();
+    Thread.sleep(300);
+    assertEquals(pausedAt, server.coordinator().step(), "no step while paused");
+    ManagedChannel c = InProcessChannelBuilder.forName(name).build();
+    closers.add(c::shutdownNow);
+    Future<Worker.Result> rc = pool.submit(new Worker(c, options("c", JoinRequest.getDefaultInstance(), () -> 0))::run);
+    ra.get(60, TimeUnit.SECONDS);
+    rc.get(60, TimeUnit.SECONDS);
+    assertEquals(null, server.awaitJob(1000));
+    assertEquals(singleProcessHash(), networkHash(server));
+    String all = String.join("\n", events);
+    assertTrue(all.contains("lost: ") && all.contains("waiting: 1 live worker(s), --min-workers 2")
+        && all.contains("resuming: 2 live worker(s)"), all);
+  }
+
+  @Test
   void aWorkerOfAnotherJobIsRefusedWithTheDifference() throws Exception {
     String name = InProcessServerBuilder.generateName();
     ParameterServer server =
