@@ -17,6 +17,7 @@ import picocli.CommandLine.Command;
       TrainCommand.class,
       ServerCommand.class,
       WorkerCommand.class,
+      SubmitCommand.class,
       EvaluateCommand.class,
       GradcheckCommand.class,
       ExplainCommand.class,

@@ -30,6 +30,8 @@ final class TrainCommand implements Callable<Integer> {
 
   @Mixin JobOptions job;
 
+  @Mixin SshLauncher.Options ssh;
+
   @Option(
       names = "--workers",
       paramLabel = "N",
@@ -82,6 +84,12 @@ final class TrainCommand implements Callable<Integer> {
     Path dir = out != null ? out : defaultOutDir();
     ProgressDisplay progress =
         new ProgressDisplay(spec.commandLine().getOut(), Terminal.isInteractive(), progressSeconds);
+    if (ssh.hosts != null) {
+      ssh.launch(job, modelSpec, dir, progress, List.of("--log-every", Integer.toString(logEvery)),
+          pushDelayMs > 0 ? List.of("--push-delay-ms", Long.toString(pushDelayMs)) : List.of());
+      spec.commandLine().getOut().println("wrote " + dir.resolve("model.gfm") + ", " + dir.resolve("summary.json"));
+      return ExitCode.OK.code();
+    }
     if (workers > 0) {
       TrainingConfig config = job.trainingConfig();
       if (workers > config.microShards()) {

@@ -1,0 +1,372 @@
+package io.gradflow.cli;
+
+import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.yaml.snakeyaml.LoaderOptions;
+import org.yaml.snakeyaml.Yaml;
+import org.yaml.snakeyaml.constructor.SafeConstructor;
+import picocli.CommandLine;
+import picocli.CommandLine.Model.OptionSpec;
+
+/**
+ * The Kubernetes manifests in deploy/k8s parse and agree with the CLI: every flag they pass exists
+ * on the gradflow command they run and the arguments parse, ports and names line up between the
+ * server's arguments, the Service, the StatefulSet and the workers' --server, the kustomization sets
+ * image, workers and job in one place.
+ */
+class K8sManifestsTest {
+  private static final Path K8S = Path.of("k8s");
+
+  /**
+   * Flags the manifests pass that another change (TLS and token authentication) adds to {@code
+   * server} and {@code worker}. Until it has landed they may be missing from the CLI; once they
+   * exist they are checked like every other flag. Empty this set when they are in.
+   */
+  private static final Set<String> PENDING_FLAGS = Set.of("--tls-cert", "--tls-key", "--tls-ca", "--token-file");
+
+  private static final Pattern VAR = Pattern.compile("\\$\\(([A-Za-z_][A-Za-z0-9_]*)\\)");
+
+  private static Map<String, Object> kustomization;
+  private static final List<Map<String, Object>> docs = new ArrayList<>();
+  private static Map<String, String> literals;
+
+  @BeforeAll
+  static void load() throws IOException {
+    kustomization = loadAll(K8S.resolve("kustomization.yaml")).get(0);
+    for (Object r : list(kustomization, "resources")) {
+      docs.addAll(loadAll(K8S.resolve((String) r)));
+    }
+    literals = new LinkedHashMap<>();
+    for (Object gen : list(kustomization, "configMapGenerator")) {
+      for (Object lit : list(map(gen), "literals")) {
+        String s = (String) lit;
+        int eq = s.indexOf('=');
+        literals.put(s.substring(0, eq), s.substring(eq + 1));
+      }
+    }
+  }
+
+  @Test
+  void kustomizationListsEveryManifestAndSetsImageWorkersAndModelInOnePlace() throws IOException {
+    List<String> listed = list(kustomization, "resources").stream().map(String::valueOf).toList();
+    try (Stream<Path> files = Files.list(K8S)) {
+      for (Path f : files.filter(p -> p.toString().endsWith(".yaml")).toList()) {
+        String name = f.getFileName().toString();
+        assertTrue(name.equals("kustomization.yaml") || listed.contains(name), name + " is not in kustomization.yaml");
+      }
+    }
+    String imageName = (String) map(list(kustomization, "images").get(0)).get("name");
+    for (Map<String, Object> c : List.of(serverContainer(), workerContainer())) {
+      assertEquals(imageName, c.get("image"), "container " + c.get("name") + " must use the kustomized image name");
+    }
+    assertTrue(literals.containsKey("GRADFLOW_WORKERS"), "kustomization sets the worker count");
+    assertTrue(literals.containsKey("GRADFLOW_MODEL"), "kustomization sets the model");
+    // the Job's completions and parallelism follow GRADFLOW_WORKERS
+    Map<String, Object> replacement = map(list(kustomization, "replacements").get(0));
+    assertEquals("data.GRADFLOW_WORKERS", map(replacement.get("source")).get("fieldPath"));
+    Map<String, Object> target = map(list(replacement, "targets").get(0));
+    assertEquals("Job", map(target.get("select")).get("kind"));
+    assertEquals(name(job()), map(target.get("select")).get("name"));
+    assertEquals(List.of("spec.completions", "spec.parallelism"), target.get("fieldPaths"));
+    // and the server's --workers is the same value
+    assertEquals("$(GRADFLOW_WORKERS)", valueOf(args(serverContainer()), "--workers"));
+  }
+
+  @Test
+  void everyFlagTheServerIsGivenExistsAndTheArgumentsParse() {
+    checkAgainstCli(serverContainer(), "server");
+  }
+
+  @Test
+  void everyFlagTheWorkersAreGivenExistsAndTheArgumentsParse() {
+    checkAgainstCli(workerContainer(), "worker");
+  }
+
+  @Test
+  void portsAndNamesAgreeBetweenServerServiceAndWorkers() {
+    Map<String, Object> service = doc("Service");
+    Map<String, Object> sts = doc("StatefulSet");
+    Map<String, Object> svcSpec = map(service.get("spec"));
+    Map<String, Object> stsSpec = map(sts.get("spec"));
+    assertEquals("None", svcSpec.get("clusterIP"), "the Service is headless");
+    assertEquals(name(service), stsSpec.get("serviceName"), "StatefulSet.serviceName names the Service");
+    assertEquals(1, stsSpec.get("replicas"), "one parameter server");
+    Map<String, Object> podLabels = map(map(map(stsSpec.get("template")).get("metadata")).get("labels"));
+    for (Map.Entry<String, Object> e : map(svcSpec.get("selector")).entrySet()) {
+      assertEquals(e.getValue(), podLabels.get(e.getKey()), "Service selector " + e.getKey() + " matches the server pod");
+    }
+    Map<String, Object> server = serverContainer();
+    int port = Integer.parseInt(valueOf(args(server), "--port"));
+    Map<String, Object> svcPort = map(list(svcSpec, "ports").get(0));
+    assertEquals(port, svcPort.get("port"), "Service port = server --port");
+    Map<String, Object> containerPort = map(list(server, "ports").get(0));
+    assertEquals(port, containerPort.get("containerPort"), "containerPort = server --port");
+    assertEquals(containerPort.get("name"), svcPort.get("targetPort"), "Service targetPort names the container port");
+    assertEquals(containerPort.get("name"), map(map(server.get("readinessProbe")).get("tcpSocket")).get("port"));
+
+    String target = valueOf(args(workerContainer()), "--server");
+    String podDns = name(sts) + "-0." + name(service);
+    assertEquals(podDns + ":" + port, target, "workers dial the server pod through the headless Service");
+  }
+
+  @Test
+  void filesTheCommandsReadAndWriteAreOnTheirVolumes() {
+    Map<String, Object> stsSpec = map(doc("StatefulSet").get("spec"));
+    List<String> claims = list(stsSpec, "volumeClaimTemplates").stream().map(t -> name(map(t))).toList();
+    Map<String, Object> serverPod = map(map(stsSpec.get("template")).get("spec"));
+    String outMount = mountFor(serverContainer(), valueOf(args(serverContainer()), "--out"));
+    assertTrue(claims.contains(outMount), "--out is on a persistent volume claim, not " + outMount);
+    Map<String, Object> jobPod = map(map(map(job().get("spec")).get("template")).get("spec"));
+    for (var c : List.of(Map.entry(serverContainer(), serverPod), Map.entry(workerContainer(), jobPod))) {
+      List<String> a = args(c.getKey());
+      for (String flag : List.of("--tls-cert", "--tls-key", "--tls-ca", "--token-file")) {
+        String file = valueOf(a, flag);
+        if (file == null) {
+          continue;
+        }
+        String volume = mountFor(c.getKey(), file);
+        Map<String, Object> v = list(c.getValue(), "volumes").stream().map(K8sManifestsTest::map)
+            .filter(m -> volume.equals(m.get("name"))).findFirst().orElseThrow();
+        Map<String, Object> secret = map(v.get("secret"));
+        assertNotNull(secret, flag + " " + file + " comes from a Secret");
+        assertTrue(Set.of("gradflow-tls", "gradflow-token").contains(secret.get("secretName")));
+        String key = Path.of(file).getFileName().toString();
+        if (secret.containsKey("items")) {
+          assertTrue(list(secret, "items").stream().anyMatch(i -> key.equals(map(i).get("path"))),
+              flag + ": the Secret volume projects " + key);
+        }
+      }
+    }
+    assertNotNull(valueOf(args(serverContainer()), "--token-file"), "the server requires a token");
+    assertEquals(valueOf(args(serverContainer()), "--token-file"), valueOf(args(workerContainer()), "--token-file"));
+  }
+
+  @Test
+  void everyContainerRequestsResources() {
+    for (Map<String, Object> c : List.of(serverContainer(), workerContainer())) {
+      Map<String, Object> requests = map(map(c.get("resources")).get("requests"));
+      assertTrue(requests.containsKey("cpu") && requests.containsKey("memory"), c.get("name") + " requests cpu and memory");
+    }
+    Map<String, Object> jobSpec = map(job().get("spec"));
+    assertEquals("Indexed", jobSpec.get("completionMode"));
+  }
+
+  /** kubectl's kustomize renders the directory, with the one-place settings applied everywhere. */
+  @Test
+  void kubectlKustomizeRendersTheSettingsEverywhere() throws Exception {
+    assumeTrue(SubmitCommandTest.onPath("kubectl"), "kubectl is not installed: rendering with kustomize skipped");
+    Process p = new ProcessBuilder("kubectl", "kustomize", K8S.toString()).redirectErrorStream(false).start();
+    p.getOutputStream().close();
+    byte[] out = p.getInputStream().readAllBytes();
+    String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertTrue(p.waitFor(60, TimeUnit.SECONDS), "kubectl kustomize did not finish");
+    assertEquals(0, p.exitValue(), "kubectl kustomize: " + err);
+    List<Map<String, Object>> rendered = new ArrayList<>();
+    for (Object o : yaml().loadAll(new String(out, StandardCharsets.UTF_8))) {
+      rendered.add(map(o));
+    }
+    Map<String, Object> cm = rendered.stream().filter(d -> "ConfigMap".equals(d.get("kind"))).findFirst().orElseThrow();
+    int workers = Integer.parseInt(literals.get("GRADFLOW_WORKERS"));
+    Map<String, Object> job = rendered.stream().filter(d -> "Job".equals(d.get("kind"))).findFirst().orElseThrow();
+    assertEquals(workers, map(job.get("spec")).get("completions"));
+    assertEquals(workers, map(job.get("spec")).get("parallelism"));
+    Map<String, Object> image = map(list(kustomization, "images").get(0));
+    String expectedImage = image.get("newName") + ":" + image.get("newTag");
+    for (Map<String, Object> d : rendered) {
+      if (!Set.of("StatefulSet", "Job").contains(d.get("kind"))) {
+        continue;
+      }
+      Map<String, Object> pod = map(map(map(d.get("spec")).get("template")).get("spec"));
+      Map<String, Object> c = map(list(pod, "containers").get(0));
+      assertEquals(expectedImage, c.get("image"));
+      for (Object e : list(c, "env")) {
+        Map<String, Object> from = map(map(e).get("valueFrom"));
+        if (from != null && from.containsKey("configMapKeyRef")) {
+          assertEquals(name(cm), map(from.get("configMapKeyRef")).get("name"), "env refers to the generated ConfigMap");
+        }
+      }
+    }
+  }
+
+  // --- checks against the CLI ---
+
+  private static void checkAgainstCli(Map<String, Object> container, String command) {
+    List<String> args = expand(container);
+    assertEquals(command, args.get(0), "container " + container.get("name") + " runs 'gradflow " + command + "'");
+    CommandLine sub = Main.commandLine().getSubcommands().get(command);
+    assertNotNull(sub, "gradflow has a '" + command + "' command");
+    List<String> parseable = new ArrayList<>(List.of(command));
+    for (int i = 1; i < args.size(); i++) {
+      String a = args.get(i);
+      if (!a.startsWith("--")) {
+        parseable.add(a);
+        continue;
+      }
+      String flag = a.contains("=") ? a.substring(0, a.indexOf('=')) : a;
+      OptionSpec option = sub.getCommandSpec().findOption(flag);
+      if (option == null) {
+        if (!PENDING_FLAGS.contains(flag)) {
+          fail("the manifests pass " + flag + " to 'gradflow " + command + "', which has no such option");
+        }
+        if (!a.contains("=") && i + 1 < args.size() && !args.get(i + 1).startsWith("--")) {
+          i++; // its value
+        }
+        continue;
+      }
+      parseable.add(a);
+    }
+    CommandLine.ParseResult parsed = assertDoesNotThrow(
+        () -> Main.commandLine().parseArgs(parseable.toArray(String[]::new)),
+        "'gradflow' rejects the manifest's arguments " + parseable);
+    Object cmd = parsed.subcommand().commandSpec().userObject();
+    if (cmd instanceof ServerCommand s) {
+      // the job the kustomization describes is a valid one
+      assertDoesNotThrow(() -> s.job.modelSpec());
+      int microShards = assertDoesNotThrow(() -> s.job.trainingConfig().microShards());
+      assertTrue(s.workers <= microShards, "GRADFLOW_WORKERS " + s.workers + " > GRADFLOW_MICRO_SHARDS " + microShards);
+    }
+  }
+
+  /** The container's args with $(VAR) expanded from its env, as the kubelet does. */
+  private static List<String> expand(Map<String, Object> container) {
+    Map<String, String> env = new LinkedHashMap<>();
+    for (Object e : list(container, "env")) {
+      Map<String, Object> m = map(e);
+      String name = (String) m.get("name");
+      if (m.containsKey("value")) {
+        env.put(name, String.valueOf(m.get("value")));
+      } else {
+        Map<String, Object> from = map(m.get("valueFrom"));
+        if (from.containsKey("configMapKeyRef")) {
+          String key = (String) map(from.get("configMapKeyRef")).get("key");
+          assertTrue(literals.containsKey(key), name + ": the kustomization's ConfigMap has no " + key);
+          env.put(name, literals.get(key));
+        } else if (from.containsKey("fieldRef")) {
+          env.put(name, "0");
+        }
+      }
+    }
+    List<String> out = new ArrayList<>();
+    for (String a : args(container)) {
+      Matcher m = VAR.matcher(a);
+      StringBuilder sb = new StringBuilder();
+      while (m.find()) {
+        String value = env.get(m.group(1));
+        assertNotNull(value, container.get("name") + ": $(" + m.group(1) + ") is not in the container's env");
+        m.appendReplacement(sb, Matcher.quoteReplacement(value));
+      }
+      m.appendTail(sb);
+      out.add(sb.toString());
+    }
+    return out;
+  }
+
+  // --- the documents ---
+
+  private static Map<String, Object> doc(String kind) {
+    return docs.stream().filter(d -> kind.equals(d.get("kind"))).findFirst()
+        .orElseThrow(() -> new AssertionError("no " + kind + " in the manifests"));
+  }
+
+  private static Map<String, Object> job() {
+    return doc("Job");
+  }
+
+  private static Map<String, Object> serverContainer() {
+    return container(doc("StatefulSet"));
+  }
+
+  private static Map<String, Object> workerContainer() {
+    return container(job());
+  }
+
+  private static Map<String, Object> container(Map<String, Object> workload) {
+    Map<String, Object> pod = map(map(map(workload.get("spec")).get("template")).get("spec"));
+    List<Object> containers = list(pod, "containers");
+    assertEquals(1, containers.size(), name(workload) + " has one container");
+    return map(containers.get(0));
+  }
+
+  private static List<String> args(Map<String, Object> container) {
+    return list(container, "args").stream().map(String::valueOf).toList();
+  }
+
+  /** The value after {@code flag} in {@code args}, or null. */
+  private static String valueOf(List<String> args, String flag) {
+    for (int i = 0; i < args.size() - 1; i++) {
+      if (args.get(i).equals(flag)) {
+        return args.get(i + 1);
+      }
+    }
+    return null;
+  }
+
+  /** The name of the volume mounted at the longest mount path that contains {@code file}. */
+  private static String mountFor(Map<String, Object> container, String file) {
+    String best = null;
+    int bestLength = -1;
+    for (Object o : list(container, "volumeMounts")) {
+      Map<String, Object> m = map(o);
+      String path = (String) m.get("mountPath");
+      if ((file.equals(path) || file.startsWith(path.endsWith("/") ? path : path + "/")) && path.length() > bestLength) {
+        best = (String) m.get("name");
+        bestLength = path.length();
+      }
+    }
+    assertNotNull(best, file + " is on no volume of container " + container.get("name"));
+    return best;
+  }
+
+  private static String name(Map<String, Object> doc) {
+    return (String) map(doc.get("metadata")).get("name");
+  }
+
+  @SuppressWarnings("unchecked")
+  private static Map<String, Object> map(Object o) {
+    return (Map<String, Object>) o;
+  }
+
+  @SuppressWarnings("unchecked")
+  private static List<Object> list(Map<String, Object> m, String key) {
+    Object o = m.get(key);
+    return o == null ? List.of() : (List<Object>) o;
+  }
+
+  private static Yaml yaml() {
+    return new Yaml(new SafeConstructor(new LoaderOptions()));
+  }
+
+  private static List<Map<String, Object>> loadAll(Path file) throws IOException {
+    List<Map<String, Object>> out = new ArrayList<>();
+    try (Reader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+      for (Object o : yaml().loadAll(r)) {
+        if (o != null) {
+          out.add(map(o));
+        }
+      }
+    }
+    return out;
+  }
+
+}
