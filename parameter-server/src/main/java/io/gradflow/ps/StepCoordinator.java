@@ -237,7 +237,7 @@ public final class StepCoordinator {
         new JobInfo(
             net.spec(), job.config(), job.workers(), totalSteps, plan.stepsPerEpoch(), trainCount,
             job.data().test().count(), step));
-    if (totalSteps == 0) {
+    if (step >= totalSteps) {
       finish();
       return;
     }
