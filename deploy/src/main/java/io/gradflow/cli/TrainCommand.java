@@ -86,7 +86,7 @@ final class TrainCommand implements Callable<Integer> {
         new ProgressDisplay(spec.commandLine().getOut(), Terminal.isInteractive(), progressSeconds);
     if (ssh.hosts != null) {
       ssh.launch(job, modelSpec, dir, progress, List.of("--log-every", Integer.toString(logEvery)),
-          pushDelayMs > 0 ? List.of("--push-delay-ms", Long.toString(pushDelayMs)) : List.of());
+          pushJitterMs > 0 ? List.of("--push-jitter-ms", Long.toString(pushJitterMs)) : List.of());
       spec.commandLine().getOut().println("wrote " + dir.resolve("model.gfm") + ", " + dir.resolve("summary.json"));
       return ExitCode.OK.code();
     }
