@@ -84,6 +84,20 @@ public final class JobOptions {
   /** Default number of micro-shards: 8, or the batch when it is smaller. */
   static final int DEFAULT_MICRO_SHARDS = 8;
 
+  /**
+   * True when the command line gave any option that defines the job ({@code --data-dir} only says
+   * where the data is): then a worker's or a resumed server's job must agree with it.
+   */
+  boolean givenExplicitly() {
+    CommandSpec command = spec.commandLine().getCommandSpec();
+    for (picocli.CommandLine.Model.OptionSpec o : spec.commandLine().getParseResult().matchedOptions()) {
+      if (!o.longestName().equals("--data-dir") && command.mixins().get("job").options().contains(o)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   /** These options as command-line arguments, to hand the same job to a child process. */
   java.util.List<String> toArgs() {
     java.util.List<String> a = new java.util.ArrayList<>(java.util.List.of(

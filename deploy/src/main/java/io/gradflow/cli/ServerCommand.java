@@ -33,7 +33,6 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
@@ -223,13 +222,7 @@ final class ServerCommand implements Callable<Integer> {
 
   /** Job options given explicitly with --resume must agree with the checkpoint's job. */
   private void checkSameJob(Checkpoint c) {
-    boolean given = false;
-    for (OptionSpec o : spec.commandLine().getParseResult().matchedOptions()) {
-      if (!o.longestName().equals("--data-dir") && spec.mixins().get("job").options().contains(o)) {
-        given = true;
-      }
-    }
-    if (!given) {
+    if (!job.givenExplicitly()) {
       return;
     }
     var diffs = JobFingerprint.differences(

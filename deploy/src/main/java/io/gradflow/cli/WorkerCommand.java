@@ -23,7 +23,6 @@ import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
@@ -86,7 +85,7 @@ final class WorkerCommand implements Callable<Integer> {
     ChannelCredentials credentials = credentials(target, log);
     String workerName = name != null ? name : InetAddress.getLocalHost().getHostName() + "/" + ProcessHandle.current().pid();
     JoinRequest join = JoinRequest.getDefaultInstance();
-    if (jobOptionsGiven()) {
+    if (job.givenExplicitly()) {
       ModelSpec modelSpec = job.modelSpec();
       TrainingConfig config = job.trainingConfig();
       var specProto = ModelSpecs.toProto(modelSpec);
@@ -179,16 +178,6 @@ final class WorkerCommand implements Callable<Integer> {
   private static String firstLine(String s) {
     int nl = s.indexOf('\n');
     return nl < 0 ? s : s.substring(0, nl).strip();
-  }
-
-  /** True when the user gave any option that defines the job (then the server must agree). */
-  private boolean jobOptionsGiven() {
-    for (OptionSpec o : spec.commandLine().getParseResult().matchedOptions()) {
-      if (!o.longestName().equals("--data-dir") && spec.mixins().get("job").options().contains(o)) {
-        return true;
-      }
-    }
-    return false;
   }
 
   /** {@code host:port}. */
