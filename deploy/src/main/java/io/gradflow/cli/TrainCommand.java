@@ -38,6 +38,9 @@ final class TrainCommand implements Callable<Integer> {
       description = "Worker processes on this machine, plus one parameter server; 0 trains in this process (default: ${DEFAULT-VALUE}).")
   int workers = 2;
 
+  @Option(names = "--threads", paramLabel = "T", description = "Threads computing micro-shards in each process (the single-process trainer or each worker); the weights are the same bits for any count (default: ${DEFAULT-VALUE}).")
+  int threads = 1;
+
   @Option(names = "--push-jitter-ms", paramLabel = "MAX", description = "Delay each worker push by a random 0..MAX ms (rehearses stragglers and arrival order; default: ${DEFAULT-VALUE}).")
   long pushJitterMs = 0;
 
@@ -75,6 +78,9 @@ final class TrainCommand implements Callable<Integer> {
   public Integer call() throws java.io.IOException, InterruptedException {
     long started = System.nanoTime();
     ModelSpec modelSpec = job.modelSpec();
+    if (threads < 1) {
+      throw new ParameterException(spec.commandLine(), "--threads must be at least 1, got " + threads);
+    }
     if (workers < 0) {
       throw new ParameterException(spec.commandLine(), "--workers must be >= 0, got " + workers);
     }
@@ -110,6 +116,7 @@ final class TrainCommand implements Callable<Integer> {
           "--checkpoint-every", Long.toString(checkpointEvery)));
       List<String> workerArgs = new ArrayList<>(
           pushJitterMs > 0 ? List.of("--push-jitter-ms", Long.toString(pushJitterMs)) : List.of());
+      workerArgs.addAll(List.of("--threads", Integer.toString(threads)));
       if (secure) {
         SecureJobFiles files = SecureJobFiles.create(dir.resolve("secure"));
         serverArgs.addAll(files.serverArgs());
@@ -128,7 +135,7 @@ final class TrainCommand implements Callable<Integer> {
           "--batch " + config.batch() + " is larger than the training set (" + data.train().count() + " rows)");
     }
     Network net = Network.initialize(modelSpec);
-    LocalTrainer trainer = new LocalTrainer(net, config, data);
+    LocalTrainer trainer = new LocalTrainer(net, config, data, threads);
     try (JobRecorder recorder = new JobRecorder(dir, logEvery, started)) {
       trainer.run(TrainingListener.all(recorder, progress));
     }

@@ -53,6 +53,9 @@ final class WorkerCommand implements Callable<Integer> {
   @Option(names = "--heartbeat-ms", paramLabel = "MS", description = "Send a heartbeat every MS milliseconds (default: ${DEFAULT-VALUE}).")
   long heartbeatMs = 500;
 
+  @Option(names = "--threads", paramLabel = "T", description = "Threads computing this worker's micro-shards; the weights are the same bits for any count (default: ${DEFAULT-VALUE}).")
+  int threads = 1;
+
   @Option(names = "--push-delay-ms", paramLabel = "MS", description = "Delay each push by MS ms (rehearses a straggler; default: ${DEFAULT-VALUE}).")
   long pushDelayMs = 0;
 
@@ -82,6 +85,9 @@ final class WorkerCommand implements Callable<Integer> {
     ParentWatch.start(parentPid);
     PrintWriter log = spec.commandLine().getErr();
     HostPort target = HostPort.parse(server, spec);
+    if (threads < 1) {
+      throw new ParameterException(spec.commandLine(), "--threads must be at least 1, got " + threads);
+    }
     ChannelCredentials credentials = credentials(target, log);
     String workerName = name != null ? name : InetAddress.getLocalHost().getHostName() + "/" + ProcessHandle.current().pid();
     JoinRequest join = JoinRequest.getDefaultInstance();
@@ -114,7 +120,8 @@ final class WorkerCommand implements Callable<Integer> {
             log.flush();
           },
           Duration.ofMillis((long) (reconnectSeconds * 1000)),
-          Duration.ofMillis(heartbeatMs)));
+          Duration.ofMillis(heartbeatMs),
+          threads));
       Worker.Result r = worker.run();
       log.println("gradflow worker: rank " + r.rank() + " computed " + r.stepsComputed() + " steps; exiting");
       log.flush();

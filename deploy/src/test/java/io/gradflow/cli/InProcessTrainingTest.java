@@ -73,8 +73,10 @@ class InProcessTrainingTest {
       Random delays = new Random(i);
       ManagedChannel channel = InProcessChannelBuilder.forName(name).build();
       closers.add(channel::shutdownNow);
-      Worker w = new Worker(channel, options("w" + i, JoinRequest.getDefaultInstance(),
-          () -> maxDelayMillis > 0 ? delays.nextInt((int) maxDelayMillis + 1) : 0));
+      int threads = 1 + i % 2; // some workers compute their micro-shards in two threads
+      Worker w = new Worker(channel, new Worker.Options("w" + i, JoinRequest.getDefaultInstance(), c -> DATA.train(),
+          Duration.ofSeconds(20), () -> maxDelayMillis > 0 ? delays.nextInt((int) maxDelayMillis + 1) : 0, line -> {},
+          Duration.ofSeconds(60), Duration.ofMillis(500), threads));
       results.add(pool.submit(w::run));
     }
     for (Future<Worker.Result> r : results) {

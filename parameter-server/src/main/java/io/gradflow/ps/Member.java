@@ -14,7 +14,6 @@ final class Member {
   long[][] staging;
   /** Decoding buffers of this worker's pushes, allocated on first use. */
   float[] floatScratch;
-  long[] longScratch;
   /** Items of the open step this worker has pushed (so it is not handed them again). */
   final java.util.Set<WorkItem> pushedItems = new java.util.HashSet<>();
 

@@ -494,7 +494,6 @@ public final class StepCoordinator {
     private final boolean duplicate;
     private final long[] received = new long[tensorLengths.length];
     private final float[] floatScratch;
-    private final long[] longScratch;
 
     PushSession(Member member, PushHeader header, boolean duplicate) {
       this.member = member;
@@ -503,11 +502,7 @@ public final class StepCoordinator {
       if (header.getEncoding() == PushHeader.Encoding.FLOAT32 && member.floatScratch == null) {
         member.floatScratch = new float[TensorChunks.MAX_CHUNK_BYTES / Float.BYTES];
       }
-      if (header.getEncoding() == PushHeader.Encoding.PACKED64 && member.longScratch == null) {
-        member.longScratch = new long[TensorChunks.MAX_PACKED_ELEMENTS];
-      }
       this.floatScratch = member.floatScratch;
-      this.longScratch = member.longScratch;
     }
 
     private long reduceNanos;
@@ -550,8 +545,7 @@ public final class StepCoordinator {
         }
       } else {
         if (encoding == PushHeader.Encoding.PACKED64) {
-          TensorChunks.readPackedLongs(c, longScratch);
-          System.arraycopy(longScratch, 0, stage, offset, n);
+          TensorChunks.readPackedLongs(c, stage, offset);
         } else {
           java.nio.LongBuffer src = c.getData().asReadOnlyByteBuffer().order(java.nio.ByteOrder.LITTLE_ENDIAN).asLongBuffer();
           src.get(stage, offset, n);

@@ -61,12 +61,20 @@ public final class Worker {
       LongSupplier pushDelayMillis,
       Consumer<String> log,
       Duration reconnect,
-      Duration heartbeat) {
+      Duration heartbeat,
+      int threads) {
 
-    /** Options with a 60 s reconnect window and a heartbeat every 500 ms. */
+    /** Options with a 60 s reconnect window, a heartbeat every 500 ms and one compute thread. */
     public Options(String name, JoinRequest join, Function<TrainingConfig, Dataset> trainingData,
         Duration rpcTimeout, LongSupplier pushDelayMillis, Consumer<String> log) {
-      this(name, join, trainingData, rpcTimeout, pushDelayMillis, log, Duration.ofSeconds(60), Duration.ofMillis(500));
+      this(name, join, trainingData, rpcTimeout, pushDelayMillis, log, Duration.ofSeconds(60), Duration.ofMillis(500), 1);
+    }
+
+    /** Options with one compute thread. */
+    public Options(String name, JoinRequest join, Function<TrainingConfig, Dataset> trainingData,
+        Duration rpcTimeout, LongSupplier pushDelayMillis, Consumer<String> log, Duration reconnect,
+        Duration heartbeat) {
+      this(name, join, trainingData, rpcTimeout, pushDelayMillis, log, reconnect, heartbeat, 1);
     }
   }
 
@@ -138,7 +146,7 @@ public final class Worker {
         .setWorkerId(workerId).setDataDigest(trainDigest).setTrainCount(train.count()).build();
     call("ready", () -> blocking.withDeadlineAfter(deadlineMillis(), TimeUnit.MILLISECONDS).ready(ready));
     SamplingPlan plan = new SamplingPlan(train.count(), config.batch(), config.microShards(), config.seed());
-    ShardGradients shards = new ShardGradients(net, Kernels.byName(config.kernels()), plan, train);
+    ShardGradients shards = new ShardGradients(net, config.kernels(), options.threads(), plan, train);
     return new Joined(r, config, net, shards, new ExactGradientSum(net), new double[config.microShards()]);
   }
 
@@ -160,6 +168,7 @@ public final class Worker {
         switch (header.getState()) {
           case NOT_YET, NO_WORK -> {}
           case DONE -> {
+            job.shards().close();
             leave("", false);
             options.log().accept("job done after step " + header.getStep());
             return new Result(rank, computed, header.getStep());
@@ -187,6 +196,7 @@ public final class Worker {
         }
       } catch (RejoinNeeded e) {
         options.log().accept("the server asks to join again (" + e.getMessage() + ")");
+        job.shards().close();
         job = join();
         want = job.response().getNextStep();
       }

@@ -26,13 +26,20 @@ public final class LocalTrainer {
   private float lastRate;
 
   public LocalTrainer(Network net, TrainingConfig config, TrainTestSplit data) {
+    this(net, config, data, 1);
+  }
+
+  /**
+   * @param threads micro-shards computed in parallel; the weights are the same bits for any count
+   */
+  public LocalTrainer(Network net, TrainingConfig config, TrainTestSplit data, int threads) {
     this.config = config;
     this.data = data;
     this.net = net;
     DenseKernels kernels = Kernels.byName(config.kernels());
     this.plan =
         new SamplingPlan(data.train().count(), config.batch(), config.microShards(), config.seed());
-    this.shards = new ShardGradients(net, kernels, plan, data.train());
+    this.shards = new ShardGradients(net, config.kernels(), threads, plan, data.train());
     this.totalSteps = config.totalSteps(data.train().count());
     SgdOptimizer opt =
         new SgdOptimizer(net, config.scheduleFor(totalSteps, plan.stepsPerEpoch()), config.momentum(), config.weightDecay());
@@ -82,6 +89,7 @@ public final class LocalTrainer {
       test = evaluator.evaluate(net, data.test());
     }
     listener.onFinish(net, totalSteps, test, lastEpochLoss);
+    shards.close();
   }
 
   /** One synchronous step; returns the mean loss of its global batch. */

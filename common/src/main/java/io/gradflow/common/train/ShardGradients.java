@@ -2,26 +2,54 @@ package io.gradflow.common.train;
 
 import io.gradflow.common.data.Dataset;
 import io.gradflow.common.data.SamplingPlan;
-import io.gradflow.common.kernels.DenseKernels;
+import io.gradflow.common.kernels.Kernels;
 import io.gradflow.common.model.Network;
 import io.gradflow.common.nn.Backprop;
 import io.gradflow.common.nn.Gradients;
 import io.gradflow.common.reduce.ExactGradientSum;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 
 /**
  * Computes the gradients of a range of micro-shards of one step and adds them, exactly, to an
  * {@link ExactGradientSum}. The single-process trainer runs it over all micro-shards; a worker
  * over the range it owns. Because each micro-shard's float gradient depends only on its rows and
  * the exact sum does not depend on grouping or order, both give the same bits.
+ *
+ * <p>With {@code threads > 1} the range is cut into contiguous parts computed in parallel, each
+ * into its own exact sum, and the parts are added: the same bits again, whatever the thread
+ * count. Each thread has its own kernels and buffers (kernels keep per-shape scratch space).
  */
-public final class ShardGradients {
+public final class ShardGradients implements AutoCloseable {
   private final SamplingPlan plan;
   private final Dataset data;
-  private final Backprop backprop;
-  private final Gradients shardGrads;
-  private final int[] labels;
+  private final Lane[] lanes;
+  private final ExecutorService pool;
 
-  public ShardGradients(Network shape, DenseKernels kernels, SamplingPlan plan, Dataset data) {
+  /** One thread's buffers: backprop, the float gradient of its last micro-shard, labels, a sum. */
+  private static final class Lane {
+    final Backprop backprop;
+    final Gradients shardGrads;
+    final int[] labels;
+    final ExactGradientSum partial;
+
+    Lane(Network shape, String kernels, int rows) {
+      backprop = new Backprop(shape.spec(), Kernels.byName(kernels), rows);
+      shardGrads = new Gradients(shape.spec());
+      labels = new int[rows];
+      partial = new ExactGradientSum(shape);
+    }
+  }
+
+  public ShardGradients(Network shape, String kernels, SamplingPlan plan, Dataset data) {
+    this(shape, kernels, 1, plan, data);
+  }
+
+  public ShardGradients(Network shape, String kernels, int threads, SamplingPlan plan, Dataset data) {
     if (data.features() != shape.spec().inputSize()) {
       throw new IllegalArgumentException(
           "data set " + data.name() + " has " + data.features() + " features but model "
@@ -32,11 +60,21 @@ public final class ShardGradients {
           "data set " + data.name() + " has " + data.classes() + " classes but model "
               + shape.spec().sizesText() + " has only " + shape.spec().outputSize() + " outputs");
     }
+    if (threads < 1) {
+      throw new IllegalArgumentException("--threads must be at least 1, got " + threads);
+    }
     this.plan = plan;
     this.data = data;
-    this.backprop = new Backprop(shape.spec(), kernels, plan.maxShardRows());
-    this.shardGrads = new Gradients(shape.spec());
-    this.labels = new int[plan.maxShardRows()];
+    int n = Math.min(threads, plan.microShards());
+    this.lanes = new Lane[n];
+    for (int i = 0; i < n; i++) {
+      lanes[i] = new Lane(shape, kernels, plan.maxShardRows());
+    }
+    this.pool = n == 1 ? null : Executors.newFixedThreadPool(n - 1, r -> {
+      Thread t = new Thread(r, "gradflow-shards");
+      t.setDaemon(true);
+      return t;
+    });
   }
 
   public SamplingPlan plan() {
@@ -47,11 +85,47 @@ public final class ShardGradients {
    * Forward + backward on micro-shards {@code [first, end)} of {@code step}; adds each shard's
    * gradient into {@code sum} and writes its summed cross-entropy into {@code shardLoss[m]}.
    */
-  public void compute(
-      Network net, long step, int first, int end, ExactGradientSum sum, double[] shardLoss) {
-    for (int m = first; m < end; m++) {
-      computeShard(net, step, m, shardLoss);
-      sum.add(shardGrads);
+  public void compute(Network net, long step, int first, int end, ExactGradientSum sum, double[] shardLoss) {
+    int parts = Math.min(lanes.length, end - first);
+    if (parts <= 1) {
+      for (int m = first; m < end; m++) {
+        computeShard(lanes[0], net, step, m, shardLoss);
+        sum.add(lanes[0].shardGrads);
+      }
+      return;
+    }
+    plan.permutation(plan.epochOf(step)); // fill the plan's cache here, before the threads read it
+    List<Future<?>> running = new ArrayList<>();
+    for (int p = 1; p < parts; p++) {
+      int a = first + (int) ((long) p * (end - first) / parts);
+      int b = first + (int) ((long) (p + 1) * (end - first) / parts);
+      Lane lane = lanes[p];
+      running.add(pool.submit(() -> computeRange(lane, net, step, a, b, shardLoss)));
+    }
+    computeRange(lanes[0], net, step, first, first + (end - first) / parts, shardLoss);
+    try {
+      for (Future<?> f : running) {
+        f.get();
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while computing micro-shards", e);
+    } catch (ExecutionException e) {
+      if (e.getCause() instanceof RuntimeException r) {
+        throw r;
+      }
+      throw new IllegalStateException(e.getCause());
+    }
+    for (int p = 0; p < parts; p++) {
+      sum.addAll(lanes[p].partial);
+    }
+  }
+
+  private void computeRange(Lane lane, Network net, long step, int a, int b, double[] shardLoss) {
+    lane.partial.clear();
+    for (int m = a; m < b; m++) {
+      computeShard(lane, net, step, m, shardLoss);
+      lane.partial.add(lane.shardGrads);
     }
   }
 
@@ -60,13 +134,24 @@ public final class ShardGradients {
    * its summed cross-entropy in {@code shardLoss[m]}.
    */
   public void computeShard(Network net, long step, int m, double[] shardLoss) {
-    int rows = plan.shardRows(m);
-    plan.gatherShard(data, step, m, backprop.inputBuffer(), labels);
-    shardLoss[m] = backprop.forwardBackward(net, labels, rows, plan.batch(), shardGrads);
+    computeShard(lanes[0], net, step, m, shardLoss);
   }
 
-  /** The float gradient of the micro-shard computed last. */
+  private void computeShard(Lane lane, Network net, long step, int m, double[] shardLoss) {
+    int rows = plan.shardRows(m);
+    plan.gatherShard(data, step, m, lane.backprop.inputBuffer(), lane.labels);
+    shardLoss[m] = lane.backprop.forwardBackward(net, lane.labels, rows, plan.batch(), lane.shardGrads);
+  }
+
+  /** The float gradient of the micro-shard computed last when a single thread computed it. */
   public Gradients lastShard() {
-    return shardGrads;
+    return lanes[0].shardGrads;
+  }
+
+  @Override
+  public void close() {
+    if (pool != null) {
+      pool.shutdownNow();
+    }
   }
 }

@@ -62,48 +62,65 @@ public final class TensorChunks {
         all |= zigzag(values[i]);
       }
       int w = Math.max(1, (64 - Long.numberOfLeadingZeros(all) + 7) / 8);
-      byte[] bytes = new byte[1 + n * w];
-      bytes[0] = (byte) w;
+      // Each value is written as a whole little-endian long and the next one overwrites its
+      // unused high bytes: 7 bytes of slack at the end, cut off before sending.
+      ByteBuffer buf = ByteBuffer.allocate(1 + n * w + 7).order(ByteOrder.LITTLE_ENDIAN);
+      buf.put(0, (byte) w);
       int p = 1;
       for (int i = off; i < off + n; i++) {
-        long z = zigzag(values[i]);
-        for (int b = 0; b < w; b++) {
-          bytes[p++] = (byte) (z >>> (8 * b));
-        }
+        buf.putLong(p, zigzag(values[i]));
+        p += w;
       }
-      chunks.add(chunk(t, off, bytes));
+      chunks.add(chunkOf(t, off, buf.array(), 1 + n * w));
     }
     return chunks;
   }
 
   /**
-   * Decodes a packed chunk into {@code dest[0, n)}; returns {@code n}.
+   * Decodes a packed chunk into {@code dest[offset, offset + n)}; returns {@code n}.
    *
    * @throws IllegalArgumentException if the width byte or the length is inconsistent
    */
-  public static int readPackedLongs(TensorChunk c, long[] dest) {
-    ByteBuffer buf = c.getData().asReadOnlyByteBuffer();
+  public static int readPackedLongs(TensorChunk c, long[] dest, int offset) {
+    ByteBuffer buf = c.getData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
     if (!buf.hasRemaining()) {
       throw new IllegalArgumentException("packed chunk is empty: expected a width byte");
     }
-    int w = buf.get();
-    int rest = buf.remaining();
+    int start = buf.position();
+    int w = buf.get(start);
+    int rest = buf.remaining() - 1;
     if (w < 1 || w > 8 || rest % w != 0) {
       throw new IllegalArgumentException(
           "packed chunk of " + (rest + 1) + " bytes with width " + w + ": expected a width 1..8 and whole values");
     }
     int n = rest / w;
-    if (n > dest.length) {
-      throw new IllegalArgumentException("packed chunk of " + n + " values: expected at most " + dest.length);
+    if (offset < 0 || offset + n > dest.length) {
+      throw new IllegalArgumentException("packed chunk of " + n + " values: expected at most " + (dest.length - offset));
     }
-    for (int i = 0; i < n; i++) {
+    long mask = w == 8 ? -1L : (1L << (8 * w)) - 1;
+    int p = start + 1;
+    int fast = n;
+    // whole-long reads while 8 bytes remain, then byte by byte for the last few values
+    while (fast > 0 && p + (long) (fast - 1) * w + 8 > buf.limit()) {
+      fast--;
+    }
+    for (int i = 0; i < fast; i++, p += w) {
+      long z = buf.getLong(p) & mask;
+      dest[offset + i] = (z >>> 1) ^ -(z & 1);
+    }
+    for (int i = fast; i < n; i++, p += w) {
       long z = 0;
       for (int b = 0; b < w; b++) {
-        z |= (buf.get() & 0xFFL) << (8 * b);
+        z |= (buf.get(p + b) & 0xFFL) << (8 * b);
       }
-      dest[i] = (z >>> 1) ^ -(z & 1);
+      dest[offset + i] = (z >>> 1) ^ -(z & 1);
     }
     return n;
+  }
+
+  /** Decodes a packed chunk into {@code dest[0, n)}; returns {@code n}. */
+  public static int readPackedLongs(TensorChunk c, long[] dest) {
+    return readPackedLongs(c, dest, 0);
   }
 
   /** Elements in a packed chunk, from its width byte and length (0 when malformed). */
@@ -121,8 +138,12 @@ public final class TensorChunks {
   }
 
   private static TensorChunk chunk(int t, int offset, byte[] bytes) {
+    return chunkOf(t, offset, bytes, bytes.length);
+  }
+
+  private static TensorChunk chunkOf(int t, int offset, byte[] bytes, int length) {
     // The array is fresh and never written again, so protobuf may keep it without a copy.
-    ByteString data = UnsafeByteOperations.unsafeWrap(bytes);
+    ByteString data = UnsafeByteOperations.unsafeWrap(bytes, 0, length);
     return TensorChunk.newBuilder().setTensor(t).setOffset(offset).setData(data).build();
   }
 

@@ -69,6 +69,20 @@ class LocalTrainerTest {
   }
 
   @Test
+  void threadsComputeTheSameBits() {
+    ModelSpec spec = ModelSpec.parse("2-16-16-3", "relu", "", 1);
+    String[] hashes = new String[4];
+    for (int threads = 1; threads <= 4; threads++) {
+      Network net = Network.initialize(spec);
+      new LocalTrainer(net, config(60, 6, 2, "vector-512"), SPIRALS, threads).run(new TrainingListener() {});
+      hashes[threads - 1] = net.sha256();
+    }
+    for (int i = 1; i < 4; i++) {
+      assertEquals(hashes[0], hashes[i], (i + 1) + " threads");
+    }
+  }
+
+  @Test
   void fullBatchGradientDescentAndSgdAreTheSameLoop() {
     ModelSpec spec = ModelSpec.parse("2-8-3", "tanh", "", 1);
     int n = SPIRALS.train().count();
