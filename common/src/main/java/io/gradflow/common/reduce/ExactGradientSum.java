@@ -1,5 +1,11 @@
 package io.gradflow.common.reduce;
 
+import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.LongVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
 import io.gradflow.common.model.Network;
 import io.gradflow.common.nn.Gradients;
 
@@ -11,8 +17,12 @@ import io.gradflow.common.nn.Gradients;
  * converted back once: {@code g = (float) (sum * 2^-40)}.
  *
  * <p>Resolution {@code 2^-40 ~ 9.1e-13}, far below a float32 weight's ulp for any useful learning
- * rate; range: an element must satisfy {@code |g| < 2^15} per micro-shard (far beyond any sane
- * gradient), so that the sum of up to {@link #MAX_TERMS} micro-shards stays below {@code 2^62}. Non-finite or out-of-range elements are refused with the
+ * rate; range: an element must satisfy {@code |g| < 2^11} per micro-shard (far beyond any sane
+ * gradient), so that the sum of up to {@link #MAX_TERMS} micro-shards stays below {@code 2^58}.
+ *
+ * <p>The rounding is to nearest, ties to even, done as {@code (x + 1.5*2^52) - 1.5*2^52} in
+ * double ({@code |x| < 2^51}), which the Vector API path computes lane by lane with the same
+ * IEEE operations: scalar and vector code give the same integers. Non-finite or out-of-range elements are refused with the
  * tensor and index named.
  */
 public final class ExactGradientSum {
@@ -21,13 +31,19 @@ public final class ExactGradientSum {
 
   private static final double INVERSE_SCALE = 0x1.0p-40;
   /** Largest magnitude accepted per element of one micro-shard gradient. */
-  public static final double LIMIT = 0x1.0p15;
+  public static final double LIMIT = 0x1.0p11;
 
   /** Most micro-shard gradients one sum may hold without risk of overflow. */
   public static final int MAX_TERMS = 128;
 
-  /** Largest fixed-point magnitude of one micro-shard's element: {@code LIMIT * SCALE = 2^55}. */
-  public static final long FIXED_LIMIT = 1L << 55;
+  /** Largest fixed-point magnitude of one micro-shard's element: {@code LIMIT * SCALE = 2^51}. */
+  public static final long FIXED_LIMIT = 1L << 51;
+
+  /** {@code 1.5 * 2^52}: adding and subtracting it rounds a double below 2^51 to an integer. */
+  private static final double ROUNDING = 0x1.8p52;
+
+  private static final VectorSpecies<Float> FLOATS = FloatVector.SPECIES_256;
+  private static final VectorSpecies<Double> DOUBLES = DoubleVector.SPECIES_512;
 
   private final long[][] sums;
 
@@ -64,7 +80,7 @@ public final class ExactGradientSum {
     if (!(Math.abs(v) < LIMIT)) {
       throw new NonFiniteGradientException(Network.tensorName(tensor), index, v);
     }
-    return Math.round(v * SCALE);
+    return (long) ((v * SCALE + ROUNDING) - ROUNDING);
   }
 
   /** Adds every tensor of {@code g}, rounded to fixed point. */
@@ -82,7 +98,22 @@ public final class ExactGradientSum {
    */
   public void addFloats(int t, float[] values, int from, int count) {
     long[] s = sums[t];
-    for (int i = from; i < from + count; i++) {
+    int end = from + count;
+    int i = from;
+    DoubleVector scale = DoubleVector.broadcast(DOUBLES, SCALE);
+    DoubleVector rounding = DoubleVector.broadcast(DOUBLES, ROUNDING);
+    DoubleVector limit = DoubleVector.broadcast(DOUBLES, LIMIT * SCALE);
+    for (; i <= end - FLOATS.length(); i += FLOATS.length()) {
+      DoubleVector x = (DoubleVector) FloatVector.fromArray(FLOATS, values, i)
+          .convertShape(VectorOperators.F2D, DOUBLES, 0)
+          .lanewise(VectorOperators.MUL, scale);
+      if (!x.abs().compare(VectorOperators.LT, limit).allTrue()) {
+        break; // NaN, infinite or too large: the scalar loop below names it
+      }
+      LongVector q = (LongVector) x.add(rounding).sub(rounding).convertShape(VectorOperators.D2L, LongVector.SPECIES_512, 0);
+      LongVector.fromArray(LongVector.SPECIES_512, s, i).add(q).intoArray(s, i);
+    }
+    for (; i < end; i++) {
       s[i] += toFixed(t, i, values[i]);
     }
   }
@@ -98,11 +129,7 @@ public final class ExactGradientSum {
   /** Adds another accumulator's sums (exact). */
   public void addAll(ExactGradientSum other) {
     for (int t = 0; t < sums.length; t++) {
-      long[] a = sums[t];
-      long[] b = other.sums[t];
-      for (int i = 0; i < a.length; i++) {
-        a[i] += b[i];
-      }
+      addFixed(t, 0, other.sums[t], sums[t].length);
     }
   }
 

@@ -109,8 +109,26 @@ class ExactGradientSumTest {
     assertTrue(e.getMessage().contains("layer1.W[3]"), e.getMessage());
     g.tensor(2)[3] = Float.POSITIVE_INFINITY;
     assertThrows(ExactGradientSum.NonFiniteGradientException.class, () -> new ExactGradientSum(shape).add(g));
-    g.tensor(2)[3] = 40000f;
+    g.tensor(2)[3] = 3000f;
     assertThrows(ExactGradientSum.NonFiniteGradientException.class, () -> new ExactGradientSum(shape).add(g));
+  }
+
+  @Test
+  void theVectorPathRoundsExactlyAsTheScalarRule() {
+    SplitMix64 rng = new SplitMix64(9);
+    float[] v = new float[1003];
+    for (int i = 0; i < v.length; i++) {
+      v[i] = (float) (rng.nextGaussian() * Math.pow(10, rng.nextInt(12) - 10));
+    }
+    v[17] = 0.5f * 0x1.0p-40f; // a tie: to even, 0
+    v[18] = 1.5f * 0x1.0p-40f; // a tie: to even, 2
+    ExactGradientSum sum = new ExactGradientSum(new Network(ModelSpec.parse("1003-2", "relu", "", 1)));
+    sum.addFloats(0, v, 0, v.length);
+    for (int i = 0; i < v.length; i++) {
+      assertEquals(ExactGradientSum.toFixed(0, i, v[i]), sum.tensor(0)[i], "element " + i);
+    }
+    assertEquals(0L, sum.tensor(0)[17]);
+    assertEquals(2L, sum.tensor(0)[18]);
   }
 
   @Test
