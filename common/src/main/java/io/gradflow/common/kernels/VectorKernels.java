@@ -105,7 +105,9 @@ public final class VectorKernels implements DenseKernels {
       float[] wt = packB = grow(packB, (long) in * ldw);
       transpose(w, 0, in, out, in, wt, 0, ldw);
       for (int i = 0; i < batch; i++) {
-        System.arraycopy(b, 0, z, i * out, out);
+        for (int j = 0, zi = i * out; j < out; j++) {
+          z[zi + j] = b[j];
+        }
       }
       gemm(x, in, batch, in, wt, ldw, out, z, out, true);
     } else {
@@ -232,20 +234,27 @@ public final class VectorKernels implements DenseKernels {
       // The last t < L columns: B's into a zero-padded kc x L panel, C's through a scratch tile.
       float[] tb = tailB = grow(tailB, (long) kc * L);
       for (int p = 0; p < kc; p++) {
-        System.arraycopy(b, bOff + p * ldb + n1, tb, p * L, t);
-        java.util.Arrays.fill(tb, p * L + t, p * L + L, 0f);
+        int bq = bOff + p * ldb + n1;
+        for (int q = 0; q < L; q++) {
+          tb[p * L + q] = q < t ? b[bq + q] : 0f;
+        }
       }
       float[] tc = tailC;
       for (int i = 0; i < m; i += MR) {
         int rows = Math.min(MR, m - i);
+        // Plain loops: t < 16 floats is too short for System.arraycopy's call to pay.
         if (load) {
           for (int r = 0; r < rows; r++) {
-            System.arraycopy(c, (i + r) * ldc + n1, tc, r * L, t);
+            for (int q = 0, cq = (i + r) * ldc + n1; q < t; q++) {
+              tc[r * L + q] = c[cq + q];
+            }
           }
         }
         kernel6x1(a, i * lda + p0, lda, rows, kc, tb, 0, L, tc, 0, L, load);
         for (int r = 0; r < rows; r++) {
-          System.arraycopy(tc, r * L, c, (i + r) * ldc + n1, t);
+          for (int q = 0, cq = (i + r) * ldc + n1; q < t; q++) {
+            c[cq + q] = tc[r * L + q];
+          }
         }
       }
     }
