@@ -8,7 +8,11 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * The fast path: the three dense-layer products on the Java Vector API ({@code
  * jdk.incubator.vector}) with a fixed species, {@link FloatVector#SPECIES_512} (16 float lanes),
- * whatever the machine prefers. The JVM needs {@code --add-modules jdk.incubator.vector}.
+ * whatever the machine prefers. The JVM needs {@code --add-modules jdk.incubator.vector}. Speed
+ * needs a JIT with 512-bit vectors (AVX-512): elsewhere the bits are the same but the Vector API
+ * falls back to slow Java code, far slower than {@link EjmlKernels}. So is the interpreter: a
+ * fresh JVM's first calls on a large layer take up to about a second, until C2 has compiled the
+ * kernels.
  *
  * <p><b>Order of operations (the determinism contract).</b> Every output element is one
  * sequential chain of fused multiply-adds over the shared dimension, in index order, each rounded
