@@ -12,7 +12,8 @@ public final class Kernels {
 
   /**
    * {@code ejml}, {@code vector-512}, or {@code vector} (an alias for the default species, {@code
-   * vector-512}). The vector kernels need the JVM flag {@code --add-modules jdk.incubator.vector}.
+   * vector-512}). The vector kernels need the JVM flag {@code --add-modules jdk.incubator.vector},
+   * and AVX-512 to be fast (see {@link VectorKernels}).
    * Each call returns a new instance; {@link VectorKernels} is not thread-safe.
    */
   public static DenseKernels byName(String name) {

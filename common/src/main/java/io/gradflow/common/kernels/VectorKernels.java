@@ -8,7 +8,11 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * The fast path: the three dense-layer products on the Java Vector API ({@code
  * jdk.incubator.vector}) with a fixed species, {@link FloatVector#SPECIES_512} (16 float lanes),
- * whatever the machine prefers. The JVM needs {@code --add-modules jdk.incubator.vector}.
+ * whatever the machine prefers. The JVM needs {@code --add-modules jdk.incubator.vector}. Speed
+ * needs a JIT with 512-bit vectors (AVX-512): elsewhere the bits are the same but the Vector API
+ * falls back to slow Java code, far slower than {@link EjmlKernels}. So is the interpreter: a
+ * fresh JVM's first calls on a large layer take up to about a second, until C2 has compiled the
+ * kernels.
  *
  * <p><b>Order of operations (the determinism contract).</b> Every output element is one
  * sequential chain of fused multiply-adds over the shared dimension, in index order, each rounded
@@ -105,7 +109,9 @@ public final class VectorKernels implements DenseKernels {
       float[] wt = packB = grow(packB, (long) in * ldw);
       transpose(w, 0, in, out, in, wt, 0, ldw);
       for (int i = 0; i < batch; i++) {
-        System.arraycopy(b, 0, z, i * out, out);
+        for (int j = 0, zi = i * out; j < out; j++) {
+          z[zi + j] = b[j];
+        }
       }
       gemm(x, in, batch, in, wt, ldw, out, z, out, true);
     } else {
@@ -232,20 +238,27 @@ public final class VectorKernels implements DenseKernels {
       // The last t < L columns: B's into a zero-padded kc x L panel, C's through a scratch tile.
       float[] tb = tailB = grow(tailB, (long) kc * L);
       for (int p = 0; p < kc; p++) {
-        System.arraycopy(b, bOff + p * ldb + n1, tb, p * L, t);
-        java.util.Arrays.fill(tb, p * L + t, p * L + L, 0f);
+        int bq = bOff + p * ldb + n1;
+        for (int q = 0; q < L; q++) {
+          tb[p * L + q] = q < t ? b[bq + q] : 0f;
+        }
       }
       float[] tc = tailC;
       for (int i = 0; i < m; i += MR) {
         int rows = Math.min(MR, m - i);
+        // Plain loops: t < 16 floats is too short for System.arraycopy's call to pay.
         if (load) {
           for (int r = 0; r < rows; r++) {
-            System.arraycopy(c, (i + r) * ldc + n1, tc, r * L, t);
+            for (int q = 0, cq = (i + r) * ldc + n1; q < t; q++) {
+              tc[r * L + q] = c[cq + q];
+            }
           }
         }
         kernel6x1(a, i * lda + p0, lda, rows, kc, tb, 0, L, tc, 0, L, load);
         for (int r = 0; r < rows; r++) {
-          System.arraycopy(tc, r * L, c, (i + r) * ldc + n1, t);
+          for (int q = 0, cq = (i + r) * ldc + n1; q < t; q++) {
+            c[cq + q] = tc[r * L + q];
+          }
         }
       }
     }
