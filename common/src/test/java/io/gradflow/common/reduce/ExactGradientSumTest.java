@@ -114,7 +114,7 @@ class ExactGradientSumTest {
   }
 
   @Test
-  void theVectorPathRoundsExactlyAsTheScalarRule() {
+  void addingRoundsEveryElementByTheOneRule() {
     SplitMix64 rng = new SplitMix64(9);
     float[] v = new float[1003];
     for (int i = 0; i < v.length; i++) {
