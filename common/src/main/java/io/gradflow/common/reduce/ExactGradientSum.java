@@ -94,9 +94,19 @@ public final class ExactGradientSum {
   public void addFloats(int t, float[] values, int from, int count) {
     long[] s = sums[t];
     int end = from + count;
-    int i = from;
-    for (; i < end; i++) {
-      s[i] += toFixed(t, i, values[i]);
+    // Check first (a max that NaN poisons), so the adding loop has no branch and nothing is added
+    // when an element is refused.
+    float largest = 0f;
+    for (int i = from; i < end; i++) {
+      largest = Math.max(largest, Math.abs(values[i]));
+    }
+    if (!(largest < LIMIT)) {
+      for (int i = from; i < end; i++) {
+        toFixed(t, i, values[i]); // throws, naming the first offending element
+      }
+    }
+    for (int i = from; i < end; i++) {
+      s[i] += (long) ((values[i] * SCALE + ROUNDING) - ROUNDING);
     }
   }
 
