@@ -43,6 +43,12 @@ import picocli.CommandLine.Spec;
     mixinStandardHelpOptions = true,
     description = "Run the parameter server of a synchronous data-parallel job; workers join with 'gradflow worker --server HOST:PORT'.")
 final class ServerCommand implements Callable<Integer> {
+  /**
+   * HTTP/2 flow-control window of every connection: a step moves a whole model each way, so a
+   * window of several models' bytes keeps the sender from stalling on window updates.
+   */
+  static final int TRANSPORT_WINDOW_BYTES = 32 << 20;
+
   @Spec CommandSpec spec;
 
   @Mixin JobOptions job;
@@ -143,7 +149,8 @@ final class ServerCommand implements Callable<Integer> {
               ? EventStream.writer(new PrintStream(System.out, true, StandardCharsets.UTF_8))
               : new ProgressDisplay(spec.commandLine().getOut(), Terminal.isInteractive(), progressSeconds);
       NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress(bind, port), credentials)
-          .maxInboundMessageSize(4 << 20);
+          .maxInboundMessageSize(4 << 20)
+          .flowControlWindow(TRANSPORT_WINDOW_BYTES);
       if (token != null) {
         builder.intercept(new TokenAuthInterceptor(token, line -> say(log, line)));
       }

@@ -103,7 +103,8 @@ final class WorkerCommand implements Callable<Integer> {
           .build();
     }
     NettyChannelBuilder channelBuilder = NettyChannelBuilder.forAddress(target.host(), target.port(), credentials)
-        .maxInboundMessageSize(4 << 20);
+        .maxInboundMessageSize(4 << 20)
+        .flowControlWindow(ServerCommand.TRANSPORT_WINDOW_BYTES);
     if (tlsServerName != null) {
       channelBuilder.overrideAuthority(tlsServerName);
     }

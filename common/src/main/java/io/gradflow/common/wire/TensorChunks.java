@@ -15,7 +15,7 @@ import java.util.List;
  */
 public final class TensorChunks {
   /** Largest payload of one chunk. */
-  public static final int MAX_CHUNK_BYTES = 1 << 20;
+  public static final int MAX_CHUNK_BYTES = 1 << 18;
 
   private TensorChunks() {}
 
