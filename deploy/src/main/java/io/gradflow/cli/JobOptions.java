@@ -158,7 +158,7 @@ public final class JobOptions {
               epochs,
               maxSteps,
               seed,
-              kernels);
+              Kernels.canonicalName(kernels));
       config.scheduleFor(1, 1); // validates the learning rate and schedule
       if (momentum < 0 || momentum >= 1) {
         throw new IllegalArgumentException("--momentum must be in [0, 1), got " + momentum);
