@@ -51,7 +51,7 @@ final class BenchCommand implements Callable<Integer> {
   Integer microShards;
 
   @Option(names = "--steps", paramLabel = "K", description = "Steps to run; the first fifth (at most 20) warm up and are not timed (default: ${DEFAULT-VALUE}).")
-  int steps = 300;
+  int steps = 600;
 
   @Option(names = "--kernels", description = "Time each kernel against EJML on the model's layer shapes instead of running a job.")
   boolean kernelsOnly;
@@ -117,6 +117,12 @@ final class BenchCommand implements Callable<Integer> {
     Path timing = dir.resolve("timing.json");
     if (Files.exists(timing)) {
       String t = Files.readString(timing);
+      double measured = Double.parseDouble(Json.field(t, "measured_seconds"));
+      long measuredSteps = Long.parseLong(Json.field(t, "steps_measured"));
+      if (measured > 0 && measuredSteps > 0) { // after the warm-up steps, as the split
+        samplesPerSecond = measuredSteps * (double) batch / measured;
+        result.put("samples_per_second", samplesPerSecond).put("step_ms", 1000.0 * batch / samplesPerSecond);
+      }
       for (String key : List.of("compute_ms", "push_ms", "wait_ms", "weights_back_ms", "server_reduce_ms",
           "server_update_ms", "bytes_per_worker_per_step", "wire_to_parameter_ratio")) {
         result.put(key, Double.parseDouble(Json.field(t, key)));
@@ -231,13 +237,14 @@ final class BenchCommand implements Callable<Integer> {
   private double medianSeconds(Runnable run, long flops) {
     int calls = 1;
     long start = System.nanoTime();
-    while (System.nanoTime() - start < 200_000_000L) { // warm-up, and find a call count
+    while (System.nanoTime() - start < 1_500_000_000L) { // warm-up (C2 needs ~1 s), and find a call count
       for (int i = 0; i < calls; i++) {
         run.run();
       }
       calls = Math.min(calls * 2, 1 << 20);
     }
     int perTiming = Math.max(1, (int) (calls * 50_000_000L / Math.max(1, System.nanoTime() - start)));
+    perTiming = Math.min(perTiming, 1 << 20);
     double[] samples = new double[repeats];
     for (int r = 0; r < repeats; r++) {
       long t0 = System.nanoTime();

@@ -199,6 +199,7 @@ final class ServerCommand implements Callable<Integer> {
     double perWorkerStep = (double) (server.wire().inboundBytes() + server.wire().outboundBytes()) / (steps * job.workers());
     Json t = new Json()
         .put("steps_measured", split.steps())
+        .put("measured_seconds", split.measuredSeconds())
         .put("compute_ms", split.computeMillis())
         .put("push_ms", split.pushMillis())
         .put("wait_ms", split.waitMillis())

@@ -11,7 +11,7 @@ import io.gradflow.proto.PushHeader;
 public final class StepTimings {
   /** Mean milliseconds per step; worker figures are means over the pushes of a step. */
   public record Split(long steps, double computeMillis, double pushMillis, double waitMillis,
-      double weightsBackMillis, double serverReduceMillis, double serverUpdateMillis) {}
+      double weightsBackMillis, double serverReduceMillis, double serverUpdateMillis, double measuredSeconds) {}
 
   private final long warmupSteps;
   private long pushes;
@@ -23,6 +23,8 @@ public final class StepTimings {
   private long reduce;
   private long updates;
   private long update;
+  private long windowStartNanos;
+  private long windowEndNanos;
 
   StepTimings(long warmupSteps) {
     this.warmupSteps = warmupSteps;
@@ -44,9 +46,15 @@ public final class StepTimings {
   }
 
   void addUpdate(long step, long nanos) {
+    long now = System.nanoTime();
     if (step < warmupSteps) {
+      windowStartNanos = now; // the measured window starts when the last warm-up step closes
       return;
     }
+    if (windowStartNanos == 0) {
+      windowStartNanos = now - nanos;
+    }
+    windowEndNanos = now;
     updates++;
     update += nanos;
   }
@@ -61,6 +69,7 @@ public final class StepTimings {
         wait * perPush,
         transfer * perPush,
         reduce * perStep,
-        update * perStep);
+        update * perStep,
+        (windowEndNanos - windowStartNanos) / 1e9);
   }
 }
