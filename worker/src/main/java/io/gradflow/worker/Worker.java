@@ -2,7 +2,6 @@ package io.gradflow.worker;
 
 import io.gradflow.common.data.Dataset;
 import io.gradflow.common.data.SamplingPlan;
-import io.gradflow.common.kernels.Kernels;
 import io.gradflow.common.model.ModelSpecs;
 import io.gradflow.common.model.Network;
 import io.gradflow.common.nn.Gradients;

@@ -129,14 +129,7 @@ public final class ShardGradients implements AutoCloseable {
     }
   }
 
-  /**
-   * Forward + backward on one micro-shard; leaves its float gradient in {@link #lastShard()} and
-   * its summed cross-entropy in {@code shardLoss[m]}.
-   */
-  public void computeShard(Network net, long step, int m, double[] shardLoss) {
-    computeShard(lanes[0], net, step, m, shardLoss);
-  }
-
+  /** Forward + backward on micro-shard {@code m}, its summed cross-entropy into {@code shardLoss[m]}. */
   private void computeShard(Lane lane, Network net, long step, int m, double[] shardLoss) {
     int rows = plan.shardRows(m);
     plan.gatherShard(data, step, m, lane.backprop.inputBuffer(), lane.labels);

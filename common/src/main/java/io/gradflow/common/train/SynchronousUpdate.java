@@ -36,7 +36,8 @@ public final class SynchronousUpdate {
   }
 
   /**
-   * {@code g = sum / 1} (the micro-shard gradients already carry 1/B), {@code w -= lr_t * v};
+   * {@code g = sum * 2^-40} (the micro-shard gradients already carry the 1/B of the mean), then
+   * the optimizer's {@code w -= lr_t * v};
    * clears the accumulator for the next step and returns {@code lr_t}.
    */
   public float apply(Network net, long step) {

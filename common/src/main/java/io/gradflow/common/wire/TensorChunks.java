@@ -199,14 +199,6 @@ public final class TensorChunks {
     buf.asFloatBuffer().get(dest, (int) c.getOffset(), c.getData().size() / Float.BYTES);
   }
 
-  /** Copies an int64 chunk into {@code dest[0, n)}. */
-  public static int readLongs(TensorChunk c, long[] dest) {
-    ByteBuffer buf = c.getData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
-    int n = c.getData().size() / Long.BYTES;
-    buf.asLongBuffer().get(dest, 0, n);
-    return n;
-  }
-
   /** Copies a float chunk into {@code dest[0, n)}. */
   public static int readFloatsAtZero(TensorChunk c, float[] dest) {
     ByteBuffer buf = c.getData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
