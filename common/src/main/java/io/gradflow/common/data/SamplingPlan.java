@@ -87,6 +87,16 @@ public final class SamplingPlan {
     return (int) ((long) worker * microShards / workers);
   }
 
+  /**
+   * Copies micro-shards {@code [first, end)} of step {@code s}, which are consecutive rows of the
+   * batch, into {@code x}, {@code y} from row 0; shard {@code m} starts at row {@code
+   * shardStart(m) - shardStart(first)}.
+   */
+  public void gatherShards(Dataset data, long step, int first, int end, float[] x, int[] y) {
+    int[] perm = permutation(epochOf(step));
+    data.gather(perm, batchOffset(step) + shardStart(first), shardStart(end) - shardStart(first), x, y);
+  }
+
   /** Copies micro-shard {@code m} of step {@code s} into {@code x}, {@code y} from row 0. */
   public void gatherShard(Dataset data, long step, int m, float[] x, int[] y) {
     int[] perm = permutation(epochOf(step));

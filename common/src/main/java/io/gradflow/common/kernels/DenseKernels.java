@@ -33,4 +33,30 @@ public interface DenseKernels {
       }
     }
   }
+
+  /**
+   * Whether {@link #addSegmentGradientsFixed} is available. Implementations that say yes also
+   * promise that every product computes a row's outputs from that row alone, with the same bits
+   * whatever else the batch holds: then a batch of several micro-shards can run forward and
+   * backward in one pass and give each micro-shard the bits it would get on its own.
+   */
+  default boolean segmentsFixed() {
+    return false;
+  }
+
+  /**
+   * The weight and bias gradients of consecutive row segments, each rounded to fixed point and
+   * added to the sums: for segment {@code s}, rows {@code [starts[s], starts[s+1])},
+   * {@code dW_s = dZ_s^T X_s} and {@code db_s = colsum(dZ_s)} are computed exactly as {@link
+   * #weightGradient} and {@link #biasGradient} compute them for those rows alone, then
+   * {@code dwSum[j*in+k] += round(dW_s[j][k] * 2^40)} and {@code dbSum[j] += round(db_s[j] *
+   * 2^40)}, ties to even (see {@code ExactGradientSum}).
+   *
+   * @return false when an element of some segment is NaN, infinite or not below {@code 2^11} in
+   *     magnitude; the sums then hold a partial result and must be discarded
+   */
+  default boolean addSegmentGradientsFixed(
+      float[] dz, float[] x, int[] starts, int segments, int in, int out, long[] dwSum, long[] dbSum) {
+    throw new UnsupportedOperationException(id() + " has no fixed-point segment gradients");
+  }
 }

@@ -1,7 +1,11 @@
 package io.gradflow.common.kernels;
 
+import io.gradflow.common.reduce.ExactGradientSum;
+import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.LongVector;
 import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -76,6 +80,19 @@ public final class VectorKernels implements DenseKernels {
   /** The kernel id, {@code "vector-" + the species' bits}: {@code vector-512}. */
   public static final String ID = Kernels.VECTOR_512;
 
+  /** Columns of dW per fixed-point tile in {@link #addSegmentGradientsFixed}. */
+  private static final int NB = 256;
+  /** The float tile's row stride: not a multiple of 512 bytes (see {@link #padLd}). */
+  private static final int LDT = NB + L;
+  private static final VectorSpecies<Double> DOUBLES = DoubleVector.SPECIES_512;
+  private static final VectorSpecies<Long> LONGS = LongVector.SPECIES_512;
+  /** {@code 1.5 * 2^52}: adding it to a double below 2^51 in magnitude rounds it to an integer. */
+  private static final double ROUNDING = 0x1.8p52;
+  /** {@link ExactGradientSum#LIMIT} as a float. */
+  private static final float FIXED_LIMIT = (float) ExactGradientSum.LIMIT;
+
+  private final float[] fixTile = new float[MR * LDT];
+  private float[] fixBias = new float[0];
   private float[] packB = new float[0];
   private float[] packC = new float[0];
   private float[] tailB = new float[0];
@@ -164,21 +181,138 @@ public final class VectorKernels implements DenseKernels {
     }
     need("dZ", dz, (long) batch * out);
     need("db", db, out);
+    columnSums(dz, 0, batch, out, db);
+  }
+
+  /** {@code db_j = 0; for i: db_j = db_j + dz[off + i*out + j]}, rows {@code [0, rows)}. */
+  private static void columnSums(float[] dz, int off, int rows, int out, float[] db) {
     int j = 0;
     for (; j + L <= out; j += L) {
       FloatVector acc = FloatVector.zero(SPECIES);
-      for (int i = 0, row = j; i < batch; i++, row += out) {
+      for (int i = 0, row = off + j; i < rows; i++, row += out) {
         acc = acc.add(FloatVector.fromArray(SPECIES, dz, row));
       }
       acc.intoArray(db, j);
     }
     for (; j < out; j++) {
       float acc = 0f;
-      for (int i = 0, row = j; i < batch; i++, row += out) {
+      for (int i = 0, row = off + j; i < rows; i++, row += out) {
         acc += dz[row];
       }
       db[j] = acc;
     }
+  }
+
+  @Override
+  public boolean segmentsFixed() {
+    return true;
+  }
+
+  /**
+   * Tile by tile of {@code dW} ({@link #MR} rows by {@link #NB} columns), every segment's
+   * products are computed into a float tile by the same micro-kernels and chains as {@link
+   * #weightGradient} (so the same bits), then rounded to fixed point and added while tile and sums
+   * are still in L1. Rounding a whole {@code dW} per segment in a separate pass, as {@link
+   * ExactGradientSum#add} does, streams the 8-byte sums through memory once per segment and cost
+   * about a third of a training step.
+   */
+  @Override
+  public boolean addSegmentGradientsFixed(
+      float[] dz, float[] x, int[] starts, int segments, int in, int out, long[] dwSum, long[] dbSum) {
+    if (segments <= 0 || starts.length <= segments || starts[0] < 0) {
+      throw new IllegalArgumentException(
+          "addSegmentGradientsFixed: expected 1.." + (starts.length - 1) + " segments from row 0 on, got "
+              + segments);
+    }
+    for (int s = 0; s < segments; s++) {
+      if (starts[s + 1] <= starts[s]) {
+        throw new IllegalArgumentException(
+            "addSegmentGradientsFixed: segment " + s + " is empty: rows " + starts[s] + ".."
+                + starts[s + 1]);
+      }
+    }
+    int first = starts[0];
+    int end = starts[segments];
+    check("addSegmentGradientsFixed", end, in, out);
+    need("dZ", dz, (long) end * out);
+    need("X", x, (long) end * in);
+    if (dwSum.length < (long) out * in || dbSum.length < out) {
+      throw new IllegalArgumentException(
+          "addSegmentGradientsFixed: sums of " + dwSum.length + " and " + dbSum.length
+              + " elements, expected at least " + (long) out * in + " and " + out);
+    }
+    // dZ^T (out x rows, packed): column c is row first + c.
+    int ldz = end - first;
+    float[] dzt = packB = grow(packB, (long) out * ldz);
+    transpose(dz, first * out, out, ldz, out, dzt, 0, ldz);
+    float[] tile = fixTile;
+    boolean finite = true;
+    for (int j0 = 0; j0 < out; j0 += MR) {
+      int m = Math.min(MR, out - j0);
+      for (int k0 = 0; k0 < in; k0 += NB) {
+        int n = Math.min(NB, in - k0);
+        for (int s = 0; s < segments; s++) {
+          int r0 = starts[s] - first;
+          int r1 = starts[s + 1] - first;
+          for (int p = r0; p < r1; p += KC) {
+            gemmBlock(dzt, ldz, j0 * ldz + p, m, Math.min(KC, r1 - p),
+                x, (first + p) * in + k0, in, n, tile, LDT, p > r0);
+          }
+          finite &= addRounded(tile, LDT, m, n, dwSum, j0 * in + k0, in);
+        }
+      }
+    }
+    float[] db = fixBias = grow(fixBias, out);
+    for (int s = 0; s < segments; s++) {
+      columnSums(dz, starts[s] * out, starts[s + 1] - starts[s], out, db);
+      finite &= addRounded(db, out, 1, out, dbSum, 0, out);
+    }
+    return finite;
+  }
+
+  /**
+   * {@code sum[off + r*lds + c] += round(t[r*ldt + c] * 2^40)} for {@code r < m, c < n}, ties to
+   * even, as {@link ExactGradientSum#toFixed}: the float widened to double, {@code fma(v, 2^40,
+   * 1.5*2^52)} (exact product, one rounding to an integer), then the bits of that double minus the
+   * bits of {@code 1.5*2^52}, which is the integer itself for {@code |v 2^40| < 2^51}. Each float
+   * vector widens into two double vectors of the same width. (Only {@link #SPECIES} is used for
+   * floats: a second float species in the same JVM pollutes the type profiles of the shared Vector
+   * API code, and C2 then fails to intrinsify the micro-kernels' stores.) Returns whether every element was below {@code 2^11} in magnitude (NaN is
+   * not).
+   */
+  private static boolean addRounded(float[] t, int ldt, int m, int n, long[] sum, int off, int lds) {
+    DoubleVector scale = DoubleVector.broadcast(DOUBLES, ExactGradientSum.SCALE);
+    DoubleVector rounding = DoubleVector.broadcast(DOUBLES, ROUNDING);
+    LongVector roundingBits = LongVector.broadcast(LONGS, Double.doubleToRawLongBits(ROUNDING));
+    boolean below = true;
+    int h = DOUBLES.length();
+    int nv = n - n % L;
+    for (int r = 0; r < m; r++) {
+      int ti = r * ldt;
+      int si = off + r * lds;
+      for (int c = 0; c < nv; c += L) {
+        FloatVector v = FloatVector.fromArray(SPECIES, t, ti + c);
+        below &= v.abs().compare(VectorOperators.LT, FIXED_LIMIT).allTrue();
+        LongVector q0 =
+            ((DoubleVector) v.convertShape(VectorOperators.F2D, DOUBLES, 0))
+                .fma(scale, rounding)
+                .reinterpretAsLongs()
+                .sub(roundingBits);
+        LongVector q1 =
+            ((DoubleVector) v.convertShape(VectorOperators.F2D, DOUBLES, 1))
+                .fma(scale, rounding)
+                .reinterpretAsLongs()
+                .sub(roundingBits);
+        LongVector.fromArray(LONGS, sum, si + c).add(q0).intoArray(sum, si + c);
+        LongVector.fromArray(LONGS, sum, si + c + h).add(q1).intoArray(sum, si + c + h);
+      }
+      for (int c = nv; c < n; c++) {
+        float v = t[ti + c];
+        below &= Math.abs(v) < FIXED_LIMIT;
+        sum[si + c] += (long) ((v * ExactGradientSum.SCALE + ROUNDING) - ROUNDING);
+      }
+    }
+    return below;
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ import io.gradflow.common.kernels.DenseKernels;
 import io.gradflow.common.model.Activation;
 import io.gradflow.common.model.ModelSpec;
 import io.gradflow.common.model.Network;
+import io.gradflow.common.reduce.ExactGradientSum;
 
 /**
  * Forward and backward pass of a dense network on a minibatch in matrix form, with softmax +
@@ -55,6 +56,10 @@ public final class Backprop {
     return spec;
   }
 
+  public DenseKernels kernels() {
+    return kernels;
+  }
+
   public int maxBatch() {
     return maxBatch;
   }
@@ -95,12 +100,46 @@ public final class Backprop {
   public double forwardBackward(
       Network net, int[] labels, int rows, double lossDenominator, Gradients grads) {
     float[] probs = forward(net, rows);
+    double lossSum = outputDelta(probs, labels, 0, rows, lossDenominator);
+    backward(net, rows, grads, null, 0, null);
+    return lossSum;
+  }
+
+  /**
+   * Forward and backward on the first {@code starts[segments]} rows of {@link #inputBuffer()}, cut
+   * into segments {@code [starts[s], starts[s+1])} ({@code starts[0] = 0}): each segment's
+   * gradient, the same bits that {@link #forwardBackward} gives on that segment's rows alone, is
+   * rounded to fixed point and added to {@code sum}, and its summed cross-entropy is written to
+   * {@code segmentLoss[lossOffset + s]}. One pass over all rows keeps the products large; it needs
+   * kernels with {@link DenseKernels#segmentsFixed()}, whose rows do not see each other.
+   *
+   * @return false when some element of a segment's gradient is NaN, infinite or too large to
+   *     round (see {@link ExactGradientSum}); {@code sum} then holds a partial result
+   */
+  public boolean forwardBackwardFixed(
+      Network net, int[] labels, int[] starts, int segments, double lossDenominator,
+      ExactGradientSum sum, double[] segmentLoss, int lossOffset) {
+    if (!kernels.segmentsFixed()) {
+      throw new IllegalStateException("kernels " + kernels.id() + " cannot round segments to fixed point");
+    }
+    int rows = starts[segments];
+    float[] probs = forward(net, rows);
+    for (int s = 0; s < segments; s++) {
+      segmentLoss[lossOffset + s] = outputDelta(probs, labels, starts[s], starts[s + 1], lossDenominator);
+    }
+    return backward(net, rows, null, starts, segments, sum);
+  }
+
+  /**
+   * {@code dZ = (P - T) / S} at the logits for rows {@code [from, to)}; returns their summed
+   * cross-entropy, added in row order.
+   */
+  private double outputDelta(float[] probs, int[] labels, int from, int to, double lossDenominator) {
     int classes = spec.outputSize();
-    int layers = spec.layerCount();
     double lossSum = 0;
     float scale = (float) (1.0 / lossDenominator);
-    float[] dz = deltas[layers - 1];
-    for (int i = 0; i < rows; i++) {
+    float[] dz = deltas[spec.layerCount() - 1];
+    for (int i = from; i < to; i++) {
       int t = labels[i];
       if (t < 0 || t >= classes) {
         throw new IllegalArgumentException(
@@ -113,12 +152,27 @@ public final class Backprop {
         dz[row + j] = (probs[row + j] - target) * scale;
       }
     }
-    for (int l = layers - 1; l >= 0; l--) {
+    return lossSum;
+  }
+
+  /**
+   * Backward from {@code dZ} at the logits, last layer first: into {@code grads} when it is given,
+   * otherwise each segment's gradient in fixed point into {@code sum}. Returns false when a
+   * segment's gradient could not be rounded.
+   */
+  private boolean backward(
+      Network net, int rows, Gradients grads, int[] starts, int segments, ExactGradientSum sum) {
+    for (int l = spec.layerCount() - 1; l >= 0; l--) {
       int in = spec.fanIn(l);
       int out = spec.fanOut(l);
       float[] dzl = deltas[l];
-      kernels.weightGradient(dzl, acts[l], grads.weights(l), rows, in, out);
-      kernels.biasGradient(dzl, grads.biases(l), rows, out);
+      if (grads != null) {
+        kernels.weightGradient(dzl, acts[l], grads.weights(l), rows, in, out);
+        kernels.biasGradient(dzl, grads.biases(l), rows, out);
+      } else if (!kernels.addSegmentGradientsFixed(
+          dzl, acts[l], starts, segments, in, out, sum.tensor(2 * l), sum.tensor(2 * l + 1))) {
+        return false;
+      }
       if (l > 0) {
         float[] dPrev = deltas[l - 1];
         kernels.inputGradient(dzl, net.weights(l), dPrev, rows, in, out);
@@ -130,7 +184,7 @@ public final class Backprop {
         }
       }
     }
-    return lossSum;
+    return true;
   }
 
   /**

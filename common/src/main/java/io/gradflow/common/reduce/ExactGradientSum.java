@@ -17,9 +17,10 @@ import io.gradflow.common.nn.Gradients;
  *
  * <p>The rounding is to nearest, ties to even, done as {@code (x + 1.5*2^52) - 1.5*2^52} in
  * double ({@code |x| < 2^51}): plain IEEE operations that any vectorised version must repeat lane
- * by lane. (A Vector API version measured 6x slower on Java 17, whose C2 does not intrinsify the
- * float-to-double-to-long conversions used; the scalar loop stays.) Non-finite or out-of-range elements are refused with the
- * tensor and index named.
+ * by lane. This class stays scalar and free of the Vector API, so that the parameter server runs
+ * without it; the trainer's hot path rounds inside the kernel instead ({@code
+ * DenseKernels.addSegmentGradientsFixed}), lane by lane with the same operations and the same
+ * bits. Non-finite or out-of-range elements are refused with the tensor and index named.
  */
 public final class ExactGradientSum {
   /** Fixed-point scale 2^40. */

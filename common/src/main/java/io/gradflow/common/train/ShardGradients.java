@@ -2,6 +2,7 @@ package io.gradflow.common.train;
 
 import io.gradflow.common.data.Dataset;
 import io.gradflow.common.data.SamplingPlan;
+import io.gradflow.common.kernels.DenseKernels;
 import io.gradflow.common.kernels.Kernels;
 import io.gradflow.common.model.Network;
 import io.gradflow.common.nn.Backprop;
@@ -30,20 +31,28 @@ public final class ShardGradients implements AutoCloseable {
   private final Lane[] lanes;
   private final ExecutorService pool;
 
-  /** One thread's buffers: backprop, the float gradient of its last micro-shard, labels, a sum. */
+  /**
+   * One thread's buffers: backprop, the float gradient of its last micro-shard, labels, a sum, and
+   * the first rows of the micro-shards of its range.
+   */
   private static final class Lane {
     final Backprop backprop;
     final Gradients shardGrads;
     final int[] labels;
     final ExactGradientSum partial;
+    final int[] starts;
 
-    Lane(Network shape, String kernels, int rows) {
-      backprop = new Backprop(shape.spec(), Kernels.byName(kernels), rows);
+    Lane(Network shape, DenseKernels kernels, int rows, int microShards) {
+      backprop = new Backprop(shape.spec(), kernels, rows);
       shardGrads = new Gradients(shape.spec());
       labels = new int[rows];
       partial = new ExactGradientSum(shape);
+      starts = new int[microShards + 1];
     }
   }
+
+  /** Whether ranges of several micro-shards run as one batch ({@link #computeBatched}). */
+  private final boolean batched;
 
   public ShardGradients(Network shape, String kernels, SamplingPlan plan, Dataset data) {
     this(shape, kernels, 1, plan, data);
@@ -68,8 +77,12 @@ public final class ShardGradients implements AutoCloseable {
     int n = Math.min(threads, plan.microShards());
     this.lanes = new Lane[n];
     for (int i = 0; i < n; i++) {
-      lanes[i] = new Lane(shape, kernels, plan.maxShardRows());
+      DenseKernels k = Kernels.byName(kernels);
+      int shards = (plan.microShards() + n - 1) / n;
+      int rows = k.segmentsFixed() ? Math.min(plan.batch(), shards * plan.maxShardRows()) : plan.maxShardRows();
+      lanes[i] = new Lane(shape, k, rows, plan.microShards());
     }
+    this.batched = lanes[0].backprop.kernels().segmentsFixed();
     this.pool = n == 1 ? null : Executors.newFixedThreadPool(n - 1, r -> {
       Thread t = new Thread(r, "gradflow-shards");
       t.setDaemon(true);
@@ -88,6 +101,10 @@ public final class ShardGradients implements AutoCloseable {
   public void compute(Network net, long step, int first, int end, ExactGradientSum sum, double[] shardLoss) {
     int parts = Math.min(lanes.length, end - first);
     if (parts <= 1) {
+      if (batched && end - first > 1) {
+        computeBatched(lanes[0], net, step, first, end, sum, shardLoss);
+        return;
+      }
       for (int m = first; m < end; m++) {
         computeShard(lanes[0], net, step, m, shardLoss);
         sum.add(lanes[0].shardGrads);
@@ -123,10 +140,42 @@ public final class ShardGradients implements AutoCloseable {
 
   private void computeRange(Lane lane, Network net, long step, int a, int b, double[] shardLoss) {
     lane.partial.clear();
+    if (batched) {
+      computeBatched(lane, net, step, a, b, lane.partial, shardLoss);
+      return;
+    }
     for (int m = a; m < b; m++) {
       computeShard(lane, net, step, m, shardLoss);
       lane.partial.add(lane.shardGrads);
     }
+  }
+
+  /**
+   * Micro-shards {@code [a, b)} as one batch: forward and backward over all their rows at once,
+   * each shard's weight and bias gradients rounded to fixed point inside the kernel (the same bits
+   * as {@link #computeShard} then {@link ExactGradientSum#add}, with large products and no
+   * separate pass over the sums). When a gradient element cannot be rounded, the shards are
+   * computed again one by one, which names the element in the exception.
+   */
+  private void computeBatched(
+      Lane lane, Network net, long step, int a, int b, ExactGradientSum sum, double[] shardLoss) {
+    int base = plan.shardStart(a);
+    for (int m = a; m <= b; m++) {
+      lane.starts[m - a] = plan.shardStart(m) - base;
+    }
+    plan.gatherShards(data, step, a, b, lane.backprop.inputBuffer(), lane.labels);
+    if (lane.backprop.forwardBackwardFixed(
+        net, lane.labels, lane.starts, b - a, plan.batch(), sum, shardLoss, a)) {
+      return;
+    }
+    ExactGradientSum probe = new ExactGradientSum(net);
+    for (int m = a; m < b; m++) {
+      computeShard(lane, net, step, m, shardLoss);
+      probe.add(lane.shardGrads); // throws for the first element that cannot be rounded
+    }
+    throw new IllegalStateException(
+        "micro-shards " + a + ".." + (b - 1) + " of step " + step
+            + ": the fixed-point kernel refused a gradient that the float path accepts");
   }
 
   /** Forward + backward on micro-shard {@code m}, its summed cross-entropy into {@code shardLoss[m]}. */
