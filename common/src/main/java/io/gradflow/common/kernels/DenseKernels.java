@@ -1,5 +1,7 @@
 package io.gradflow.common.kernels;
 
+import io.gradflow.common.model.Activation;
+
 /**
  * The three products of a dense layer on row-major float arrays. They are the whole cost of
  * training. The caller owns every output buffer. Implementations must be deterministic: the same
@@ -31,6 +33,21 @@ public interface DenseKernels {
       for (int j = 0; j < out; j++) {
         db[j] += dz[row + j];
       }
+    }
+  }
+
+  /** {@code v_k = f(v_k)} for {@code k < n}, in place: exactly {@link Activation#apply}. */
+  default void activate(Activation f, float[] v, int n) {
+    f.applyInPlace(v, 0, n);
+  }
+
+  /**
+   * {@code d_k = d_k * f'(a_k)} for {@code k < n}, with the derivative written through the output
+   * {@code a = f(z)}: exactly {@link Activation#derivativeFromOutput}, then one float multiply.
+   */
+  default void activationGradient(Activation f, float[] a, float[] d, int n) {
+    for (int k = 0; k < n; k++) {
+      d[k] *= f.derivativeFromOutput(a[k]);
     }
   }
 

@@ -1,5 +1,6 @@
 package io.gradflow.common.kernels;
 
+import io.gradflow.common.model.Activation;
 import io.gradflow.common.reduce.ExactGradientSum;
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
@@ -200,6 +201,60 @@ public final class VectorKernels implements DenseKernels {
         acc += dz[row];
       }
       db[j] = acc;
+    }
+  }
+
+  /** ReLU ({@code z > 0 ? z : 0}) and identity in vectors; the others as the interface does. */
+  @Override
+  public void activate(Activation f, float[] v, int n) {
+    if (f == Activation.IDENTITY) {
+      return;
+    }
+    if (f != Activation.RELU) {
+      DenseKernels.super.activate(f, v, n);
+      return;
+    }
+    FloatVector zero = FloatVector.zero(SPECIES);
+    int k = 0;
+    for (; k + L <= n; k += L) {
+      FloatVector z = FloatVector.fromArray(SPECIES, v, k);
+      zero.blend(z, z.compare(VectorOperators.GT, 0f)).intoArray(v, k);
+    }
+    for (; k < n; k++) {
+      v[k] = Activation.RELU.apply(v[k]);
+    }
+  }
+
+  /**
+   * In vectors for every activation whose derivative is plain float arithmetic on the output
+   * (ReLU: 1 or 0; sigmoid: {@code a (1 - a)}; tanh: {@code 1 - a a}; identity: 1), with the same
+   * operations in the same order as {@link Activation#derivativeFromOutput}, so the same bits.
+   */
+  @Override
+  public void activationGradient(Activation f, float[] a, float[] d, int n) {
+    FloatVector zero = FloatVector.zero(SPECIES);
+    FloatVector one = FloatVector.broadcast(SPECIES, 1f);
+    int k = 0;
+    if (f == Activation.RELU) { // the common case, without a switch in the loop
+      for (; k + L <= n; k += L) {
+        FloatVector av = FloatVector.fromArray(SPECIES, a, k);
+        FloatVector slope = zero.blend(one, av.compare(VectorOperators.GT, 0f));
+        FloatVector.fromArray(SPECIES, d, k).mul(slope).intoArray(d, k);
+      }
+    }
+    for (; k + L <= n; k += L) {
+      FloatVector av = FloatVector.fromArray(SPECIES, a, k);
+      FloatVector slope =
+          switch (f) {
+            case RELU -> zero.blend(one, av.compare(VectorOperators.GT, 0f));
+            case SIGMOID -> av.mul(one.sub(av));
+            case TANH -> one.sub(av.mul(av));
+            case IDENTITY -> one;
+          };
+      FloatVector.fromArray(SPECIES, d, k).mul(slope).intoArray(d, k);
+    }
+    for (; k < n; k++) {
+      d[k] *= f.derivativeFromOutput(a[k]);
     }
   }
 

@@ -1,7 +1,6 @@
 package io.gradflow.common.nn;
 
 import io.gradflow.common.kernels.DenseKernels;
-import io.gradflow.common.model.Activation;
 import io.gradflow.common.model.ModelSpec;
 import io.gradflow.common.model.Network;
 import io.gradflow.common.reduce.ExactGradientSum;
@@ -82,7 +81,7 @@ public final class Backprop {
       float[] z = acts[l + 1];
       kernels.forward(acts[l], net.weights(l), net.biases(l), z, rows, in, out);
       if (l < layers - 1) {
-        spec.activation(l).applyInPlace(z, 0, rows * out);
+        kernels.activate(spec.activation(l), z, rows * out);
       }
     }
     float[] logits = acts[layers];
@@ -176,12 +175,7 @@ public final class Backprop {
       if (l > 0) {
         float[] dPrev = deltas[l - 1];
         kernels.inputGradient(dzl, net.weights(l), dPrev, rows, in, out);
-        Activation f = spec.activation(l - 1);
-        float[] a = acts[l];
-        int n = rows * in;
-        for (int k = 0; k < n; k++) {
-          dPrev[k] *= f.derivativeFromOutput(a[k]);
-        }
+        kernels.activationGradient(spec.activation(l - 1), acts[l], dPrev, rows * in);
       }
     }
     return true;
