@@ -102,9 +102,9 @@ final class BenchCommand implements Callable<Integer> {
       throw new CommandFailure(ExitCode.FAILED, "bench job failed: " + jobErr.toString().strip());
     }
     String summary = Files.readString(dir.resolve("summary.json"));
-    double samplesPerSecond = Double.parseDouble(Json.field(summary, "samples_per_second"));
+    double samplesPerSecond = Double.parseDouble(Json.field(summary, "steady_samples_per_second"));
     long parameters = modelSpec.parameterCount();
-    double flopsPerSample = 6.0 * weightCount(modelSpec); // forward 2, backward 4 flops per weight
+    double flopsPerSample = flopsPerSample(modelSpec);
     Json result = new Json()
         .put("model", model)
         .put("batch", batch)
@@ -156,12 +156,17 @@ final class BenchCommand implements Callable<Integer> {
     return ExitCode.OK.code();
   }
 
-  private static long weightCount(ModelSpec s) {
-    long n = 0;
+  /**
+   * Multiply-add flops of one sample's forward and backward: {@code 2 in out} per layer for
+   * {@code Z = X W^T}, as much for {@code dW}, and as much for {@code dX} except in the first
+   * layer, whose input gradient nobody needs.
+   */
+  private static double flopsPerSample(ModelSpec s) {
+    double flops = 0;
     for (int l = 0; l < s.layerCount(); l++) {
-      n += (long) s.fanIn(l) * s.fanOut(l);
+      flops += (l == 0 ? 4.0 : 6.0) * s.fanIn(l) * s.fanOut(l);
     }
-    return n;
+    return flops;
   }
 
   private static void deleteTree(Path dir) throws IOException {

@@ -17,7 +17,10 @@ import java.nio.file.StandardCopyOption;
 /**
  * Writes a job's {@code --out} directory: {@code metrics.jsonl} (a step record every {@code
  * logEvery} steps with loss, learning rate, throughput and per-layer gradient norms, and an epoch
- * record with test accuracy), {@code summary.json} and {@code model.gfm} at the end.
+ * record with test accuracy), {@code summary.json} and {@code model.gfm} at the end. The summary's
+ * {@code samples_per_second} counts every step; {@code steady_samples_per_second} leaves out the
+ * first fifth of the steps (at most 20), while the JIT compiles the kernels, as {@code gradflow
+ * bench} does for distributed jobs. Neither counts evaluation.
  */
 public final class JobRecorder implements TrainingListener, AutoCloseable {
   private final Path dir;
@@ -32,6 +35,10 @@ public final class JobRecorder implements TrainingListener, AutoCloseable {
   private long stepsDone;
   private long lastLoggedStep = -1;
   private long lastLoggedNanos;
+  /** Steps before {@code steady_samples_per_second} starts counting: JIT warm-up. */
+  private long warmupSteps;
+  private long steadyStartNanos;
+  private long steadyStartEvalNanos;
 
   /**
    * @param wallStartNanos {@link System#nanoTime()} when the command started (for wall_seconds)
@@ -66,11 +73,17 @@ public final class JobRecorder implements TrainingListener, AutoCloseable {
     epochStartNanos = trainStartNanos;
     lastLoggedNanos = trainStartNanos;
     lastLoggedStep = job.firstStep() - 1;
+    warmupSteps = Math.min(20, (job.totalSteps() - job.firstStep()) / 5);
+    steadyStartNanos = trainStartNanos;
   }
 
   @Override
   public void onStep(long step, int epoch, double loss, float lr, Gradients gradient) {
     stepsDone++;
+    if (stepsDone == warmupSteps) {
+      steadyStartNanos = System.nanoTime();
+      steadyStartEvalNanos = evalNanos;
+    }
     if ((step + 1) % logEvery != 0 && step + 1 != job.totalSteps()) {
       return;
     }
@@ -111,6 +124,8 @@ public final class JobRecorder implements TrainingListener, AutoCloseable {
   public void onFinish(Network net, long steps, Evaluator.Result test, double trainLoss) {
     long now = System.nanoTime();
     double trainSeconds = (now - trainStartNanos - evalNanos) / 1e9;
+    double steadySeconds = (now - steadyStartNanos - (evalNanos - steadyStartEvalNanos)) / 1e9;
+    long steadySteps = stepsDone - Math.min(warmupSteps, stepsDone);
     long batch = job.config().batch();
     Json summary =
         new Json()
@@ -125,6 +140,7 @@ public final class JobRecorder implements TrainingListener, AutoCloseable {
             .put("wall_seconds", (now - wallStartNanos) / 1e9)
             .put("train_seconds", trainSeconds)
             .put("samples_per_second", trainSeconds > 0 ? stepsDone * batch / trainSeconds : 0.0)
+            .put("steady_samples_per_second", steadySeconds > 0 ? steadySteps * batch / steadySeconds : 0.0)
             .put("model", net.spec().sizesText())
             .put("activation", net.spec().activationText())
             .put("parameters", net.spec().parameterCount())
