@@ -6,6 +6,7 @@ import io.gradflow.common.kernels.Kernels;
 import io.gradflow.common.model.ModelSpec;
 import io.gradflow.common.report.Json;
 import io.gradflow.common.util.SplitMix64;
+import io.gradflow.common.wire.PushPrecision;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -62,18 +63,28 @@ final class BenchCommand implements Callable<Integer> {
   @Option(names = "--repeats", paramLabel = "R", description = "With --kernels: timed repetitions per kernel; the median is reported (default: ${DEFAULT-VALUE}).")
   int repeats = 7;
 
+  @Option(names = "--push-precision", paramLabel = "P", description = "How workers push gradients: fp32 or bf16, as for train (default: ${DEFAULT-VALUE}).")
+  String pushPrecision = PushPrecision.FP32.id();
+
   @Option(names = "--json", description = "Print one JSON object.")
   boolean json;
 
   @Override
   public Integer call() throws Exception {
     ModelSpec modelSpec;
+    PushPrecision precision;
     try {
       modelSpec = ModelSpec.parse(model, activation, "", 1);
       Kernels.byName(kernelImpl);
+      precision = PushPrecision.parse(pushPrecision);
     } catch (IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), e.getMessage());
     }
+    if (precision != PushPrecision.FP32 && workers == 0 && !kernelsOnly) {
+      throw new ParameterException(spec.commandLine(), "--push-precision " + pushPrecision
+          + " needs worker processes (--workers N, N >= 1): a single-process job has no wire");
+    }
+    pushPrecision = precision.id();
     if (batch <= 0 || steps <= 0 || repeats <= 0 || workers < 0) {
       throw new ParameterException(spec.commandLine(), "--batch, --steps and --repeats must be positive, --workers >= 0");
     }
@@ -92,6 +103,9 @@ final class BenchCommand implements Callable<Integer> {
         "--dataset", dataset, "--model", model, "--activation", activation, "--batch", Integer.toString(batch),
         "--max-steps", Integer.toString(steps), "--epochs", "1000000", "--lr", "0.01", "--kernels", kernelImpl,
         "--out", dir.toString(), "--log-every", "1000000", "--checkpoint-every", "0"));
+    if (workers > 0) {
+      args.addAll(List.of("--push-precision", pushPrecision));
+    }
     if (microShards != null) {
       args.addAll(List.of("--micro-shards", Integer.toString(microShards)));
     }
@@ -111,6 +125,7 @@ final class BenchCommand implements Callable<Integer> {
         .put("workers", workers)
         .put("steps", steps)
         .put("kernels", kernelImpl)
+        .put("push_precision", workers > 0 ? pushPrecision : "none")
         .put("samples_per_second", samplesPerSecond)
         .put("step_ms", 1000.0 * batch / samplesPerSecond)
         .put("parameters", parameters);
@@ -139,7 +154,7 @@ final class BenchCommand implements Callable<Integer> {
       return ExitCode.OK.code();
     }
     out.printf(Locale.ROOT, "bench %s batch %d, %s, kernels %s, %d steps%n", model, batch,
-        workers == 0 ? "single process" : workers + " workers", kernelImpl, steps);
+        workers == 0 ? "single process" : workers + " workers, push precision " + pushPrecision, kernelImpl, steps);
     out.printf(Locale.ROOT, "  samples/s         %,.0f%n", samplesPerSecond);
     out.printf(Locale.ROOT, "  step              %.3f ms%n", (double) result.get("step_ms"));
     if (result.get("compute_ms") != null) {

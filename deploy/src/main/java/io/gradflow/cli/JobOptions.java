@@ -4,6 +4,7 @@ import io.gradflow.common.kernels.Kernels;
 import io.gradflow.common.model.ModelSpec;
 import io.gradflow.common.optim.LearningRateSchedule;
 import io.gradflow.common.train.TrainingConfig;
+import io.gradflow.common.wire.PushPrecision;
 import java.nio.file.Path;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -81,6 +82,14 @@ public final class JobOptions {
   @Option(names = "--kernels", paramLabel = "K", description = "Kernel implementation (default: the fastest available).")
   String kernels = Kernels.DEFAULT;
 
+  @Option(
+      names = "--push-precision",
+      paramLabel = "P",
+      description = "How workers push gradients: fp32 (exact; the same bits for any worker count) or bf16 (half the bytes;"
+          + " each worker's sum rounded to bfloat16, so the bits depend on the worker count; needs worker processes)"
+          + " (default: ${DEFAULT-VALUE}).")
+  String pushPrecision = PushPrecision.FP32.id();
+
   /** Default number of micro-shards: 8, or the batch when it is smaller. */
   static final int DEFAULT_MICRO_SHARDS = 8;
 
@@ -115,7 +124,8 @@ public final class JobOptions {
         "--step-size", Integer.toString(stepSize),
         "--gamma", Double.toString(gamma),
         "--seed", Long.toString(seed),
-        "--kernels", kernels));
+        "--kernels", kernels,
+        "--push-precision", pushPrecision));
     if (microShards != null) {
       a.addAll(java.util.List.of("--micro-shards", Integer.toString(microShards)));
     }
@@ -134,6 +144,14 @@ public final class JobOptions {
       return ModelSpec.parse(model, activation, init, seed);
     } catch (IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), e.getMessage());
+    }
+  }
+
+  private PushPrecision parsePushPrecision() {
+    try {
+      return PushPrecision.parse(pushPrecision);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("--push-precision " + pushPrecision + ": expected fp32 or bf16");
     }
   }
 
@@ -158,7 +176,8 @@ public final class JobOptions {
               epochs,
               maxSteps,
               seed,
-              Kernels.canonicalName(kernels));
+              Kernels.canonicalName(kernels),
+              parsePushPrecision());
       config.scheduleFor(1, 1); // validates the learning rate and schedule
       if (momentum < 0 || momentum >= 1) {
         throw new IllegalArgumentException("--momentum must be in [0, 1), got " + momentum);

@@ -7,6 +7,7 @@ import io.gradflow.common.report.JobRecorder;
 import io.gradflow.common.train.LocalTrainer;
 import io.gradflow.common.train.TrainingConfig;
 import io.gradflow.common.train.TrainingListener;
+import io.gradflow.common.wire.PushPrecision;
 import java.nio.file.Path;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
@@ -86,6 +87,10 @@ final class TrainCommand implements Callable<Integer> {
     }
     if (secure && workers == 0) {
       throw new ParameterException(spec.commandLine(), "--secure needs worker processes (--workers N, N >= 1): a single-process job has no network to secure");
+    }
+    if (workers == 0 && ssh.hosts == null && job.trainingConfig().pushPrecision() != PushPrecision.FP32) {
+      throw new ParameterException(spec.commandLine(), "--push-precision " + job.pushPrecision
+          + " needs worker processes (--workers N, N >= 1): a single-process job has no wire and sums exactly");
     }
     Path dir = out != null ? out : defaultOutDir();
     ProgressDisplay progress =

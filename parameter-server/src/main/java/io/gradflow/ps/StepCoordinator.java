@@ -11,7 +11,9 @@ import io.gradflow.common.train.JobInfo;
 import io.gradflow.common.train.SynchronousUpdate;
 import io.gradflow.common.train.TrainingListener;
 import io.gradflow.common.optim.SgdOptimizer;
+import io.gradflow.common.wire.Bf16Chunks;
 import io.gradflow.common.wire.JobFingerprint;
+import io.gradflow.common.wire.PushPrecision;
 import io.gradflow.common.wire.Rejoin;
 import io.gradflow.common.wire.TensorChunks;
 import io.gradflow.proto.JoinRequest;
@@ -423,10 +425,7 @@ public final class StepCoordinator {
     if (h.getEncoding() == PushHeader.Encoding.FLOAT32 && count != 1) {
       throw invalid("FLOAT32 pushes carry exactly one micro-shard, got " + count + ": use FIXED64 for sums");
     }
-    if (h.getEncoding() != PushHeader.Encoding.FLOAT32 && h.getEncoding() != PushHeader.Encoding.FIXED64
-        && h.getEncoding() != PushHeader.Encoding.PACKED64) {
-      throw invalid("push encoding " + h.getEncoding() + ": expected FIXED64, PACKED64 or FLOAT32");
-    }
+    checkEncoding(h.getEncoding());
     boolean duplicate = h.getStep() < step || (h.getStep() == step && allCovered(h.getShardFirst(), h.getShardEnd()));
     if (!duplicate) {
       if (!started || h.getStep() > step) {
@@ -457,6 +456,18 @@ public final class StepCoordinator {
     }
     m.lastSeenNanos = System.nanoTime();
     return new PushSession(m, h, duplicate);
+  }
+
+  /** The job's push precision decides the encodings it accepts: a worker cannot push another format. */
+  private void checkEncoding(PushHeader.Encoding e) {
+    if (job.config().pushPrecision() == PushPrecision.BF16) {
+      if (e != PushHeader.Encoding.BF16) {
+        throw invalid("push encoding " + e + ": this job has push precision bf16 and takes BF16 pushes only");
+      }
+    } else if (e != PushHeader.Encoding.FLOAT32 && e != PushHeader.Encoding.FIXED64 && e != PushHeader.Encoding.PACKED64) {
+      throw invalid("push encoding " + e + ": expected FIXED64, PACKED64 or FLOAT32"
+          + (e == PushHeader.Encoding.BF16 ? " (this job has push precision fp32)" : ""));
+    }
   }
 
   private WorkItem itemOf(Member m, int first, int end) {
@@ -520,11 +531,12 @@ public final class StepCoordinator {
     private void stage(TensorChunk c) {
       PushHeader.Encoding encoding = header.getEncoding();
       boolean floats = encoding == PushHeader.Encoding.FLOAT32;
+      boolean bf16 = encoding == PushHeader.Encoding.BF16;
       int n;
       try {
         n = encoding == PushHeader.Encoding.PACKED64
             ? TensorChunks.checkPackedFits(c, tensorLengths, tensorNames)
-            : TensorChunks.checkFits(c, tensorLengths, floats ? Float.BYTES : Long.BYTES, tensorNames);
+            : TensorChunks.checkFits(c, tensorLengths, floats ? Float.BYTES : bf16 ? Short.BYTES : Long.BYTES, tensorNames);
       } catch (IllegalArgumentException e) {
         throw invalid(e.getMessage());
       }
@@ -542,6 +554,14 @@ public final class StepCoordinator {
             throw invalid("gradient " + tensorNames[t] + "[" + (offset + i) + "] = " + v + " from " + member + ": expected a finite value below " + (long) ExactGradientSum.LIMIT);
           }
           stage[offset + i] = ExactGradientSum.toFixed(t, offset + i, v);
+        }
+      } else if (bf16) {
+        // a sum of several micro-shards: each below LIMIT, so the sum below LIMIT times their count
+        double limit = ExactGradientSum.LIMIT * (header.getShardEnd() - header.getShardFirst());
+        try {
+          Bf16Chunks.readFixed(c, stage, offset, limit, tensorNames[t]);
+        } catch (IllegalArgumentException e) {
+          throw invalid(e.getMessage() + " (from " + member + ")");
         }
       } else {
         if (encoding == PushHeader.Encoding.PACKED64) {

@@ -8,6 +8,8 @@ import io.gradflow.common.nn.Gradients;
 import io.gradflow.common.reduce.ExactGradientSum;
 import io.gradflow.common.train.ShardGradients;
 import io.gradflow.common.train.TrainingConfig;
+import io.gradflow.common.wire.Bf16Chunks;
+import io.gradflow.common.wire.PushPrecision;
 import io.gradflow.common.wire.Rejoin;
 import io.gradflow.common.wire.TensorChunks;
 import io.gradflow.proto.HeartbeatRequest;
@@ -187,7 +189,8 @@ public final class Worker {
             }
             computeNanos = System.nanoTime() - computeStart;
             sleep(options.pushDelayMillis().getAsLong());
-            push(step, header.getShardFirst(), header.getShardEnd(), sum, job.shards().lastShard(), job.shardLoss());
+            push(step, header.getShardFirst(), header.getShardEnd(), sum, job.shards().lastShard(), job.shardLoss(),
+                job.config().pushPrecision());
             computed++;
             want = Math.max(want, step + 1);
           }
@@ -246,8 +249,13 @@ public final class Worker {
    * Pushes the gradient of micro-shards {@code [first, end)}: one micro-shard travels as its
    * float32 gradient (4 bytes a parameter; the server rounds it to fixed point exactly as this
    * worker would), several as their exact fixed-point sum, packed ({@link PushHeader.Encoding#PACKED64}).
+   * In a job with push precision bf16 the fixed-point sum goes rounded once to bfloat16 ({@link
+   * PushHeader.Encoding#BF16}), whatever the number of micro-shards: the server takes nothing else.
+   * Non-finite gradients never get here: the fixed-point sum refused them during the compute.
    */
-  private void push(long step, int first, int end, ExactGradientSum sum, Gradients single, double[] shardLoss) {
+  private void push(long step, int first, int end, ExactGradientSum sum, Gradients single, double[] shardLoss,
+      PushPrecision precision) {
+    boolean bf16 = precision == PushPrecision.BF16;
     boolean oneShard = end - first == 1;
     PushHeader.Builder header =
         PushHeader.newBuilder()
@@ -255,7 +263,8 @@ public final class Worker {
             .setStep(step)
             .setShardFirst(first)
             .setShardEnd(end)
-            .setEncoding(oneShard ? PushHeader.Encoding.FLOAT32 : PushHeader.Encoding.PACKED64)
+            .setEncoding(bf16 ? PushHeader.Encoding.BF16
+                : oneShard ? PushHeader.Encoding.FLOAT32 : PushHeader.Encoding.PACKED64)
             .setComputeNanos(computeNanos)
             .setPullWaitNanos(pullWaitNanos)
             .setPullTransferNanos(pullTransferNanos)
@@ -266,7 +275,8 @@ public final class Worker {
     List<TensorChunk> chunks = new ArrayList<>();
     // Last layer first: its gradient is the first one backward produces.
     for (int t = sum.tensorCount() - 1; t >= 0; t--) {
-      chunks.addAll(oneShard ? TensorChunks.ofFloats(t, single.tensor(t)) : TensorChunks.ofPackedLongs(t, sum.tensor(t)));
+      chunks.addAll(bf16 ? Bf16Chunks.ofFixed(t, sum.tensor(t))
+          : oneShard ? TensorChunks.ofFloats(t, single.tensor(t)) : TensorChunks.ofPackedLongs(t, sum.tensor(t)));
     }
     long start = System.nanoTime();
     call("push", () -> pushOnce(header.setWorkerId(workerId).build(), chunks));

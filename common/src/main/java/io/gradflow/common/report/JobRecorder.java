@@ -151,6 +151,7 @@ public final class JobRecorder implements TrainingListener, AutoCloseable {
             .put("schedule", job.config().schedule().id())
             .put("seed", job.config().seed())
             .put("kernels", job.config().kernels())
+            .put("push_precision", job.workers() > 0 ? job.config().pushPrecision().id() : "none")
             .put("weights_sha256", net.sha256());
     try {
       ModelFiles.save(dir.resolve("model.gfm"), net, steps);

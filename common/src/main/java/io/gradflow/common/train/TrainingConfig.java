@@ -2,6 +2,7 @@ package io.gradflow.common.train;
 
 import io.gradflow.common.optim.LearningRateSchedule;
 import io.gradflow.common.reduce.ExactGradientSum;
+import io.gradflow.common.wire.PushPrecision;
 import io.gradflow.proto.TrainConfig;
 
 /**
@@ -10,6 +11,7 @@ import io.gradflow.proto.TrainConfig;
  *
  * @param maxSteps 0 for no limit beyond {@code epochs}
  * @param stepSize for the step schedule, steps between decays; 0 for one epoch
+ * @param pushPrecision how workers push gradients; only distributed jobs have pushes
  */
 public record TrainingConfig(
     String dataset,
@@ -25,9 +27,19 @@ public record TrainingConfig(
     int epochs,
     long maxSteps,
     long seed,
-    String kernels) {
+    String kernels,
+    PushPrecision pushPrecision) {
+
+  /** A job with exact {@link PushPrecision#FP32} pushes. */
+  public TrainingConfig(String dataset, int batch, int microShards, double learningRate, double momentum,
+      double weightDecay, LearningRateSchedule.Kind schedule, int warmupSteps, int stepSize, double stepGamma,
+      int epochs, long maxSteps, long seed, String kernels) {
+    this(dataset, batch, microShards, learningRate, momentum, weightDecay, schedule, warmupSteps, stepSize,
+        stepGamma, epochs, maxSteps, seed, kernels, PushPrecision.FP32);
+  }
 
   public TrainingConfig {
+    java.util.Objects.requireNonNull(pushPrecision, "pushPrecision");
     if (batch <= 0) {
       throw new IllegalArgumentException("batch must be positive, got " + batch);
     }
@@ -80,6 +92,7 @@ public record TrainingConfig(
         .setMaxSteps(maxSteps)
         .setSeed(seed)
         .setKernels(kernels)
+        .setPushPrecision(pushPrecision.id())
         .build();
   }
 
@@ -98,6 +111,7 @@ public record TrainingConfig(
         p.getEpochs(),
         p.getMaxSteps(),
         p.getSeed(),
-        p.getKernels());
+        p.getKernels(),
+        PushPrecision.parse(p.getPushPrecision()));
   }
 }

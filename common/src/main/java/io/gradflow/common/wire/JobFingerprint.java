@@ -13,6 +13,8 @@ import java.util.List;
  * hyper-parameters, and a readable diff of two jobs for the refusal message.
  */
 public final class JobFingerprint {
+  private static final String PUSH_PRECISION = "push precision";
+
   private JobFingerprint() {}
 
   /** Hex SHA-256 of the deterministic serialisation of (spec, config). */
@@ -44,8 +46,11 @@ public final class JobFingerprint {
     return diffs;
   }
 
+  /** The default push precision is left out, so fp32 jobs keep the fingerprint they had before it existed. */
   private static String canonical(ModelSpec spec, TrainConfig config) {
-    return String.join("\n", fields(spec, config));
+    List<String> fields = new ArrayList<>(List.of(fields(spec, config)));
+    fields.remove(PUSH_PRECISION + "=" + PushPrecision.FP32.id());
+    return String.join("\n", fields);
   }
 
   private static String[] fields(ModelSpec s, TrainConfig c) {
@@ -67,7 +72,9 @@ public final class JobFingerprint {
       "epochs=" + c.getEpochs(),
       "max steps=" + c.getMaxSteps(),
       "seed=" + Long.toUnsignedString(c.getSeed()),
-      "kernels=" + c.getKernels()
+      "kernels=" + c.getKernels(),
+      // as sent (a value this version does not know must still show up in a refusal, not throw)
+      PUSH_PRECISION + "=" + (c.getPushPrecision().isEmpty() ? PushPrecision.FP32.id() : c.getPushPrecision())
     };
   }
 

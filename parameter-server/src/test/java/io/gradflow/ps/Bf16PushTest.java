@@ -1,0 +1,176 @@
+package io.gradflow.ps;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.gradflow.common.data.SyntheticData;
+import io.gradflow.common.data.TrainTestSplit;
+import io.gradflow.common.model.ModelSpec;
+import io.gradflow.common.model.ModelSpecs;
+import io.gradflow.common.model.Network;
+import io.gradflow.common.optim.LearningRateSchedule;
+import io.gradflow.common.train.TrainingConfig;
+import io.gradflow.common.train.TrainingListener;
+import io.gradflow.common.util.SplitMix64;
+import io.gradflow.common.wire.Bf16Chunks;
+import io.gradflow.common.wire.Bfloat16;
+import io.gradflow.common.wire.JobFingerprint;
+import io.gradflow.common.wire.PushPrecision;
+import io.gradflow.common.wire.TensorChunks;
+import io.gradflow.proto.JoinRequest;
+import io.gradflow.proto.PushHeader;
+import io.gradflow.proto.TensorChunk;
+import io.gradflow.proto.WeightsHeader;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A job with push precision bf16: its server takes BF16 pushes and sums them exactly as the
+ * fixed-point values they stand for, refuses every other encoding (and an fp32 job refuses BF16),
+ * and refuses at join a worker whose job has the other precision.
+ */
+class Bf16PushTest {
+  private static final TrainTestSplit DATA = SyntheticData.spirals(3, 100, 0.2, 42);
+  private final ModelSpec spec = ModelSpec.parse("2-5-3", "tanh", "", 5);
+
+  private static TrainingConfig config(PushPrecision p) {
+    return new TrainingConfig("spirals", 30, 2, 0.1, 0.9, 0, LearningRateSchedule.Kind.CONSTANT, 0, 0, 0.1, 1, 5, 9,
+        "ejml", p);
+  }
+
+  /** A coordinator for one worker, joined and ready, at step 0 with micro-shards [0, 2) assigned. */
+  private record Job(StepCoordinator coordinator, String workerId) {}
+
+  private Job start(PushPrecision p) throws InterruptedException {
+    StepCoordinator c = new StepCoordinator(new ServerJob(Network.initialize(spec), config(p), DATA, 1), new TrainingListener() {});
+    String id = c.join(JoinRequest.newBuilder().setWorkerName("w").build()).getWorkerId();
+    c.ready(id, DATA.train().sha256(), DATA.train().count());
+    StepCoordinator.Pull pull = c.pull(id, 0, 1000);
+    assertEquals(WeightsHeader.State.READY, pull.state());
+    assertEquals(2, pull.end() - pull.first());
+    return new Job(c, id);
+  }
+
+  private static PushHeader header(Job job, PushHeader.Encoding e) {
+    return PushHeader.newBuilder().setWorkerId(job.workerId()).setStep(0).setShardFirst(0).setShardEnd(2)
+        .addShardLoss(1.0).addShardLoss(1.0).setEncoding(e).build();
+  }
+
+  /** Fixed-point gradient sums like those of a real step (~1e-3 at scale 2^40), one array per tensor. */
+  private long[][] sums() {
+    Network shape = new Network(spec);
+    SplitMix64 rng = new SplitMix64(21);
+    long[][] q = new long[shape.tensorCount()][];
+    for (int t = 0; t < q.length; t++) {
+      q[t] = new long[shape.tensor(t).length];
+      for (int i = 0; i < q[t].length; i++) {
+        q[t][i] = (long) (rng.nextGaussian() * 0x1p30);
+      }
+    }
+    return q;
+  }
+
+  private static void push(Job job, PushHeader.Encoding e, List<TensorChunk> chunks) {
+    StepCoordinator.PushSession s = job.coordinator().beginPush(header(job, e));
+    try {
+      chunks.forEach(s::addChunk);
+    } catch (RuntimeException ex) {
+      s.abort();
+      throw ex;
+    }
+    s.commit();
+  }
+
+  @Test
+  void aBf16PushIsSummedAsTheFixedPointValuesItStandsFor() throws Exception {
+    long[][] q = sums();
+    Job bf16 = start(PushPrecision.BF16);
+    List<TensorChunk> chunks = new ArrayList<>();
+    for (int t = 0; t < q.length; t++) {
+      chunks.addAll(Bf16Chunks.ofFixed(t, q[t]));
+    }
+    push(bf16, PushHeader.Encoding.BF16, chunks);
+    assertEquals(1, bf16.coordinator().step());
+
+    // the same step in an exact job, pushing the bfloat16 values' fixed points as FIXED64
+    Job exact = start(PushPrecision.FP32);
+    List<TensorChunk> fixed = new ArrayList<>();
+    for (int t = 0; t < q.length; t++) {
+      long[] rounded = new long[q[t].length];
+      for (int i = 0; i < rounded.length; i++) {
+        rounded[i] = Bfloat16.toFixed(Bfloat16.fromFixed(q[t][i]));
+      }
+      fixed.addAll(TensorChunks.ofLongs(t, rounded));
+    }
+    push(exact, PushHeader.Encoding.FIXED64, fixed);
+    assertEquals(exact.coordinator().networkSha256(), bf16.coordinator().networkSha256());
+
+    // and the rounding did change something against the unrounded sums
+    Job unrounded = start(PushPrecision.FP32);
+    List<TensorChunk> raw = new ArrayList<>();
+    for (int t = 0; t < q.length; t++) {
+      raw.addAll(TensorChunks.ofLongs(t, q[t]));
+    }
+    push(unrounded, PushHeader.Encoding.FIXED64, raw);
+    assertNotEquals(unrounded.coordinator().networkSha256(), bf16.coordinator().networkSha256());
+  }
+
+  @Test
+  void eachJobTakesOnlyTheEncodingsOfItsPrecision() throws Exception {
+    Job bf16 = start(PushPrecision.BF16);
+    for (PushHeader.Encoding e : List.of(PushHeader.Encoding.PACKED64, PushHeader.Encoding.FIXED64)) {
+      StatusRuntimeException ex = assertThrows(StatusRuntimeException.class, () -> bf16.coordinator().beginPush(header(bf16, e)));
+      assertEquals(Status.Code.INVALID_ARGUMENT, ex.getStatus().getCode());
+      assertEquals("push encoding " + e + ": this job has push precision bf16 and takes BF16 pushes only",
+          ex.getStatus().getDescription());
+    }
+    Job fp32 = start(PushPrecision.FP32);
+    StatusRuntimeException ex =
+        assertThrows(StatusRuntimeException.class, () -> fp32.coordinator().beginPush(header(fp32, PushHeader.Encoding.BF16)));
+    assertEquals(Status.Code.INVALID_ARGUMENT, ex.getStatus().getCode());
+    assertTrue(ex.getStatus().getDescription().contains("(this job has push precision fp32)"), ex.getStatus().getDescription());
+  }
+
+  @Test
+  void aNonFiniteBf16ValueIsRefusedNamingTheTensorAndChangesNothing() throws Exception {
+    Job job = start(PushPrecision.BF16);
+    long[][] q = sums();
+    List<TensorChunk> chunks = new ArrayList<>();
+    for (int t = 0; t < q.length; t++) {
+      chunks.addAll(Bf16Chunks.ofFixed(t, q[t]));
+    }
+    List<TensorChunk> bad = new ArrayList<>(chunks);
+    byte[] b = bad.get(2).getData().toByteArray();
+    b[2 * 3] = (byte) 0xC0; // element 3 of layer1.W: 0x7FC0, a quiet NaN
+    b[2 * 3 + 1] = (byte) 0x7F;
+    bad.set(2, bad.get(2).toBuilder().setData(com.google.protobuf.ByteString.copyFrom(b)).build());
+    StatusRuntimeException ex = assertThrows(StatusRuntimeException.class, () -> push(job, PushHeader.Encoding.BF16, bad));
+    assertEquals(Status.Code.INVALID_ARGUMENT, ex.getStatus().getCode());
+    assertTrue(ex.getStatus().getDescription().startsWith("gradient layer1.W[3] = NaN: expected a finite value"),
+        ex.getStatus().getDescription());
+    assertEquals(0, job.coordinator().step());
+    push(job, PushHeader.Encoding.BF16, chunks);
+    assertEquals(1, job.coordinator().step());
+  }
+
+  @Test
+  void aWorkerWhoseJobHasTheOtherPrecisionIsRefusedAtJoin() throws Exception {
+    Job bf16 = start(PushPrecision.BF16);
+    io.gradflow.proto.ModelSpec specProto = ModelSpecs.toProto(spec);
+    io.gradflow.proto.TrainConfig workerConfig = config(PushPrecision.FP32).toProto();
+    JoinRequest fp32Worker = JoinRequest.newBuilder().setWorkerName("fp32-worker").setSpec(specProto)
+        .setConfig(workerConfig).setFingerprint(JobFingerprint.of(specProto, workerConfig)).build();
+    StatusRuntimeException ex = assertThrows(StatusRuntimeException.class, () -> bf16.coordinator().join(fp32Worker));
+    assertEquals(Status.Code.FAILED_PRECONDITION, ex.getStatus().getCode());
+    assertTrue(ex.getStatus().getDescription().endsWith("push precision: bf16 (server) vs fp32 (worker)"),
+        ex.getStatus().getDescription());
+    // a worker that takes the job from the server gets the precision with it
+    assertEquals("bf16", bf16.coordinator().join(JoinRequest.newBuilder().setWorkerName("any").build())
+        .getConfig().getPushPrecision());
+  }
+}
