@@ -55,7 +55,8 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <ul>
  *   <li>{@code forward} needs {@code W^T}. When {@code (in + out) * roundUp(B, 16) < in * out}
- *       (small batches) it computes {@code Z^T = W X^T} from a packed {@code X^T} and transposes
+ *       (small batches) or {@code out < 16} (a narrow output layer) it computes {@code Z^T =
+ *       W X^T} from a packed {@code X^T} and transposes
  *       {@code Z^T} into {@code Z}; otherwise it packs {@code W^T}. The bias is the chain's start.
  *   <li>{@code weightGradient} packs {@code dZ^T} ({@code out x B}) and runs {@code dZ^T X}.
  *   <li>{@code inputGradient} runs {@code dZ W} on the arrays as they are.
@@ -117,9 +118,11 @@ public final class VectorKernels implements DenseKernels {
     need("b", b, out);
     need("Z", z, (long) batch * out);
     int bPad = roundUp(batch, L);
+    // Transposed when packing X^T moves fewer floats than packing W^T, or when Z has fewer
+    // columns than one vector: then every row tile would go through the padded-tail path.
     boolean transposed =
         forwardPath < 0
-            ? (long) in * bPad + (long) out * bPad < (long) in * out
+            ? out < L || (long) in * bPad + (long) out * bPad < (long) in * out
             : forwardPath == 1;
     if (!transposed) {
       // Z = X W^T: pack W^T (in x out), start every row of Z at b.
