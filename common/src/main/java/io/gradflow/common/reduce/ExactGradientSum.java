@@ -126,6 +126,21 @@ public final class ExactGradientSum {
     }
   }
 
+  /**
+   * Writes {@code (float)(sum * 2^-40)} for every element into {@code out} and clears the sums,
+   * in one pass over them.
+   */
+  public void drainTo(Gradients out) {
+    for (int t = 0; t < sums.length; t++) {
+      long[] s = sums[t];
+      float[] g = out.tensor(t);
+      for (int i = 0; i < s.length; i++) {
+        g[i] = (float) (s[i] * INVERSE_SCALE);
+        s[i] = 0L;
+      }
+    }
+  }
+
   /** Writes {@code (float)(sum * 2^-40)} for every element into {@code out}. */
   public void toGradients(Gradients out) {
     for (int t = 0; t < sums.length; t++) {

@@ -41,8 +41,7 @@ public final class SynchronousUpdate {
    * clears the accumulator for the next step and returns {@code lr_t}.
    */
   public float apply(Network net, long step) {
-    sum.toGradients(gradient);
-    sum.clear();
+    sum.drainTo(gradient);
     return optimizer.step(net, gradient, step);
   }
 }

@@ -51,6 +51,23 @@ class ExactGradientSumTest {
   }
 
   @Test
+  void drainGivesTheSameGradientAndLeavesTheSumEmpty() {
+    List<Gradients> shards = randomShards(3, 11);
+    ExactGradientSum sum = new ExactGradientSum(shape);
+    for (Gradients g : shards) {
+      sum.add(g);
+    }
+    Gradients viaCopy = new Gradients(spec);
+    sum.toGradients(viaCopy);
+    Gradients drained = new Gradients(spec);
+    sum.drainTo(drained);
+    for (int t = 0; t < sum.tensorCount(); t++) {
+      org.junit.jupiter.api.Assertions.assertArrayEquals(viaCopy.tensor(t), drained.tensor(t));
+      org.junit.jupiter.api.Assertions.assertArrayEquals(new long[sum.tensor(t).length], sum.tensor(t));
+    }
+  }
+
+  @Test
   void sumIsTheSameBitsInEveryOrder() {
     List<Gradients> shards = randomShards(8, 7);
     float[][] reference = sumOf(shards);
