@@ -104,7 +104,10 @@ final class WorkerCommand implements Callable<Integer> {
     }
     NettyChannelBuilder channelBuilder = NettyChannelBuilder.forAddress(target.host(), target.port(), credentials)
         .maxInboundMessageSize(4 << 20)
-        .flowControlWindow(ServerCommand.TRANSPORT_WINDOW_BYTES);
+        .flowControlWindow(ServerCommand.TRANSPORT_WINDOW_BYTES)
+        // The worker's callbacks only decode and complete futures: run them on the transport's
+        // thread instead of handing each message to an executor.
+        .directExecutor();
     if (tlsServerName != null) {
       channelBuilder.overrideAuthority(tlsServerName);
     }
