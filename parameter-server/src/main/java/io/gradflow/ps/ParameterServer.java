@@ -74,6 +74,7 @@ public final class ParameterServer {
   public void stop() throws InterruptedException {
     monitor.shutdownNow();
     server.shutdown();
+    coordinator.failWaitingPulls();
     if (!server.awaitTermination(5, TimeUnit.SECONDS)) {
       server.shutdownNow();
       server.awaitTermination(5, TimeUnit.SECONDS);

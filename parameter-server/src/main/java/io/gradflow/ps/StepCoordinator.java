@@ -290,6 +290,15 @@ public final class StepCoordinator {
     }
   }
 
+  /** The server stops: every waiting pull fails with UNAVAILABLE (its worker retries elsewhen). */
+  public synchronized void failWaitingPulls() {
+    List<Waiter> all = new ArrayList<>(waiters);
+    waiters.clear();
+    for (Waiter w : all) {
+      w.answer().fail(Status.UNAVAILABLE.withDescription("server shutting down").asRuntimeException());
+    }
+  }
+
   /** What pull {@code request} of {@code m} gets now, or null when it must wait. */
   private Pull answerFor(Member m, PullRequest request) {
     if (failure != null) {
