@@ -19,6 +19,7 @@ import io.gradflow.common.report.Json;
 import io.gradflow.ps.TokenAuthInterceptor;
 import io.grpc.ServerCredentials;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.netty.shaded.io.netty.channel.ChannelOption;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.PrintWriter;
@@ -48,6 +49,13 @@ final class ServerCommand implements Callable<Integer> {
    * window of several models' bytes keeps the sender from stalling on window updates.
    */
   static final int TRANSPORT_WINDOW_BYTES = 32 << 20;
+
+  /**
+   * Kernel socket buffers of every connection: large enough for a whole model, so a push or the
+   * weights go out in one write instead of trickling through a 16 KiB buffer that needs the peer
+   * to be scheduled between rounds (the kernel caps it at net.core.wmem_max / rmem_max).
+   */
+  static final int SOCKET_BUFFER_BYTES = 4 << 20;
 
   @Spec CommandSpec spec;
 
@@ -150,7 +158,12 @@ final class ServerCommand implements Callable<Integer> {
               : new ProgressDisplay(spec.commandLine().getOut(), Terminal.isInteractive(), progressSeconds);
       NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress(bind, port), credentials)
           .maxInboundMessageSize(4 << 20)
-          .flowControlWindow(TRANSPORT_WINDOW_BYTES);
+          .flowControlWindow(TRANSPORT_WINDOW_BYTES)
+          .withChildOption(ChannelOption.SO_SNDBUF, SOCKET_BUFFER_BYTES)
+          .withChildOption(ChannelOption.SO_RCVBUF, SOCKET_BUFFER_BYTES)
+          // Handlers never block (a pull waits without a thread), so they run on the transport's
+          // threads: no hand-off to an executor per message on the step's critical path.
+          .directExecutor();
       if (token != null) {
         builder.intercept(new TokenAuthInterceptor(token, line -> say(log, line)));
       }

@@ -13,6 +13,7 @@ import io.grpc.ChannelCredentials;
 import io.grpc.CompositeChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.netty.channel.ChannelOption;
 import java.io.PrintWriter;
 import java.net.InetAddress;
 import java.nio.file.Path;
@@ -104,7 +105,12 @@ final class WorkerCommand implements Callable<Integer> {
     }
     NettyChannelBuilder channelBuilder = NettyChannelBuilder.forAddress(target.host(), target.port(), credentials)
         .maxInboundMessageSize(4 << 20)
-        .flowControlWindow(ServerCommand.TRANSPORT_WINDOW_BYTES);
+        .flowControlWindow(ServerCommand.TRANSPORT_WINDOW_BYTES)
+        .withOption(ChannelOption.SO_SNDBUF, ServerCommand.SOCKET_BUFFER_BYTES)
+        .withOption(ChannelOption.SO_RCVBUF, ServerCommand.SOCKET_BUFFER_BYTES)
+        // The worker's callbacks only decode and complete futures: run them on the transport's
+        // thread instead of handing each message to an executor.
+        .directExecutor();
     if (tlsServerName != null) {
       channelBuilder.overrideAuthority(tlsServerName);
     }

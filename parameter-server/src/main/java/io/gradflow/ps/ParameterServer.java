@@ -14,7 +14,7 @@ import java.util.concurrent.TimeUnit;
  * start/stop/blockUntilShutdown.
  */
 public final class ParameterServer {
-  /** How often silent workers are looked for. */
+  /** How often silent workers and overdue pulls are looked for. */
   private static final long EXPIRY_PERIOD_MILLIS = 200;
 
   private final StepCoordinator coordinator;
@@ -44,7 +44,11 @@ public final class ParameterServer {
   public ParameterServer start() throws IOException {
     server.start();
     monitor.scheduleWithFixedDelay(
-        coordinator::expireSilentWorkers, EXPIRY_PERIOD_MILLIS, EXPIRY_PERIOD_MILLIS, TimeUnit.MILLISECONDS);
+        () -> {
+          coordinator.expireSilentWorkers();
+          coordinator.answerOverduePulls();
+        },
+        EXPIRY_PERIOD_MILLIS, EXPIRY_PERIOD_MILLIS, TimeUnit.MILLISECONDS);
     return this;
   }
 
@@ -70,6 +74,7 @@ public final class ParameterServer {
   public void stop() throws InterruptedException {
     monitor.shutdownNow();
     server.shutdown();
+    coordinator.failWaitingPulls();
     if (!server.awaitTermination(5, TimeUnit.SECONDS)) {
       server.shutdownNow();
       server.awaitTermination(5, TimeUnit.SECONDS);

@@ -17,6 +17,7 @@ import io.gradflow.proto.TensorChunk;
 import io.gradflow.proto.WeightsHeader;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 
 /** The gRPC face of a {@link StepCoordinator}: decodes calls, maps failures to Status codes. */
@@ -62,17 +63,28 @@ final class ParameterService extends ParameterServerGrpc.ParameterServerImplBase
 
   @Override
   public void pullWeights(PullRequest request, StreamObserver<PullChunk> response) {
-    StepCoordinator.Pull pull;
+    ServerCallStreamObserver<PullChunk> call = (ServerCallStreamObserver<PullChunk>) response;
+    StepCoordinator.PullAnswer answer =
+        new StepCoordinator.PullAnswer() {
+          @Override
+          public void answer(StepCoordinator.Pull pull) {
+            send(response, pull);
+          }
+
+          @Override
+          public void fail(StatusRuntimeException e) {
+            response.onError(e);
+          }
+        };
+    call.setOnCancelHandler(() -> coordinator.cancelPull(answer));
     try {
-      pull = coordinator.pull(request.getWorkerId(), request.getStep(), PULL_WAIT_MILLIS);
+      coordinator.pull(request, PULL_WAIT_MILLIS, answer);
     } catch (StatusRuntimeException e) {
       response.onError(e);
-      return;
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      response.onError(Status.UNAVAILABLE.withDescription("server shutting down").asRuntimeException());
-      return;
     }
+  }
+
+  private void send(StreamObserver<PullChunk> response, StepCoordinator.Pull pull) {
     response.onNext(
         PullChunk.newBuilder()
             .setHeader(

@@ -18,6 +18,7 @@ import io.gradflow.common.wire.Rejoin;
 import io.gradflow.common.wire.TensorChunks;
 import io.gradflow.proto.JoinRequest;
 import io.gradflow.proto.JoinResponse;
+import io.gradflow.proto.PullRequest;
 import io.gradflow.proto.PushHeader;
 import io.gradflow.proto.PushResponse;
 import io.gradflow.proto.TensorChunk;
@@ -77,6 +78,7 @@ public final class StepCoordinator {
   private final double[] shardLoss;
   private final List<WorkItem> items = new ArrayList<>();
   private List<TensorChunk> snapshot = List.of();
+  private final List<Waiter> waiters = new ArrayList<>();
   private double epochLossSum;
   private int epochSteps;
   private double lastEpochLoss = Double.NaN;
@@ -246,46 +248,113 @@ public final class StepCoordinator {
     openStep();
   }
 
+  /** Receives the answer to a pull, once there is one (called with the coordinator's lock held). */
+  public interface PullAnswer {
+    void answer(Pull pull);
+
+    void fail(io.grpc.StatusRuntimeException e);
+  }
+
+  /** A pull that waits for its step: no thread waits with it, the step's opening answers it. */
+  private record Waiter(Member member, PullRequest request, long deadlineNanos, PullAnswer answer) {}
+
   /**
-   * Waits up to {@code timeoutMillis} for a step {@code >= minStep} to open, then says what the
-   * worker should do.
+   * Answers a pull for a step {@code >= minStep}: at once when the worker has work (or the job is
+   * over), otherwise when a step with work for it opens, or with NOT_YET after {@code timeoutMillis}
+   * (see {@link #answerOverduePulls()}). No thread is held while it waits, so the gRPC handler may
+   * run on the transport's thread, and the weights of a new step go out the moment it opens.
    */
-  public synchronized Pull pull(String workerId, long minStep, long timeoutMillis) throws InterruptedException {
-    Member m = member(workerId);
+  public synchronized void pull(PullRequest request, long timeoutMillis, PullAnswer answer) {
+    Member m = member(request.getWorkerId());
     m.lastSeenNanos = System.nanoTime();
-    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
-    while (true) {
-      if (failure != null) {
-        throw Status.ABORTED.withDescription("the job stopped: " + failure).asRuntimeException();
+    Pull now = answerFor(m, request);
+    if (now != null) {
+      answer.answer(now);
+      return;
+    }
+    waiters.add(new Waiter(m, request, m.lastSeenNanos + TimeUnit.MILLISECONDS.toNanos(timeoutMillis), answer));
+  }
+
+  /** Forgets a waiting pull (its call was cancelled). */
+  public synchronized void cancelPull(PullAnswer answer) {
+    waiters.removeIf(w -> w.answer() == answer);
+  }
+
+  /** Answers NOT_YET to every pull that waited past its timeout; the server calls it a few times per second. */
+  public synchronized void answerOverduePulls() {
+    long now = System.nanoTime();
+    for (Waiter w : new ArrayList<>(waiters)) {
+      if (now - w.deadlineNanos() >= 0) {
+        waiters.remove(w);
+        w.member().lastSeenNanos = now;
+        w.answer().answer(new Pull(WeightsHeader.State.NOT_YET, step, 0, 0, List.of()));
       }
-      if (finished) {
-        return new Pull(WeightsHeader.State.DONE, step, 0, 0, List.of());
+    }
+  }
+
+  /** The server stops: every waiting pull fails with UNAVAILABLE (its worker retries elsewhen). */
+  public synchronized void failWaitingPulls() {
+    List<Waiter> all = new ArrayList<>(waiters);
+    waiters.clear();
+    for (Waiter w : all) {
+      w.answer().fail(Status.UNAVAILABLE.withDescription("server shutting down").asRuntimeException());
+    }
+  }
+
+  /** What pull {@code request} of {@code m} gets now, or null when it must wait. */
+  private Pull answerFor(Member m, PullRequest request) {
+    if (failure != null) {
+      throw Status.ABORTED.withDescription("the job stopped: " + failure).asRuntimeException();
+    }
+    if (finished) {
+      return new Pull(WeightsHeader.State.DONE, step, 0, 0, List.of());
+    }
+    if (m.left) {
+      throw Rejoin.asked(m + " was declared lost; join again");
+    }
+    if (started && !paused) {
+      WorkItem item = workFor(m, request.getStep() == step + 1 ? request.getPushedFirst() : 0,
+          request.getStep() == step + 1 ? request.getPushedEnd() : 0);
+      if (item != null) {
+        return new Pull(WeightsHeader.State.READY, step, item.first, item.end, snapshot);
       }
-      if (m.left) {
-        throw Rejoin.asked(m + " was declared lost; join again");
+    }
+    return null;
+  }
+
+  /** Something changed (a step opened, a worker left, the job ended): wake the waiting threads and answer the waiting pulls that can be. */
+  private void changed() {
+    notifyAll();
+    if (waiters.isEmpty()) {
+      return;
+    }
+    long now = System.nanoTime();
+    for (Waiter w : new ArrayList<>(waiters)) {
+      Pull p;
+      try {
+        p = answerFor(w.member(), w.request());
+      } catch (io.grpc.StatusRuntimeException e) {
+        waiters.remove(w);
+        w.answer().fail(e);
+        continue;
       }
-      if (started && !paused) {
-        WorkItem item = workFor(m);
-        if (item != null) {
-          return new Pull(WeightsHeader.State.READY, step, item.first, item.end, snapshot);
-        }
+      if (p != null) {
+        waiters.remove(w);
+        w.member().lastSeenNanos = now;
+        w.answer().answer(p);
       }
-      long left = deadline - System.nanoTime();
-      if (left <= 0) {
-        return new Pull(WeightsHeader.State.NOT_YET, step, 0, 0, List.of());
-      }
-      TimeUnit.NANOSECONDS.timedWait(this, left);
-      m.lastSeenNanos = System.nanoTime();
     }
   }
 
   /**
    * The unfinished item of the open step this worker should compute: one assigned to it, or, with
-   * backup workers, a copy of the unfinished item with the fewest copies.
+   * backup workers, a copy of the unfinished item with the fewest copies. Micro-shards
+   * {@code [pushedFirst, pushedEnd)} are on their way from this worker: not them.
    */
-  private WorkItem workFor(Member m) {
+  private WorkItem workFor(Member m, int pushedFirst, int pushedEnd) {
     for (WorkItem item : items) {
-      if (!item.done && item.assignees.contains(m.id) && !m.pushedItems.contains(item)) {
+      boolean inFlight = item.first == pushedFirst && item.end == pushedEnd;
+      if (!item.done && item.assignees.contains(m.id) && !m.pushedItems.contains(item) && !inFlight) {
         return item;
       }
     }
@@ -334,7 +403,7 @@ public final class StepCoordinator {
     m.left = true;
     if (!started || finished) {
       listener.onEvent("left: " + m + (why.isEmpty() ? "" : " (" + why + ")"));
-      notifyAll();
+      changed();
       return;
     }
     List<WorkItem> orphans = new ArrayList<>();
@@ -349,7 +418,7 @@ public final class StepCoordinator {
         + (orphans.isEmpty() ? "" : "; its micro-shards " + orphans + " of step " + (step + 1) + " go to the others"));
     reassign(orphans);
     resumeIfEnoughWorkers();
-    notifyAll();
+    changed();
   }
 
   /** Splits the micro-shards of orphaned items among the ready workers, contiguously and in rank order. */
@@ -403,7 +472,7 @@ public final class StepCoordinator {
       paused = false;
       listener.onEvent("resuming: " + live + " live worker(s)");
     }
-    notifyAll();
+    changed();
   }
 
   /** Validates a push's header and returns the session that receives its chunks. */
@@ -667,7 +736,7 @@ public final class StepCoordinator {
       openStep();
     }
     timings.addUpdate(step - 1, System.nanoTime() - start - (long) (epochEvaluated ? lastTest.seconds() * 1e9 : 0));
-    notifyAll();
+    changed();
   }
 
   /** The per-step time split measured so far (after warm-up). */
@@ -712,7 +781,7 @@ public final class StepCoordinator {
       chunks.addAll(TensorChunks.ofFloats(t, net.tensor(t)));
     }
     snapshot = List.copyOf(chunks);
-    notifyAll();
+    changed();
   }
 
   private void finish() {
@@ -722,7 +791,7 @@ public final class StepCoordinator {
     finished = true;
     snapshot = List.of();
     listener.onFinish(net, step, lastTest, lastEpochLoss);
-    notifyAll();
+    changed();
   }
 
   /** Stops the job with a reason; every waiting and later call is told. */
@@ -731,7 +800,7 @@ public final class StepCoordinator {
       failure = reason;
       listener.onEvent("job failed: " + reason);
     }
-    notifyAll();
+    changed();
   }
 
   /**

@@ -50,7 +50,20 @@ class Bf16PushTest {
     StepCoordinator c = new StepCoordinator(new ServerJob(Network.initialize(spec), config(p), DATA, 1), new TrainingListener() {});
     String id = c.join(JoinRequest.newBuilder().setWorkerName("w").build()).getWorkerId();
     c.ready(id, DATA.train().sha256(), DATA.train().count());
-    StepCoordinator.Pull pull = c.pull(id, 0, 1000);
+    java.util.concurrent.CompletableFuture<StepCoordinator.Pull> answered = new java.util.concurrent.CompletableFuture<>();
+    c.pull(io.gradflow.proto.PullRequest.newBuilder().setWorkerId(id).setStep(0).build(), 1000,
+        new StepCoordinator.PullAnswer() {
+          @Override
+          public void answer(StepCoordinator.Pull p) {
+            answered.complete(p);
+          }
+
+          @Override
+          public void fail(io.grpc.StatusRuntimeException e) {
+            answered.completeExceptionally(e);
+          }
+        });
+    StepCoordinator.Pull pull = answered.join();
     assertEquals(WeightsHeader.State.READY, pull.state());
     assertEquals(2, pull.end() - pull.first());
     return new Job(c, id);

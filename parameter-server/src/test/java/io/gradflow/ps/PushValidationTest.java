@@ -44,7 +44,8 @@ import org.junit.jupiter.api.Test;
 /**
  * The server refuses bad pushes with a Status that names the problem, and a refused push changes
  * nothing: NaN gradients, wrong shapes, out-of-order chunks, strangers, pushes for the wrong step.
- * Duplicate pushes are idempotent.
+ * Duplicate pushes are idempotent. A worker may ask for the next weights before its push is
+ * acknowledged: that pull waits for the next step instead of being handed the same micro-shards.
  */
 class PushValidationTest {
   private static final TrainTestSplit DATA = SyntheticData.spirals(3, 100, 0.2, 42);
@@ -270,5 +271,56 @@ class PushValidationTest {
     StatusRuntimeException e = refused(header(0, 2, PushHeader.Encoding.FIXED64), chunks);
     assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode());
     assertTrue(e.getStatus().getDescription().contains("layer0.W[4]"), e.getStatus().getDescription());
+  }
+
+  /** Starts a pull; the future completes with its header once the whole answer arrived. */
+  private CompletableFuture<WeightsHeader> pullAsync(PullRequest request) {
+    CompletableFuture<WeightsHeader> done = new CompletableFuture<>();
+    async.withDeadlineAfter(20, TimeUnit.SECONDS).pullWeights(request, new StreamObserver<>() {
+      private WeightsHeader header;
+
+      @Override
+      public void onNext(PullChunk c) {
+        if (header == null) {
+          header = c.getHeader();
+        }
+      }
+
+      @Override
+      public void onError(Throwable t) {
+        done.completeExceptionally(t);
+      }
+
+      @Override
+      public void onCompleted() {
+        done.complete(header);
+      }
+    });
+    return done;
+  }
+
+  @Test
+  void aPullAskedBeforeItsPushLandsWaitsForTheNextStep() throws Exception {
+    assertEquals(0, pull().getStep());
+    CompletableFuture<WeightsHeader> next = pullAsync(
+        PullRequest.newBuilder().setWorkerId(workerId).setStep(1).setPushedFirst(0).setPushedEnd(2).build());
+    Thread.sleep(100);
+    assertFalse(next.isDone(), "the pull must wait while micro-shards [0, 2) of step 1 are on their way");
+    assertFalse(push(header(0, 2, PushHeader.Encoding.FIXED64).build(), zeros()).getDuplicate());
+    WeightsHeader h = next.get(20, TimeUnit.SECONDS);
+    assertEquals(WeightsHeader.State.READY, h.getState());
+    assertEquals(1, h.getStep());
+    assertEquals(0, h.getShardFirst());
+    assertEquals(2, h.getShardEnd());
+  }
+
+  @Test
+  void aWaitingPullIsAnsweredNotYetAfterItsTimeout() throws Exception {
+    pull();
+    CompletableFuture<WeightsHeader> next = pullAsync(
+        PullRequest.newBuilder().setWorkerId(workerId).setStep(1).setPushedFirst(0).setPushedEnd(2).build());
+    WeightsHeader h = next.get(ParameterService.PULL_WAIT_MILLIS + 10_000, TimeUnit.MILLISECONDS);
+    assertEquals(WeightsHeader.State.NOT_YET, h.getState());
+    assertEquals(0, server.coordinator().step());
   }
 }

@@ -28,10 +28,11 @@ import io.gradflow.proto.WeightsHeader;
 import io.grpc.Channel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.ClientResponseObserver;
 import io.grpc.stub.StreamObserver;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -162,10 +163,12 @@ public final class Worker {
     Joined job = join();
     long want = job.response().getNextStep();
     long computed = 0;
+    PendingPull next = null;
     while (true) {
       WeightsHeader header;
       try {
-        header = pull(want, job.net());
+        header = next == null ? pull(want, job.net()) : awaitPull(next, want, job.net());
+        next = null;
         switch (header.getState()) {
           case NOT_YET, NO_WORK -> {}
           case DONE -> {
@@ -189,8 +192,8 @@ public final class Worker {
             }
             computeNanos = System.nanoTime() - computeStart;
             sleep(options.pushDelayMillis().getAsLong());
-            push(step, header.getShardFirst(), header.getShardEnd(), sum, job.shards().lastShard(), job.shardLoss(),
-                job.config().pushPrecision());
+            next = push(step, header.getShardFirst(), header.getShardEnd(), sum, job.shards().lastShard(), job.shardLoss(),
+                job.config().pushPrecision(), job.net());
             computed++;
             want = Math.max(want, step + 1);
           }
@@ -198,6 +201,10 @@ public final class Worker {
         }
       } catch (RejoinNeeded e) {
         options.log().accept("the server asks to join again (" + e.getMessage() + ")");
+        if (next != null) {
+          next.cancel();
+          next = null;
+        }
         job.shards().close();
         job = join();
         want = job.response().getNextStep();
@@ -207,42 +214,128 @@ public final class Worker {
 
   /** Pulls step {@code >= want}; on READY the weights are written into {@code net}. */
   private WeightsHeader pull(long want, Network net) {
+    return call("pull", () -> new PendingPull(want, 0, 0, net).await());
+  }
+
+  /** The answer of a pull asked for earlier; when it failed, pulls again as {@link #pull} does. */
+  private WeightsHeader awaitPull(PendingPull pending, long want, Network net) {
+    boolean[] firstTry = {true};
     return call("pull", () -> {
-      long start = System.nanoTime();
-      Iterator<PullChunk> it =
-          blocking
-              .withDeadlineAfter(deadlineMillis(), TimeUnit.MILLISECONDS)
-              .pullWeights(PullRequest.newBuilder().setWorkerId(workerId).setStep(want).build());
-      if (!it.hasNext()) {
-        throw new WorkerFailure(WorkerFailure.Kind.FAILED, "the server sent an empty pull answer");
+      if (firstTry[0]) {
+        firstTry[0] = false;
+        return pending.await();
       }
-      WeightsHeader header = it.next().getHeader();
-      long headerAt = System.nanoTime();
-      long[] received = new long[net.tensorCount()];
-      while (it.hasNext()) {
-        TensorChunk c = it.next().getChunk();
-        int t = c.getTensor();
-        if (t < 0 || t >= net.tensorCount() || c.getOffset() < 0
-            || c.getOffset() + c.getData().size() / 4 > net.tensor(t).length) {
-          throw new WorkerFailure(WorkerFailure.Kind.FAILED, "the server sent a weights chunk that does not fit the model");
-        }
-        TensorChunks.readFloats(c, net.tensor(t));
-        received[t] += c.getData().size() / 4;
+      return new PendingPull(want, 0, 0, net).await();
+    });
+  }
+
+  /**
+   * A pull in flight. Its chunks are decoded into the network's weights as they arrive, on the
+   * transport's thread; the caller must not use the network until {@link #await()} returned.
+   */
+  private final class PendingPull implements ClientResponseObserver<PullRequest, PullChunk> {
+    private final Network net;
+    private final long start = System.nanoTime();
+    private final long[] received;
+    private final CompletableFuture<WeightsHeader> done = new CompletableFuture<>();
+    private ClientCallStreamObserver<PullRequest> call;
+    private WeightsHeader header;
+    private long headerAt;
+    private String broken;
+
+    /** Asks for step {@code >= want}; micro-shards {@code [pushedFirst, pushedEnd)} of step {@code want - 1} are being pushed. */
+    PendingPull(long want, int pushedFirst, int pushedEnd, Network net) {
+      this.net = net;
+      this.received = new long[net.tensorCount()];
+      PullRequest request = PullRequest.newBuilder()
+          .setWorkerId(workerId).setStep(want).setPushedFirst(pushedFirst).setPushedEnd(pushedEnd).build();
+      async.withDeadlineAfter(deadlineMillis(), TimeUnit.MILLISECONDS).pullWeights(request, this);
+    }
+
+    @Override
+    public void beforeStart(ClientCallStreamObserver<PullRequest> requestStream) {
+      call = requestStream;
+    }
+
+    @Override
+    public void onNext(PullChunk chunk) {
+      if (header == null) {
+        header = chunk.getHeader();
+        headerAt = System.nanoTime();
+        return;
       }
-      if (header.getState() == WeightsHeader.State.READY) {
+      if (broken != null) {
+        return;
+      }
+      TensorChunk c = chunk.getChunk();
+      int t = c.getTensor();
+      if (t < 0 || t >= net.tensorCount() || c.getOffset() < 0
+          || c.getOffset() + c.getData().size() / 4 > net.tensor(t).length) {
+        broken = "the server sent a weights chunk that does not fit the model";
+        return;
+      }
+      TensorChunks.readFloats(c, net.tensor(t));
+      received[t] += c.getData().size() / 4;
+    }
+
+    @Override
+    public void onError(Throwable t) {
+      done.completeExceptionally(t);
+    }
+
+    @Override
+    public void onCompleted() {
+      if (header == null) {
+        broken = "the server sent an empty pull answer";
+      }
+      done.complete(header);
+    }
+
+    /** Gives up the pull (its answer is no longer wanted). */
+    void cancel() {
+      if (call != null) {
+        call.cancel("not needed", null);
+      }
+    }
+
+    /** Waits for the whole answer; on READY the weights are in the network. */
+    WeightsHeader await() {
+      WeightsHeader h = awaitFuture(done, "pull", deadlineMillis() + 1000);
+      if (broken != null) {
+        throw new WorkerFailure(WorkerFailure.Kind.FAILED, broken);
+      }
+      if (h.getState() == WeightsHeader.State.READY) {
         for (int t = 0; t < received.length; t++) {
           if (received[t] != net.tensor(t).length) {
             throw new WorkerFailure(
                 WorkerFailure.Kind.FAILED,
-                "weights of step " + (header.getStep() + 1) + " arrived incomplete: " + Network.tensorName(t) + " has "
+                "weights of step " + (h.getStep() + 1) + " arrived incomplete: " + Network.tensorName(t) + " has "
                     + received[t] + " of " + net.tensor(t).length + " elements");
           }
         }
         pullWaitNanos = headerAt - (pushDoneAt > 0 ? pushDoneAt : start);
         pullTransferNanos = System.nanoTime() - headerAt;
       }
-      return header;
-    });
+      return h;
+    }
+  }
+
+  /** The result of a call's future; its gRPC failure is rethrown as is, so {@link #call} can retry. */
+  private static <T> T awaitFuture(CompletableFuture<T> future, String what, long timeoutMillis) {
+    try {
+      return future.get(timeoutMillis, TimeUnit.MILLISECONDS);
+    } catch (ExecutionException e) {
+      Throwable cause = e.getCause();
+      if (cause instanceof StatusRuntimeException sre) {
+        throw sre;
+      }
+      throw new WorkerFailure(WorkerFailure.Kind.FAILED, what + " failed: " + cause, cause);
+    } catch (TimeoutException e) {
+      throw Status.DEADLINE_EXCEEDED.withDescription(what + " got no answer in time").asRuntimeException();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new WorkerFailure(WorkerFailure.Kind.FAILED, "interrupted");
+    }
   }
 
   /**
@@ -252,9 +345,10 @@ public final class Worker {
    * In a job with push precision bf16 the fixed-point sum goes rounded once to bfloat16 ({@link
    * PushHeader.Encoding#BF16}), whatever the number of micro-shards: the server takes nothing else.
    * Non-finite gradients never get here: the fixed-point sum refused them during the compute.
+   * Returns the pull of the next step's weights, asked for while the push is acknowledged.
    */
-  private void push(long step, int first, int end, ExactGradientSum sum, Gradients single, double[] shardLoss,
-      PushPrecision precision) {
+  private PendingPull push(long step, int first, int end, ExactGradientSum sum, Gradients single, double[] shardLoss,
+      PushPrecision precision, Network net) {
     boolean bf16 = precision == PushPrecision.BF16;
     boolean oneShard = end - first == 1;
     PushHeader.Builder header =
@@ -279,12 +373,31 @@ public final class Worker {
           : oneShard ? TensorChunks.ofFloats(t, single.tensor(t)) : TensorChunks.ofPackedLongs(t, sum.tensor(t)));
     }
     long start = System.nanoTime();
-    call("push", () -> pushOnce(header.setWorkerId(workerId).build(), chunks));
+    CompletableFuture<PushResponse> sent = sendPush(header.build(), chunks);
     pushDoneAt = System.nanoTime();
     lastPushNanos = pushDoneAt - start;
+    // Ask for the next weights now: the server answers the moment the step closes, while the
+    // push's acknowledgement travels back, instead of one round trip after it.
+    PendingPull next = new PendingPull(step + 1, first, end, net);
+    boolean[] firstTry = {true};
+    try {
+      call("push", () -> {
+        if (firstTry[0]) {
+          firstTry[0] = false;
+          return awaitFuture(sent, "push of step " + (step + 1), deadlineMillis() + 1000);
+        }
+        return awaitFuture(sendPush(header.setWorkerId(workerId).build(), chunks), "push of step " + (step + 1),
+            deadlineMillis() + 1000);
+      });
+    } catch (RuntimeException e) {
+      next.cancel();
+      throw e;
+    }
+    return next;
   }
 
-  private PushResponse pushOnce(PushHeader header, List<TensorChunk> chunks) {
+  /** Sends a whole push (header, then chunks); the future completes with the server's answer. */
+  private CompletableFuture<PushResponse> sendPush(PushHeader header, List<TensorChunk> chunks) {
     CompletableFuture<PushResponse> done = new CompletableFuture<>();
     StreamObserver<PushChunk> out =
         async
@@ -311,20 +424,7 @@ public final class Worker {
       out.onNext(PushChunk.newBuilder().setChunk(c).build());
     }
     out.onCompleted();
-    try {
-      return done.get(deadlineMillis() + 1000, TimeUnit.MILLISECONDS);
-    } catch (ExecutionException e) {
-      Throwable cause = e.getCause();
-      if (cause instanceof StatusRuntimeException sre) {
-        throw sre;
-      }
-      throw new WorkerFailure(WorkerFailure.Kind.FAILED, "push of step " + (header.getStep() + 1) + " failed: " + cause, cause);
-    } catch (TimeoutException e) {
-      throw Status.DEADLINE_EXCEEDED.withDescription("push got no answer in time").asRuntimeException();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new WorkerFailure(WorkerFailure.Kind.FAILED, "interrupted");
-    }
+    return done;
   }
 
   private void leave(String reason, boolean fatal) {
