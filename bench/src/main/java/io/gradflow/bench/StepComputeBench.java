@@ -1,0 +1,108 @@
+package io.gradflow.bench;
+
+import io.gradflow.common.data.Dataset;
+import io.gradflow.common.data.SamplingPlan;
+import io.gradflow.common.kernels.Kernels;
+import io.gradflow.common.model.ModelSpec;
+import io.gradflow.common.model.Network;
+import io.gradflow.common.nn.Backprop;
+import io.gradflow.common.nn.Gradients;
+import io.gradflow.common.reduce.ExactGradientSum;
+import io.gradflow.common.train.ShardGradients;
+import io.gradflow.common.util.SplitMix64;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * The compute of one training step, 784-256-128-10, batch 128, 8 micro-shards: every
+ * micro-shard's forward and backward and the exact fixed-point sum of their gradients, on one
+ * thread. {@code perShard} is the baseline: each micro-shard through {@link
+ * Backprop#forwardBackward} on its 16 rows, then rounded in a separate pass by {@link
+ * ExactGradientSum#add}. {@code batched} is what the trainer and the workers run: {@link
+ * ShardGradients}, one pass over all 128 rows with each micro-shard's gradient rounded inside the
+ * kernel. Both give the same bits ({@code ShardGradientsTest}).
+ *
+ * <pre>
+ * java --add-modules jdk.incubator.vector -jar bench/target/benchmarks.jar StepComputeBench
+ * </pre>
+ */
+@State(Scope.Thread)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MICROSECONDS)
+@Warmup(iterations = 5, time = 2)
+@Measurement(iterations = 5, time = 2)
+@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector"})
+public class StepComputeBench {
+  @Param({"128"})
+  public int batch;
+
+  private Network net;
+  private Dataset data;
+  private SamplingPlan plan;
+  private ShardGradients shards;
+  private Backprop one;
+  private Gradients g;
+  private int[] labels;
+  private ExactGradientSum sum;
+  private double[] loss;
+  private long step;
+
+  @Setup
+  public void setUp() {
+    ModelSpec spec = ModelSpec.parse("784-256-128-10", "relu", "", 1);
+    net = Network.initialize(spec);
+    int count = 8192;
+    SplitMix64 rng = new SplitMix64(5);
+    float[] x = new float[count * 784];
+    int[] y = new int[count];
+    for (int i = 0; i < x.length; i++) {
+      x[i] = (float) rng.nextDouble();
+    }
+    for (int i = 0; i < count; i++) {
+      y[i] = (int) (rng.nextDouble() * 10);
+    }
+    data = new Dataset("random", x, y, 784, 10);
+    plan = new SamplingPlan(count, batch, 8, 1);
+    shards = new ShardGradients(net, Kernels.DEFAULT, plan, data);
+    one = new Backprop(spec, Kernels.byName(Kernels.DEFAULT), plan.maxShardRows());
+    g = new Gradients(spec);
+    labels = new int[plan.maxShardRows()];
+    sum = new ExactGradientSum(net);
+    loss = new double[8];
+  }
+
+  @TearDown(Level.Trial)
+  public void tearDown() {
+    shards.close();
+  }
+
+  @Benchmark
+  public long perShard() {
+    sum.clear();
+    for (int m = 0; m < plan.microShards(); m++) {
+      plan.gatherShard(data, step, m, one.inputBuffer(), labels);
+      loss[m] = one.forwardBackward(net, labels, plan.shardRows(m), batch, g);
+      sum.add(g);
+    }
+    return sum.tensor(0)[(int) (step++ % 100)];
+  }
+
+  @Benchmark
+  public long batched() {
+    sum.clear();
+    shards.compute(net, step, 0, plan.microShards(), sum, loss);
+    return sum.tensor(0)[(int) (step++ % 100)];
+  }
+}
