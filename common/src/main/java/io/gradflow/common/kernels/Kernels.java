@@ -57,6 +57,27 @@ public final class Kernels {
           "the vector kernels need the Vector API: start the JVM with"
               + " --add-modules jdk.incubator.vector, or use --kernels ejml");
     }
+    forcedVectorBits(); // a bad value is an IllegalArgumentException here, not a class-init error
     return new VectorKernels();
+  }
+
+  /**
+   * The vector width that the system property {@link VectorKernels#BITS_PROPERTY} forces: 256 or
+   * 512, or 0 when it is not set (reading the constant loads no Vector API class).
+   *
+   * @throws IllegalArgumentException for any other value
+   */
+  static int forcedVectorBits() {
+    String bits = System.getProperty(VectorKernels.BITS_PROPERTY);
+    if (bits == null) {
+      return 0;
+    }
+    return switch (bits.trim()) {
+      case "256" -> 256;
+      case "512" -> 512;
+      default ->
+          throw new IllegalArgumentException(
+              VectorKernels.BITS_PROPERTY + ": expected 256 or 512, got '" + bits + "'");
+    };
   }
 }

@@ -80,7 +80,7 @@ public final class VectorKernels implements DenseKernels {
    * float lanes (AVX-512), else 256 bits (8 lanes). The kernels need 8 or 16 lanes, so a machine
    * with narrower vectors or none also gets 256 bits: the same bits, on the slow fallback.
    */
-  static final VectorSpecies<Float> SPECIES = species(System.getProperty(BITS_PROPERTY));
+  static final VectorSpecies<Float> SPECIES = species(Kernels.forcedVectorBits());
   private static final int L = SPECIES.length();
   /** The vector width in use, in bits: 512 or 256. */
   public static final int BITS = SPECIES.vectorBitSize();
@@ -829,19 +829,12 @@ public final class VectorKernels implements DenseKernels {
     return ld % 128 == 0 ? ld + L : ld;
   }
 
-  private static VectorSpecies<Float> species(String bits) {
-    if (bits == null) {
-      return FloatVector.SPECIES_PREFERRED.length() >= 16
-          ? FloatVector.SPECIES_512
-          : FloatVector.SPECIES_256;
+  /** {@code forced} bits (256 or 512), or by the preferred species when {@code forced} is 0. */
+  private static VectorSpecies<Float> species(int forced) {
+    if (forced == 0) {
+      forced = FloatVector.SPECIES_PREFERRED.length() >= 16 ? 512 : 256;
     }
-    return switch (bits.trim()) {
-      case "512" -> FloatVector.SPECIES_512;
-      case "256" -> FloatVector.SPECIES_256;
-      default ->
-          throw new IllegalArgumentException(
-              BITS_PROPERTY + ": expected 256 or 512, got '" + bits + "'");
-    };
+    return forced == 512 ? FloatVector.SPECIES_512 : FloatVector.SPECIES_256;
   }
 
   private static int roundUp(int n, int m) {

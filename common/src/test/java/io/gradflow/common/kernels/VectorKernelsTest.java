@@ -165,6 +165,23 @@ class VectorKernelsTest {
     assertTrue(e.getMessage().contains("'blas'") && e.getMessage().contains("vector-256"));
   }
 
+  @Test
+  void aBadForcedWidthIsRefusedNamingTheProperty() {
+    String before = System.getProperty(VectorKernels.BITS_PROPERTY);
+    System.setProperty(VectorKernels.BITS_PROPERTY, "128");
+    try {
+      IllegalArgumentException e =
+          assertThrows(IllegalArgumentException.class, () -> Kernels.byName("vector"));
+      assertEquals("gradflow.vector.bits: expected 256 or 512, got '128'", e.getMessage());
+    } finally {
+      if (before == null) {
+        System.clearProperty(VectorKernels.BITS_PROPERTY);
+      } else {
+        System.setProperty(VectorKernels.BITS_PROPERTY, before);
+      }
+    }
+  }
+
   // ---------------------------------------------------------------------------------------------
   // Backprop with the vector kernels.
 
