@@ -3,6 +3,7 @@ package io.gradflow.cli;
 import io.gradflow.common.kernels.DenseKernels;
 import io.gradflow.common.kernels.EjmlKernels;
 import io.gradflow.common.kernels.Kernels;
+import io.gradflow.common.kernels.VectorKernels;
 import io.gradflow.common.model.ModelSpec;
 import io.gradflow.common.report.Json;
 import io.gradflow.common.util.SplitMix64;
@@ -205,7 +206,8 @@ final class BenchCommand implements Callable<Integer> {
     SplitMix64 rng = new SplitMix64(7);
     List<Json> rows = new ArrayList<>();
     if (!json) {
-      out.printf(Locale.ROOT, "kernels %s vs ejml, batch %d, median of %d%n", fast.id(), batch, repeats);
+      out.printf(Locale.ROOT, "kernels %s%s vs ejml, batch %d, median of %d%n", fast.id(),
+          vectorBits(fast) > 0 ? " (" + vectorBits(fast) + "-bit vectors)" : "", batch, repeats);
       out.printf(Locale.ROOT, "%-8s %-16s %-14s %12s %12s %8s%n", "layer", "product", "shape", fast.id() + " GF/s", "ejml GF/s", "ratio");
     }
     warmUp(fast, s, rng);
@@ -246,7 +248,8 @@ final class BenchCommand implements Callable<Integer> {
       }
     }
     if (json) {
-      out.println(new Json().put("kernels", fast.id()).put("batch", batch).put("model", model)
+      out.println(new Json().put("kernels", fast.id()).put("vector_bits", vectorBits(fast))
+          .put("batch", batch).put("model", model)
           .put("rows", rows).put("overall_ratio", ejmlTotal / fastTotal));
     } else {
       out.printf(Locale.ROOT, "all products of a step: %.1fx faster than ejml%n", ejmlTotal / fastTotal);
@@ -281,6 +284,11 @@ final class BenchCommand implements Callable<Integer> {
         r.run();
       }
     }
+  }
+
+  /** The vector width the kernels run at, in bits; 0 for kernels without vectors. */
+  private static int vectorBits(DenseKernels kernels) {
+    return kernels instanceof VectorKernels ? VectorKernels.BITS : 0;
   }
 
   /** Median seconds of one call, each timing a batch of calls long enough (~50 ms) to be stable. */

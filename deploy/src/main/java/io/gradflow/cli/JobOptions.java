@@ -79,7 +79,7 @@ public final class JobOptions {
   @Option(names = "--seed", paramLabel = "N", description = "Seed of initialisation and sampling (default: ${DEFAULT-VALUE}).")
   long seed = 1;
 
-  @Option(names = "--kernels", paramLabel = "K", description = "Kernel implementation (default: the fastest available).")
+  @Option(names = "--kernels", paramLabel = "K", description = "Kernel implementation: vector (512- or 256-bit vectors, whichever the CPU runs fast; the same bits; also named vector-512 or vector-256) or ejml (default: vector).")
   String kernels = Kernels.DEFAULT;
 
   @Option(

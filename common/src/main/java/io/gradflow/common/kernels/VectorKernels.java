@@ -12,12 +12,13 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * The fast path: the three dense-layer products on the Java Vector API ({@code
- * jdk.incubator.vector}) with a fixed species, {@link FloatVector#SPECIES_512} (16 float lanes),
- * whatever the machine prefers. The JVM needs {@code --add-modules jdk.incubator.vector}. Speed
- * needs a JIT with 512-bit vectors (AVX-512): elsewhere the bits are the same but the Vector API
- * falls back to slow Java code, far slower than {@link EjmlKernels}. So is the interpreter: a
- * fresh JVM's first calls on a large layer take up to about a second, until C2 has compiled the
- * kernels.
+ * jdk.incubator.vector}), with 512-bit vectors (16 float lanes) where the JIT prefers them
+ * (AVX-512) and 256-bit vectors (8 lanes) elsewhere, such as AVX2; see {@link #SPECIES}. The JVM
+ * needs {@code --add-modules jdk.incubator.vector}. Speed needs a JIT that compiles the chosen
+ * width to vector instructions: where it cannot (no AVX2, or a width forced wider than the
+ * machine's) the bits are the same but the Vector API falls back to slow Java code, far slower
+ * than {@link EjmlKernels}. So is the interpreter: a fresh JVM's first calls on a large layer
+ * take up to about a second, until C2 has compiled the kernels.
  *
  * <p><b>Order of operations (the determinism contract).</b> Every output element is one
  * sequential chain of fused multiply-adds over the shared dimension, in index order, each rounded
@@ -38,31 +39,35 @@ import jdk.incubator.vector.VectorSpecies;
  * zero-padded copy, and blocking over the shared dimension only parks the running value in the
  * output (a float store and reload is exact). So the bits depend on the inputs alone: not on the
  * blocking, on which forward path a shape takes, on where a tail starts, on how many other rows
- * the batch has, or on whether the code runs interpreted or compiled. The species is fixed all the
- * same, and {@link #id()} names it, so that a different width never enters a fingerprint
- * silently. {@code VectorKernelsTest} checks every product bit for bit against the scalar chain.
+ * the batch has, or on whether the code runs interpreted or compiled, nor on the vector width: 256
+ * and 512 bits give the same bits. So {@link #id()} is {@code vector-512} at either width, the
+ * name under which these bits first shipped, and a worker with AVX2 joins a server with AVX-512.
+ * {@code VectorKernelsTest} checks every product bit for bit against the scalar chain, and the
+ * build runs it at both widths.
  *
  * <p><b>Design.</b> Each product is {@code C = C0 + A B} with {@code B} row-major and contiguous
  * along {@code C}'s columns. The micro-kernel keeps a 6-row by 4-vector tile of {@code C} (24
  * accumulators, 64 columns) in registers and per step of the shared dimension broadcasts one
  * element from each of 6 rows of {@code A} and multiply-adds it into 4 vectors of {@code B}
  * (6 broadcasts and 4 loads per 24 fmas; on this Zen 4 it beat 8 x 2 and 4 x 4 tiles by about
- * 10%). The shared dimension is cut into blocks of 256 so that a panel of {@code B} stays in
- * cache while every row tile passes over it. Leftover columns: one 6 x 2 and one 6 x 1 panel at
- * most, then a zero-padded scratch tile for the last {@code < 16}. Leftover rows: 4 or 5 make one
- * more tile whose extra rows are clamped onto the last real row (they recompute it and store the
- * same bits to the same place); 1 to 3 go row by row through 1 x 4 and 1 x 1 kernels.
+ * 10%). With 8 lanes the tile is 6 rows by 2 vectors (12 accumulators, 16 columns): AVX2 has 16
+ * vector registers, not 32, and in AVX2 mode 6 x 2 ran 1.8x faster than 6 x 4 here. The shared
+ * dimension is cut into blocks of 256 so that a panel of {@code B} stays in cache while every row
+ * tile passes over it. Leftover columns: one 6 x 2 panel (16 lanes only) and one 6 x 1 panel at
+ * most, then a zero-padded scratch tile for the last {@code < L} (L = lanes). Leftover rows: 4 or
+ * 5 make one more tile whose extra rows are clamped onto the last real row (they recompute it and
+ * store the same bits to the same place); 1 to 3 go row by row through 1 x 4 and 1 x 1 kernels.
  *
  * <ul>
- *   <li>{@code forward} needs {@code W^T}. When {@code (in + out) * roundUp(B, 16) < in * out}
- *       (small batches) or {@code out < 16} (a narrow output layer) it computes {@code Z^T =
+ *   <li>{@code forward} needs {@code W^T}. When {@code (in + out) * roundUp(B, L) < in * out}
+ *       (small batches) or {@code out < L} (a narrow output layer) it computes {@code Z^T =
  *       W X^T} from a packed {@code X^T} and transposes
  *       {@code Z^T} into {@code Z}; otherwise it packs {@code W^T}. The bias is the chain's start.
  *   <li>{@code weightGradient} packs {@code dZ^T} ({@code out x B}) and runs {@code dZ^T X}.
  *   <li>{@code inputGradient} runs {@code dZ W} on the arrays as they are.
  * </ul>
  *
- * <p>Transposes run on 16 x 16 blocks in registers. Packed buffers get a row stride that is not a
+ * <p>Transposes run on L x L blocks in registers. Packed buffers get a row stride that is not a
  * multiple of 512 bytes, so that a panel's rows do not pile onto a few cache sets.
  *
  * <p><b>Not thread-safe.</b> The packing buffers belong to the instance, grow to the largest
@@ -72,22 +77,43 @@ import jdk.incubator.vector.VectorSpecies;
  * <p>Arrays may be longer than the logical sizes; only the logical elements are read or written.
  */
 public final class VectorKernels implements DenseKernels {
-  static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_512;
+  /** The system property that forces the vector width, in bits: {@code 256} or {@code 512}. */
+  public static final String BITS_PROPERTY = "gradflow.vector.bits";
+
+  /**
+   * Chosen once, at class initialisation (a {@code static final}, so the JIT folds it): {@link
+   * #BITS_PROPERTY} when set, else 512 bits where the JIT's preferred species has at least 16
+   * float lanes (AVX-512), else 256 bits (8 lanes). The kernels need 8 or 16 lanes, so a machine
+   * with narrower vectors or none also gets 256 bits: the same bits, on the slow fallback.
+   */
+  static final VectorSpecies<Float> SPECIES = species(Kernels.forcedVectorBits());
   private static final int L = SPECIES.length();
+  /** The vector width in use, in bits: 512 or 256. */
+  public static final int BITS = SPECIES.vectorBitSize();
   /** Rows of C per micro-kernel tile. */
   private static final int MR = 6;
+  /**
+   * Vectors of C per micro-kernel tile row: 4 with 16 lanes (AVX-512 has 32 vector registers for
+   * the 24 accumulators, 4 loads and a broadcast), 2 with 8 lanes (AVX2 has 16 registers: 12
+   * accumulators, 2 loads, a broadcast).
+   */
+  private static final int NR = L >= 16 ? 4 : 2;
   /** Steps of the shared dimension per cache block. */
   private static final int KC = 256;
 
-  /** The kernel id, {@code "vector-" + the species' bits}: {@code vector-512}. */
+  /**
+   * The kernel id, {@code vector-512}, at either width: it names the order of operations (the
+   * bits), which the width does not change, so that workers with AVX2 and with AVX-512 agree on a
+   * job's fingerprint. {@link #BITS} says which width runs.
+   */
   public static final String ID = Kernels.VECTOR_512;
 
   /** Columns of dW per fixed-point tile in {@link #addSegmentGradientsFixed}. */
   private static final int NB = 256;
   /** The float tile's row stride: not a multiple of 512 bytes (see {@link #padLd}). */
   private static final int LDT = NB + L;
-  private static final VectorSpecies<Double> DOUBLES = DoubleVector.SPECIES_512;
-  private static final VectorSpecies<Long> LONGS = LongVector.SPECIES_512;
+  private static final VectorSpecies<Double> DOUBLES = VectorSpecies.of(double.class, SPECIES.vectorShape());
+  private static final VectorSpecies<Long> LONGS = VectorSpecies.of(long.class, SPECIES.vectorShape());
   /** {@code 1.5 * 2^52}: adding it to a double below 2^51 in magnitude rounds it to an integer. */
   private static final double ROUNDING = 0x1.8p52;
   /** {@link ExactGradientSum#LIMIT} as a float. */
@@ -381,9 +407,9 @@ public final class VectorKernels implements DenseKernels {
   private void gemm(
       float[] a, int lda, int m, int k, float[] b, int ldb, int n, float[] c, int ldc,
       boolean load) {
-    // Blocks of KC steps of the shared dimension keep a panel of B (KC x 2L floats) in L1 while
-    // every row tile of A passes over it. C holds the running sums between blocks: storing and
-    // reloading a float is exact, so every element is still one sequential chain.
+    // Blocks of KC steps of the shared dimension keep a panel of B (KC x NR*L floats) in cache
+    // while every row tile of A passes over it. C holds the running sums between blocks: storing
+    // and reloading a float is exact, so every element is still one sequential chain.
     for (int p0 = 0; p0 < k; p0 += KC) {
       int kc = Math.min(KC, k - p0);
       gemmBlock(a, lda, p0, m, kc, b, p0 * ldb, ldb, n, c, ldc, load || p0 > 0);
@@ -395,8 +421,8 @@ public final class VectorKernels implements DenseKernels {
       float[] b, int bOff, int ldb, int n, float[] c, int ldc, boolean load) {
     // Rows: tiles of MR; 4 or 5 left over make one more tile, clamped; 1 to 3 go one by one.
     int tiled = m % MR <= 3 ? m - m % MR : m;
-    // Columns: panels of 4 vectors, then at most one of 2 and one of 1, then the tail (< L).
-    int n4 = n - n % (4 * L);
+    // Columns: panels of NR vectors (4: then at most one of 2), at most one of 1, the tail (< L).
+    int n4 = NR == 4 ? n - n % (4 * L) : 0;
     int n1 = n - n % L;
     int n2 = n4 + (n1 - n4) / (2 * L) * (2 * L);
     for (int j = 0; j < n4; j += 4 * L) {
@@ -417,11 +443,13 @@ public final class VectorKernels implements DenseKernels {
             b, bOff + j, ldb, c, i * ldc + j, ldc, load);
       }
     }
+    // A single row needs 4 accumulators at most, so it takes 4 vectors at a time at either width.
+    int r4 = n - n % (4 * L);
     for (int i = tiled; i < m; i++) {
-      for (int j = 0; j < n4; j += 4 * L) {
+      for (int j = 0; j < r4; j += 4 * L) {
         kernel1x4(a, i * lda + p0, kc, b, bOff + j, ldb, c, i * ldc + j, load);
       }
-      for (int j = n4; j < n1; j += L) {
+      for (int j = r4; j < n1; j += L) {
         kernel1x1(a, i * lda + p0, kc, b, bOff + j, ldb, c, i * ldc + j, load);
       }
     }
@@ -438,7 +466,7 @@ public final class VectorKernels implements DenseKernels {
       float[] tc = tailC;
       for (int i = 0; i < m; i += MR) {
         int rows = Math.min(MR, m - i);
-        // Plain loops: t < 16 floats is too short for System.arraycopy's call to pay.
+        // Plain loops: t < L floats is too short for System.arraycopy's call to pay.
         if (load) {
           for (int r = 0; r < rows; r++) {
             for (int q = 0, cq = (i + r) * ldc + n1; q < t; q++) {
@@ -728,24 +756,28 @@ public final class VectorKernels implements DenseKernels {
 
   /**
    * {@code dst[dOff + c * ldd + r] = src[sOff + r * lds + c]} for {@code r < rows}, {@code c <
-   * cols}: 16 x 16 blocks in registers, the edges one float at a time.
+   * cols}: L x L blocks in registers, the edges one float at a time.
    */
   static void transpose(
       float[] src, int sOff, int lds, int rows, int cols, float[] dst, int dOff, int ldd) {
-    int r16 = rows - rows % 16;
-    int c16 = cols - cols % 16;
-    for (int r = 0; r < r16; r += 16) {
-      for (int c = 0; c < c16; c += 16) {
-        transpose16(src, sOff + r * lds + c, lds, dst, dOff + c * ldd + r, ldd);
+    int rL = rows - rows % L;
+    int cL = cols - cols % L;
+    for (int r = 0; r < rL; r += L) {
+      for (int c = 0; c < cL; c += L) {
+        if (L == 16) {
+          transpose16(src, sOff + r * lds + c, lds, dst, dOff + c * ldd + r, ldd);
+        } else {
+          transpose8(src, sOff + r * lds + c, lds, dst, dOff + c * ldd + r, ldd);
+        }
       }
     }
-    for (int c = c16; c < cols; c++) {
-      for (int r = 0; r < r16; r++) {
+    for (int c = cL; c < cols; c++) {
+      for (int r = 0; r < rL; r++) {
         dst[dOff + c * ldd + r] = src[sOff + r * lds + c];
       }
     }
     for (int c = 0; c < cols; c++) {
-      for (int r = r16; r < rows; r++) {
+      for (int r = rL; r < rows; r++) {
         dst[dOff + c * ldd + r] = src[sOff + r * lds + c];
       }
     }
@@ -765,7 +797,7 @@ public final class VectorKernels implements DenseKernels {
   private static final VectorMask<Float> HI2 = bitSet(2);
   private static final VectorMask<Float> HI1 = bitSet(1);
 
-  /** Lane {@code l} takes lane {@code l + by} (mod 16). */
+  /** Lane {@code l} takes lane {@code l + by} (mod L). */
   private static VectorShuffle<Float> shift(int by) {
     return VectorShuffle.fromOp(SPECIES, l -> Math.floorMod(l + by, L));
   }
@@ -777,6 +809,65 @@ public final class VectorKernels implements DenseKernels {
       m[l] = (l & bit) != 0;
     }
     return VectorMask.fromArray(SPECIES, m, 0);
+  }
+
+  /**
+   * Transposes one 8 x 8 block with 8-lane vectors, the last three stages of {@link #transpose16}.
+   */
+  private static void transpose8(float[] src, int s, int lds, float[] dst, int d, int ldd) {
+    FloatVector v0 = FloatVector.fromArray(SPECIES, src, s);
+    FloatVector v1 = FloatVector.fromArray(SPECIES, src, s + 1 * lds);
+    FloatVector v2 = FloatVector.fromArray(SPECIES, src, s + 2 * lds);
+    FloatVector v3 = FloatVector.fromArray(SPECIES, src, s + 3 * lds);
+    FloatVector v4 = FloatVector.fromArray(SPECIES, src, s + 4 * lds);
+    FloatVector v5 = FloatVector.fromArray(SPECIES, src, s + 5 * lds);
+    FloatVector v6 = FloatVector.fromArray(SPECIES, src, s + 6 * lds);
+    FloatVector v7 = FloatVector.fromArray(SPECIES, src, s + 7 * lds);
+    FloatVector t;
+    t = v0.blend(v4.rearrange(UP4), HI4);
+    v4 = v0.rearrange(DOWN4).blend(v4, HI4);
+    v0 = t;
+    t = v1.blend(v5.rearrange(UP4), HI4);
+    v5 = v1.rearrange(DOWN4).blend(v5, HI4);
+    v1 = t;
+    t = v2.blend(v6.rearrange(UP4), HI4);
+    v6 = v2.rearrange(DOWN4).blend(v6, HI4);
+    v2 = t;
+    t = v3.blend(v7.rearrange(UP4), HI4);
+    v7 = v3.rearrange(DOWN4).blend(v7, HI4);
+    v3 = t;
+    t = v0.blend(v2.rearrange(UP2), HI2);
+    v2 = v0.rearrange(DOWN2).blend(v2, HI2);
+    v0 = t;
+    t = v1.blend(v3.rearrange(UP2), HI2);
+    v3 = v1.rearrange(DOWN2).blend(v3, HI2);
+    v1 = t;
+    t = v4.blend(v6.rearrange(UP2), HI2);
+    v6 = v4.rearrange(DOWN2).blend(v6, HI2);
+    v4 = t;
+    t = v5.blend(v7.rearrange(UP2), HI2);
+    v7 = v5.rearrange(DOWN2).blend(v7, HI2);
+    v5 = t;
+    t = v0.blend(v1.rearrange(UP1), HI1);
+    v1 = v0.rearrange(DOWN1).blend(v1, HI1);
+    v0 = t;
+    t = v2.blend(v3.rearrange(UP1), HI1);
+    v3 = v2.rearrange(DOWN1).blend(v3, HI1);
+    v2 = t;
+    t = v4.blend(v5.rearrange(UP1), HI1);
+    v5 = v4.rearrange(DOWN1).blend(v5, HI1);
+    v4 = t;
+    t = v6.blend(v7.rearrange(UP1), HI1);
+    v7 = v6.rearrange(DOWN1).blend(v7, HI1);
+    v6 = t;
+    v0.intoArray(dst, d);
+    v1.intoArray(dst, d + 1 * ldd);
+    v2.intoArray(dst, d + 2 * ldd);
+    v3.intoArray(dst, d + 3 * ldd);
+    v4.intoArray(dst, d + 4 * ldd);
+    v5.intoArray(dst, d + 5 * ldd);
+    v6.intoArray(dst, d + 6 * ldd);
+    v7.intoArray(dst, d + 7 * ldd);
   }
 
   /** Transposes one 16 x 16 block: {@code dst[c * ldd + r] = src[r * lds + c]}, in registers. */
@@ -928,6 +1019,14 @@ public final class VectorKernels implements DenseKernels {
   private static int padLd(int n) {
     int ld = roundUp(n, L);
     return ld % 128 == 0 ? ld + L : ld;
+  }
+
+  /** {@code forced} bits (256 or 512), or by the preferred species when {@code forced} is 0. */
+  private static VectorSpecies<Float> species(int forced) {
+    if (forced == 0) {
+      forced = FloatVector.SPECIES_PREFERRED.length() >= 16 ? 512 : 256;
+    }
+    return forced == 512 ? FloatVector.SPECIES_512 : FloatVector.SPECIES_256;
   }
 
   private static int roundUp(int n, int m) {

@@ -11,12 +11,15 @@ import io.gradflow.common.nn.Backprop;
 import io.gradflow.common.nn.Gradients;
 import java.util.Arrays;
 import java.util.Random;
+import jdk.incubator.vector.FloatVector;
 import org.junit.jupiter.api.Test;
 
 /**
  * {@link VectorKernels} against the documented order of operations (a scalar {@link Math#fma}
  * chain, bit for bit) and against {@link EjmlKernels} (within the rounding bound of two different
  * summation orders), on odd and layer-sized shapes, with arrays longer than the logical size.
+ * The build runs it at the machine's width and again at 256 and at 512 bits (surefire executions
+ * that set {@link VectorKernels#BITS_PROPERTY}).
  */
 class VectorKernelsTest {
   private static final int[] ODD = {1, 3, 7, 15, 17, 33, 100};
@@ -27,11 +30,22 @@ class VectorKernelsTest {
   private final EjmlKernels ejml = new EjmlKernels();
 
   @Test
-  void idNamesTheFixedSpecies() {
+  void idIsVector512AtEitherWidth() {
     VectorKernels v = new VectorKernels();
-    assertEquals("vector-" + VectorKernels.SPECIES.vectorBitSize(), v.id());
     assertEquals("vector-512", v.id());
     assertEquals(Kernels.VECTOR_512, VectorKernels.ID);
+    assertEquals(VectorKernels.SPECIES.vectorBitSize(), VectorKernels.BITS);
+  }
+
+  @Test
+  void widthIsThePropertyElseWhatTheMachinePrefers() {
+    String forced = System.getProperty(VectorKernels.BITS_PROPERTY);
+    int expected =
+        forced != null
+            ? Integer.parseInt(forced)
+            : FloatVector.SPECIES_PREFERRED.length() >= 16 ? 512 : 256;
+    assertEquals(expected, VectorKernels.BITS, "forced: " + forced);
+    assertEquals(VectorKernels.BITS / 32, VectorKernels.SPECIES.length());
   }
 
   @Test
@@ -139,6 +153,8 @@ class VectorKernelsTest {
   void kernelsByNameKnowsVectorAndItsAlias() {
     assertEquals("vector-512", Kernels.byName("vector").id());
     assertEquals("vector-512", Kernels.byName("vector-512").id());
+    assertEquals("vector-512", Kernels.byName("vector-256").id());
+    assertEquals("vector-512", Kernels.canonicalName("vector-256"));
     assertEquals("ejml", Kernels.byName("ejml").id());
     assertEquals(Kernels.DEFAULT, Kernels.byName(Kernels.DEFAULT).id());
     assertEquals("vector-512", Kernels.DEFAULT);
@@ -146,7 +162,24 @@ class VectorKernelsTest {
     assertTrue(Kernels.byName("vector") instanceof VectorKernels);
     IllegalArgumentException e =
         assertThrows(IllegalArgumentException.class, () -> Kernels.byName("blas"));
-    assertTrue(e.getMessage().contains("'blas'") && e.getMessage().contains("vector"));
+    assertTrue(e.getMessage().contains("'blas'") && e.getMessage().contains("vector-256"));
+  }
+
+  @Test
+  void aBadForcedWidthIsRefusedNamingTheProperty() {
+    String before = System.getProperty(VectorKernels.BITS_PROPERTY);
+    System.setProperty(VectorKernels.BITS_PROPERTY, "128");
+    try {
+      IllegalArgumentException e =
+          assertThrows(IllegalArgumentException.class, () -> Kernels.byName("vector"));
+      assertEquals("gradflow.vector.bits: expected 256 or 512, got '128'", e.getMessage());
+    } finally {
+      if (before == null) {
+        System.clearProperty(VectorKernels.BITS_PROPERTY);
+      } else {
+        System.setProperty(VectorKernels.BITS_PROPERTY, before);
+      }
+    }
   }
 
   // ---------------------------------------------------------------------------------------------
