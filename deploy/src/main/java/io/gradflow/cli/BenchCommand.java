@@ -210,28 +210,26 @@ final class BenchCommand implements Callable<Integer> {
           vectorBits(fast) > 0 ? " (" + vectorBits(fast) + "-bit vectors)" : "", batch, repeats);
       out.printf(Locale.ROOT, "%-8s %-16s %-14s %12s %12s %8s%n", "layer", "product", "shape", fast.id() + " GF/s", "ejml GF/s", "ratio");
     }
-    warmUp(fast, s, rng);
+    List<LayerArrays> layers = new ArrayList<>();
+    for (int l = 0; l < s.layerCount(); l++) {
+      layers.add(new LayerArrays(s.fanIn(l), s.fanOut(l), rng));
+    }
+    warmUp(fast, layers);
     double fastTotal = 0;
     double ejmlTotal = 0;
     for (int l = 0; l < s.layerCount(); l++) {
-      int in = s.fanIn(l);
-      int outSize = s.fanOut(l);
-      float[] x = random(rng, batch * in);
-      float[] w = random(rng, outSize * in);
-      float[] b = random(rng, outSize);
-      float[] z = new float[batch * outSize];
-      float[] dz = random(rng, batch * outSize);
-      float[] dw = new float[outSize * in];
-      float[] dx = new float[batch * in];
+      LayerArrays a = layers.get(l);
+      int in = a.in;
+      int outSize = a.out;
       long flops = 2L * batch * in * outSize;
       for (String product : List.of("X W^T + b", "dZ^T X", "dZ W")) {
         double[] seconds = new double[2];
         int k = 0;
         for (DenseKernels kernels : List.of(fast, ejml)) {
           Runnable run = switch (product) {
-            case "X W^T + b" -> () -> kernels.forward(x, w, b, z, batch, in, outSize);
-            case "dZ^T X" -> () -> kernels.weightGradient(dz, x, dw, batch, in, outSize);
-            default -> () -> kernels.inputGradient(dz, w, dx, batch, in, outSize);
+            case "X W^T + b" -> a.forward(kernels);
+            case "dZ^T X" -> a.weightGradient(kernels);
+            default -> a.inputGradient(kernels);
           };
           seconds[k++] = medianSeconds(run, flops);
         }
@@ -262,27 +260,55 @@ final class BenchCommand implements Callable<Integer> {
    * the shared micro-kernels once they are hot, which on a busy machine can take longer than one
    * product's own warm-up, and the first product timed would otherwise pay for it.
    */
-  private void warmUp(DenseKernels kernels, ModelSpec s, SplitMix64 rng) {
+  private void warmUp(DenseKernels kernels, List<LayerArrays> layers) {
     List<Runnable> all = new ArrayList<>();
-    for (int l = 0; l < s.layerCount(); l++) {
-      int in = s.fanIn(l);
-      int outSize = s.fanOut(l);
-      float[] x = random(rng, batch * in);
-      float[] w = random(rng, outSize * in);
-      float[] b = random(rng, outSize);
-      float[] z = new float[batch * outSize];
-      float[] dz = random(rng, batch * outSize);
-      float[] dw = new float[outSize * in];
-      float[] dx = new float[batch * in];
-      all.add(() -> kernels.forward(x, w, b, z, batch, in, outSize));
-      all.add(() -> kernels.weightGradient(dz, x, dw, batch, in, outSize));
-      all.add(() -> kernels.inputGradient(dz, w, dx, batch, in, outSize));
+    for (LayerArrays a : layers) {
+      all.add(a.forward(kernels));
+      all.add(a.weightGradient(kernels));
+      all.add(a.inputGradient(kernels));
     }
     long start = System.nanoTime();
     while (System.nanoTime() - start < 3_000_000_000L) {
       for (Runnable r : all) {
         r.run();
       }
+    }
+  }
+
+  /** One layer's inputs and outputs at the benchmark's batch, random where they are read. */
+  private final class LayerArrays {
+    final int in;
+    final int out;
+    final float[] x;
+    final float[] w;
+    final float[] b;
+    final float[] z;
+    final float[] dz;
+    final float[] dw;
+    final float[] dx;
+
+    LayerArrays(int in, int out, SplitMix64 rng) {
+      this.in = in;
+      this.out = out;
+      x = random(rng, batch * in);
+      w = random(rng, out * in);
+      b = random(rng, out);
+      z = new float[batch * out];
+      dz = random(rng, batch * out);
+      dw = new float[out * in];
+      dx = new float[batch * in];
+    }
+
+    Runnable forward(DenseKernels k) {
+      return () -> k.forward(x, w, b, z, batch, in, out);
+    }
+
+    Runnable weightGradient(DenseKernels k) {
+      return () -> k.weightGradient(dz, x, dw, batch, in, out);
+    }
+
+    Runnable inputGradient(DenseKernels k) {
+      return () -> k.inputGradient(dz, w, dx, batch, in, out);
     }
   }
 

@@ -141,17 +141,6 @@ public final class ExactGradientSum {
     }
   }
 
-  /** Writes {@code (float)(sum * 2^-40)} for every element into {@code out}. */
-  public void toGradients(Gradients out) {
-    for (int t = 0; t < sums.length; t++) {
-      long[] s = sums[t];
-      float[] g = out.tensor(t);
-      for (int i = 0; i < s.length; i++) {
-        g[i] = (float) (s[i] * INVERSE_SCALE);
-      }
-    }
-  }
-
   /** A gradient element that cannot be summed: NaN, infinite, or beyond {@link #LIMIT}. */
   public static final class NonFiniteGradientException extends IllegalArgumentException {
     private static final long serialVersionUID = 1L;

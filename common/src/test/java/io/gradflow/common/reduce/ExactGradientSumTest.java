@@ -42,7 +42,7 @@ class ExactGradientSumTest {
       sum.add(g);
     }
     Gradients out = new Gradients(spec);
-    sum.toGradients(out);
+    sum.drainTo(out);
     float[][] r = new float[out.tensorCount()][];
     for (int t = 0; t < r.length; t++) {
       r[t] = out.tensor(t).clone();
@@ -51,18 +51,13 @@ class ExactGradientSumTest {
   }
 
   @Test
-  void drainGivesTheSameGradientAndLeavesTheSumEmpty() {
-    List<Gradients> shards = randomShards(3, 11);
+  void drainLeavesTheSumEmpty() {
     ExactGradientSum sum = new ExactGradientSum(shape);
-    for (Gradients g : shards) {
+    for (Gradients g : randomShards(3, 11)) {
       sum.add(g);
     }
-    Gradients viaCopy = new Gradients(spec);
-    sum.toGradients(viaCopy);
-    Gradients drained = new Gradients(spec);
-    sum.drainTo(drained);
+    sum.drainTo(new Gradients(spec));
     for (int t = 0; t < sum.tensorCount(); t++) {
-      org.junit.jupiter.api.Assertions.assertArrayEquals(viaCopy.tensor(t), drained.tensor(t));
       org.junit.jupiter.api.Assertions.assertArrayEquals(new long[sum.tensor(t).length], sum.tensor(t));
     }
   }
