@@ -622,7 +622,7 @@ public final class StepCoordinator {
           if (!(Math.abs(v) < ExactGradientSum.LIMIT)) {
             throw invalid("gradient " + tensorNames[t] + "[" + (offset + i) + "] = " + v + " from " + member + ": expected a finite value below " + (long) ExactGradientSum.LIMIT);
           }
-          stage[offset + i] = ExactGradientSum.toFixed(t, offset + i, v);
+          stage[offset + i] = ExactGradientSum.roundToFixed(v); // checked just above
         }
       } else if (bf16) {
         // a sum of several micro-shards: each below LIMIT, so the sum below LIMIT times their count

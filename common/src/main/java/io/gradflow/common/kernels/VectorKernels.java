@@ -114,8 +114,8 @@ public final class VectorKernels implements DenseKernels {
   private static final int LDT = NB + L;
   private static final VectorSpecies<Double> DOUBLES = VectorSpecies.of(double.class, SPECIES.vectorShape());
   private static final VectorSpecies<Long> LONGS = VectorSpecies.of(long.class, SPECIES.vectorShape());
-  /** {@code 1.5 * 2^52}: adding it to a double below 2^51 in magnitude rounds it to an integer. */
-  private static final double ROUNDING = 0x1.8p52;
+  /** {@link ExactGradientSum#ROUNDING}: adding it to a double below 2^51 rounds it to an integer. */
+  private static final double ROUNDING = ExactGradientSum.ROUNDING;
   /** {@link ExactGradientSum#LIMIT} as a float. */
   private static final float FIXED_LIMIT = (float) ExactGradientSum.LIMIT;
 
@@ -264,13 +264,6 @@ public final class VectorKernels implements DenseKernels {
     FloatVector zero = FloatVector.zero(SPECIES);
     FloatVector one = FloatVector.broadcast(SPECIES, 1f);
     int k = 0;
-    if (f == Activation.RELU) { // the common case, without a switch in the loop
-      for (; k + L <= n; k += L) {
-        FloatVector av = FloatVector.fromArray(SPECIES, a, k);
-        FloatVector slope = zero.blend(one, av.compare(VectorOperators.GT, 0f));
-        FloatVector.fromArray(SPECIES, d, k).mul(slope).intoArray(d, k);
-      }
-    }
     for (; k + L <= n; k += L) {
       FloatVector av = FloatVector.fromArray(SPECIES, a, k);
       FloatVector slope =
@@ -361,8 +354,8 @@ public final class VectorKernels implements DenseKernels {
    * bits of {@code 1.5*2^52}, which is the integer itself for {@code |v 2^40| < 2^51}. Each float
    * vector widens into two double vectors of the same width. (Only {@link #SPECIES} is used for
    * floats: a second float species in the same JVM pollutes the type profiles of the shared Vector
-   * API code, and C2 then fails to intrinsify the micro-kernels' stores.) Returns whether every element was below {@code 2^11} in magnitude (NaN is
-   * not).
+   * API code, and C2 then fails to intrinsify the micro-kernels' stores.) Returns whether every
+   * element was below {@code 2^11} in magnitude (NaN is not).
    */
   private static boolean addRounded(float[] t, int ldt, int m, int n, long[] sum, int off, int lds) {
     DoubleVector scale = DoubleVector.broadcast(DOUBLES, ExactGradientSum.SCALE);
@@ -393,7 +386,7 @@ public final class VectorKernels implements DenseKernels {
       for (int c = nv; c < n; c++) {
         float v = t[ti + c];
         below &= Math.abs(v) < FIXED_LIMIT;
-        sum[si + c] += (long) ((v * ExactGradientSum.SCALE + ROUNDING) - ROUNDING);
+        sum[si + c] += ExactGradientSum.roundToFixed(v);
       }
     }
     return below;

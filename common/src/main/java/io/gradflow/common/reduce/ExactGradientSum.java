@@ -37,7 +37,7 @@ public final class ExactGradientSum {
   public static final long FIXED_LIMIT = 1L << 51;
 
   /** {@code 1.5 * 2^52}: adding and subtracting it rounds a double below 2^51 to an integer. */
-  private static final double ROUNDING = 0x1.8p52;
+  public static final double ROUNDING = 0x1.8p52;
 
 
 
@@ -76,6 +76,14 @@ public final class ExactGradientSum {
     if (!(Math.abs(v) < LIMIT)) {
       throw new NonFiniteGradientException(Network.tensorName(tensor), index, v);
     }
+    return roundToFixed(v);
+  }
+
+  /**
+   * {@code round(v * 2^40)}, to nearest, ties to even, without the range check: for callers that
+   * have checked {@code |v| < }{@link #LIMIT} already.
+   */
+  public static long roundToFixed(float v) {
     return (long) ((v * SCALE + ROUNDING) - ROUNDING);
   }
 
@@ -107,7 +115,7 @@ public final class ExactGradientSum {
       }
     }
     for (int i = from; i < end; i++) {
-      s[i] += (long) ((values[i] * SCALE + ROUNDING) - ROUNDING);
+      s[i] += roundToFixed(values[i]);
     }
   }
 
