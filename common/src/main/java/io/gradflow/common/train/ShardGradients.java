@@ -76,13 +76,13 @@ public final class ShardGradients implements AutoCloseable {
     this.data = data;
     int n = Math.min(threads, plan.microShards());
     this.lanes = new Lane[n];
+    this.batched = Kernels.byName(kernels).segmentsFixed();
+    // A lane computes at most ceil(M / n) micro-shards: as one batch, or one at a time.
+    int shardsPerLane = (plan.microShards() + n - 1) / n;
+    int rows = batched ? Math.min(plan.batch(), shardsPerLane * plan.maxShardRows()) : plan.maxShardRows();
     for (int i = 0; i < n; i++) {
-      DenseKernels k = Kernels.byName(kernels);
-      int shards = (plan.microShards() + n - 1) / n;
-      int rows = k.segmentsFixed() ? Math.min(plan.batch(), shards * plan.maxShardRows()) : plan.maxShardRows();
-      lanes[i] = new Lane(shape, k, rows, plan.microShards());
+      lanes[i] = new Lane(shape, Kernels.byName(kernels), rows, plan.microShards());
     }
-    this.batched = lanes[0].backprop.kernels().segmentsFixed();
     this.pool = n == 1 ? null : Executors.newFixedThreadPool(n - 1, r -> {
       Thread t = new Thread(r, "gradflow-shards");
       t.setDaemon(true);
