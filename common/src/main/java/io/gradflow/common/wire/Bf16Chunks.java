@@ -1,6 +1,5 @@
 package io.gradflow.common.wire;
 
-import com.google.protobuf.UnsafeByteOperations;
 import io.gradflow.proto.TensorChunk;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -27,9 +26,7 @@ public final class Bf16Chunks {
       for (int i = 0; i < n; i++) {
         buf.putShort(i * Short.BYTES, Bfloat16.fromFixed(q[off + i]));
       }
-      // The array is fresh and never written again, so protobuf may keep it without a copy.
-      chunks.add(TensorChunk.newBuilder().setTensor(t).setOffset(off)
-          .setData(UnsafeByteOperations.unsafeWrap(buf.array())).build());
+      chunks.add(TensorChunks.chunk(t, off, buf.array()));
     }
     return chunks;
   }

@@ -137,7 +137,8 @@ public final class TensorChunks {
     return (v << 1) ^ (v >> 63);
   }
 
-  private static TensorChunk chunk(int t, int offset, byte[] bytes) {
+  /** A chunk of tensor {@code t} at element {@code offset} that takes {@code bytes} (kept, not copied). */
+  static TensorChunk chunk(int t, int offset, byte[] bytes) {
     return chunkOf(t, offset, bytes, bytes.length);
   }
 
