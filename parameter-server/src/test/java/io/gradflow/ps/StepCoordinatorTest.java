@@ -108,14 +108,22 @@ class StepCoordinatorTest {
     return (JobRefusal) pull.handle((p, e) -> e).join();
   }
 
-  @Test
-  void aLostWorkersMicroShardsAreHandedToTheOthersAtOnce() {
-    start(2, policy(1, 0));
+  /** Workers a and b at step 0 with micro-shards [0, 2) and [2, 4); a pushed its part. Returns their ids. */
+  private List<String> aPushedItsPart(ServerPolicy policy) {
+    start(2, policy);
     String a = join("a");
     String b = join("b");
     assertReady(pull(a, 0), 0, 0, 2);
     assertReady(pull(b, 0), 0, 2, 4);
-    push(a, 0, 0, 2);
+    assertFalse(push(a, 0, 0, 2).getDuplicate());
+    return List.of(a, b);
+  }
+
+  @Test
+  void aLostWorkersMicroShardsAreHandedToTheOthersAtOnce() {
+    List<String> ids = aPushedItsPart(policy(1, 0));
+    String a = ids.get(0);
+    String b = ids.get(1);
     CompletableFuture<Pull> next = pull(a, 1, 0, 2, 60_000);
     assertFalse(next.isDone(), "b's micro-shards are b's: a waits");
     coordinator.leave(b, "", false);
@@ -150,12 +158,9 @@ class StepCoordinatorTest {
 
   @Test
   void anIdleWorkerGetsABackupCopyAndTheLateOriginalIsADuplicate() {
-    start(2, policy(1, 1));
-    String a = join("a");
-    String b = join("b");
-    assertReady(pull(a, 0), 0, 0, 2);
-    assertReady(pull(b, 0), 0, 2, 4);
-    push(a, 0, 0, 2);
+    List<String> ids = aPushedItsPart(policy(1, 1));
+    String a = ids.get(0);
+    String b = ids.get(1);
     assertReady(pull(a, 1, 0, 2, 60_000), 0, 2, 4); // a copy of b's micro-shards, at once
     assertFalse(push(a, 0, 2, 4).getDuplicate());
     assertEquals(1, coordinator.step());
@@ -169,11 +174,7 @@ class StepCoordinatorTest {
 
   @Test
   void withoutBackupWorkersAnIdleWorkerWaits() {
-    start(2, policy(1, 0));
-    String a = join("a");
-    join("b");
-    pull(a, 0);
-    push(a, 0, 0, 2);
+    String a = aPushedItsPart(policy(1, 0)).get(0);
     assertFalse(pull(a, 1, 0, 2, 60_000).isDone());
   }
 
