@@ -96,7 +96,7 @@ public final class PushSession {
    * Checks what a push header says of itself: a range within the {@code microShards}, one finite
    * loss per micro-shard, an encoding the job's {@code precision} takes.
    */
-  static void checkHeader(PushHeader h, int microShards, PushPrecision precision) {
+  private static void checkHeader(PushHeader h, int microShards, PushPrecision precision) {
     if (h.getShardFirst() < 0 || h.getShardEnd() > microShards || h.getShardFirst() >= h.getShardEnd()) {
       throw invalid("micro-shards [" + h.getShardFirst() + ", " + h.getShardEnd() + "): expected a range within [0, " + microShards + ")");
     }
