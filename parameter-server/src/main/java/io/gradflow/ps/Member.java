@@ -1,27 +1,30 @@
 package io.gradflow.ps;
 
-/** A worker the server knows: its id, rank, name, and whether it proved its data. */
+/** A worker the server knows: its id, rank, name, whether it proved its data, when it was last heard of. */
 final class Member {
   final String id;
   final int rank;
   final String name;
   boolean ready;
   boolean left;
+  long lastSeenNanos;
   /** A push of this worker is being received (its staging buffers are in use). */
   boolean pushing;
-  long lastSeenNanos;
-  /** Reused staging buffers for this worker's pushes, one per tensor (fixed point). */
+  /** Reused staging buffers for this worker's pushes, one per tensor (fixed point); see {@link PushSession}. */
   long[][] staging;
-  /** Decoding buffers of this worker's pushes, allocated on first use. */
+  /** Decoding buffer of this worker's FLOAT32 pushes, allocated on first use. */
   float[] floatScratch;
-  /** Items of the open step this worker has pushed (so it is not handed them again). */
-  final java.util.Set<WorkItem> pushedItems = new java.util.HashSet<>();
 
-  Member(String id, int rank, String name) {
+  Member(String id, int rank, String name, long nowNanos) {
     this.id = id;
     this.rank = rank;
     this.name = name;
-    this.lastSeenNanos = System.nanoTime();
+    this.lastSeenNanos = nowNanos;
+  }
+
+  /** The worker was heard of (a heartbeat, pull or push). */
+  void seen(long nowNanos) {
+    lastSeenNanos = nowNanos;
   }
 
   @Override

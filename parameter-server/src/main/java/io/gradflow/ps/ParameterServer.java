@@ -44,10 +44,7 @@ public final class ParameterServer {
   public ParameterServer start() throws IOException {
     server.start();
     monitor.scheduleWithFixedDelay(
-        () -> {
-          coordinator.expireSilentWorkers();
-          coordinator.answerOverduePulls();
-        },
+        coordinator::checkDeadlines,
         EXPIRY_PERIOD_MILLIS, EXPIRY_PERIOD_MILLIS, TimeUnit.MILLISECONDS);
     return this;
   }

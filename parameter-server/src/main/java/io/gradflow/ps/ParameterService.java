@@ -15,12 +15,10 @@ import io.gradflow.proto.ReadyRequest;
 import io.gradflow.proto.ReadyResponse;
 import io.gradflow.proto.TensorChunk;
 import io.gradflow.proto.WeightsHeader;
-import io.grpc.Status;
-import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 
-/** The gRPC face of a {@link StepCoordinator}: decodes calls, maps failures to Status codes. */
+/** The gRPC face of a {@link StepCoordinator}: decodes calls, answers them, and turns refusals into Status codes ({@link RefusalStatus}). */
 final class ParameterService extends ParameterServerGrpc.ParameterServerImplBase {
   /** How long a pull waits on the server for its step before answering NOT_YET. */
   static final long PULL_WAIT_MILLIS = 2_000;
@@ -64,27 +62,27 @@ final class ParameterService extends ParameterServerGrpc.ParameterServerImplBase
   @Override
   public void pullWeights(PullRequest request, StreamObserver<PullChunk> response) {
     ServerCallStreamObserver<PullChunk> call = (ServerCallStreamObserver<PullChunk>) response;
-    StepCoordinator.PullAnswer answer =
-        new StepCoordinator.PullAnswer() {
+    PullAnswer answer =
+        new PullAnswer() {
           @Override
-          public void answer(StepCoordinator.Pull pull) {
+          public void answer(Pull pull) {
             send(response, pull);
           }
 
           @Override
-          public void fail(StatusRuntimeException e) {
-            response.onError(e);
+          public void fail(JobRefusal refusal) {
+            response.onError(RefusalStatus.of(refusal));
           }
         };
     call.setOnCancelHandler(() -> coordinator.cancelPull(answer));
     try {
       coordinator.pull(request, PULL_WAIT_MILLIS, answer);
-    } catch (StatusRuntimeException e) {
-      response.onError(e);
+    } catch (RuntimeException e) {
+      response.onError(RefusalStatus.of(e));
     }
   }
 
-  private void send(StreamObserver<PullChunk> response, StepCoordinator.Pull pull) {
+  private void send(StreamObserver<PullChunk> response, Pull pull) {
     response.onNext(
         PullChunk.newBuilder()
             .setHeader(
@@ -104,7 +102,7 @@ final class ParameterService extends ParameterServerGrpc.ParameterServerImplBase
   @Override
   public StreamObserver<PushChunk> pushGradients(StreamObserver<PushResponse> response) {
     return new StreamObserver<>() {
-      private StepCoordinator.PushSession session;
+      private PushSession session;
       private boolean failed;
 
       @Override
@@ -115,37 +113,27 @@ final class ParameterService extends ParameterServerGrpc.ParameterServerImplBase
         try {
           if (session == null) {
             if (!chunk.hasHeader()) {
-              throw Status.INVALID_ARGUMENT
-                  .withDescription("a push starts with its header, got a chunk")
-                  .asRuntimeException();
+              throw JobRefusal.badRequest("a push starts with its header, got a chunk");
             }
             session = coordinator.beginPush(chunk.getHeader());
           } else if (chunk.hasChunk()) {
             session.addChunk(chunk.getChunk());
           } else {
-            throw Status.INVALID_ARGUMENT
-                .withDescription("a push has one header, got a second")
-                .asRuntimeException();
+            throw JobRefusal.badRequest("a push has one header, got a second");
           }
-        } catch (StatusRuntimeException e) {
-          fail(e);
         } catch (RuntimeException e) {
-          fail(Status.INTERNAL.withDescription(e.toString()).withCause(e).asRuntimeException());
+          failed = true;
+          if (session != null) {
+            coordinator.abortPush(session);
+          }
+          response.onError(RefusalStatus.of(e));
         }
-      }
-
-      private void fail(StatusRuntimeException e) {
-        failed = true;
-        if (session != null) {
-          session.abort();
-        }
-        response.onError(e);
       }
 
       @Override
       public void onError(Throwable t) {
         if (session != null && !failed) {
-          session.abort();
+          coordinator.abortPush(session);
         }
       }
 
@@ -155,18 +143,18 @@ final class ParameterService extends ParameterServerGrpc.ParameterServerImplBase
           return;
         }
         if (session == null) {
-          response.onError(Status.INVALID_ARGUMENT.withDescription("empty push").asRuntimeException());
+          response.onError(RefusalStatus.of(JobRefusal.badRequest("empty push")));
           return;
         }
+        PushResponse r;
         try {
-          PushResponse r = session.commit();
-          response.onNext(r);
-          response.onCompleted();
-        } catch (StatusRuntimeException e) {
-          response.onError(e);
+          r = coordinator.commitPush(session);
         } catch (RuntimeException e) {
-          response.onError(Status.INTERNAL.withDescription(e.toString()).withCause(e).asRuntimeException());
+          response.onError(RefusalStatus.of(e));
+          return;
         }
+        response.onNext(r);
+        response.onCompleted();
       }
     };
   }
@@ -179,11 +167,8 @@ final class ParameterService extends ParameterServerGrpc.ParameterServerImplBase
     T result;
     try {
       result = call.run();
-    } catch (StatusRuntimeException e) {
-      response.onError(e);
-      return;
     } catch (RuntimeException e) {
-      response.onError(Status.INTERNAL.withDescription(e.toString()).withCause(e).asRuntimeException());
+      response.onError(RefusalStatus.of(e));
       return;
     }
     response.onNext(result);

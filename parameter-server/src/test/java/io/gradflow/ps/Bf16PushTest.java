@@ -23,8 +23,6 @@ import io.gradflow.proto.JoinRequest;
 import io.gradflow.proto.PushHeader;
 import io.gradflow.proto.TensorChunk;
 import io.gradflow.proto.WeightsHeader;
-import io.grpc.Status;
-import io.grpc.StatusRuntimeException;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -47,23 +45,24 @@ class Bf16PushTest {
   private record Job(StepCoordinator coordinator, String workerId) {}
 
   private Job start(PushPrecision p) throws InterruptedException {
-    StepCoordinator c = new StepCoordinator(new ServerJob(Network.initialize(spec), config(p), DATA, 1), new TrainingListener() {});
+    StepCoordinator c = new StepCoordinator(new ServerJob(Network.initialize(spec), config(p), DATA, 1), ServerPolicy.defaults(),
+        new TrainingListener() {});
     String id = c.join(JoinRequest.newBuilder().setWorkerName("w").build()).getWorkerId();
     c.ready(id, DATA.train().sha256(), DATA.train().count());
-    java.util.concurrent.CompletableFuture<StepCoordinator.Pull> answered = new java.util.concurrent.CompletableFuture<>();
+    java.util.concurrent.CompletableFuture<Pull> answered = new java.util.concurrent.CompletableFuture<>();
     c.pull(io.gradflow.proto.PullRequest.newBuilder().setWorkerId(id).setStep(0).build(), 1000,
-        new StepCoordinator.PullAnswer() {
+        new PullAnswer() {
           @Override
-          public void answer(StepCoordinator.Pull p) {
+          public void answer(Pull p) {
             answered.complete(p);
           }
 
           @Override
-          public void fail(io.grpc.StatusRuntimeException e) {
+          public void fail(JobRefusal e) {
             answered.completeExceptionally(e);
           }
         });
-    StepCoordinator.Pull pull = answered.join();
+    Pull pull = answered.join();
     assertEquals(WeightsHeader.State.READY, pull.state());
     assertEquals(2, pull.end() - pull.first());
     return new Job(c, id);
@@ -89,14 +88,14 @@ class Bf16PushTest {
   }
 
   private static void push(Job job, PushHeader.Encoding e, List<TensorChunk> chunks) {
-    StepCoordinator.PushSession s = job.coordinator().beginPush(header(job, e));
+    PushSession s = job.coordinator().beginPush(header(job, e));
     try {
       chunks.forEach(s::addChunk);
     } catch (RuntimeException ex) {
-      s.abort();
+      job.coordinator().abortPush(s);
       throw ex;
     }
-    s.commit();
+    job.coordinator().commitPush(s);
   }
 
   @Test
@@ -137,16 +136,16 @@ class Bf16PushTest {
   void eachJobTakesOnlyTheEncodingsOfItsPrecision() throws Exception {
     Job bf16 = start(PushPrecision.BF16);
     for (PushHeader.Encoding e : List.of(PushHeader.Encoding.PACKED64, PushHeader.Encoding.FIXED64)) {
-      StatusRuntimeException ex = assertThrows(StatusRuntimeException.class, () -> bf16.coordinator().beginPush(header(bf16, e)));
-      assertEquals(Status.Code.INVALID_ARGUMENT, ex.getStatus().getCode());
+      JobRefusal ex = assertThrows(JobRefusal.class, () -> bf16.coordinator().beginPush(header(bf16, e)));
+      assertEquals(JobRefusal.Kind.BAD_REQUEST, ex.kind());
       assertEquals("push encoding " + e + ": this job has push precision bf16 and takes BF16 pushes only",
-          ex.getStatus().getDescription());
+          ex.getMessage());
     }
     Job fp32 = start(PushPrecision.FP32);
-    StatusRuntimeException ex =
-        assertThrows(StatusRuntimeException.class, () -> fp32.coordinator().beginPush(header(fp32, PushHeader.Encoding.BF16)));
-    assertEquals(Status.Code.INVALID_ARGUMENT, ex.getStatus().getCode());
-    assertTrue(ex.getStatus().getDescription().contains("(this job has push precision fp32)"), ex.getStatus().getDescription());
+    JobRefusal ex =
+        assertThrows(JobRefusal.class, () -> fp32.coordinator().beginPush(header(fp32, PushHeader.Encoding.BF16)));
+    assertEquals(JobRefusal.Kind.BAD_REQUEST, ex.kind());
+    assertTrue(ex.getMessage().contains("(this job has push precision fp32)"), ex.getMessage());
   }
 
   @Test
@@ -162,10 +161,9 @@ class Bf16PushTest {
     b[2 * 3] = (byte) 0xC0; // element 3 of layer1.W: 0x7FC0, a quiet NaN
     b[2 * 3 + 1] = (byte) 0x7F;
     bad.set(2, bad.get(2).toBuilder().setData(com.google.protobuf.ByteString.copyFrom(b)).build());
-    StatusRuntimeException ex = assertThrows(StatusRuntimeException.class, () -> push(job, PushHeader.Encoding.BF16, bad));
-    assertEquals(Status.Code.INVALID_ARGUMENT, ex.getStatus().getCode());
-    assertTrue(ex.getStatus().getDescription().startsWith("gradient layer1.W[3] = NaN: expected a finite value"),
-        ex.getStatus().getDescription());
+    JobRefusal ex = assertThrows(JobRefusal.class, () -> push(job, PushHeader.Encoding.BF16, bad));
+    assertEquals(JobRefusal.Kind.BAD_REQUEST, ex.kind());
+    assertTrue(ex.getMessage().startsWith("gradient layer1.W[3] = NaN: expected a finite value"), ex.getMessage());
     assertEquals(0, job.coordinator().step());
     push(job, PushHeader.Encoding.BF16, chunks);
     assertEquals(1, job.coordinator().step());
@@ -178,10 +176,9 @@ class Bf16PushTest {
     io.gradflow.proto.TrainConfig workerConfig = config(PushPrecision.FP32).toProto();
     JoinRequest fp32Worker = JoinRequest.newBuilder().setWorkerName("fp32-worker").setSpec(specProto)
         .setConfig(workerConfig).setFingerprint(JobFingerprint.of(specProto, workerConfig)).build();
-    StatusRuntimeException ex = assertThrows(StatusRuntimeException.class, () -> bf16.coordinator().join(fp32Worker));
-    assertEquals(Status.Code.FAILED_PRECONDITION, ex.getStatus().getCode());
-    assertTrue(ex.getStatus().getDescription().endsWith("push precision: bf16 (server) vs fp32 (worker)"),
-        ex.getStatus().getDescription());
+    JobRefusal ex = assertThrows(JobRefusal.class, () -> bf16.coordinator().join(fp32Worker));
+    assertEquals(JobRefusal.Kind.REFUSED, ex.kind());
+    assertTrue(ex.getMessage().endsWith("push precision: bf16 (server) vs fp32 (worker)"), ex.getMessage());
     // a worker that takes the job from the server gets the precision with it
     assertEquals("bf16", bf16.coordinator().join(JoinRequest.newBuilder().setWorkerName("any").build())
         .getConfig().getPushPrecision());

@@ -2,10 +2,7 @@ package io.gradflow.common.train;
 
 import io.gradflow.common.data.SamplingPlan;
 import io.gradflow.common.data.TrainTestSplit;
-import io.gradflow.common.kernels.DenseKernels;
-import io.gradflow.common.kernels.Kernels;
 import io.gradflow.common.model.Network;
-import io.gradflow.common.optim.SgdOptimizer;
 
 /**
  * The single-process trainer: per step it computes every micro-shard's gradient, sums them
@@ -14,14 +11,10 @@ import io.gradflow.common.optim.SgdOptimizer;
  * minibatch SGD are this loop with a different batch.
  */
 public final class LocalTrainer {
-  private final TrainingConfig config;
   private final TrainTestSplit data;
   private final Network net;
-  private final SamplingPlan plan;
+  private final TrainingSetup setup;
   private final ShardGradients shards;
-  private final SynchronousUpdate update;
-  private final Evaluator evaluator;
-  private final long totalSteps;
   private final double[] shardLoss;
   private float lastRate;
 
@@ -33,27 +26,19 @@ public final class LocalTrainer {
    * @param threads micro-shards computed in parallel; the weights are the same bits for any count
    */
   public LocalTrainer(Network net, TrainingConfig config, TrainTestSplit data, int threads) {
-    this.config = config;
     this.data = data;
     this.net = net;
-    DenseKernels kernels = Kernels.byName(config.kernels());
-    this.plan =
-        new SamplingPlan(data.train().count(), config.batch(), config.microShards(), config.seed());
-    this.shards = new ShardGradients(net, config.kernels(), threads, plan, data.train());
-    this.totalSteps = config.totalSteps(data.train().count());
-    SgdOptimizer opt =
-        new SgdOptimizer(net, config.scheduleFor(totalSteps, plan.stepsPerEpoch()), config.momentum(), config.weightDecay());
-    this.update = new SynchronousUpdate(net, opt);
-    this.evaluator = new Evaluator(net, kernels);
+    this.setup = TrainingSetup.of(net, config, data.train().count());
+    this.shards = new ShardGradients(net, config.kernels(), threads, setup.plan(), data.train());
     this.shardLoss = new double[config.microShards()];
   }
 
   public long totalSteps() {
-    return totalSteps;
+    return setup.totalSteps();
   }
 
   public SamplingPlan plan() {
-    return plan;
+    return setup.plan();
   }
 
   public Network network() {
@@ -62,48 +47,26 @@ public final class LocalTrainer {
 
   /** Runs steps {@code [0, totalSteps)}, evaluating on the test set after every epoch. */
   public void run(TrainingListener listener) {
-    int perEpoch = plan.stepsPerEpoch();
-    listener.onStart(
-        new JobInfo(
-            net.spec(), config, 0, totalSteps, perEpoch, data.train().count(), data.test().count(), 0));
-    Evaluator.Result test = null;
-    double lastEpochLoss = Double.NaN;
-    double epochLoss = 0;
-    int epochSteps = 0;
-    for (long step = 0; step < totalSteps; step++) {
+    EpochBookkeeping epochs = new EpochBookkeeping(setup, data, listener);
+    epochs.start(net.spec(), 0, 0);
+    for (long step = 0; step < setup.totalSteps(); step++) {
       double loss = step(step);
-      int epoch = plan.epochOf(step);
-      listener.onStep(step, epoch, loss, lastRate, update.gradient());
-      epochLoss += loss;
-      epochSteps++;
-      boolean endOfEpoch = (step + 1) % perEpoch == 0 || step + 1 == totalSteps;
-      if (endOfEpoch) {
-        test = evaluator.evaluate(net, data.test());
-        lastEpochLoss = epochLoss / epochSteps;
-        listener.onEpoch(epoch, step, test, lastEpochLoss);
-        epochLoss = 0;
-        epochSteps = 0;
-      }
+      epochs.stepApplied(step, loss, lastRate, setup.update().gradient());
+      epochs.endEpochIfDue(step, net);
     }
-    if (test == null) {
-      test = evaluator.evaluate(net, data.test());
-    }
-    listener.onFinish(net, totalSteps, test, lastEpochLoss);
+    epochs.finish(net, setup.totalSteps());
     shards.close();
   }
 
   /** One synchronous step; returns the mean loss of its global batch. */
   public double step(long step) {
-    shards.compute(net, step, 0, plan.microShards(), update.sum(), shardLoss);
+    SynchronousUpdate update = setup.update();
+    shards.compute(net, step, 0, setup.plan().microShards(), update.sum(), shardLoss);
     lastRate = update.apply(net, step);
-    double lossSum = 0;
-    for (double l : shardLoss) {
-      lossSum += l;
-    }
-    return lossSum / plan.batch();
+    return EpochBookkeeping.meanLoss(shardLoss, setup.plan().batch());
   }
 
   public Evaluator.Result evaluate() {
-    return evaluator.evaluate(net, data.test());
+    return setup.evaluator().evaluate(net, data.test());
   }
 }

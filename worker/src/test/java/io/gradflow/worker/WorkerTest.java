@@ -1,4 +1,4 @@
-package io.gradflow.cli;
+package io.gradflow.worker;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -17,8 +17,6 @@ import io.gradflow.common.wire.JobFingerprint;
 import io.gradflow.proto.JoinRequest;
 import io.gradflow.ps.ParameterServer;
 import io.gradflow.ps.ServerJob;
-import io.gradflow.worker.Worker;
-import io.gradflow.worker.WorkerFailure;
 import io.grpc.ManagedChannel;
 import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
@@ -34,14 +32,17 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * The parameter server and real workers over in-process gRPC: the distributed job gives the same
- * weights, to the bit, as the single-process trainer, for any worker count and arrival order.
+ * Workers' loop against a real parameter server over in-process gRPC: the distributed job gives
+ * the same weights, to the bit, as the single-process trainer, for any worker count (1 to 8) and
+ * arrival order; a worker declared lost joins again and the job still ends on those weights; a
+ * worker the server refuses, cannot reach, or whose job fails ends with the failure kind the
+ * command line turns into its exit code.
  */
-class InProcessTrainingTest {
+class WorkerTest {
   private static final TrainTestSplit DATA = SyntheticData.spirals(3, 200, 0.2, 42);
   private final ModelSpec spec = ModelSpec.parse("2-16-16-3", "tanh", "", 5);
   private final TrainingConfig config =
-      new TrainingConfig("spirals", 30, 6, 0.1, 0.9, 1e-4, LearningRateSchedule.Kind.COSINE, 3, 0, 0.1, 2, 25, 9, "ejml");
+      new TrainingConfig("spirals", 30, 8, 0.1, 0.9, 1e-4, LearningRateSchedule.Kind.COSINE, 3, 0, 0.1, 2, 25, 9, "ejml");
   private final List<AutoCloseable> closers = new ArrayList<>();
 
   @AfterEach
@@ -99,8 +100,9 @@ class InProcessTrainingTest {
     String reference = singleProcessHash();
     assertTrue(!reference.equals(Network.initialize(spec).sha256()), "training changed the weights");
     assertEquals(reference, distributedHash(1, 0));
+    assertEquals(reference, distributedHash(2, 0));
     assertEquals(reference, distributedHash(3, 0));
-    assertEquals(reference, distributedHash(4, 0));
+    assertEquals(reference, distributedHash(8, 0));
   }
 
   @Test
@@ -186,5 +188,94 @@ class InProcessTrainingTest {
         () -> new Worker(channel, options("x", join, () -> 0)).run());
     assertEquals(WorkerFailure.Kind.REFUSED, f.kind());
     assertTrue(f.getMessage().contains("model: 2-16-16-3 (server) vs 2-8-3 (worker)"), f.getMessage());
+  }
+
+  @Test
+  void aWorkerDeclaredLostJoinsAgainAndTheJobEndsOnTheSameWeights() throws Exception {
+    String name = InProcessServerBuilder.generateName();
+    List<String> events = java.util.Collections.synchronizedList(new ArrayList<>());
+    ParameterServer server = new ParameterServer(InProcessServerBuilder.forName(name),
+        new ServerJob(Network.initialize(spec), config, DATA, 1), new io.gradflow.ps.ServerPolicy(1, 0, 500, 0, null),
+        new TrainingListener() {
+          @Override
+          public void onEvent(String message) {
+            events.add(message);
+          }
+        });
+    server.start();
+    closers.add(server::stop);
+    ManagedChannel channel = InProcessChannelBuilder.forName(name).build();
+    closers.add(channel::shutdownNow);
+    List<String> log = java.util.Collections.synchronizedList(new ArrayList<>());
+    int[] pushes = {0};
+    // no heartbeats, and one push held back three times the server's worker timeout: the server
+    // declares the worker lost, and its push asks it to join again
+    Worker w = new Worker(channel, new Worker.Options("w", JoinRequest.getDefaultInstance(), c -> DATA.train(),
+        Duration.ofSeconds(20), () -> ++pushes[0] == 5 ? 1500 : 0, log::add, Duration.ofSeconds(20), Duration.ofHours(1)));
+    Worker.Result result = w.run();
+    assertEquals(null, server.awaitJob(1000));
+    assertEquals(singleProcessHash(), networkHash(server));
+    assertTrue(log.stream().anyMatch(l -> l.startsWith("the server asks to join again (worker 0 (w) ")), log.toString());
+    assertTrue(events.stream().anyMatch(e -> e.startsWith("lost: worker 0 (w) (no heartbeat for ")), events.toString());
+    assertTrue(result.rank() >= 1, "a new rank after joining again: " + result.rank());
+    assertEquals(config.totalSteps(DATA.train().count()), result.lastStep());
+  }
+
+  @Test
+  void aWorkerWithOtherTrainingDataIsRefused() throws Exception {
+    String name = InProcessServerBuilder.generateName();
+    ParameterServer server = new ParameterServer(InProcessServerBuilder.forName(name).directExecutor(),
+        new ServerJob(Network.initialize(spec), config, DATA, 1), new TrainingListener() {});
+    server.start();
+    closers.add(server::stop);
+    ManagedChannel channel = InProcessChannelBuilder.forName(name).build();
+    closers.add(channel::shutdownNow);
+    TrainTestSplit other = SyntheticData.spirals(3, 200, 0.2, 43);
+    WorkerFailure f = assertThrows(WorkerFailure.class, () -> new Worker(channel, new Worker.Options("x",
+        JoinRequest.getDefaultInstance(), c -> other.train(), Duration.ofSeconds(20), () -> 0, line -> {})).run());
+    assertEquals(WorkerFailure.Kind.REFUSED, f.kind());
+    assertTrue(f.getMessage().startsWith("refused by the parameter server (ready): training data differs: worker 0 (x)"),
+        f.getMessage());
+  }
+
+  @Test
+  void aServerThatCannotBeReachedMakesTheWorkerUnavailableAfterItsReconnectWindow() {
+    ManagedChannel channel = InProcessChannelBuilder.forName(InProcessServerBuilder.generateName()).build();
+    closers.add(channel::shutdownNow);
+    List<String> log = java.util.Collections.synchronizedList(new ArrayList<>());
+    WorkerFailure f = assertThrows(WorkerFailure.class, () -> new Worker(channel, new Worker.Options("x",
+        JoinRequest.getDefaultInstance(), c -> DATA.train(), Duration.ofSeconds(2), () -> 0, log::add,
+        Duration.ofMillis(300), Duration.ofMillis(500))).run());
+    assertEquals(WorkerFailure.Kind.UNAVAILABLE, f.kind());
+    assertTrue(f.getMessage().startsWith("parameter server unreachable (join)"), f.getMessage());
+    assertTrue(log.get(0).startsWith("parameter server unreachable (join: "), log.toString());
+  }
+
+  @Test
+  void whenTheJobFailsItsWorkersEndWithFailed() throws Exception {
+    TrainingConfig diverging =
+        new TrainingConfig("spirals", 30, 8, 1e38, 0.9, 0, LearningRateSchedule.Kind.CONSTANT, 0, 0, 0.1, 2, 25, 9, "ejml");
+    String name = InProcessServerBuilder.generateName();
+    ParameterServer server = new ParameterServer(InProcessServerBuilder.forName(name),
+        new ServerJob(Network.initialize(spec), diverging, DATA, 2), new TrainingListener() {});
+    server.start();
+    closers.add(server::stop);
+    ExecutorService pool = Executors.newFixedThreadPool(2);
+    closers.add(pool::shutdownNow);
+    List<Future<Worker.Result>> results = new ArrayList<>();
+    for (int i = 0; i < 2; i++) {
+      ManagedChannel channel = InProcessChannelBuilder.forName(name).build();
+      closers.add(channel::shutdownNow);
+      results.add(pool.submit(new Worker(channel, options("w" + i, JoinRequest.getDefaultInstance(), () -> 0))::run));
+    }
+    for (Future<Worker.Result> r : results) {
+      java.util.concurrent.ExecutionException e =
+          assertThrows(java.util.concurrent.ExecutionException.class, () -> r.get(60, TimeUnit.SECONDS));
+      WorkerFailure f = (WorkerFailure) e.getCause();
+      assertEquals(WorkerFailure.Kind.FAILED, f.kind());
+      assertTrue(f.getMessage().contains("= NaN"), f.getMessage()); // its own gradient, or the job stopped on another's
+    }
+    String failure = server.awaitJob(1000);
+    assertTrue(failure.matches("worker [01] \\(w[01]\\): step \\d+, micro-shards .*= NaN.*"), failure);
   }
 }

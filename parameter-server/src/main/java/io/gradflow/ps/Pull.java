@@ -1,0 +1,27 @@
+package io.gradflow.ps;
+
+import io.gradflow.proto.TensorChunk;
+import io.gradflow.proto.WeightsHeader;
+import java.util.List;
+
+/**
+ * The answer to a pull: what to do next and, when ready, the weights of step {@code step} with
+ * the micro-shards {@code [first, end)} to compute on them.
+ */
+public record Pull(WeightsHeader.State state, long step, int first, int end, List<TensorChunk> weights) {
+
+  /** Nothing to compute yet at {@code step}: ask again. */
+  static Pull notYet(long step) {
+    return new Pull(WeightsHeader.State.NOT_YET, step, 0, 0, List.of());
+  }
+
+  /** The job is over after {@code step} steps. */
+  static Pull done(long step) {
+    return new Pull(WeightsHeader.State.DONE, step, 0, 0, List.of());
+  }
+
+  /** Compute {@code item} of step {@code step} on {@code weights}. */
+  static Pull ready(long step, WorkItem item, List<TensorChunk> weights) {
+    return new Pull(WeightsHeader.State.READY, step, item.first, item.end, weights);
+  }
+}

@@ -1,0 +1,241 @@
+package io.gradflow.ps;
+
+import io.gradflow.common.model.Network;
+import io.gradflow.common.reduce.ExactGradientSum;
+import io.gradflow.common.wire.Bf16Chunks;
+import io.gradflow.common.wire.PushPrecision;
+import io.gradflow.common.wire.TensorChunks;
+import io.gradflow.proto.PushHeader;
+import io.gradflow.proto.TensorChunk;
+
+/**
+ * One push in flight: {@link #begin} checks it is one the open step takes, {@link #addChunk}
+ * validates and stages its chunks in the worker's own buffers (outside the coordinator's lock),
+ * and {@link #commit} adds the staged sum to the step only when the push is complete and valid,
+ * so a broken or refused push changes nothing. {@code begin}, {@code commit} and {@code abort}
+ * run with the coordinator's lock held.
+ */
+public final class PushSession {
+  /** The model's tensors as a push must fill them: element counts and names, in tensor order. */
+  record Tensors(int[] lengths, String[] names) {
+    static Tensors of(Network net) {
+      int[] lengths = new int[net.tensorCount()];
+      String[] names = new String[net.tensorCount()];
+      for (int t = 0; t < lengths.length; t++) {
+        lengths[t] = net.tensor(t).length;
+        names[t] = Network.tensorName(t);
+      }
+      return new Tensors(lengths, names);
+    }
+  }
+
+  /** What a commit did. */
+  enum Commit {
+    /** The micro-shards were in already: acknowledged, nothing added. */
+    DUPLICATE,
+    /** Added to the step's sum; other micro-shards are still missing. */
+    ADDED,
+    /** Added, and it was the step's last missing piece: the step can close. */
+    COMPLETED_STEP
+  }
+
+  private final Member member;
+  private final PushHeader header;
+  private final boolean duplicate;
+  private final int[] tensorLengths;
+  private final String[] tensorNames;
+  private final long[] received;
+  private final float[] floatScratch;
+  private long reduceNanos;
+
+  private PushSession(Member member, PushHeader header, boolean duplicate, Tensors tensors) {
+    this.member = member;
+    this.header = header;
+    this.duplicate = duplicate;
+    this.tensorLengths = tensors.lengths();
+    this.tensorNames = tensors.names();
+    this.received = new long[tensorLengths.length];
+    if (member.staging == null) {
+      member.staging = new long[tensorLengths.length][];
+      for (int t = 0; t < tensorLengths.length; t++) {
+        member.staging[t] = new long[tensorLengths[t]];
+      }
+    }
+    if (header.getEncoding() == PushHeader.Encoding.FLOAT32 && member.floatScratch == null) {
+      member.floatScratch = new float[TensorChunks.MAX_CHUNK_BYTES / Float.BYTES];
+    }
+    this.floatScratch = member.floatScratch;
+  }
+
+  /**
+   * Begins a push of {@code m} while step {@code step} is open: its header must be well formed
+   * ({@link #checkHeader}), and it must push micro-shards of the open step assigned to {@code m}
+   * (or micro-shards already in: a duplicate, acknowledged and dropped); one push per worker at a time.
+   */
+  static PushSession begin(Member m, PushHeader h, long step, boolean started, MicroShardAssignment assignment,
+      PushPrecision precision, Tensors tensors) {
+    checkHeader(h, assignment.microShards(), precision);
+    boolean duplicate = h.getStep() < step || (h.getStep() == step && assignment.allCovered(h.getShardFirst(), h.getShardEnd()));
+    if (!duplicate) {
+      if (!started || h.getStep() > step) {
+        throw JobRefusal.refused("push for step " + h.getStep() + " but the job is at step " + step + (started ? "" : " and has not started"));
+      }
+      if (assignment.itemOf(m, h.getShardFirst(), h.getShardEnd()) == null) {
+        throw JobRefusal.refused(m + " pushed micro-shards [" + h.getShardFirst() + ", " + h.getShardEnd() + ") of step "
+            + (step + 1) + " but was assigned " + assignment.assignedTo(m));
+      }
+    }
+    if (m.pushing) {
+      throw JobRefusal.refused(m + " has a push in flight already");
+    }
+    m.pushing = true;
+    return new PushSession(m, h, duplicate, tensors);
+  }
+
+  /**
+   * Checks what a push header says of itself: a range within the {@code microShards}, one finite
+   * loss per micro-shard, an encoding the job's {@code precision} takes.
+   */
+  private static void checkHeader(PushHeader h, int microShards, PushPrecision precision) {
+    if (h.getShardFirst() < 0 || h.getShardEnd() > microShards || h.getShardFirst() >= h.getShardEnd()) {
+      throw invalid("micro-shards [" + h.getShardFirst() + ", " + h.getShardEnd() + "): expected a range within [0, " + microShards + ")");
+    }
+    int count = h.getShardEnd() - h.getShardFirst();
+    if (h.getShardLossCount() != count) {
+      throw invalid(count + " micro-shards pushed with " + h.getShardLossCount() + " loss values: expected one per micro-shard");
+    }
+    for (int i = 0; i < count; i++) {
+      if (!Double.isFinite(h.getShardLoss(i))) {
+        throw invalid("loss of micro-shard " + (h.getShardFirst() + i) + " is " + h.getShardLoss(i) + ": expected a finite value");
+      }
+    }
+    if (h.getEncoding() == PushHeader.Encoding.FLOAT32 && count != 1) {
+      throw invalid("FLOAT32 pushes carry exactly one micro-shard, got " + count + ": use FIXED64 for sums");
+    }
+    checkEncoding(h.getEncoding(), precision);
+  }
+
+  /** The job's push precision decides the encodings it accepts: a worker cannot push another format. */
+  private static void checkEncoding(PushHeader.Encoding e, PushPrecision precision) {
+    if (precision == PushPrecision.BF16) {
+      if (e != PushHeader.Encoding.BF16) {
+        throw invalid("push encoding " + e + ": this job has push precision bf16 and takes BF16 pushes only");
+      }
+    } else if (e != PushHeader.Encoding.FLOAT32 && e != PushHeader.Encoding.FIXED64 && e != PushHeader.Encoding.PACKED64) {
+      throw invalid("push encoding " + e + ": expected FIXED64, PACKED64 or FLOAT32"
+          + (e == PushHeader.Encoding.BF16 ? " (this job has push precision fp32)" : ""));
+    }
+  }
+
+  PushHeader header() {
+    return header;
+  }
+
+  /** Validates one chunk and stages it (outside the coordinator's lock: staging is per worker). */
+  public void addChunk(TensorChunk c) {
+    long start = System.nanoTime();
+    try {
+      stage(c);
+    } finally {
+      reduceNanos += System.nanoTime() - start;
+    }
+  }
+
+  private void stage(TensorChunk c) {
+    PushHeader.Encoding encoding = header.getEncoding();
+    boolean floats = encoding == PushHeader.Encoding.FLOAT32;
+    boolean bf16 = encoding == PushHeader.Encoding.BF16;
+    int n;
+    try {
+      n = encoding == PushHeader.Encoding.PACKED64
+          ? TensorChunks.checkPackedFits(c, tensorLengths, tensorNames)
+          : TensorChunks.checkFits(c, tensorLengths, floats ? Float.BYTES : bf16 ? Short.BYTES : Long.BYTES, tensorNames);
+    } catch (IllegalArgumentException e) {
+      throw invalid(e.getMessage());
+    }
+    int t = c.getTensor();
+    if (c.getOffset() != received[t]) {
+      throw invalid(tensorNames[t] + " chunk at element " + c.getOffset() + ": expected element " + received[t] + " (chunks of a tensor come in order)");
+    }
+    long[] stage = member.staging[t];
+    int offset = (int) c.getOffset();
+    if (floats) {
+      TensorChunks.readFloatsAtZero(c, floatScratch);
+      for (int i = 0; i < n; i++) {
+        float v = floatScratch[i];
+        if (!(Math.abs(v) < ExactGradientSum.LIMIT)) {
+          throw invalid("gradient " + tensorNames[t] + "[" + (offset + i) + "] = " + v + " from " + member + ": expected a finite value below " + (long) ExactGradientSum.LIMIT);
+        }
+        stage[offset + i] = ExactGradientSum.roundToFixed(v); // checked just above
+      }
+    } else if (bf16) {
+      // a sum of several micro-shards: each below LIMIT, so the sum below LIMIT times their count
+      double limit = ExactGradientSum.LIMIT * (header.getShardEnd() - header.getShardFirst());
+      try {
+        Bf16Chunks.readFixed(c, stage, offset, limit, tensorNames[t]);
+      } catch (IllegalArgumentException e) {
+        throw invalid(e.getMessage() + " (from " + member + ")");
+      }
+    } else {
+      if (encoding == PushHeader.Encoding.PACKED64) {
+        TensorChunks.readPackedLongs(c, stage, offset);
+      } else {
+        java.nio.LongBuffer src = c.getData().asReadOnlyByteBuffer().order(java.nio.ByteOrder.LITTLE_ENDIAN).asLongBuffer();
+        src.get(stage, offset, n);
+      }
+      long limit = ExactGradientSum.FIXED_LIMIT * (header.getShardEnd() - header.getShardFirst());
+      for (int i = offset; i < offset + n; i++) {
+        if (Math.abs(stage[i]) > limit) {
+          throw invalid("gradient " + tensorNames[t] + "[" + i + "] from " + member + " is out of the fixed-point range");
+        }
+      }
+    }
+    received[t] += n;
+  }
+
+  /** Refuses a push that ended before every element of every tensor arrived. */
+  private void checkComplete() {
+    for (int t = 0; t < received.length; t++) {
+      if (received[t] != tensorLengths[t]) {
+        throw invalid("push ended with " + received[t] + " of " + tensorLengths[t] + " elements of " + tensorNames[t]);
+      }
+    }
+  }
+
+  /** Drops the push (broken stream or refused chunk): nothing of it was added. */
+  void abort() {
+    member.pushing = false;
+  }
+
+  /**
+   * Ends the push: when it is complete, adds the staged sum to the sum of the open step {@code
+   * step}, marks its micro-shards in, and times it. An incomplete push is refused, a worker lost
+   * meanwhile is asked to join again, one whose micro-shards went to others is refused.
+   */
+  Commit commit(long step, MicroShardAssignment assignment, ExactGradientSum sum, StepTimings timings) {
+    member.pushing = false;
+    checkComplete();
+    if (duplicate || header.getStep() < step || assignment.allCovered(header.getShardFirst(), header.getShardEnd())) {
+      return Commit.DUPLICATE;
+    }
+    if (member.left) {
+      throw JobRefusal.rejoin(member + " was declared lost; its push is dropped; join again");
+    }
+    WorkItem item = assignment.itemOf(member, header.getShardFirst(), header.getShardEnd());
+    if (item == null) {
+      throw JobRefusal.refused(member + " is no longer assigned micro-shards [" + header.getShardFirst() + ", " + header.getShardEnd() + ")");
+    }
+    long addStart = System.nanoTime();
+    for (int t = 0; t < received.length; t++) {
+      sum.addFixed(t, 0, member.staging[t], tensorLengths[t]);
+    }
+    timings.addPush(step, header, reduceNanos + System.nanoTime() - addStart);
+    boolean complete = assignment.markDone(item, header.getShardLossList());
+    member.seen(System.nanoTime());
+    return complete ? Commit.COMPLETED_STEP : Commit.ADDED;
+  }
+
+  private static JobRefusal invalid(String message) {
+    return JobRefusal.badRequest(message);
+  }
+}

@@ -1,0 +1,74 @@
+package io.gradflow.ps;
+
+import io.gradflow.common.model.Checkpoint;
+import io.gradflow.common.model.CheckpointStore;
+import io.gradflow.common.model.Network;
+import io.gradflow.common.optim.SgdOptimizer;
+import io.gradflow.common.train.EpochBookkeeping;
+import io.gradflow.common.train.TrainingConfig;
+
+/**
+ * The server's checkpoints: when one is due (every N steps and at the end of the job), what it
+ * holds (weights, momentum, step, the unfinished epoch's loss), and where it goes.
+ */
+final class StepCheckpoints {
+  private final CheckpointStore store;
+  private final long every;
+  private final long totalSteps;
+  private final Network net;
+  private final SgdOptimizer optimizer;
+  private final TrainingConfig config;
+  private final String fingerprint;
+
+  /**
+   * @param store where checkpoints go, null for none
+   * @param every steps between checkpoints (0: only at the end)
+   */
+  StepCheckpoints(CheckpointStore store, long every, long totalSteps, Network net, SgdOptimizer optimizer,
+      TrainingConfig config, String fingerprint) {
+    this.store = store;
+    this.every = every;
+    this.totalSteps = totalSteps;
+    this.net = net;
+    this.optimizer = optimizer;
+    this.config = config;
+    this.fingerprint = fingerprint;
+  }
+
+  /**
+   * Continues from {@code resume} (null: a fresh job): restores the momentum and the unfinished
+   * epoch's loss; returns the number of steps already applied.
+   */
+  long restore(Checkpoint resume, EpochBookkeeping epochs) {
+    if (resume == null) {
+      return 0;
+    }
+    if (!resume.fingerprint().equals(fingerprint)) {
+      throw new IllegalArgumentException(
+          "checkpoint of another job: its fingerprint " + resume.fingerprint() + " differs from " + fingerprint);
+    }
+    optimizer.restore(resume.velocity(), resume.optimizerStarted());
+    epochs.restore(resume.epochLossSum(), resume.epochSteps());
+    return resume.step();
+  }
+
+  /** True when the state after {@code step} applied steps must be saved. */
+  boolean dueAfter(long step) {
+    return store != null && (step >= totalSteps || (every > 0 && step % every == 0));
+  }
+
+  /** Saves the state after {@code step} applied steps; returns null, or why it could not be saved (the job goes on). */
+  String save(long step, EpochBookkeeping epochs) {
+    float[][] velocity = new float[net.tensorCount()][];
+    for (int t = 0; t < velocity.length; t++) {
+      velocity[t] = optimizer.velocity(t);
+    }
+    try {
+      store.save(new Checkpoint(net, velocity, optimizer.started(), step, config, fingerprint, epochs.epochLossSum(),
+          epochs.epochSteps()));
+      return null;
+    } catch (RuntimeException e) {
+      return e.getMessage();
+    }
+  }
+}
