@@ -66,7 +66,7 @@ public class ServerReduceBench {
         }
       }
       ExactGradientSum partial = new ExactGradientSum(net);
-      partial.add(g);
+      g.addTo(partial);
       List<TensorChunk> chunks = new ArrayList<>();
       for (int t = 0; t < partial.tensorCount(); t++) {
         chunks.addAll(TensorChunks.ofPackedLongs(t, partial.tensor(t)));

@@ -1,8 +1,8 @@
 package io.gradflow.cli;
 
 import io.gradflow.common.data.TrainTestSplit;
-import io.gradflow.common.model.Checkpoint;
-import io.gradflow.common.model.CheckpointStore;
+import io.gradflow.common.checkpoint.Checkpoint;
+import io.gradflow.common.checkpoint.CheckpointStore;
 import io.gradflow.common.model.ModelFileException;
 import io.gradflow.common.model.ModelSpec;
 import io.gradflow.common.model.ModelSpecs;

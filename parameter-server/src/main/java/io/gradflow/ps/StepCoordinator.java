@@ -2,10 +2,11 @@ package io.gradflow.ps;
 
 import io.gradflow.common.data.SamplingPlan;
 import io.gradflow.common.kernels.Kernels;
-import io.gradflow.common.model.Checkpoint;
+import io.gradflow.common.checkpoint.Checkpoint;
 import io.gradflow.common.model.ModelSpecs;
 import io.gradflow.common.model.Network;
 import io.gradflow.common.reduce.ExactGradientSum;
+import io.gradflow.common.reduce.FixedPoint;
 import io.gradflow.common.train.Evaluator;
 import io.gradflow.common.train.JobInfo;
 import io.gradflow.common.train.SynchronousUpdate;
@@ -619,14 +620,14 @@ public final class StepCoordinator {
         TensorChunks.readFloatsAtZero(c, floatScratch);
         for (int i = 0; i < n; i++) {
           float v = floatScratch[i];
-          if (!(Math.abs(v) < ExactGradientSum.LIMIT)) {
-            throw invalid("gradient " + tensorNames[t] + "[" + (offset + i) + "] = " + v + " from " + member + ": expected a finite value below " + (long) ExactGradientSum.LIMIT);
+          if (!(Math.abs(v) < FixedPoint.LIMIT)) {
+            throw invalid("gradient " + tensorNames[t] + "[" + (offset + i) + "] = " + v + " from " + member + ": expected a finite value below " + (long) FixedPoint.LIMIT);
           }
-          stage[offset + i] = ExactGradientSum.roundToFixed(v); // checked just above
+          stage[offset + i] = FixedPoint.roundToFixed(v); // checked just above
         }
       } else if (bf16) {
         // a sum of several micro-shards: each below LIMIT, so the sum below LIMIT times their count
-        double limit = ExactGradientSum.LIMIT * (header.getShardEnd() - header.getShardFirst());
+        double limit = FixedPoint.LIMIT * (header.getShardEnd() - header.getShardFirst());
         try {
           Bf16Chunks.readFixed(c, stage, offset, limit, tensorNames[t]);
         } catch (IllegalArgumentException e) {
@@ -639,7 +640,7 @@ public final class StepCoordinator {
           java.nio.LongBuffer src = c.getData().asReadOnlyByteBuffer().order(java.nio.ByteOrder.LITTLE_ENDIAN).asLongBuffer();
           src.get(stage, offset, n);
         }
-        long limit = ExactGradientSum.FIXED_LIMIT * (header.getShardEnd() - header.getShardFirst());
+        long limit = FixedPoint.FIXED_LIMIT * (header.getShardEnd() - header.getShardFirst());
         for (int i = offset; i < offset + n; i++) {
           if (Math.abs(stage[i]) > limit) {
             throw invalid("gradient " + tensorNames[t] + "[" + i + "] from " + member + " is out of the fixed-point range");
