@@ -12,8 +12,6 @@ final class Member {
   long lastSeenNanos;
   /** Reused staging buffers for this worker's pushes, one per tensor (fixed point). */
   long[][] staging;
-  /** Decoding buffers of this worker's pushes, allocated on first use. */
-  float[] floatScratch;
   /** Items of the open step this worker has pushed (so it is not handed them again). */
   final java.util.Set<WorkItem> pushedItems = new java.util.HashSet<>();
 

@@ -6,15 +6,13 @@ import io.gradflow.common.checkpoint.Checkpoint;
 import io.gradflow.common.model.ModelSpecs;
 import io.gradflow.common.model.Network;
 import io.gradflow.common.reduce.ExactGradientSum;
-import io.gradflow.common.reduce.FixedPoint;
 import io.gradflow.common.train.Evaluator;
 import io.gradflow.common.train.JobInfo;
 import io.gradflow.common.train.SynchronousUpdate;
 import io.gradflow.common.train.TrainingListener;
 import io.gradflow.common.optim.SgdOptimizer;
-import io.gradflow.common.wire.Bf16Chunks;
+import io.gradflow.common.wire.PushCodec;
 import io.gradflow.common.wire.JobFingerprint;
-import io.gradflow.common.wire.PushPrecision;
 import io.gradflow.common.wire.Rejoin;
 import io.gradflow.common.wire.TensorChunks;
 import io.gradflow.proto.JoinRequest;
@@ -492,10 +490,11 @@ public final class StepCoordinator {
         throw invalid("loss of micro-shard " + (h.getShardFirst() + i) + " is " + h.getShardLoss(i) + ": expected a finite value");
       }
     }
-    if (h.getEncoding() == PushHeader.Encoding.FLOAT32 && count != 1) {
-      throw invalid("FLOAT32 pushes carry exactly one micro-shard, got " + count + ": use FIXED64 for sums");
+    try {
+      PushCodec.checkAccepted(h.getEncoding(), job.config().pushPrecision(), count);
+    } catch (IllegalArgumentException e) {
+      throw invalid(e.getMessage());
     }
-    checkEncoding(h.getEncoding());
     boolean duplicate = h.getStep() < step || (h.getStep() == step && allCovered(h.getShardFirst(), h.getShardEnd()));
     if (!duplicate) {
       if (!started || h.getStep() > step) {
@@ -526,18 +525,6 @@ public final class StepCoordinator {
     }
     m.lastSeenNanos = System.nanoTime();
     return new PushSession(m, h, duplicate);
-  }
-
-  /** The job's push precision decides the encodings it accepts: a worker cannot push another format. */
-  private void checkEncoding(PushHeader.Encoding e) {
-    if (job.config().pushPrecision() == PushPrecision.BF16) {
-      if (e != PushHeader.Encoding.BF16) {
-        throw invalid("push encoding " + e + ": this job has push precision bf16 and takes BF16 pushes only");
-      }
-    } else if (e != PushHeader.Encoding.FLOAT32 && e != PushHeader.Encoding.FIXED64 && e != PushHeader.Encoding.PACKED64) {
-      throw invalid("push encoding " + e + ": expected FIXED64, PACKED64 or FLOAT32"
-          + (e == PushHeader.Encoding.BF16 ? " (this job has push precision fp32)" : ""));
-    }
   }
 
   private WorkItem itemOf(Member m, int first, int end) {
@@ -574,16 +561,14 @@ public final class StepCoordinator {
     private final PushHeader header;
     private final boolean duplicate;
     private final long[] received = new long[tensorLengths.length];
-    private final float[] floatScratch;
+    private final PushCodec.Decoder decoder;
 
     PushSession(Member member, PushHeader header, boolean duplicate) {
       this.member = member;
       this.header = header;
       this.duplicate = duplicate;
-      if (header.getEncoding() == PushHeader.Encoding.FLOAT32 && member.floatScratch == null) {
-        member.floatScratch = new float[TensorChunks.MAX_CHUNK_BYTES / Float.BYTES];
-      }
-      this.floatScratch = member.floatScratch;
+      this.decoder = PushCodec.decoder(
+          header.getEncoding(), header.getShardEnd() - header.getShardFirst(), tensorLengths, tensorNames);
     }
 
     private long reduceNanos;
@@ -599,53 +584,16 @@ public final class StepCoordinator {
     }
 
     private void stage(TensorChunk c) {
-      PushHeader.Encoding encoding = header.getEncoding();
-      boolean floats = encoding == PushHeader.Encoding.FLOAT32;
-      boolean bf16 = encoding == PushHeader.Encoding.BF16;
       int n;
       try {
-        n = encoding == PushHeader.Encoding.PACKED64
-            ? TensorChunks.checkPackedFits(c, tensorLengths, tensorNames)
-            : TensorChunks.checkFits(c, tensorLengths, floats ? Float.BYTES : bf16 ? Short.BYTES : Long.BYTES, tensorNames);
+        n = decoder.decode(c, member.staging);
       } catch (IllegalArgumentException e) {
-        throw invalid(e.getMessage());
+        throw invalid(e.getMessage() + " (from " + member + ")");
       }
+      // the staging is this worker's scratch: a chunk refused here leaves nothing that counts
       int t = c.getTensor();
       if (c.getOffset() != received[t]) {
         throw invalid(tensorNames[t] + " chunk at element " + c.getOffset() + ": expected element " + received[t] + " (chunks of a tensor come in order)");
-      }
-      long[] stage = member.staging[t];
-      int offset = (int) c.getOffset();
-      if (floats) {
-        TensorChunks.readFloatsAtZero(c, floatScratch);
-        for (int i = 0; i < n; i++) {
-          float v = floatScratch[i];
-          if (!(Math.abs(v) < FixedPoint.LIMIT)) {
-            throw invalid("gradient " + tensorNames[t] + "[" + (offset + i) + "] = " + v + " from " + member + ": expected a finite value below " + (long) FixedPoint.LIMIT);
-          }
-          stage[offset + i] = FixedPoint.roundToFixed(v); // checked just above
-        }
-      } else if (bf16) {
-        // a sum of several micro-shards: each below LIMIT, so the sum below LIMIT times their count
-        double limit = FixedPoint.LIMIT * (header.getShardEnd() - header.getShardFirst());
-        try {
-          Bf16Chunks.readFixed(c, stage, offset, limit, tensorNames[t]);
-        } catch (IllegalArgumentException e) {
-          throw invalid(e.getMessage() + " (from " + member + ")");
-        }
-      } else {
-        if (encoding == PushHeader.Encoding.PACKED64) {
-          TensorChunks.readPackedLongs(c, stage, offset);
-        } else {
-          java.nio.LongBuffer src = c.getData().asReadOnlyByteBuffer().order(java.nio.ByteOrder.LITTLE_ENDIAN).asLongBuffer();
-          src.get(stage, offset, n);
-        }
-        long limit = FixedPoint.FIXED_LIMIT * (header.getShardEnd() - header.getShardFirst());
-        for (int i = offset; i < offset + n; i++) {
-          if (Math.abs(stage[i]) > limit) {
-            throw invalid("gradient " + tensorNames[t] + "[" + i + "] from " + member + " is out of the fixed-point range");
-          }
-        }
       }
       received[t] += n;
     }
