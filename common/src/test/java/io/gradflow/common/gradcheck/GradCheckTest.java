@@ -92,17 +92,7 @@ class GradCheckTest {
   void inDoubleOneElementOffByATenthOfAPercentFailsWhereFloat32CannotTell() {
     ModelSpec spec = ModelSpec.parse("7-6-5-3", "tanh", null, 1);
     int tensor = 0; // layer0.W
-    GradCheck.GradientSource backprop = GradCheck.backprop(new EjmlKernels());
-    GradCheck.GradientSource slightlyWrong =
-        (net, inputs, labels, rows, out) -> {
-          backprop.gradients(net, inputs, labels, rows, out);
-          float[] g = out.tensor(tensor);
-          int largest = 0;
-          for (int e = 1; e < g.length; e++) {
-            largest = Math.abs(g[e]) > Math.abs(g[largest]) ? e : largest;
-          }
-          g[largest] *= 1.001f;
-        };
+    GradCheck.GradientSource slightlyWrong = largestElementScaled(tensor, 1.001f, new int[1]);
     GradCheckResult exact = new GradCheck(new EjmlKernels()).withGradientSource(slightlyWrong).check(spec, 4, 1);
     assertFalse(exact.passed());
     assertFalse(exact.tensors().get(tensor).passed());
@@ -149,18 +139,7 @@ class GradCheckTest {
     ModelSpec spec = ModelSpec.parse("7-6-5-3", "sigmoid", null, 1);
     int tensor = 2; // layer1.W
     int[] corrupted = new int[1];
-    GradCheck.GradientSource backprop = GradCheck.backprop(new EjmlKernels());
-    GradCheck.GradientSource wrong =
-        (net, inputs, labels, rows, out) -> {
-          backprop.gradients(net, inputs, labels, rows, out);
-          float[] g = out.tensor(tensor);
-          int largest = 0;
-          for (int e = 1; e < g.length; e++) {
-            largest = Math.abs(g[e]) > Math.abs(g[largest]) ? e : largest;
-          }
-          g[largest] *= 1.1f;
-          corrupted[0] = largest;
-        };
+    GradCheck.GradientSource wrong = largestElementScaled(tensor, 1.1f, corrupted);
     GradCheckResult r =
         new GradCheck(new EjmlKernels(), GradCheck.Precision.FLOAT32).withGradientSource(wrong).check(spec, 4, 1);
 
@@ -284,6 +263,21 @@ class GradCheckTest {
     assertThrows(
         IllegalArgumentException.class,
         () -> new GradCheck(k).check(net, new float[2], new int[] {0, 1}, 2));
+  }
+
+  /** Backprop with the largest element of one tensor's gradient scaled by {@code k}; its index into {@code at[0]}. */
+  private static GradCheck.GradientSource largestElementScaled(int tensor, float k, int[] at) {
+    GradCheck.GradientSource backprop = GradCheck.backprop(new EjmlKernels());
+    return (net, inputs, labels, rows, out) -> {
+      backprop.gradients(net, inputs, labels, rows, out);
+      float[] g = out.tensor(tensor);
+      int largest = 0;
+      for (int e = 1; e < g.length; e++) {
+        largest = Math.abs(g[e]) > Math.abs(g[largest]) ? e : largest;
+      }
+      g[largest] *= k;
+      at[0] = largest;
+    };
   }
 
   private static void scaleAll(Gradients g, float k) {
