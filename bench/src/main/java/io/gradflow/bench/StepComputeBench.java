@@ -30,7 +30,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * micro-shard's forward and backward and the exact fixed-point sum of their gradients, on one
  * thread. {@code perShard} is the baseline: each micro-shard through {@link
  * Backprop#forwardBackward} on its 16 rows, then rounded in a separate pass by {@link
- * ExactGradientSum#add}. {@code batched} is what the trainer and the workers run: {@link
+ * Gradients#addTo}. {@code batched} is what the trainer and the workers run: {@link
  * ShardGradients}, one pass over all 128 rows with each micro-shard's gradient rounded inside the
  * kernel. Both give the same bits ({@code ShardGradientsTest}).
  *
@@ -94,7 +94,7 @@ public class StepComputeBench {
     for (int m = 0; m < plan.microShards(); m++) {
       plan.gatherShard(data, step, m, one.inputBuffer(), labels);
       loss[m] = one.forwardBackward(net, labels, plan.shardRows(m), batch, g);
-      sum.add(g);
+      g.addTo(sum);
     }
     return sum.tensor(0)[(int) (step++ % 100)];
   }

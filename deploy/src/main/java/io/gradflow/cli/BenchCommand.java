@@ -6,6 +6,8 @@ import io.gradflow.common.kernels.Kernels;
 import io.gradflow.common.kernels.VectorKernels;
 import io.gradflow.common.model.ModelSpec;
 import io.gradflow.common.report.Json;
+import io.gradflow.common.report.RunSummary;
+import io.gradflow.common.report.RunTiming;
 import io.gradflow.common.util.SplitMix64;
 import io.gradflow.common.wire.PushPrecision;
 import java.io.IOException;
@@ -116,8 +118,7 @@ final class BenchCommand implements Callable<Integer> {
     if (code != 0) {
       throw new CommandFailure(ExitCode.FAILED, "bench job failed: " + jobErr.toString().strip());
     }
-    String summary = Files.readString(dir.resolve("summary.json"));
-    double samplesPerSecond = Double.parseDouble(Json.field(summary, "steady_samples_per_second"));
+    double samplesPerSecond = RunSummary.read(RunSummary.file(dir)).steadySamplesPerSecond();
     long parameters = modelSpec.parameterCount();
     double flopsPerSample = flopsPerSample(modelSpec);
     Json result = new Json()
@@ -130,20 +131,20 @@ final class BenchCommand implements Callable<Integer> {
         .put("samples_per_second", samplesPerSecond)
         .put("step_ms", 1000.0 * batch / samplesPerSecond)
         .put("parameters", parameters);
-    Path timing = dir.resolve("timing.json");
+    Path timing = RunTiming.file(dir);
     if (Files.exists(timing)) {
-      String t = Files.readString(timing);
-      double measured = Double.parseDouble(Json.field(t, "measured_seconds"));
-      long measuredSteps = Long.parseLong(Json.field(t, "steps_measured"));
+      RunTiming t = RunTiming.read(timing);
+      double measured = t.measuredSeconds();
+      long measuredSteps = t.stepsMeasured();
       if (measured > 0 && measuredSteps > 0) { // after the warm-up steps, as the split
         samplesPerSecond = measuredSteps * (double) batch / measured;
         result.put("samples_per_second", samplesPerSecond).put("step_ms", 1000.0 * batch / samplesPerSecond);
       }
-      for (String key : List.of("compute_ms", "push_ms", "wait_ms", "weights_back_ms", "server_reduce_ms",
-          "server_update_ms", "bytes_per_worker_per_step", "wire_to_parameter_ratio")) {
-        result.put(key, Double.parseDouble(Json.field(t, key)));
-      }
-      double computeMs = Double.parseDouble(Json.field(t, "compute_ms"));
+      result.put("compute_ms", t.computeMs()).put("push_ms", t.pushMs()).put("wait_ms", t.waitMs())
+          .put("weights_back_ms", t.weightsBackMs()).put("server_reduce_ms", t.serverReduceMs())
+          .put("server_update_ms", t.serverUpdateMs()).put("bytes_per_worker_per_step", t.bytesPerWorkerPerStep())
+          .put("wire_to_parameter_ratio", t.wireToParameterRatio());
+      double computeMs = t.computeMs();
       double samplesPerWorker = (double) batch / workers;
       result.put("kernel_gflops", computeMs > 0 ? flopsPerSample * samplesPerWorker / (computeMs * 1e6) : 0.0);
     } else {

@@ -5,8 +5,10 @@ import io.gradflow.common.gradcheck.GradCheckResult;
 import io.gradflow.common.gradcheck.TensorCheck;
 import io.gradflow.common.kernels.EjmlKernels;
 import io.gradflow.common.model.ModelSpec;
+import io.gradflow.common.report.Json;
 import java.io.PrintWriter;
 import java.math.BigDecimal;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -26,7 +28,8 @@ import picocli.CommandLine.Spec;
     description = {
       "Compares backprop's gradients with central finite differences "
           + "(L(w+eps) - L(w-eps)) / 2eps for every weight and bias of a freshly initialised net "
-          + "on a random batch, in float32.",
+          + "on a random batch. The finite differences run a forward pass in double (tolerance "
+          + "1e-4), or with --precision float32 backprop's own float32 forward pass (tolerance 2e-2).",
       "Prints per tensor the largest relative error |a-n| / max(|a|+|n|, floor) and the cost: "
           + "2 forward passes per parameter for finite differences, 1 forward + 1 backward pass "
           + "for backprop. Exit code 5 if any tensor exceeds the tolerance."
@@ -61,16 +64,23 @@ public final class GradcheckCommand implements Callable<Integer> {
   long seed = 1;
 
   @Option(
+      names = "--precision",
+      paramLabel = "P",
+      description =
+          "Forward pass of the finite differences: double or float32 (default: ${DEFAULT-VALUE}).")
+  String precision = GradCheck.Precision.DOUBLE.id();
+
+  @Option(
       names = "--eps",
       paramLabel = "E",
-      description = "Finite-difference step, in (0, 1) (default: ${DEFAULT-VALUE}).")
-  double eps = GradCheck.DEFAULT_EPS;
+      description = "Finite-difference step, in (0, 1) (default: 1e-6 in double, 0.01 in float32).")
+  Double eps;
 
   @Option(
       names = "--tolerance",
       paramLabel = "T",
-      description = "Largest relative error that passes (default: ${DEFAULT-VALUE}).")
-  double tolerance = GradCheck.DEFAULT_TOLERANCE;
+      description = "Largest relative error that passes (default: 1e-4 in double, 0.02 in float32).")
+  Double tolerance;
 
   @Option(
       names = "--max-parameters",
@@ -104,7 +114,9 @@ public final class GradcheckCommand implements Callable<Integer> {
     }
     GradCheck check;
     try {
-      check = new GradCheck(new EjmlKernels(), eps, tolerance);
+      GradCheck.Precision p = GradCheck.Precision.parse(precision);
+      check = new GradCheck(new EjmlKernels(), p, eps != null ? eps : p.defaultEps(),
+          tolerance != null ? tolerance : p.defaultTolerance());
     } catch (IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), e.getMessage());
     }
@@ -139,9 +151,10 @@ public final class GradcheckCommand implements Callable<Integer> {
     sb.append(
         String.format(
             Locale.ROOT,
-            "eps %s; relative error |a-n| / max(|a|+|n|, %s), a = backprop, n = finite difference"
-                + "%n%n",
+            "eps %s, finite differences in %s; relative error |a-n| / max(|a|+|n|, %s), "
+                + "a = backprop, n = finite difference%n%n",
             number(r.eps()),
+            r.precision().id(),
             number(r.gradientFloor())));
     String row = "%-10s %-7s %8s %12s %12s %10s  %s%n";
     sb.append(
@@ -187,58 +200,37 @@ public final class GradcheckCommand implements Callable<Integer> {
     return sb.toString();
   }
 
+  /** What {@code --json} prints: the settings, one entry per tensor, and the cost. */
+  record Report(
+      String model,
+      String activation,
+      int batch,
+      long seed,
+      String precision,
+      double eps,
+      double tolerance,
+      double gradientFloor,
+      double loss,
+      long parameters,
+      boolean passed,
+      List<TensorCheck> tensors,
+      Cost cost) {}
+
+  /** Forward and backward passes each method took. */
+  record Cost(
+      long finiteDifferenceForwardPasses,
+      int backpropForwardPasses,
+      int backpropBackwardPasses,
+      long kinkCheckForwardPasses) {}
+
   private String toJson(ModelSpec m, GradCheckResult r) {
-    StringBuilder sb = new StringBuilder();
-    sb.append("{\n");
-    sb.append("  \"model\": ").append(quote(m.sizesText())).append(",\n");
-    sb.append("  \"activation\": ").append(quote(m.activationText())).append(",\n");
-    sb.append("  \"batch\": ").append(batch).append(",\n");
-    sb.append("  \"seed\": ").append(seed).append(",\n");
-    sb.append("  \"eps\": ").append(jsonNumber(r.eps())).append(",\n");
-    sb.append("  \"tolerance\": ").append(jsonNumber(r.tolerance())).append(",\n");
-    sb.append("  \"gradientFloor\": ").append(jsonNumber(r.gradientFloor())).append(",\n");
-    sb.append("  \"loss\": ").append(jsonNumber(r.loss())).append(",\n");
-    sb.append("  \"parameters\": ").append(r.parameterCount()).append(",\n");
-    sb.append("  \"passed\": ").append(r.passed()).append(",\n");
-    sb.append("  \"tensors\": [\n");
-    for (int i = 0; i < r.tensors().size(); i++) {
-      TensorCheck t = r.tensors().get(i);
-      StringBuilder shape = new StringBuilder();
-      for (long d : t.shape()) {
-        shape.append(shape.length() > 0 ? ", " : "").append(d);
-      }
-      sb.append("    {\"name\": ").append(quote(t.name()));
-      sb.append(", \"shape\": [").append(shape).append(']');
-      sb.append(", \"elements\": ").append(t.elements());
-      sb.append(", \"checked\": ").append(t.checked());
-      sb.append(", \"skippedKinks\": ").append(t.skippedKinks());
-      sb.append(", \"maxRelativeError\": ").append(jsonNumber(t.maxRelativeError()));
-      sb.append(", \"maxAbsoluteError\": ").append(jsonNumber(t.maxAbsoluteError()));
-      sb.append(", \"tolerance\": ").append(jsonNumber(r.tolerance()));
-      sb.append(", \"passed\": ").append(t.passed()).append('}');
-      sb.append(i + 1 < r.tensors().size() ? ",\n" : "\n");
-    }
-    sb.append("  ],\n");
-    sb.append("  \"cost\": {");
-    sb.append("\"finiteDifferenceForwardPasses\": ").append(r.finiteDifferenceForwardPasses());
-    sb.append(", \"backpropForwardPasses\": ").append(r.backpropForwardPasses());
-    sb.append(", \"backpropBackwardPasses\": ").append(r.backpropBackwardPasses());
-    sb.append(", \"kinkCheckForwardPasses\": ").append(r.kinkCheckForwardPasses());
-    sb.append("}\n");
-    sb.append("}\n");
-    return sb.toString();
+    return Json.pretty(new Report(m.sizesText(), m.activationText(), batch, seed, r.precision().id(), r.eps(),
+        r.tolerance(), r.gradientFloor(), r.loss(), r.parameterCount(), r.passed(), r.tensors(),
+        new Cost(r.finiteDifferenceForwardPasses(), r.backpropForwardPasses(), r.backpropBackwardPasses(),
+            r.kinkCheckForwardPasses())));
   }
 
   private static String number(double v) {
     return BigDecimal.valueOf(v).stripTrailingZeros().toPlainString();
-  }
-
-  /** JSON has no NaN or infinity: those become {@code null}. */
-  private static String jsonNumber(double v) {
-    return Double.isFinite(v) ? Double.toString(v) : "null";
-  }
-
-  private static String quote(String s) {
-    return "\"" + s.replace("\\", "\\\\").replace("\"", "\\\"") + "\"";
   }
 }

@@ -1,8 +1,8 @@
 package io.gradflow.cli;
 
 import io.gradflow.common.data.TrainTestSplit;
-import io.gradflow.common.model.Checkpoint;
-import io.gradflow.common.model.CheckpointStore;
+import io.gradflow.common.checkpoint.Checkpoint;
+import io.gradflow.common.checkpoint.CheckpointStore;
 import io.gradflow.common.model.ModelFileException;
 import io.gradflow.common.model.ModelSpec;
 import io.gradflow.common.model.ModelSpecs;
@@ -15,7 +15,7 @@ import io.gradflow.ps.ParameterServer;
 import io.gradflow.ps.ServerJob;
 import io.gradflow.ps.ServerPolicy;
 import io.gradflow.ps.StepTimings;
-import io.gradflow.common.report.Json;
+import io.gradflow.common.report.RunTiming;
 import io.gradflow.ps.TokenAuthInterceptor;
 import io.grpc.ServerCredentials;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
@@ -205,26 +205,25 @@ final class ServerCommand implements Callable<Integer> {
   }
 
   /** Writes {@code timing.json}: the per-step time split and the bytes on the wire. */
-  private static void writeTiming(Path dir, ParameterServer server, ServerJob job) throws IOException {
+  private static void writeTiming(Path dir, ParameterServer server, ServerJob job) {
     StepTimings.Split split = server.coordinator().timingSplit();
     long steps = Math.max(1, server.coordinator().step() - (job.resumeFrom() == null ? 0 : job.resumeFrom().step()));
     long parameterBytes = 4 * job.network().spec().parameterCount();
     double perWorkerStep = (double) (server.wire().inboundBytes() + server.wire().outboundBytes()) / (steps * job.workers());
-    Json t = new Json()
-        .put("steps_measured", split.steps())
-        .put("measured_seconds", split.measuredSeconds())
-        .put("compute_ms", split.computeMillis())
-        .put("push_ms", split.pushMillis())
-        .put("wait_ms", split.waitMillis())
-        .put("weights_back_ms", split.weightsBackMillis())
-        .put("server_reduce_ms", split.serverReduceMillis())
-        .put("server_update_ms", split.serverUpdateMillis())
-        .put("bytes_in", server.wire().inboundBytes())
-        .put("bytes_out", server.wire().outboundBytes())
-        .put("bytes_per_worker_per_step", perWorkerStep)
-        .put("parameter_bytes", parameterBytes)
-        .put("wire_to_parameter_ratio", perWorkerStep / parameterBytes);
-    Files.writeString(dir.resolve("timing.json"), t.toPrettyString());
+    new RunTiming(
+        split.steps(),
+        split.measuredSeconds(),
+        split.computeMillis(),
+        split.pushMillis(),
+        split.waitMillis(),
+        split.weightsBackMillis(),
+        split.serverReduceMillis(),
+        split.serverUpdateMillis(),
+        server.wire().inboundBytes(),
+        server.wire().outboundBytes(),
+        perWorkerStep,
+        parameterBytes,
+        perWorkerStep / parameterBytes).write(RunTiming.file(dir));
   }
 
   /** The newest valid checkpoint under {@code dir} (or {@code dir/checkpoints}); none is an error. */

@@ -31,19 +31,19 @@ class Bf16TrainingIT {
   @Test
   void twoWorkersTrainInBf16DeterministicallyAndAboutAsWellAsExact() throws Exception {
     Path bf16 = train("bf16", "bf16");
-    assertEquals("bf16", Jobs.summaryField(bf16, "push_precision"));
-    assertEquals("60", Jobs.summaryField(bf16, "steps"));
+    assertEquals("bf16", Jobs.summary(bf16).pushPrecision());
+    assertEquals(60, Jobs.summary(bf16).steps());
     Path again = train("bf16-again", "bf16");
-    assertEquals(Jobs.summaryField(bf16, "weights_sha256"), Jobs.summaryField(again, "weights_sha256"),
+    assertEquals(Jobs.summary(bf16).weightsSha256(), Jobs.summary(again).weightsSha256(),
         "the same worker count and assignment must give the same bits");
     Path exact = train("fp32", "fp32");
-    assertEquals("fp32", Jobs.summaryField(exact, "push_precision"));
-    assertNotEquals(Jobs.summaryField(exact, "weights_sha256"), Jobs.summaryField(bf16, "weights_sha256"),
+    assertEquals("fp32", Jobs.summary(exact).pushPrecision());
+    assertNotEquals(Jobs.summary(exact).weightsSha256(), Jobs.summary(bf16).weightsSha256(),
         "bf16 pushes round the gradient: the bits differ from the exact job's");
-    double accBf16 = Double.parseDouble(Jobs.summaryField(bf16, "test_accuracy"));
-    double accExact = Double.parseDouble(Jobs.summaryField(exact, "test_accuracy"));
-    double lossBf16 = Double.parseDouble(Jobs.summaryField(bf16, "test_loss"));
-    double lossExact = Double.parseDouble(Jobs.summaryField(exact, "test_loss"));
+    double accBf16 = Jobs.summary(bf16).testAccuracy();
+    double accExact = Jobs.summary(exact).testAccuracy();
+    double lossBf16 = Jobs.summary(bf16).testLoss();
+    double lossExact = Jobs.summary(exact).testLoss();
     assertTrue(Math.abs(accBf16 - accExact) <= 0.05, "accuracy bf16 " + accBf16 + " vs fp32 " + accExact);
     assertTrue(Math.abs(lossBf16 - lossExact) <= 0.05 * lossExact, "test loss bf16 " + lossBf16 + " vs fp32 " + lossExact);
   }

@@ -1,8 +1,8 @@
 package io.gradflow.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.gradflow.common.report.RunSummary;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -14,8 +14,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /** Helpers of the integration tests that drive real cluster software (Slurm, sshd). */
 final class ClusterTesting {
@@ -92,13 +90,6 @@ final class ClusterTesting {
     }
   }
 
-  /** A value of the flat summary.json the job recorder writes. */
-  static String summaryValue(Path summary, String key) throws IOException {
-    Matcher m = Pattern.compile("\"" + Pattern.quote(key) + "\"\\s*:\\s*\"?([^\",\\n}]+)").matcher(Files.readString(summary));
-    assertTrue(m.find(), summary + " has no " + key);
-    return m.group(1).trim();
-  }
-
   /** The weights the same job gives in one process: every distributed run must give them to the bit. */
   static String singleProcessWeights(Path dir) throws IOException {
     List<String> args = new ArrayList<>(List.of("train", "--workers", "0", "--out", dir.toString()));
@@ -106,7 +97,7 @@ final class ClusterTesting {
     StringWriter out = new StringWriter();
     int code = Main.run(new PrintWriter(out, true), new PrintWriter(out, true), args.toArray(String[]::new));
     assertEquals(0, code, out.toString());
-    return summaryValue(dir.resolve("summary.json"), "weights_sha256");
+    return RunSummary.read(RunSummary.file(dir)).weightsSha256();
   }
 
   /** The files' last lines, for failure messages. */

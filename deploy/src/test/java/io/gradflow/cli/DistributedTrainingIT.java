@@ -27,14 +27,14 @@ class DistributedTrainingIT {
     args.addAll(List.of(extra));
     Jobs.Run r = Jobs.run(args);
     assertEquals(0, r.exitCode(), r.err() + r.out());
-    assertEquals(Integer.toString(workers), Jobs.summaryField(out, "workers"));
-    assertEquals("40", Jobs.summaryField(out, "steps"));
+    assertEquals(workers, Jobs.summary(out).workers());
+    assertEquals(40, Jobs.summary(out).steps());
     if (workers > 0) {
       for (int i = 0; i < workers; i++) {
         assertTrue(Files.exists(out.resolve("logs/worker-" + i + ".log")));
       }
     }
-    return Jobs.summaryField(out, "weights_sha256");
+    return Jobs.summary(out).weightsSha256();
   }
 
   @Test

@@ -39,13 +39,13 @@ class FaultToleranceIT {
     args.addAll(Jobs.spiralsJob(STEPS));
     Jobs.Run r = Jobs.run(args);
     assertEquals(0, r.exitCode(), r.err());
-    undisturbed = Jobs.summaryField(out, "weights_sha256");
+    undisturbed = Jobs.summary(out).weightsSha256();
   }
 
   private void assertSameWeights(Path out, Jobs.Run r) throws Exception {
     assertEquals(0, r.exitCode(), r.err() + r.out());
-    assertEquals(Integer.toString(STEPS), Jobs.summaryField(out, "steps"));
-    assertEquals(undisturbed, Jobs.summaryField(out, "weights_sha256"));
+    assertEquals(STEPS, Jobs.summary(out).steps());
+    assertEquals(undisturbed, Jobs.summary(out).weightsSha256());
   }
 
   @Test
@@ -118,6 +118,6 @@ class FaultToleranceIT {
     String log = Files.readString(tmp.resolve("corrupt-server.log"));
     assertTrue(log.contains("WARNING: skipping checkpoint") && log.contains("corrupt"), log);
     assertTrue(log.contains("resuming from") && log.contains("at step " + (STEPS - 10 + 1)), log);
-    assertEquals(undisturbed, Jobs.summaryField(out, "weights_sha256"));
+    assertEquals(undisturbed, Jobs.summary(out).weightsSha256());
   }
 }

@@ -1,5 +1,6 @@
 package io.gradflow.cli;
 
+import io.gradflow.common.report.RunSummary;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -7,8 +8,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /** Helpers for tests that run gradflow commands in this JVM or as real child JVMs. */
 final class Jobs {
@@ -31,13 +30,9 @@ final class Jobs {
     return new Run(code, out.toString(), err.toString());
   }
 
-  static String summaryField(Path dir, String field) throws IOException {
-    String json = Files.readString(dir.resolve("summary.json"));
-    Matcher m = Pattern.compile("\"" + Pattern.quote(field) + "\": (\"[^\"]*\"|[^,\\n]+)").matcher(json);
-    if (!m.find()) {
-      throw new AssertionError("no " + field + " in " + json);
-    }
-    return m.group(1).replace("\"", "");
+  /** The summary.json of the job directory {@code dir}. */
+  static RunSummary summary(Path dir) {
+    return RunSummary.read(RunSummary.file(dir));
   }
 
   /** Starts {@code gradflow ARGS} as a child JVM with stdout and stderr to {@code log}. */

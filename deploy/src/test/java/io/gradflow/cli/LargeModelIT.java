@@ -22,9 +22,9 @@ class LargeModelIT {
         "--dataset", "spirals", "--model", "2-4480-4480-3", "--activation", "relu", "--batch", "8",
         "--micro-shards", "2", "--max-steps", "3", "--lr", "0.01", "--log-every", "1"));
     assertEquals(0, r.exitCode(), r.err() + r.out());
-    long parameters = Long.parseLong(Jobs.summaryField(out, "parameters"));
+    long parameters = Jobs.summary(out).parameters();
     assertTrue(parameters >= 20_000_000L, "parameters: " + parameters);
-    assertEquals("3", Jobs.summaryField(out, "steps"));
-    assertEquals("2", Jobs.summaryField(out, "workers"));
+    assertEquals(3, Jobs.summary(out).steps());
+    assertEquals(2, Jobs.summary(out).workers());
   }
 }

@@ -202,7 +202,7 @@ class NetnsIT {
     refArgs.addAll(Jobs.spiralsJob(STEPS));
     Jobs.Run ref = Jobs.run(refArgs);
     assertEquals(0, ref.exitCode(), ref.err());
-    String expected = Jobs.summaryField(reference, "weights_sha256");
+    String expected = Jobs.summary(reference).weightsSha256();
 
     buildNetwork();
     // worker a: delay with jitter and loss on both directions of its link; worker b: a plain delay
@@ -265,9 +265,9 @@ class NetnsIT {
     assertEquals(0, a.exitValue(), () -> "worker a" + all);
     assertEquals(0, b.exitValue(), () -> "worker b" + all);
     assertEquals(0, server.exitValue(), () -> "server" + all);
-    assertEquals(Integer.toString(STEPS), Jobs.summaryField(out, "steps"));
-    assertEquals("2", Jobs.summaryField(out, "workers"));
-    assertEquals(expected, Jobs.summaryField(out, "weights_sha256"),
+    assertEquals(STEPS, Jobs.summary(out).steps());
+    assertEquals(2, Jobs.summary(out).workers());
+    assertEquals(expected, Jobs.summary(out).weightsSha256(),
         "the job across namespaces must give the single-process weights" + all);
 
     // and the gradients and weights really crossed the veth links, through the impaired qdiscs

@@ -11,6 +11,7 @@ import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.gradflow.common.report.RunSummary;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
@@ -18,7 +19,6 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -44,9 +44,7 @@ class SecureJobIT {
   }
 
   private static String weightsSha256(Path dir) throws Exception {
-    @SuppressWarnings("unchecked")
-    Map<String, Object> summary = (Map<String, Object>) MiniJson.parse(Files.readString(dir.resolve("summary.json")));
-    return (String) summary.get("weights_sha256");
+    return RunSummary.read(RunSummary.file(dir)).weightsSha256();
   }
 
   @Test

@@ -3,13 +3,13 @@ package io.gradflow.cli;
 import static io.gradflow.cli.ClusterTesting.SMALL_JOB;
 import static io.gradflow.cli.ClusterTesting.executable;
 import static io.gradflow.cli.ClusterTesting.gradflow;
-import static io.gradflow.cli.ClusterTesting.summaryValue;
 import static io.gradflow.cli.ClusterTesting.tails;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.gradflow.common.report.RunSummary;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -158,10 +158,10 @@ class SlurmIT {
 
     Path summary = out.resolve("summary.json");
     assertTrue(Files.isRegularFile(summary), "no summary.json in the job's directory" + logs);
-    assertEquals("2", summaryValue(summary, "workers"), logs);
-    assertEquals("30", summaryValue(summary, "steps"), logs);
+    assertEquals(2, RunSummary.read(summary).workers(), logs);
+    assertEquals(30, RunSummary.read(summary).steps(), logs);
     String weights = ClusterTesting.singleProcessWeights(dir.resolve("single"));
-    assertEquals(weights, summaryValue(summary, "weights_sha256"), "same weights as one process");
+    assertEquals(weights, RunSummary.read(summary).weightsSha256(), "same weights as one process");
     for (String w : List.of("worker-0.log", "worker-1.log")) {
       assertTrue(Files.readString(out.resolve("logs").resolve(w)).contains("joined as rank"), w + logs);
     }
@@ -179,8 +179,8 @@ class SlurmIT {
     String again = tails(jobLog, out.resolve("logs/server.log"));
     assertTrue(show.contains("JobState=COMPLETED"), show + again);
     assertTrue(Files.readString(jobLog).contains("gradflow.sbatch: restart 1:"), again);
-    assertEquals("30", summaryValue(summary, "steps"), again);
-    assertEquals(weights, summaryValue(summary, "weights_sha256"), again);
+    assertEquals(30, RunSummary.read(summary).steps(), again);
+    assertEquals(weights, RunSummary.read(summary).weightsSha256(), again);
   }
 
   private static Process daemon(Path log, String... cmd) throws IOException {

@@ -4,7 +4,6 @@ import static io.gradflow.cli.ClusterTesting.SMALL_JOB;
 import static io.gradflow.cli.ClusterTesting.executable;
 import static io.gradflow.cli.ClusterTesting.gradflow;
 import static io.gradflow.cli.ClusterTesting.processesWith;
-import static io.gradflow.cli.ClusterTesting.summaryValue;
 import static io.gradflow.cli.ClusterTesting.tails;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -12,6 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.gradflow.common.report.RunSummary;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.file.Files;
@@ -122,9 +122,9 @@ class SshLauncherIT {
     String logs = r.output() + tails(out.resolve("logs/server.log"), sshdLog);
     assertEquals(0, r.code(), logs);
     Path summary = out.resolve("summary.json");
-    assertEquals("2", summaryValue(summary, "workers"), logs);
-    assertEquals("30", summaryValue(summary, "steps"), logs);
-    assertEquals(ClusterTesting.singleProcessWeights(dir.resolve("single")), summaryValue(summary, "weights_sha256"),
+    assertEquals(2, RunSummary.read(summary).workers(), logs);
+    assertEquals(30, RunSummary.read(summary).steps(), logs);
+    assertEquals(ClusterTesting.singleProcessWeights(dir.resolve("single")), RunSummary.read(summary).weightsSha256(),
         "same weights as one process");
     for (String slot : List.of("127.0.0.1/0", "127.0.0.1/1")) {
       assertTrue(r.output().contains(slot + ": gradflow worker: joined as rank"), "prefixed remote log of " + slot + "\n" + logs);

@@ -12,8 +12,6 @@ final class Member {
   boolean pushing;
   /** Reused staging buffers for this worker's pushes, one per tensor (fixed point); see {@link PushSession}. */
   long[][] staging;
-  /** Decoding buffer of this worker's FLOAT32 pushes, allocated on first use. */
-  float[] floatScratch;
 
   Member(String id, int rank, String name, long nowNanos) {
     this.id = id;

@@ -2,9 +2,8 @@ package io.gradflow.ps;
 
 import io.gradflow.common.model.Network;
 import io.gradflow.common.reduce.ExactGradientSum;
-import io.gradflow.common.wire.Bf16Chunks;
+import io.gradflow.common.wire.PushCodec;
 import io.gradflow.common.wire.PushPrecision;
-import io.gradflow.common.wire.TensorChunks;
 import io.gradflow.proto.PushHeader;
 import io.gradflow.proto.TensorChunk;
 
@@ -45,7 +44,7 @@ public final class PushSession {
   private final int[] tensorLengths;
   private final String[] tensorNames;
   private final long[] received;
-  private final float[] floatScratch;
+  private final PushCodec.Decoder decoder;
   private long reduceNanos;
 
   private PushSession(Member member, PushHeader header, boolean duplicate, Tensors tensors) {
@@ -61,10 +60,8 @@ public final class PushSession {
         member.staging[t] = new long[tensorLengths[t]];
       }
     }
-    if (header.getEncoding() == PushHeader.Encoding.FLOAT32 && member.floatScratch == null) {
-      member.floatScratch = new float[TensorChunks.MAX_CHUNK_BYTES / Float.BYTES];
-    }
-    this.floatScratch = member.floatScratch;
+    this.decoder = PushCodec.decoder(
+        header.getEncoding(), header.getShardEnd() - header.getShardFirst(), tensorLengths, tensorNames);
   }
 
   /**
@@ -109,21 +106,10 @@ public final class PushSession {
         throw invalid("loss of micro-shard " + (h.getShardFirst() + i) + " is " + h.getShardLoss(i) + ": expected a finite value");
       }
     }
-    if (h.getEncoding() == PushHeader.Encoding.FLOAT32 && count != 1) {
-      throw invalid("FLOAT32 pushes carry exactly one micro-shard, got " + count + ": use FIXED64 for sums");
-    }
-    checkEncoding(h.getEncoding(), precision);
-  }
-
-  /** The job's push precision decides the encodings it accepts: a worker cannot push another format. */
-  private static void checkEncoding(PushHeader.Encoding e, PushPrecision precision) {
-    if (precision == PushPrecision.BF16) {
-      if (e != PushHeader.Encoding.BF16) {
-        throw invalid("push encoding " + e + ": this job has push precision bf16 and takes BF16 pushes only");
-      }
-    } else if (e != PushHeader.Encoding.FLOAT32 && e != PushHeader.Encoding.FIXED64 && e != PushHeader.Encoding.PACKED64) {
-      throw invalid("push encoding " + e + ": expected FIXED64, PACKED64 or FLOAT32"
-          + (e == PushHeader.Encoding.BF16 ? " (this job has push precision fp32)" : ""));
+    try {
+      PushCodec.checkAccepted(h.getEncoding(), precision, count);
+    } catch (IllegalArgumentException e) {
+      throw invalid(e.getMessage());
     }
   }
 
@@ -142,53 +128,16 @@ public final class PushSession {
   }
 
   private void stage(TensorChunk c) {
-    PushHeader.Encoding encoding = header.getEncoding();
-    boolean floats = encoding == PushHeader.Encoding.FLOAT32;
-    boolean bf16 = encoding == PushHeader.Encoding.BF16;
     int n;
     try {
-      n = encoding == PushHeader.Encoding.PACKED64
-          ? TensorChunks.checkPackedFits(c, tensorLengths, tensorNames)
-          : TensorChunks.checkFits(c, tensorLengths, floats ? Float.BYTES : bf16 ? Short.BYTES : Long.BYTES, tensorNames);
+      n = decoder.decode(c, member.staging);
     } catch (IllegalArgumentException e) {
-      throw invalid(e.getMessage());
+      throw invalid(e.getMessage() + " (from " + member + ")");
     }
+    // the staging is this worker's scratch: a chunk refused here leaves nothing that counts
     int t = c.getTensor();
     if (c.getOffset() != received[t]) {
       throw invalid(tensorNames[t] + " chunk at element " + c.getOffset() + ": expected element " + received[t] + " (chunks of a tensor come in order)");
-    }
-    long[] stage = member.staging[t];
-    int offset = (int) c.getOffset();
-    if (floats) {
-      TensorChunks.readFloatsAtZero(c, floatScratch);
-      for (int i = 0; i < n; i++) {
-        float v = floatScratch[i];
-        if (!(Math.abs(v) < ExactGradientSum.LIMIT)) {
-          throw invalid("gradient " + tensorNames[t] + "[" + (offset + i) + "] = " + v + " from " + member + ": expected a finite value below " + (long) ExactGradientSum.LIMIT);
-        }
-        stage[offset + i] = ExactGradientSum.roundToFixed(v); // checked just above
-      }
-    } else if (bf16) {
-      // a sum of several micro-shards: each below LIMIT, so the sum below LIMIT times their count
-      double limit = ExactGradientSum.LIMIT * (header.getShardEnd() - header.getShardFirst());
-      try {
-        Bf16Chunks.readFixed(c, stage, offset, limit, tensorNames[t]);
-      } catch (IllegalArgumentException e) {
-        throw invalid(e.getMessage() + " (from " + member + ")");
-      }
-    } else {
-      if (encoding == PushHeader.Encoding.PACKED64) {
-        TensorChunks.readPackedLongs(c, stage, offset);
-      } else {
-        java.nio.LongBuffer src = c.getData().asReadOnlyByteBuffer().order(java.nio.ByteOrder.LITTLE_ENDIAN).asLongBuffer();
-        src.get(stage, offset, n);
-      }
-      long limit = ExactGradientSum.FIXED_LIMIT * (header.getShardEnd() - header.getShardFirst());
-      for (int i = offset; i < offset + n; i++) {
-        if (Math.abs(stage[i]) > limit) {
-          throw invalid("gradient " + tensorNames[t] + "[" + i + "] from " + member + " is out of the fixed-point range");
-        }
-      }
     }
     received[t] += n;
   }

@@ -1,7 +1,7 @@
 package io.gradflow.ps;
 
 import io.gradflow.common.data.TrainTestSplit;
-import io.gradflow.common.model.Checkpoint;
+import io.gradflow.common.checkpoint.Checkpoint;
 import io.gradflow.common.model.Network;
 import io.gradflow.common.train.TrainingConfig;
 

@@ -1,6 +1,6 @@
 package io.gradflow.ps;
 
-import io.gradflow.common.model.CheckpointStore;
+import io.gradflow.common.checkpoint.CheckpointStore;
 
 /**
  * How the server treats membership and failures.

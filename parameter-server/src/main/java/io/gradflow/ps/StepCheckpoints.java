@@ -1,7 +1,7 @@
 package io.gradflow.ps;
 
-import io.gradflow.common.model.Checkpoint;
-import io.gradflow.common.model.CheckpointStore;
+import io.gradflow.common.checkpoint.Checkpoint;
+import io.gradflow.common.checkpoint.CheckpointStore;
 import io.gradflow.common.model.Network;
 import io.gradflow.common.optim.SgdOptimizer;
 import io.gradflow.common.train.EpochBookkeeping;

@@ -14,11 +14,10 @@ import io.gradflow.common.optim.LearningRateSchedule;
 import io.gradflow.common.train.TrainingConfig;
 import io.gradflow.common.train.TrainingListener;
 import io.gradflow.common.util.SplitMix64;
-import io.gradflow.common.wire.Bf16Chunks;
 import io.gradflow.common.wire.Bfloat16;
 import io.gradflow.common.wire.JobFingerprint;
+import io.gradflow.common.wire.PushCodec;
 import io.gradflow.common.wire.PushPrecision;
-import io.gradflow.common.wire.TensorChunks;
 import io.gradflow.proto.JoinRequest;
 import io.gradflow.proto.PushHeader;
 import io.gradflow.proto.TensorChunk;
@@ -104,12 +103,12 @@ class Bf16PushTest {
     Job bf16 = start(PushPrecision.BF16);
     List<TensorChunk> chunks = new ArrayList<>();
     for (int t = 0; t < q.length; t++) {
-      chunks.addAll(Bf16Chunks.ofFixed(t, q[t]));
+      chunks.addAll(PushCodec.bf16(t, q[t]));
     }
     push(bf16, PushHeader.Encoding.BF16, chunks);
     assertEquals(1, bf16.coordinator().step());
 
-    // the same step in an exact job, pushing the bfloat16 values' fixed points as FIXED64
+    // the same step in an exact job, pushing the bfloat16 values' fixed points as PACKED64
     Job exact = start(PushPrecision.FP32);
     List<TensorChunk> fixed = new ArrayList<>();
     for (int t = 0; t < q.length; t++) {
@@ -117,18 +116,18 @@ class Bf16PushTest {
       for (int i = 0; i < rounded.length; i++) {
         rounded[i] = Bfloat16.toFixed(Bfloat16.fromFixed(q[t][i]));
       }
-      fixed.addAll(TensorChunks.ofLongs(t, rounded));
+      fixed.addAll(PushCodec.packed64(t, rounded));
     }
-    push(exact, PushHeader.Encoding.FIXED64, fixed);
+    push(exact, PushHeader.Encoding.PACKED64, fixed);
     assertEquals(exact.coordinator().networkSha256(), bf16.coordinator().networkSha256());
 
     // and the rounding did change something against the unrounded sums
     Job unrounded = start(PushPrecision.FP32);
     List<TensorChunk> raw = new ArrayList<>();
     for (int t = 0; t < q.length; t++) {
-      raw.addAll(TensorChunks.ofLongs(t, q[t]));
+      raw.addAll(PushCodec.packed64(t, q[t]));
     }
-    push(unrounded, PushHeader.Encoding.FIXED64, raw);
+    push(unrounded, PushHeader.Encoding.PACKED64, raw);
     assertNotEquals(unrounded.coordinator().networkSha256(), bf16.coordinator().networkSha256());
   }
 
@@ -146,6 +145,10 @@ class Bf16PushTest {
         assertThrows(JobRefusal.class, () -> fp32.coordinator().beginPush(header(fp32, PushHeader.Encoding.BF16)));
     assertEquals(JobRefusal.Kind.BAD_REQUEST, ex.kind());
     assertTrue(ex.getMessage().contains("(this job has push precision fp32)"), ex.getMessage());
+    // FIXED64 is in the proto but nothing sends it: refused
+    ex = assertThrows(JobRefusal.class, () -> fp32.coordinator().beginPush(header(fp32, PushHeader.Encoding.FIXED64)));
+    assertEquals(JobRefusal.Kind.BAD_REQUEST, ex.kind());
+    assertEquals("push encoding FIXED64: expected PACKED64 or FLOAT32", ex.getMessage());
   }
 
   @Test
@@ -154,7 +157,7 @@ class Bf16PushTest {
     long[][] q = sums();
     List<TensorChunk> chunks = new ArrayList<>();
     for (int t = 0; t < q.length; t++) {
-      chunks.addAll(Bf16Chunks.ofFixed(t, q[t]));
+      chunks.addAll(PushCodec.bf16(t, q[t]));
     }
     List<TensorChunk> bad = new ArrayList<>(chunks);
     byte[] b = bad.get(2).getData().toByteArray();

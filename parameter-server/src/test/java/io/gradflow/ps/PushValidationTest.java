@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.google.protobuf.ByteString;
 import io.gradflow.common.data.SyntheticData;
 import io.gradflow.common.data.TrainTestSplit;
 import io.gradflow.common.model.ModelSpec;
@@ -13,6 +12,7 @@ import io.gradflow.common.model.Network;
 import io.gradflow.common.optim.LearningRateSchedule;
 import io.gradflow.common.train.TrainingConfig;
 import io.gradflow.common.train.TrainingListener;
+import io.gradflow.common.wire.PushCodec;
 import io.gradflow.common.wire.TensorChunks;
 import io.gradflow.proto.JoinRequest;
 import io.gradflow.proto.JoinResponse;
@@ -145,12 +145,12 @@ class PushValidationTest {
     }
   }
 
-  /** Fixed-point zero gradients for every tensor. */
+  /** Fixed-point zero gradients for every tensor, PACKED64. */
   private List<TensorChunk> zeros() {
     Network shape = new Network(spec);
     List<TensorChunk> chunks = new ArrayList<>();
     for (int t = 0; t < shape.tensorCount(); t++) {
-      chunks.addAll(TensorChunks.ofLongs(t, new long[shape.tensor(t).length]));
+      chunks.addAll(PushCodec.packed64(t, new long[shape.tensor(t).length]));
     }
     return chunks;
   }
@@ -204,8 +204,8 @@ class PushValidationTest {
     pull();
     List<TensorChunk> chunks = zeros();
     // layer0.W is 5x2 = 10 elements; send 12
-    chunks.set(0, TensorChunks.ofLongs(0, new long[12]).get(0));
-    StatusRuntimeException e = refused(header(0, 2, PushHeader.Encoding.FIXED64), chunks);
+    chunks.set(0, PushCodec.packed64(0, new long[12]).get(0));
+    StatusRuntimeException e = refused(header(0, 2, PushHeader.Encoding.PACKED64), chunks);
     assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode());
     assertTrue(e.getStatus().getDescription().contains("layer0.W chunk covers elements [0, 12): expected within [0, 10)"),
         e.getStatus().getDescription());
@@ -217,7 +217,7 @@ class PushValidationTest {
     pull();
     List<TensorChunk> chunks = zeros();
     chunks.remove(chunks.size() - 1);
-    StatusRuntimeException e = refused(header(0, 2, PushHeader.Encoding.FIXED64), chunks);
+    StatusRuntimeException e = refused(header(0, 2, PushHeader.Encoding.PACKED64), chunks);
     assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode());
     assertTrue(e.getStatus().getDescription().contains("push ended with 0 of 3 elements of layer1.b"), e.getStatus().getDescription());
     assertEquals(0, server.coordinator().step());
@@ -228,8 +228,8 @@ class PushValidationTest {
     pull();
     List<TensorChunk> chunks = new ArrayList<>(zeros());
     TensorChunk w = chunks.get(0);
-    chunks.set(0, w.toBuilder().setOffset(2).setData(ByteString.copyFrom(new byte[8 * 8])).build());
-    StatusRuntimeException e = refused(header(0, 2, PushHeader.Encoding.FIXED64), chunks);
+    chunks.set(0, PushCodec.packed64(w.getTensor(), new long[8]).get(0).toBuilder().setOffset(2).build());
+    StatusRuntimeException e = refused(header(0, 2, PushHeader.Encoding.PACKED64), chunks);
     assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode());
     assertTrue(e.getStatus().getDescription().contains("expected element 0"), e.getStatus().getDescription());
   }
@@ -237,12 +237,12 @@ class PushValidationTest {
   @Test
   void aStrangerOrAWrongStepOrRangeIsAFailedPrecondition() throws Exception {
     pull();
-    StatusRuntimeException stranger = refused(header(0, 2, PushHeader.Encoding.FIXED64).setWorkerId("nobody"), zeros());
+    StatusRuntimeException stranger = refused(header(0, 2, PushHeader.Encoding.PACKED64).setWorkerId("nobody"), zeros());
     assertEquals(Status.Code.FAILED_PRECONDITION, stranger.getStatus().getCode());
-    StatusRuntimeException future = refused(header(0, 2, PushHeader.Encoding.FIXED64).setStep(3), zeros());
+    StatusRuntimeException future = refused(header(0, 2, PushHeader.Encoding.PACKED64).setStep(3), zeros());
     assertEquals(Status.Code.FAILED_PRECONDITION, future.getStatus().getCode());
     assertTrue(future.getStatus().getDescription().contains("push for step 3 but the job is at step 0"));
-    StatusRuntimeException range = refused(header(0, 1, PushHeader.Encoding.FIXED64), zeros());
+    StatusRuntimeException range = refused(header(0, 1, PushHeader.Encoding.PACKED64), zeros());
     assertEquals(Status.Code.FAILED_PRECONDITION, range.getStatus().getCode());
     assertTrue(range.getStatus().getDescription().contains("was assigned [0, 2)"), range.getStatus().getDescription());
     assertEquals(0, server.coordinator().step());
@@ -251,11 +251,11 @@ class PushValidationTest {
   @Test
   void aDuplicatePushIsIdempotent() throws Exception {
     pull();
-    PushResponse first = push(header(0, 2, PushHeader.Encoding.FIXED64).build(), zeros());
+    PushResponse first = push(header(0, 2, PushHeader.Encoding.PACKED64).build(), zeros());
     assertFalse(first.getDuplicate());
     assertEquals(1, server.coordinator().step());
     String after = server.coordinator().networkSha256();
-    PushResponse again = push(header(0, 2, PushHeader.Encoding.FIXED64).build(), zeros());
+    PushResponse again = push(header(0, 2, PushHeader.Encoding.PACKED64).build(), zeros());
     assertTrue(again.getDuplicate());
     assertEquals(1, server.coordinator().step());
     assertEquals(after, server.coordinator().networkSha256());
@@ -267,8 +267,8 @@ class PushValidationTest {
     List<TensorChunk> chunks = zeros();
     long[] huge = new long[10];
     huge[4] = Long.MAX_VALUE;
-    chunks.set(0, TensorChunks.ofLongs(0, huge).get(0));
-    StatusRuntimeException e = refused(header(0, 2, PushHeader.Encoding.FIXED64), chunks);
+    chunks.set(0, PushCodec.packed64(0, huge).get(0));
+    StatusRuntimeException e = refused(header(0, 2, PushHeader.Encoding.PACKED64), chunks);
     assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode());
     assertTrue(e.getStatus().getDescription().contains("layer0.W[4]"), e.getStatus().getDescription());
   }
@@ -306,7 +306,7 @@ class PushValidationTest {
         PullRequest.newBuilder().setWorkerId(workerId).setStep(1).setPushedFirst(0).setPushedEnd(2).build());
     Thread.sleep(100);
     assertFalse(next.isDone(), "the pull must wait while micro-shards [0, 2) of step 1 are on their way");
-    assertFalse(push(header(0, 2, PushHeader.Encoding.FIXED64).build(), zeros()).getDuplicate());
+    assertFalse(push(header(0, 2, PushHeader.Encoding.PACKED64).build(), zeros()).getDuplicate());
     WeightsHeader h = next.get(20, TimeUnit.SECONDS);
     assertEquals(WeightsHeader.State.READY, h.getState());
     assertEquals(1, h.getStep());

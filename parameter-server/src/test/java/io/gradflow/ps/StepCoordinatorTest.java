@@ -13,7 +13,7 @@ import io.gradflow.common.model.Network;
 import io.gradflow.common.optim.LearningRateSchedule;
 import io.gradflow.common.train.TrainingConfig;
 import io.gradflow.common.train.TrainingListener;
-import io.gradflow.common.wire.TensorChunks;
+import io.gradflow.common.wire.PushCodec;
 import io.gradflow.proto.JoinRequest;
 import io.gradflow.proto.PullRequest;
 import io.gradflow.proto.PushHeader;
@@ -81,17 +81,17 @@ class StepCoordinatorTest {
     return pull(id, step, 0, 0, 60_000);
   }
 
-  /** Pushes zero gradients of micro-shards {@code [first, end)} of step {@code step} (FIXED64). */
+  /** Pushes zero gradients of micro-shards {@code [first, end)} of step {@code step} (PACKED64). */
   private PushResponse push(String id, long step, int first, int end) {
     PushHeader.Builder h = PushHeader.newBuilder().setWorkerId(id).setStep(step).setShardFirst(first).setShardEnd(end)
-        .setEncoding(PushHeader.Encoding.FIXED64);
+        .setEncoding(PushHeader.Encoding.PACKED64);
     for (int i = first; i < end; i++) {
       h.addShardLoss(0.5);
     }
     PushSession push = coordinator.beginPush(h.build());
     Network shape = new Network(SPEC);
     for (int t = 0; t < shape.tensorCount(); t++) {
-      TensorChunks.ofLongs(t, new long[shape.tensor(t).length]).forEach(push::addChunk);
+      PushCodec.packed64(t, new long[shape.tensor(t).length]).forEach(push::addChunk);
     }
     return coordinator.commitPush(push);
   }

@@ -8,7 +8,7 @@ import io.gradflow.common.nn.Gradients;
 import io.gradflow.common.reduce.ExactGradientSum;
 import io.gradflow.common.train.ShardGradients;
 import io.gradflow.common.train.TrainingConfig;
-import io.gradflow.common.wire.Bf16Chunks;
+import io.gradflow.common.wire.PushCodec;
 import io.gradflow.common.wire.PushPrecision;
 import io.gradflow.common.wire.Rejoin;
 import io.gradflow.common.wire.TensorChunks;
@@ -32,7 +32,6 @@ import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
 import io.grpc.stub.StreamObserver;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -339,26 +338,22 @@ public final class Worker {
   }
 
   /**
-   * Pushes the gradient of micro-shards {@code [first, end)}: one micro-shard travels as its
-   * float32 gradient (4 bytes a parameter; the server rounds it to fixed point exactly as this
-   * worker would), several as their exact fixed-point sum, packed ({@link PushHeader.Encoding#PACKED64}).
-   * In a job with push precision bf16 the fixed-point sum goes rounded once to bfloat16 ({@link
-   * PushHeader.Encoding#BF16}), whatever the number of micro-shards: the server takes nothing else.
+   * Pushes the gradient of micro-shards {@code [first, end)} in the encoding {@link PushCodec}
+   * chooses: one micro-shard as its float32 gradient, several as their packed fixed-point sum, or,
+   * in a job with push precision bf16, the sum rounded once to bfloat16.
    * Non-finite gradients never get here: the fixed-point sum refused them during the compute.
    * Returns the pull of the next step's weights, asked for while the push is acknowledged.
    */
   private PendingPull push(long step, int first, int end, ExactGradientSum sum, Gradients single, double[] shardLoss,
       PushPrecision precision, Network net) {
-    boolean bf16 = precision == PushPrecision.BF16;
-    boolean oneShard = end - first == 1;
+    PushHeader.Encoding encoding = PushCodec.encodingFor(precision, end - first);
     PushHeader.Builder header =
         PushHeader.newBuilder()
             .setWorkerId(workerId)
             .setStep(step)
             .setShardFirst(first)
             .setShardEnd(end)
-            .setEncoding(bf16 ? PushHeader.Encoding.BF16
-                : oneShard ? PushHeader.Encoding.FLOAT32 : PushHeader.Encoding.PACKED64)
+            .setEncoding(encoding)
             .setComputeNanos(computeNanos)
             .setPullWaitNanos(pullWaitNanos)
             .setPullTransferNanos(pullTransferNanos)
@@ -366,12 +361,7 @@ public final class Worker {
     for (int m = first; m < end; m++) {
       header.addShardLoss(shardLoss[m]);
     }
-    List<TensorChunk> chunks = new ArrayList<>();
-    // Last layer first: its gradient is the first one backward produces.
-    for (int t = sum.tensorCount() - 1; t >= 0; t--) {
-      chunks.addAll(bf16 ? Bf16Chunks.ofFixed(t, sum.tensor(t))
-          : oneShard ? TensorChunks.ofFloats(t, single.tensor(t)) : TensorChunks.ofPackedLongs(t, sum.tensor(t)));
-    }
+    List<TensorChunk> chunks = PushCodec.encode(encoding, sum, single);
     long start = System.nanoTime();
     CompletableFuture<PushResponse> sent = sendPush(header.build(), chunks);
     pushDoneAt = System.nanoTime();

@@ -17,43 +17,98 @@ import java.util.List;
  *
  * <pre>
  *   n = (L(w + eps) - L(w - eps)) / ((w + eps) - (w - eps))
- *   a = dL/dw from the {@link GradientSource} (by default {@link Backprop#forwardBackward})
+ *   a = dL/dw from the {@link GradientSource} (by default {@link Backprop#forwardBackward}, float32)
  *   relative error = |a - n| / max(|a| + |n|, floor)
  * </pre>
  *
- * <p>{@code L} is the mean cross-entropy {@code -(1/B) sum_i ln p_(i,t_i)}: the probabilities come
- * from {@link Backprop#forward} in float32 (the real code path); the log and the mean are taken in
- * double. The perturbed weights are float32, so the step is divided by the difference of the two
- * rounded weights rather than by {@code 2 eps}.
+ * <p>{@code L} is the mean cross-entropy {@code -(1/B) sum_i ln p_(i,t_i)}. The step is divided by
+ * the difference of the two perturbed weights as the forward pass holds them, not by {@code 2 eps}.
  *
- * <p>Choice of eps and tolerance for float32 ({@link #DEFAULT_EPS}, {@link #DEFAULT_TOLERANCE},
- * {@link #GRADIENT_FLOOR}): a float32 forward pass carries a rounding noise of about {@code 1e-7}
- * in {@code L}, which the difference divides by {@code 2 eps}; the truncation error of the central
- * difference grows as {@code eps^2 L'''/6}. {@code eps = 1e-2} keeps both near {@code 1e-5} in
- * absolute terms for small nets ({@code 1e-3} is noise-bound, {@code 3e-2} truncation-bound). A
- * tensor passes when its largest relative error is at most {@code 2e-2}; the denominator has a
- * floor of {@code 3e-3}, so gradients near zero, where only the absolute error means something,
- * must agree within {@code 6e-5}. Observed over 2,400 seeded checks (3-4-3, 7-6-5-3, 7-6-5-4-3,
- * 10-8-8-8-4; sigmoid, relu, tanh; seeds 1..200, batch 1..8): largest relative error
- * {@code 8.5e-3}, typically {@code 1e-3}. A wrong gradient (a missing factor, a wrong sign, one
- * element 10% off) gives {@code 5e-2} or more.
+ * <p>{@link Precision#DOUBLE}, the default: {@code L} comes from a forward pass in double ({@link
+ * DoubleForward}) on the same float32 weights and inputs, perturbed in double. Its rounding noise,
+ * {@code ~1e-16 / eps}, and the truncation error {@code eps^2 L'''/6} both stay below {@code 1e-9}
+ * at {@code eps = 1e-6}, so {@code n} is the true derivative to far better than float32 and the
+ * comparison measures backprop's own float32 error. Tolerance {@code 1e-4}.
+ *
+ * <p>{@link Precision#FLOAT32}: {@code L} from {@link Backprop#forward} in float32 (the real code
+ * path; the log and the mean in double), weights perturbed as floats. A float32 forward pass
+ * carries a rounding noise of about {@code 1e-7} in {@code L}, which the difference divides by
+ * {@code 2 eps}; the truncation error grows as {@code eps^2}. {@code eps = 1e-2} keeps both near
+ * {@code 1e-5} for small nets; tolerance {@code 2e-2}.
+ *
+ * <p>Largest relative errors observed over 2,400 seeded checks per precision (3-4-3, 7-6-5-3,
+ * 7-6-5-4-3, 10-8-8-8-4; seeds 1..200, batch 1..8), with the default step:
+ *
+ * <table>
+ *   <caption>Largest relative error, backprop against finite differences</caption>
+ *   <tr><th></th><th>sigmoid</th><th>tanh</th><th>relu (away from kinks)</th></tr>
+ *   <tr><td>double (tolerance 1e-4)</td><td>7.2e-6</td><td>1.7e-5</td><td>2.0e-5</td></tr>
+ *   <tr><td>float32 (tolerance 2e-2)</td><td>3.9e-3</td><td>6.5e-3</td><td>8.5e-3</td></tr>
+ * </table>
+ *
+ * <p>A wrong gradient shows far above that: one element 0.1% off gives {@code 5e-4} in double
+ * (float32 cannot tell), 10% off {@code 5e-2}, a wrong sign {@code 1}. In both precisions the
+ * denominator has a floor of {@link #GRADIENT_FLOOR}, so gradients near zero, where only the
+ * absolute error means something, must agree within {@code tolerance * floor}.
  *
  * <p>ReLU kinks: where a {@code +-eps} step moves some ReLU pre-activation across 0, the loss is
- * not differentiable within the step and the central difference means nothing. The check runs a
- * second forward pass per perturbation that records the sign pattern of every ReLU layer's
- * pre-activations (same kernels, same bits); an element whose pattern at {@code w + eps} or {@code
- * w - eps} differs from the pattern at {@code w} is skipped and counted ({@link
- * TensorCheck#skippedKinks()}). Those extra passes are reported apart from the finite differences'
- * own cost.
+ * not differentiable within the step and the central difference means nothing. The sign pattern
+ * of every ReLU layer's pre-activations is recorded at {@code w} and at {@code w +- eps}; an
+ * element whose pattern changes is skipped and counted ({@link TensorCheck#skippedKinks()}). The
+ * double forward pass records the pattern as it goes; in float32, a second forward pass per
+ * perturbation does (same kernels, same bits), reported apart from the finite differences' cost.
  *
  * <p>Cost: finite differences take 2 forward passes per parameter; backprop takes 1 forward and 1
  * backward pass in all.
  */
 public final class GradCheck {
-  /** Finite-difference step for float32 weights. */
-  public static final double DEFAULT_EPS = 1e-2;
-  /** Largest relative error a tensor may have and pass. */
-  public static final double DEFAULT_TOLERANCE = 2e-2;
+  /** The arithmetic of the finite differences' forward pass, with its default step and tolerance. */
+  public enum Precision {
+    /** A forward pass in double on the float32 weights: checks backprop to 1e-4. */
+    DOUBLE("double", 1e-6, 1e-4),
+    /** Backprop's own float32 forward pass: the real code path, checked to 2e-2. */
+    FLOAT32("float32", 1e-2, 2e-2);
+
+    private final String id;
+    private final double eps;
+    private final double tolerance;
+
+    Precision(String id, double eps, double tolerance) {
+      this.id = id;
+      this.eps = eps;
+      this.tolerance = tolerance;
+    }
+
+    /** {@code double} or {@code float32}, as on the command line. */
+    public String id() {
+      return id;
+    }
+
+    /** The finite-difference step of this precision by default. */
+    public double defaultEps() {
+      return eps;
+    }
+
+    /** The largest relative error that passes by default. */
+    public double defaultTolerance() {
+      return tolerance;
+    }
+
+    /**
+     * Parses {@code double} or {@code float32} (any case).
+     *
+     * @throws IllegalArgumentException for anything else
+     */
+    public static Precision parse(String s) {
+      for (Precision p : values()) {
+        if (p.id.equalsIgnoreCase(s.strip())) {
+          return p;
+        }
+      }
+      throw new IllegalArgumentException("precision '" + s + "': expected double or float32");
+    }
+  }
+
   /** Floor of the relative error's denominator {@code max(|a| + |n|, floor)}. */
   public static final double GRADIENT_FLOOR = 3e-3;
 
@@ -78,20 +133,26 @@ public final class GradCheck {
   }
 
   private final DenseKernels kernels;
+  private final Precision precision;
   private final double eps;
   private final double tolerance;
   private final GradientSource source;
 
-  /** Checks Backprop with {@code kernels}, {@link #DEFAULT_EPS} and {@link #DEFAULT_TOLERANCE}. */
+  /** Checks Backprop with {@code kernels} in {@link Precision#DOUBLE}, with its defaults. */
   public GradCheck(DenseKernels kernels) {
-    this(kernels, DEFAULT_EPS, DEFAULT_TOLERANCE);
+    this(kernels, Precision.DOUBLE);
   }
 
-  public GradCheck(DenseKernels kernels, double eps, double tolerance) {
-    this(kernels, eps, tolerance, backprop(kernels));
+  /** Checks Backprop with {@code kernels} in {@code precision}, with its defaults. */
+  public GradCheck(DenseKernels kernels, Precision precision) {
+    this(kernels, precision, precision.defaultEps(), precision.defaultTolerance());
   }
 
-  private GradCheck(DenseKernels kernels, double eps, double tolerance, GradientSource source) {
+  public GradCheck(DenseKernels kernels, Precision precision, double eps, double tolerance) {
+    this(kernels, precision, eps, tolerance, backprop(kernels));
+  }
+
+  private GradCheck(DenseKernels kernels, Precision precision, double eps, double tolerance, GradientSource source) {
     if (!(eps > 0 && eps < 1)) {
       throw new IllegalArgumentException("eps must be in (0, 1), got " + eps);
     }
@@ -99,6 +160,7 @@ public final class GradCheck {
       throw new IllegalArgumentException("tolerance must be positive, got " + tolerance);
     }
     this.kernels = kernels;
+    this.precision = precision;
     this.eps = eps;
     this.tolerance = tolerance;
     this.source = source;
@@ -106,7 +168,11 @@ public final class GradCheck {
 
   /** The same check of other gradients (finite differences still go through Backprop). */
   public GradCheck withGradientSource(GradientSource other) {
-    return new GradCheck(kernels, eps, tolerance, other);
+    return new GradCheck(kernels, precision, eps, tolerance, other);
+  }
+
+  public Precision precision() {
+    return precision;
   }
 
   public double eps() {
@@ -142,13 +208,11 @@ public final class GradCheck {
     Network work = net.copy();
     Gradients analytic = new Gradients(spec);
     source.gradients(work.copy(), inputs, labels, rows, analytic);
-
-    Backprop bp = new Backprop(spec, kernels, rows);
-    System.arraycopy(inputs, 0, bp.inputBuffer(), 0, rows * spec.inputSize());
-    KinkDetector kinks =
-        KinkDetector.hasRelu(spec) ? new KinkDetector(spec, kernels, inputs, rows) : null;
-    boolean[] basePattern = kinks == null ? null : kinks.pattern(work).clone();
-    double loss = meanLoss(bp, work, labels, rows);
+    Probe probe = precision == Precision.DOUBLE
+        ? new DoubleProbe(new DoubleForward(work, inputs, labels, rows))
+        : new FloatProbe(work, kernels, inputs, labels, rows);
+    double loss = probe.loss();
+    probe.markBase();
 
     List<TensorCheck> tensors = new ArrayList<>();
     long forwardPasses = 0;
@@ -164,22 +228,20 @@ public final class GradCheck {
       int skipped = 0;
       for (int e = 0; e < w.length; e++) {
         float original = w[e];
-        float plus = (float) (original + eps);
-        float minus = (float) (original - eps);
-        w[e] = plus;
-        double lossPlus = meanLoss(bp, work, labels, rows);
-        boolean kinked = kinks != null && !Arrays.equals(basePattern, kinks.pattern(work));
-        w[e] = minus;
-        double lossMinus = meanLoss(bp, work, labels, rows);
-        kinked |= kinks != null && !Arrays.equals(basePattern, kinks.pattern(work));
-        w[e] = original;
+        double plus = probe.set(t, e, original + eps);
+        double lossPlus = probe.loss();
+        boolean kinked = probe.kinked();
+        double minus = probe.set(t, e, original - eps);
+        double lossMinus = probe.loss();
+        kinked |= probe.kinked();
+        probe.set(t, e, original);
         forwardPasses += 2;
-        kinkPasses += kinks == null ? 0 : 2;
+        kinkPasses += 2L * probe.kinkPassesPerCheck();
         if (kinked) {
           skipped++;
           continue;
         }
-        double numeric = (lossPlus - lossMinus) / ((double) plus - (double) minus);
+        double numeric = (lossPlus - lossMinus) / (plus - minus);
         double abs = Math.abs(a[e] - numeric);
         double rel = abs / Math.max(Math.abs(a[e]) + Math.abs(numeric), GRADIENT_FLOOR);
         maxAbs = Math.max(maxAbs, abs);
@@ -205,7 +267,108 @@ public final class GradCheck {
               maxRel <= tolerance));
     }
     return new GradCheckResult(
-        eps, tolerance, GRADIENT_FLOOR, loss, tensors, forwardPasses, kinkPasses);
+        precision, eps, tolerance, GRADIENT_FLOOR, loss, tensors, forwardPasses, kinkPasses);
+  }
+
+  /** The loss as one element at a time moves, in one precision. */
+  private interface Probe {
+    /** Sets element {@code e} of tensor {@code t} to {@code value} as held; returns the value held. */
+    double set(int t, int e, double value);
+
+    /** The mean cross-entropy at the current weights. */
+    double loss();
+
+    /** Takes the ReLU pattern of the last {@link #loss} as the unperturbed one. */
+    void markBase();
+
+    /** Whether the last {@link #loss} saw another ReLU pattern than the unperturbed one. */
+    boolean kinked();
+
+    /** Forward passes {@link #kinked} costs on top of {@link #loss}. */
+    int kinkPassesPerCheck();
+  }
+
+  /** Finite differences in double; the ReLU pattern comes with each pass. */
+  private static final class DoubleProbe implements Probe {
+    private final DoubleForward forward;
+    private boolean[] base;
+
+    DoubleProbe(DoubleForward forward) {
+      this.forward = forward;
+    }
+
+    @Override
+    public double set(int t, int e, double value) {
+      forward.tensor(t)[e] = value;
+      return value;
+    }
+
+    @Override
+    public double loss() {
+      return forward.meanLoss();
+    }
+
+    @Override
+    public void markBase() {
+      base = forward.reluPattern().clone();
+    }
+
+    @Override
+    public boolean kinked() {
+      return !Arrays.equals(base, forward.reluPattern());
+    }
+
+    @Override
+    public int kinkPassesPerCheck() {
+      return 0;
+    }
+  }
+
+  /** Finite differences through Backprop's float32 forward pass; a second pass finds kinks. */
+  private static final class FloatProbe implements Probe {
+    private final Network work;
+    private final Backprop bp;
+    private final int[] labels;
+    private final int rows;
+    private final KinkDetector kinks;
+    private boolean[] base;
+
+    FloatProbe(Network work, DenseKernels kernels, float[] inputs, int[] labels, int rows) {
+      ModelSpec spec = work.spec();
+      this.work = work;
+      this.bp = new Backprop(spec, kernels, rows);
+      System.arraycopy(inputs, 0, bp.inputBuffer(), 0, rows * spec.inputSize());
+      this.labels = labels;
+      this.rows = rows;
+      this.kinks = KinkDetector.hasRelu(spec) ? new KinkDetector(spec, kernels, inputs, rows) : null;
+    }
+
+    @Override
+    public double set(int t, int e, double value) {
+      float[] w = work.tensor(t);
+      w[e] = (float) value;
+      return w[e];
+    }
+
+    @Override
+    public double loss() {
+      return meanLoss(bp, work, labels, rows);
+    }
+
+    @Override
+    public void markBase() {
+      base = kinks == null ? null : kinks.pattern(work).clone();
+    }
+
+    @Override
+    public boolean kinked() {
+      return kinks != null && !Arrays.equals(base, kinks.pattern(work));
+    }
+
+    @Override
+    public int kinkPassesPerCheck() {
+      return kinks == null ? 0 : 1;
+    }
   }
 
   /** {@code -(1/B) sum_i ln p_(i,t_i)} in double, from Backprop's float32 probabilities. */

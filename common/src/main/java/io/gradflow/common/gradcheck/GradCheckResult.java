@@ -6,15 +6,18 @@ import java.util.List;
  * The outcome of a {@link GradCheck}: one {@link TensorCheck} per tensor, the settings used and
  * the cost of both methods.
  *
+ * @param precision the arithmetic of the finite differences' forward pass
  * @param eps the finite-difference step
  * @param tolerance the largest relative error a tensor may have and pass
  * @param gradientFloor the floor of the relative error's denominator
  * @param loss the mean cross-entropy at the unperturbed weights
  * @param tensors per tensor, in canonical order
  * @param finiteDifferenceForwardPasses forward passes the finite differences used: 2 per parameter
- * @param kinkCheckForwardPasses extra forward passes that looked for ReLU kinks (0 without ReLU)
+ * @param kinkCheckForwardPasses extra forward passes that looked for ReLU kinks (0 without ReLU, and
+ *     in double, whose pass finds them itself)
  */
 public record GradCheckResult(
+    GradCheck.Precision precision,
     double eps,
     double tolerance,
     double gradientFloor,

@@ -67,7 +67,7 @@ public interface DenseKernels {
    * {@code dW_s = dZ_s^T X_s} and {@code db_s = colsum(dZ_s)} are computed exactly as {@link
    * #weightGradient} and {@link #biasGradient} compute them for those rows alone, then
    * {@code dwSum[j*in+k] += round(dW_s[j][k] * 2^40)} and {@code dbSum[j] += round(db_s[j] *
-   * 2^40)}, ties to even (see {@code ExactGradientSum}).
+   * 2^40)}, ties to even (see {@code FixedPoint}).
    *
    * @return false when an element of some segment is NaN, infinite or not below {@code 2^11} in
    *     magnitude; the sums then hold a partial result and must be discarded

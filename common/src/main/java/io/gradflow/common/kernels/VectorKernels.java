@@ -1,7 +1,7 @@
 package io.gradflow.common.kernels;
 
 import io.gradflow.common.model.Activation;
-import io.gradflow.common.reduce.ExactGradientSum;
+import io.gradflow.common.reduce.FixedPoint;
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.LongVector;
@@ -114,10 +114,10 @@ public final class VectorKernels implements DenseKernels {
   private static final int LDT = NB + L;
   private static final VectorSpecies<Double> DOUBLES = VectorSpecies.of(double.class, SPECIES.vectorShape());
   private static final VectorSpecies<Long> LONGS = VectorSpecies.of(long.class, SPECIES.vectorShape());
-  /** {@link ExactGradientSum#ROUNDING}: adding it to a double below 2^51 rounds it to an integer. */
-  private static final double ROUNDING = ExactGradientSum.ROUNDING;
-  /** {@link ExactGradientSum#LIMIT} as a float. */
-  private static final float FIXED_LIMIT = (float) ExactGradientSum.LIMIT;
+  /** {@link FixedPoint#ROUNDING}: adding it to a double below 2^51 rounds it to an integer. */
+  private static final double ROUNDING = FixedPoint.ROUNDING;
+  /** {@link FixedPoint#LIMIT} as a float. */
+  private static final float FIXED_LIMIT = (float) FixedPoint.LIMIT;
 
   private final float[] fixTile = new float[MR * LDT];
   private float[] fixBias = new float[0];
@@ -289,8 +289,8 @@ public final class VectorKernels implements DenseKernels {
    * Tile by tile of {@code dW} ({@link #MR} rows by {@link #NB} columns), every segment's
    * products are computed into a float tile by the same micro-kernels and chains as {@link
    * #weightGradient} (so the same bits), then rounded to fixed point and added while tile and sums
-   * are still in L1. Rounding a whole {@code dW} per segment in a separate pass, as {@link
-   * ExactGradientSum#add} does, streams the 8-byte sums through memory once per segment and cost
+   * are still in L1. Rounding a whole {@code dW} per segment in a separate pass, as {@code
+   * Gradients.addTo} does, streams the 8-byte sums through memory once per segment and cost
    * about a third of a training step.
    */
   @Override
@@ -349,7 +349,7 @@ public final class VectorKernels implements DenseKernels {
 
   /**
    * {@code sum[off + r*lds + c] += round(t[r*ldt + c] * 2^40)} for {@code r < m, c < n}, ties to
-   * even, as {@link ExactGradientSum#toFixed}: the float widened to double, {@code fma(v, 2^40,
+   * even, as {@link FixedPoint#roundToFixed}: the float widened to double, {@code fma(v, 2^40,
    * 1.5*2^52)} (exact product, one rounding to an integer), then the bits of that double minus the
    * bits of {@code 1.5*2^52}, which is the integer itself for {@code |v 2^40| < 2^51}. Each float
    * vector widens into two double vectors of the same width. (Only {@link #SPECIES} is used for
@@ -358,7 +358,7 @@ public final class VectorKernels implements DenseKernels {
    * element was below {@code 2^11} in magnitude (NaN is not).
    */
   private static boolean addRounded(float[] t, int ldt, int m, int n, long[] sum, int off, int lds) {
-    DoubleVector scale = DoubleVector.broadcast(DOUBLES, ExactGradientSum.SCALE);
+    DoubleVector scale = DoubleVector.broadcast(DOUBLES, FixedPoint.SCALE);
     DoubleVector rounding = DoubleVector.broadcast(DOUBLES, ROUNDING);
     LongVector roundingBits = LongVector.broadcast(LONGS, Double.doubleToRawLongBits(ROUNDING));
     boolean below = true;
@@ -386,7 +386,7 @@ public final class VectorKernels implements DenseKernels {
       for (int c = nv; c < n; c++) {
         float v = t[ti + c];
         below &= Math.abs(v) < FIXED_LIMIT;
-        sum[si + c] += ExactGradientSum.roundToFixed(v);
+        sum[si + c] += FixedPoint.roundToFixed(v);
       }
     }
     return below;

@@ -24,6 +24,11 @@ public enum Activation {
     }
 
     @Override
+    public double applyDouble(double z) {
+      return 1.0 / (1.0 + StrictMath.exp(-z));
+    }
+
+    @Override
     public float derivativeFromOutput(float a) {
       return a * (1f - a);
     }
@@ -32,6 +37,11 @@ public enum Activation {
     @Override
     public float apply(float z) {
       return z > 0f ? z : 0f;
+    }
+
+    @Override
+    public double applyDouble(double z) {
+      return z > 0 ? z : 0;
     }
 
     @Override
@@ -46,6 +56,11 @@ public enum Activation {
     }
 
     @Override
+    public double applyDouble(double z) {
+      return StrictMath.tanh(z);
+    }
+
+    @Override
     public float derivativeFromOutput(float a) {
       return 1f - a * a;
     }
@@ -57,6 +72,11 @@ public enum Activation {
     }
 
     @Override
+    public double applyDouble(double z) {
+      return z;
+    }
+
+    @Override
     public float derivativeFromOutput(float a) {
       return 1f;
     }
@@ -64,6 +84,9 @@ public enum Activation {
 
   /** {@code a = f(z)}. */
   public abstract float apply(float z);
+
+  /** {@code a = f(z)} in double, unrounded to float (gradcheck's finite differences). */
+  public abstract double applyDouble(double z);
 
   /** {@code da/dz} expressed through the output {@code a = f(z)}. */
   public abstract float derivativeFromOutput(float a);

@@ -2,6 +2,7 @@ package io.gradflow.common.nn;
 
 import io.gradflow.common.model.ModelSpec;
 import io.gradflow.common.model.Network;
+import io.gradflow.common.reduce.ExactGradientSum;
 
 /**
  * {@code dL/dW_l} and {@code dL/db_l} for every layer, in the same tensor order and shapes as
@@ -25,6 +26,25 @@ public final class Gradients {
   /** Tensor {@code t} in {@link Network}'s canonical order; the live array. */
   public float[] tensor(int t) {
     return tensors[t];
+  }
+
+  /**
+   * Adds every tensor, each element rounded once to fixed point, to {@code sum}.
+   *
+   * @throws ExactGradientSum.NonFiniteGradientException naming the first element that is NaN,
+   *     infinite or too large; nothing of that tensor is added
+   */
+  public void addTo(ExactGradientSum sum) {
+    for (int t = 0; t < tensors.length; t++) {
+      sum.addFloats(t, tensors[t], 0, tensors[t].length);
+    }
+  }
+
+  /** Overwrites every tensor with {@code sum}'s value, {@code g = (float) (q * 2^-40)}, and clears {@code sum}. */
+  public void drainFrom(ExactGradientSum sum) {
+    for (int t = 0; t < tensors.length; t++) {
+      sum.drainTo(t, tensors[t]);
+    }
   }
 
   public float[] weights(int layer) {

@@ -12,7 +12,6 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 
 /**
  * Writes a job's {@code --out} directory: {@code metrics.jsonl} (a step record every {@code
@@ -63,9 +62,9 @@ public final class JobRecorder implements TrainingListener, AutoCloseable {
     try {
       Files.createDirectories(dir);
       metrics = append
-          ? Files.newBufferedWriter(dir.resolve("metrics.jsonl"), StandardCharsets.UTF_8,
+          ? Files.newBufferedWriter(MetricsLog.file(dir), StandardCharsets.UTF_8,
               java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND)
-          : Files.newBufferedWriter(dir.resolve("metrics.jsonl"), StandardCharsets.UTF_8);
+          : Files.newBufferedWriter(MetricsLog.file(dir), StandardCharsets.UTF_8);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write to " + dir + ": " + e.getMessage(), e);
     }
@@ -93,30 +92,16 @@ public final class JobRecorder implements TrainingListener, AutoCloseable {
         seconds > 0 ? (step - lastLoggedStep) * (double) job.config().batch() / seconds : 0;
     lastLoggedNanos = now;
     lastLoggedStep = step;
-    write(
-        new Json()
-            .put("type", "step")
-            .put("step", step + 1)
-            .put("epoch", epoch + 1)
-            .put("loss", loss)
-            .put("lr", (double) lr)
-            .put("samples_per_second", samplesPerSecond)
-            .put("grad_norms", gradient.layerNorms()));
+    write(MetricsLog.line(new MetricsLog.Step(
+        step + 1, epoch + 1, loss, lr, samplesPerSecond, gradient.layerNorms())));
   }
 
   @Override
   public void onEpoch(int epoch, long step, Evaluator.Result test, double trainLoss) {
     long now = System.nanoTime();
     evalNanos += (long) (test.seconds() * 1e9); // evaluation is not training time
-    write(
-        new Json()
-            .put("type", "epoch")
-            .put("epoch", epoch + 1)
-            .put("step", step + 1)
-            .put("train_loss", trainLoss)
-            .put("test_loss", test.loss())
-            .put("test_accuracy", test.accuracy())
-            .put("epoch_seconds", (now - epochStartNanos) / 1e9));
+    write(MetricsLog.line(new MetricsLog.Epoch(
+        epoch + 1, step + 1, trainLoss, test.loss(), test.accuracy(), (now - epochStartNanos) / 1e9)));
     epochStartNanos = System.nanoTime();
   }
 
@@ -127,50 +112,43 @@ public final class JobRecorder implements TrainingListener, AutoCloseable {
     double steadySeconds = (now - steadyStartNanos - (evalNanos - steadyStartEvalNanos)) / 1e9;
     long steadySteps = stepsDone - Math.min(warmupSteps, stepsDone);
     long batch = job.config().batch();
-    Json summary =
-        new Json()
-            .put("test_accuracy", test.accuracy())
-            .put("test_loss", test.loss())
-            .put("train_loss", trainLoss)
-            .put("epochs", steps / (double) job.stepsPerEpoch())
-            .put("steps", steps)
-            .put("workers", job.workers())
-            .put("global_batch", batch)
-            .put("micro_shards", job.config().microShards())
-            .put("wall_seconds", (now - wallStartNanos) / 1e9)
-            .put("train_seconds", trainSeconds)
-            .put("samples_per_second", trainSeconds > 0 ? stepsDone * batch / trainSeconds : 0.0)
-            .put("steady_samples_per_second", steadySeconds > 0 ? steadySteps * batch / steadySeconds : 0.0)
-            .put("model", net.spec().sizesText())
-            .put("activation", net.spec().activationText())
-            .put("parameters", net.spec().parameterCount())
-            .put("dataset", job.config().dataset())
-            .put("learning_rate", job.config().learningRate())
-            .put("momentum", job.config().momentum())
-            .put("weight_decay", job.config().weightDecay())
-            .put("schedule", job.config().schedule().id())
-            .put("seed", job.config().seed())
-            .put("kernels", job.config().kernels())
-            .put("push_precision", job.workers() > 0 ? job.config().pushPrecision().id() : "none")
-            .put("weights_sha256", net.sha256());
-    try {
-      ModelFiles.save(dir.resolve("model.gfm"), net, steps);
-      Path tmp = dir.resolve("summary.json.tmp");
-      Files.writeString(tmp, summary.toPrettyString(), StandardCharsets.UTF_8);
-      Files.move(tmp, dir.resolve("summary.json"), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot write to " + dir + ": " + e.getMessage(), e);
-    }
+    RunSummary summary = new RunSummary(
+        test.accuracy(),
+        test.loss(),
+        trainLoss,
+        steps / (double) job.stepsPerEpoch(),
+        steps,
+        job.workers(),
+        batch,
+        job.config().microShards(),
+        (now - wallStartNanos) / 1e9,
+        trainSeconds,
+        trainSeconds > 0 ? stepsDone * batch / trainSeconds : 0.0,
+        steadySeconds > 0 ? steadySteps * batch / steadySeconds : 0.0,
+        net.spec().sizesText(),
+        net.spec().activationText(),
+        net.spec().parameterCount(),
+        job.config().dataset(),
+        job.config().learningRate(),
+        job.config().momentum(),
+        job.config().weightDecay(),
+        job.config().schedule().id(),
+        job.config().seed(),
+        job.config().kernels(),
+        job.workers() > 0 ? job.config().pushPrecision().id() : "none",
+        net.sha256());
+    ModelFiles.save(dir.resolve("model.gfm"), net, steps);
+    summary.write(RunSummary.file(dir));
     close();
   }
 
-  private void write(Json record) {
+  private void write(String record) {
     try {
-      metrics.write(record.toString());
+      metrics.write(record);
       metrics.write('\n');
       metrics.flush();
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot write " + dir.resolve("metrics.jsonl") + ": " + e.getMessage(), e);
+      throw new UncheckedIOException("cannot write " + MetricsLog.file(dir) + ": " + e.getMessage(), e);
     }
   }
 

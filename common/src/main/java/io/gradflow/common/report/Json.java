@@ -1,13 +1,47 @@
 package io.gradflow.common.report;
 
+import com.google.gson.FieldNamingPolicy;
+import com.google.gson.Gson;
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonParseException;
+import com.google.gson.JsonSerializer;
+import com.google.gson.Strictness;
+import com.google.gson.TypeAdapter;
+import com.google.gson.stream.JsonReader;
+import com.google.gson.stream.JsonToken;
+import com.google.gson.stream.JsonWriter;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * A JSON object with keys in insertion order, written on one line: enough for metrics.jsonl and
- * summary.json without another dependency.
+ * gradflow's JSON, through Gson configured once: record components {@code camelCase} become
+ * fields {@code snake_case} ({@code weightsSha256} is {@code weights_sha256}); doubles are written
+ * in Java's shortest round-trip form ({@code 0.8734}, {@code 15.0}, {@code 1.0E-4}) and integers
+ * as integers; a non-finite double, which JSON cannot hold, is written {@code null} and read back
+ * as NaN; no HTML escaping; reading is strict RFC 8259.
+ *
+ * <p>An instance is an object built field by field, for output without a record of its own
+ * ({@code bench --json}); keys keep their insertion order.
  */
 public final class Json {
+  private static final Gson COMPACT = new GsonBuilder()
+      .setFieldNamingPolicy(FieldNamingPolicy.LOWER_CASE_WITH_UNDERSCORES)
+      .registerTypeAdapter(double.class, new NullForNonFinite())
+      .registerTypeAdapter(Double.class, new NullForNonFinite())
+      .registerTypeAdapter(Json.class, (JsonSerializer<Json>) (src, type, context) -> context.serialize(src.fields))
+      .serializeNulls() // a non-finite double is "name": null, not a missing field
+      .disableHtmlEscaping()
+      .setStrictness(Strictness.STRICT)
+      .create();
+  private static final Gson PRETTY = COMPACT.newBuilder().setPrettyPrinting().create();
+
   private final Map<String, Object> fields = new LinkedHashMap<>();
 
   public Json put(String key, Object value) {
@@ -19,119 +53,96 @@ public final class Json {
     return fields.get(key);
   }
 
-  /**
-   * The scalar value of {@code key} in a flat JSON object as this class writes it (a number,
-   * string, boolean or null, as text without quotes), or null when absent.
-   */
-  public static String field(String json, String key) {
-    java.util.regex.Matcher m = java.util.regex.Pattern
-        .compile("\"" + java.util.regex.Pattern.quote(key) + "\"\\s*:\\s*(\"((?:[^\"\\\\]|\\\\.)*)\"|[^,}\\s]+)")
-        .matcher(json);
-    if (!m.find()) {
-      return null;
-    }
-    return m.group(2) != null ? m.group(2) : m.group(1);
-  }
-
+  /** One line, as metrics.jsonl and {@code --json} outputs are written. */
   @Override
   public String toString() {
-    StringBuilder sb = new StringBuilder();
-    writeValue(sb, fields);
-    return sb.toString();
+    return line(fields);
   }
 
-  /** Pretty form: one field per line (summary.json). */
+  /** One field per line, ending with a newline (summary.json). */
   public String toPrettyString() {
-    StringBuilder sb = new StringBuilder("{\n");
-    int i = 0;
-    for (Map.Entry<String, Object> e : fields.entrySet()) {
-      sb.append("  ");
-      writeString(sb, e.getKey());
-      sb.append(": ");
-      writeValue(sb, e.getValue());
-      sb.append(++i < fields.size() ? ",\n" : "\n");
-    }
-    return sb.append("}\n").toString();
+    return pretty(fields);
   }
 
-  private static void writeValue(StringBuilder sb, Object v) {
-    if (v == null) {
-      sb.append("null");
-    } else if (v instanceof String s) {
-      writeString(sb, s);
-    } else if (v instanceof Double d) {
-      writeDouble(sb, d);
-    } else if (v instanceof Float f) {
-      writeDouble(sb, f.doubleValue());
-    } else if (v instanceof Number || v instanceof Boolean) {
-      sb.append(v);
-    } else if (v instanceof double[] arr) {
-      sb.append('[');
-      for (int i = 0; i < arr.length; i++) {
-        if (i > 0) {
-          sb.append(',');
-        }
-        writeDouble(sb, arr[i]);
+  /** {@code value} as JSON on one line. */
+  public static String line(Object value) {
+    return COMPACT.toJson(value);
+  }
+
+  /** {@code value} as indented JSON, one field per line, ending with a newline. */
+  public static String pretty(Object value) {
+    return PRETTY.toJson(value) + "\n";
+  }
+
+  /** {@code value} as a JSON tree (to add fields before writing it). */
+  public static JsonElement tree(Object value) {
+    return COMPACT.toJsonTree(value);
+  }
+
+  /**
+   * Parses {@code json} into a {@code type}; {@code source} names it in the message.
+   *
+   * @throws JsonParseException "SOURCE: not valid JSON for TYPE: ..." when it is not
+   */
+  public static <T> T parse(String json, Class<T> type, String source) {
+    try {
+      T value = COMPACT.fromJson(json, type);
+      if (value == null) {
+        throw new JsonParseException("empty");
       }
-      sb.append(']');
-    } else if (v instanceof Json j) {
-      writeValue(sb, j.fields);
-    } else if (v instanceof Map<?, ?> m) {
-      sb.append('{');
-      boolean first = true;
-      for (Map.Entry<?, ?> e : m.entrySet()) {
-        if (!first) {
-          sb.append(',');
-        }
-        first = false;
-        writeString(sb, String.valueOf(e.getKey()));
-        sb.append(':');
-        writeValue(sb, e.getValue());
-      }
-      sb.append('}');
-    } else if (v instanceof Iterable<?> it) {
-      sb.append('[');
-      boolean first = true;
-      for (Object o : it) {
-        if (!first) {
-          sb.append(',');
-        }
-        first = false;
-        writeValue(sb, o);
-      }
-      sb.append(']');
-    } else {
-      writeString(sb, v.toString());
+      return value;
+    } catch (JsonParseException e) {
+      throw new JsonParseException(source + ": not valid JSON for " + type.getSimpleName() + ": " + e.getMessage(), e);
     }
   }
 
-  private static void writeDouble(StringBuilder sb, double d) {
-    if (!Double.isFinite(d)) {
-      sb.append("null");
-    } else {
-      sb.append(d); // shortest round-trip form; valid JSON for finite values
+  /** As {@link #parse(String, Class, String)} for a tree already parsed. */
+  public static <T> T parse(JsonElement json, Class<T> type, String source) {
+    try {
+      return COMPACT.fromJson(json, type);
+    } catch (JsonParseException e) {
+      throw new JsonParseException(source + ": not valid JSON for " + type.getSimpleName() + ": " + e.getMessage(), e);
     }
   }
 
-  private static void writeString(StringBuilder sb, String s) {
-    sb.append('"');
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
-      switch (c) {
-        case '"' -> sb.append("\\\"");
-        case '\\' -> sb.append("\\\\");
-        case '\n' -> sb.append("\\n");
-        case '\r' -> sb.append("\\r");
-        case '\t' -> sb.append("\\t");
-        default -> {
-          if (c < 0x20) {
-            sb.append(String.format(java.util.Locale.ROOT, "\\u%04x", (int) c));
-          } else {
-            sb.append(c);
-          }
-        }
+  /** Reads {@code file} as a {@code type}. */
+  public static <T> T read(Path file, Class<T> type) {
+    try {
+      return parse(Files.readString(file, StandardCharsets.UTF_8), type, file.toString());
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read " + file + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** Writes {@code value}, indented, to {@code file} atomically: a temporary file, then a rename. */
+  public static void writePretty(Path file, Object value) {
+    Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+    try {
+      Files.writeString(tmp, pretty(value), StandardCharsets.UTF_8);
+      Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot write " + file + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** Doubles as Java writes them; NaN and infinities, which JSON has not, as null (read as NaN). */
+  private static final class NullForNonFinite extends TypeAdapter<Double> {
+    @Override
+    public void write(JsonWriter out, Double value) throws IOException {
+      if (value == null || !Double.isFinite(value)) {
+        out.nullValue();
+      } else {
+        out.value(value.doubleValue());
       }
     }
-    sb.append('"');
+
+    @Override
+    public Double read(JsonReader in) throws IOException {
+      if (in.peek() == JsonToken.NULL) {
+        in.nextNull();
+        return Double.NaN;
+      }
+      return in.nextDouble();
+    }
   }
 }

@@ -107,7 +107,7 @@ public final class ShardGradients implements AutoCloseable {
       }
       for (int m = first; m < end; m++) {
         computeShard(lanes[0], net, step, m, shardLoss);
-        sum.add(lanes[0].shardGrads);
+        lanes[0].shardGrads.addTo(sum);
       }
       return;
     }
@@ -146,14 +146,14 @@ public final class ShardGradients implements AutoCloseable {
     }
     for (int m = a; m < b; m++) {
       computeShard(lane, net, step, m, shardLoss);
-      lane.partial.add(lane.shardGrads);
+      lane.shardGrads.addTo(lane.partial);
     }
   }
 
   /**
    * Micro-shards {@code [a, b)} as one batch: forward and backward over all their rows at once,
    * each shard's weight and bias gradients rounded to fixed point inside the kernel (the same bits
-   * as {@link #computeShard} then {@link ExactGradientSum#add}, with large products and no
+   * as {@link #computeShard} then {@link Gradients#addTo}, with large products and no
    * separate pass over the sums). When a gradient element cannot be rounded, the shards are
    * computed again one by one, which names the element in the exception.
    */
@@ -171,7 +171,7 @@ public final class ShardGradients implements AutoCloseable {
     ExactGradientSum probe = new ExactGradientSum(net);
     for (int m = a; m < b; m++) {
       computeShard(lane, net, step, m, shardLoss);
-      probe.add(lane.shardGrads); // throws for the first element that cannot be rounded
+      lane.shardGrads.addTo(probe); // throws for the first element that cannot be rounded
     }
     throw new IllegalStateException(
         "micro-shards " + a + ".." + (b - 1) + " of step " + step

@@ -41,7 +41,7 @@ public final class SynchronousUpdate {
    * clears the accumulator for the next step and returns {@code lr_t}.
    */
   public float apply(Network net, long step) {
-    sum.drainTo(gradient);
+    gradient.drainFrom(sum);
     return optimizer.step(net, gradient, step);
   }
 }

@@ -1,7 +1,7 @@
 package io.gradflow.common.train;
 
 import io.gradflow.common.optim.LearningRateSchedule;
-import io.gradflow.common.reduce.ExactGradientSum;
+import io.gradflow.common.reduce.FixedPoint;
 import io.gradflow.common.wire.PushPrecision;
 import io.gradflow.proto.TrainConfig;
 
@@ -43,11 +43,11 @@ public record TrainingConfig(
     if (batch <= 0) {
       throw new IllegalArgumentException("batch must be positive, got " + batch);
     }
-    int maxShards = Math.min(batch, ExactGradientSum.MAX_TERMS);
+    int maxShards = Math.min(batch, FixedPoint.MAX_TERMS);
     if (microShards <= 0 || microShards > maxShards) {
       throw new IllegalArgumentException(
           "micro-shards must be in 1.." + maxShards + " (at most the batch and "
-              + ExactGradientSum.MAX_TERMS + "), got " + microShards);
+              + FixedPoint.MAX_TERMS + "), got " + microShards);
     }
     if (epochs <= 0) {
       throw new IllegalArgumentException("epochs must be positive, got " + epochs);

@@ -1,5 +1,7 @@
 package io.gradflow.common.wire;
 
+import io.gradflow.common.reduce.FixedPoint;
+
 /**
  * bfloat16 conversions. A bfloat16 is the high half of a float32: sign, the same 8 exponent bits,
  * 7 stored mantissa bits (8 significant bits, relative precision {@code 2^-8 ~ 0.4%}), the same
@@ -10,10 +12,7 @@ package io.gradflow.common.wire;
  * twice could land on the wrong side of a tie).
  */
 public final class Bfloat16 {
-  /** Fixed-point scale of {@link io.gradflow.common.reduce.ExactGradientSum}: 2^40. */
-  private static final double SCALE = 0x1.0p40;
-
-  private static final float INVERSE_SCALE = 0x1.0p-40f;
+  private static final float INVERSE_SCALE = (float) FixedPoint.INVERSE_SCALE;
 
   /** Significant bits of a bfloat16 (7 stored + the implicit one). */
   private static final int SIGNIFICANT_BITS = 8;
@@ -65,6 +64,6 @@ public final class Bfloat16 {
    * for every value {@link #fromFixed} produces. Needs a finite {@code |h| < 2^22}; callers check.
    */
   public static long toFixed(short h) {
-    return (long) Math.rint(toFloat(h) * SCALE);
+    return (long) Math.rint(toFloat(h) * FixedPoint.SCALE);
   }
 }

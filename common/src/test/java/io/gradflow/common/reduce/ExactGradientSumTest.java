@@ -39,10 +39,10 @@ class ExactGradientSumTest {
   private float[][] sumOf(List<Gradients> shards) {
     ExactGradientSum sum = new ExactGradientSum(shape);
     for (Gradients g : shards) {
-      sum.add(g);
+      g.addTo(sum);
     }
     Gradients out = new Gradients(spec);
-    sum.drainTo(out);
+    out.drainFrom(sum);
     float[][] r = new float[out.tensorCount()][];
     for (int t = 0; t < r.length; t++) {
       r[t] = out.tensor(t).clone();
@@ -54,9 +54,9 @@ class ExactGradientSumTest {
   void drainLeavesTheSumEmpty() {
     ExactGradientSum sum = new ExactGradientSum(shape);
     for (Gradients g : randomShards(3, 11)) {
-      sum.add(g);
+      g.addTo(sum);
     }
-    sum.drainTo(new Gradients(spec));
+    new Gradients(spec).drainFrom(sum);
     for (int t = 0; t < sum.tensorCount(); t++) {
       org.junit.jupiter.api.Assertions.assertArrayEquals(new long[sum.tensor(t).length], sum.tensor(t));
     }
@@ -81,14 +81,14 @@ class ExactGradientSumTest {
   void groupedPartialSumsEqualTheFlatSum() {
     List<Gradients> shards = randomShards(8, 11);
     ExactGradientSum flat = new ExactGradientSum(shape);
-    shards.forEach(flat::add);
+    shards.forEach(g -> g.addTo(flat));
     // three "workers" owning shards [0,3), [3,5), [5,8), summed locally then added together
     ExactGradientSum total = new ExactGradientSum(shape);
     int[] bounds = {0, 3, 5, 8};
     for (int w = 0; w < 3; w++) {
       ExactGradientSum local = new ExactGradientSum(shape);
       for (int m = bounds[w]; m < bounds[w + 1]; m++) {
-        local.add(shards.get(m));
+        shards.get(m).addTo(local);
       }
       total.addAll(local);
     }
@@ -117,12 +117,12 @@ class ExactGradientSumTest {
     Gradients g = new Gradients(spec);
     g.tensor(2)[3] = Float.NaN;
     ExactGradientSum sum = new ExactGradientSum(shape);
-    var e = assertThrows(ExactGradientSum.NonFiniteGradientException.class, () -> sum.add(g));
+    var e = assertThrows(ExactGradientSum.NonFiniteGradientException.class, () -> g.addTo(sum));
     assertTrue(e.getMessage().contains("layer1.W[3]"), e.getMessage());
     g.tensor(2)[3] = Float.POSITIVE_INFINITY;
-    assertThrows(ExactGradientSum.NonFiniteGradientException.class, () -> new ExactGradientSum(shape).add(g));
+    assertThrows(ExactGradientSum.NonFiniteGradientException.class, () -> g.addTo(new ExactGradientSum(shape)));
     g.tensor(2)[3] = 3000f;
-    assertThrows(ExactGradientSum.NonFiniteGradientException.class, () -> new ExactGradientSum(shape).add(g));
+    assertThrows(ExactGradientSum.NonFiniteGradientException.class, () -> g.addTo(new ExactGradientSum(shape)));
   }
 
   @Test

@@ -18,7 +18,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * {@link ShardGradients} against its definition: every micro-shard on its own through {@link
- * Backprop#forwardBackward}, rounded and added by {@link ExactGradientSum#add}. The vector kernels
+ * Backprop#forwardBackward}, rounded and added by {@link Gradients#addTo}. The vector kernels
  * compute a range of micro-shards as one batch with the rounding inside the kernel; the sums and
  * the per-shard losses must be the same bits, for any range and thread count.
  */
@@ -63,7 +63,7 @@ class ShardGradientsTest {
       for (int m = 0; m < microShards; m++) {
         plan.gatherShard(data, step, m, one.inputBuffer(), labels);
         expectedLoss[m] = one.forwardBackward(net, labels, plan.shardRows(m), batch, g);
-        expected.add(g);
+        g.addTo(expected);
       }
       for (int threads = 1; threads <= 3; threads++) {
         try (ShardGradients shards = new ShardGradients(net, Kernels.DEFAULT, threads, plan, data)) {

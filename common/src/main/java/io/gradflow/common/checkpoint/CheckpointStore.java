@@ -1,5 +1,9 @@
-package io.gradflow.common.model;
+package io.gradflow.common.checkpoint;
 
+import io.gradflow.common.model.FramedFiles;
+import io.gradflow.common.model.ModelFileException;
+import io.gradflow.common.model.ModelFiles;
+import io.gradflow.common.model.Network;
 import io.gradflow.common.train.TrainingConfig;
 import io.gradflow.proto.ModelFile;
 import io.gradflow.proto.Tensor;

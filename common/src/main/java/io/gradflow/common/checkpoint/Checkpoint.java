@@ -1,5 +1,6 @@
-package io.gradflow.common.model;
+package io.gradflow.common.checkpoint;
 
+import io.gradflow.common.model.Network;
 import io.gradflow.common.train.TrainingConfig;
 
 /**

@@ -1,0 +1,104 @@
+package io.gradflow.common.report;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.gradflow.common.data.SyntheticData;
+import io.gradflow.common.data.TrainTestSplit;
+import io.gradflow.common.model.ModelSpec;
+import io.gradflow.common.model.Network;
+import io.gradflow.common.optim.LearningRateSchedule;
+import io.gradflow.common.train.LocalTrainer;
+import io.gradflow.common.train.TrainingConfig;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** A job's outputs, written by the recorder and read back as typed records. */
+class JobRecorderTest {
+  private static final TrainTestSplit SPIRALS = SyntheticData.spirals(3, 100, 0.2, 42);
+
+  @TempDir Path dir;
+
+  private Network train() {
+    Network net = Network.initialize(ModelSpec.parse("2-8-3", "tanh", "", 1));
+    TrainingConfig config = new TrainingConfig("spirals", 30, 3, 0.1, 0.9, 0, LearningRateSchedule.Kind.CONSTANT, 0, 0,
+        0.1, 2, 0, 3, "ejml");
+    try (JobRecorder recorder = new JobRecorder(dir, 4, System.nanoTime())) {
+      new LocalTrainer(net, config, SPIRALS).run(recorder);
+    }
+    return net;
+  }
+
+  @Test
+  void summaryAndMetricsReadBackAsWritten() {
+    Network net = train();
+    RunSummary s = RunSummary.read(RunSummary.file(dir));
+    int stepsPerEpoch = SPIRALS.train().count() / 30;
+    assertEquals(2L * stepsPerEpoch, s.steps());
+    assertEquals(2.0, s.epochs());
+    assertEquals(0, s.workers());
+    assertEquals(30, s.globalBatch());
+    assertEquals(3, s.microShards());
+    assertEquals("2-8-3", s.model());
+    assertEquals("tanh", s.activation());
+    assertEquals(net.spec().parameterCount(), s.parameters());
+    assertEquals("none", s.pushPrecision());
+    assertEquals(net.sha256(), s.weightsSha256());
+    assertTrue(s.testAccuracy() > 0 && s.testAccuracy() <= 1, "accuracy " + s.testAccuracy());
+
+    MetricsLog log = MetricsLog.read(MetricsLog.file(dir));
+    assertEquals(2, log.epochs().size());
+    assertEquals(s.testAccuracy(), log.epochs().get(1).testAccuracy());
+    assertEquals(s.steps(), log.epochs().get(1).step());
+    assertEquals(s.trainLoss(), log.epochs().get(1).trainLoss());
+    MetricsLog.Step last = log.steps().get(log.steps().size() - 1);
+    assertEquals(s.steps(), last.step());
+    assertEquals(2, last.gradNorms().length);
+    assertEquals(0.1, last.lr(), 1e-7);
+  }
+
+  @Test
+  void theFilesHoldTheFieldsTheReadmeDocumentsWithIntegersAsIntegers() throws IOException {
+    train();
+    String summary = Files.readString(RunSummary.file(dir));
+    String metrics = Files.readString(MetricsLog.file(dir));
+    for (String field : documented("summary.json")) {
+      assertTrue(summary.contains("\n  \"" + field + "\": "), "summary.json lacks " + field + ":\n" + summary);
+    }
+    for (String field : documented("metrics.jsonl")) {
+      assertTrue(metrics.contains("\"" + field + "\":"), "metrics.jsonl lacks " + field);
+    }
+    assertTrue(summary.contains("\n  \"steps\": " + 2 * (SPIRALS.train().count() / 30) + ",\n"), summary);
+    assertTrue(summary.contains("\n  \"epochs\": 2.0,\n"), summary);
+    assertTrue(summary.endsWith("\"\n}\n"), summary);
+    assertTrue(metrics.startsWith("{\"type\":\"step\",\"step\":4,\"epoch\":1,\"loss\":"), metrics);
+  }
+
+  /** The backticked field names in the row for {@code file} of the README's (or docs/'s) table of outputs. */
+  private static List<String> documented(String file) throws IOException {
+    StringBuilder docs = new StringBuilder(Files.readString(Path.of("../README.md")));
+    if (Files.isDirectory(Path.of("../docs"))) {
+      try (var pages = Files.list(Path.of("../docs"))) {
+        for (Path page : pages.filter(p -> p.toString().endsWith(".md")).sorted().toList()) {
+          docs.append('\n').append(Files.readString(page));
+        }
+      }
+    }
+    Matcher row = Pattern.compile("^\\| `" + Pattern.quote(file) + "` \\|(.*)$", Pattern.MULTILINE).matcher(docs);
+    assertTrue(row.find(), "neither the README nor docs/ has a row for " + file);
+    List<String> fields = new ArrayList<>();
+    Matcher name = Pattern.compile("`([a-z0-9_]+)`").matcher(row.group(1));
+    while (name.find()) {
+      fields.add(name.group(1));
+    }
+    assertTrue(fields.size() >= 5, "README row for " + file + ": " + fields);
+    return fields;
+  }
+}
