@@ -14,6 +14,7 @@ import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -41,19 +42,7 @@ public final class ExplainCommand implements Callable<Integer> {
 
   @Spec CommandSpec spec;
 
-  @Option(
-      names = "--model",
-      paramLabel = "SIZES",
-      description = "Layer sizes, inputs first (default: ${DEFAULT-VALUE}).")
-  String model = "2-2-2";
-
-  @Option(
-      names = "--activation",
-      paramLabel = "NAME",
-      description =
-          "Hidden activation: sigmoid, relu, tanh or identity, or one per hidden layer "
-              + "(default: ${DEFAULT-VALUE}).")
-  String activation = "sigmoid";
+  @Mixin ModelOptions model = new ModelOptions("2-2-2", "sigmoid");
 
   @Option(
       names = "--seed",
@@ -75,7 +64,7 @@ public final class ExplainCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    ModelSpec modelSpec = GradcheckCommand.parseModel(spec, model, activation, seed);
+    ModelSpec modelSpec = model.spec(seed);
     GraphFormat graphFormat;
     try {
       graphFormat = GraphFormat.parse(format);
