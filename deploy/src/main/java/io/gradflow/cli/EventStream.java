@@ -80,11 +80,6 @@ final class EventStream {
       return finished;
     }
 
-    /** The last step (0-based) an event reported, or -1. */
-    long lastStep() {
-      return lastStep;
-    }
-
     /**
      * Reads the server's stdout until it ends: every line but the server's closing {@code wrote
      * ...} is accepted; after each step event {@code afterStep} gets the number of steps done.

@@ -117,11 +117,6 @@ final class ProcessSupervisor implements AutoCloseable {
     }
   }
 
-  /** True once {@link #stopAll} has begun: children that end now are being stopped. */
-  boolean stopping() {
-    return stopping;
-  }
-
   /** The children started so far. */
   List<Child> children() {
     synchronized (children) {

@@ -2,6 +2,7 @@ package io.gradflow.cli;
 
 import io.gradflow.common.model.ModelSpec;
 import io.gradflow.common.train.TrainingConfig;
+import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -48,7 +49,7 @@ final class TrainCommand implements Callable<Integer> {
   boolean secure;
 
   @Override
-  public Integer call() throws java.io.IOException, InterruptedException {
+  public Integer call() throws IOException, InterruptedException {
     long started = System.nanoTime();
     ModelSpec modelSpec = job.modelSpec();
     compute.check();
@@ -65,7 +66,7 @@ final class TrainCommand implements Callable<Integer> {
     Path dir = out.dir(null);
     ProgressDisplay progress = report.display();
     if (ssh.selected()) {
-      ssh.launch(launch(modelSpec, config, dir, progress, new ArrayList<>(), new ArrayList<>()));
+      ssh.launch(launch(modelSpec, config, dir, progress, List.of(), List.of()));
     } else if (workers > 0) {
       launchLocal(modelSpec, config, dir, progress);
     } else {
@@ -76,7 +77,7 @@ final class TrainCommand implements Callable<Integer> {
   }
 
   private void launchLocal(ModelSpec modelSpec, TrainingConfig config, Path dir, ProgressDisplay progress)
-      throws java.io.IOException, InterruptedException {
+      throws IOException, InterruptedException {
     LocalLauncher.checkWorkers(workers, config);
     List<FaultSpec> faultSpecs = FaultSpec.parseAll(faults);
     List<String> serverArgs = new ArrayList<>();

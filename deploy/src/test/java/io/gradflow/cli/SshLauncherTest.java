@@ -97,8 +97,14 @@ class SshLauncherTest {
 
     r = train("--hosts", hosts.toString(), "--ssh-opt", "-v", "--remote-jar", "/x.jar");
     assertEquals(ExitCode.USAGE.code(), r.code());
+  }
 
-    r = train("--hosts", hosts.toString());
+  @Test
+  void withoutTheJarTheRemoteJarMustBeGiven() throws Exception {
+    assumeTrue(JvmCommand.runningJar().isEmpty(), "runs from the jar (as under failsafe), which is the default");
+    Path hosts = tmp.resolve("hosts.txt");
+    Files.writeString(hosts, "node1:2\nnode2\n");
+    var r = train("--hosts", hosts.toString());
     assertEquals(ExitCode.USAGE.code(), r.code());
     assertTrue(r.err().contains("--remote-jar is required"), r.err());
   }
