@@ -17,7 +17,6 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /**
@@ -69,11 +68,10 @@ public final class ExplainCommand implements Callable<Integer> {
     try {
       graphFormat = GraphFormat.parse(format);
     } catch (IllegalArgumentException e) {
-      throw new ParameterException(spec.commandLine(), e.getMessage());
+      throw CommandFailure.usage(e.getMessage());
     }
     if (modelSpec.parameterCount() > MAX_PARAMETERS) {
-      throw new ParameterException(
-          spec.commandLine(),
+      throw CommandFailure.usage(
           "model "
               + modelSpec.sizesText()
               + " has "
@@ -113,8 +111,7 @@ public final class ExplainCommand implements Callable<Integer> {
     try {
       Files.writeString(Path.of(output), text, StandardCharsets.UTF_8);
     } catch (IOException | InvalidPathException e) {
-      throw new ParameterException(
-          spec.commandLine(), "cannot write --output " + output + ": " + e.getMessage());
+      throw CommandFailure.usage("cannot write --output " + output + ": " + e.getMessage());
     }
   }
 
