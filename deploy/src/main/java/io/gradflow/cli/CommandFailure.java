@@ -10,6 +10,14 @@ final class CommandFailure extends RuntimeException {
     this.exitCode = exitCode;
   }
 
+  /**
+   * A bad option value found after parsing (by an option group or a helper that has no command
+   * line at hand): reported as picocli's usage errors are, exit code {@link ExitCode#USAGE}.
+   */
+  static CommandFailure usage(String message) {
+    return new CommandFailure(ExitCode.USAGE, message);
+  }
+
   ExitCode exitCode() {
     return exitCode;
   }

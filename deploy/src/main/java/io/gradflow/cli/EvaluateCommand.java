@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -24,11 +25,7 @@ final class EvaluateCommand implements Callable<Integer> {
   @Option(names = "--model-file", required = true, paramLabel = "FILE", description = "A model.gfm written by train.")
   Path modelFile;
 
-  @Option(names = "--dataset", paramLabel = "D", description = "Data set, as for train (default: ${DEFAULT-VALUE}).")
-  String dataset = "fashion-mnist";
-
-  @Option(names = "--data-dir", paramLabel = "DIR", description = "Where to look for data sets after /usr/share/datasets.")
-  Path dataDir;
+  @Mixin DataOptions data;
 
   @Option(names = "--json", description = "Print one JSON object.")
   boolean json;
@@ -36,13 +33,13 @@ final class EvaluateCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     Network net = ModelFiles.load(modelFile).network();
-    TrainTestSplit data = Datasets.load(dataset, dataDir, spec);
-    Evaluator.Result r = new Evaluator(net, Kernels.byName(Kernels.DEFAULT)).evaluate(net, data.test());
+    TrainTestSplit split = data.load();
+    Evaluator.Result r = new Evaluator(net, Kernels.byName(Kernels.DEFAULT)).evaluate(net, split.test());
     if (json) {
       spec.commandLine().getOut().println(
           new io.gradflow.common.report.Json()
               .put("model_file", modelFile.toString())
-              .put("dataset", dataset)
+              .put("dataset", data.dataset)
               .put("examples", r.count())
               .put("accuracy", r.accuracy())
               .put("loss", r.loss()));
@@ -51,7 +48,7 @@ final class EvaluateCommand implements Callable<Integer> {
           Locale.ROOT,
           "%s on %s test split (%d examples): accuracy %.4f, loss %.4f%n",
           modelFile,
-          dataset,
+          data.dataset,
           r.count(),
           r.accuracy(),
           r.loss());

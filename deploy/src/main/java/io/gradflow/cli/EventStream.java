@@ -7,9 +7,15 @@ import io.gradflow.common.train.Evaluator;
 import io.gradflow.common.train.JobInfo;
 import io.gradflow.common.train.TrainingConfig;
 import io.gradflow.common.train.TrainingListener;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
 import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.function.LongConsumer;
 
 /**
  * Progress events of a server that runs as the launcher's child, one line each on the server's
@@ -74,9 +80,23 @@ final class EventStream {
       return finished;
     }
 
-    /** The last step (0-based) an event reported, or -1. */
-    long lastStep() {
-      return lastStep;
+    /**
+     * Reads the server's stdout until it ends: every line but the server's closing {@code wrote
+     * ...} is accepted; after each step event {@code afterStep} gets the number of steps done.
+     */
+    void follow(InputStream in, LongConsumer afterStep) throws IOException {
+      try (BufferedReader lines = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
+        String line;
+        while ((line = lines.readLine()) != null) {
+          if (line.startsWith("wrote ")) {
+            continue;
+          }
+          accept(line);
+          if (line.startsWith(PREFIX + "step ")) {
+            afterStep.accept(lastStep + 1);
+          }
+        }
+      }
     }
 
     void accept(String line) {

@@ -1,5 +1,7 @@
 package io.gradflow.cli;
 
+import java.util.Optional;
+
 /** The process exit codes of every gradflow command. */
 public enum ExitCode {
   /** The command did what it was asked. */
@@ -35,5 +37,33 @@ public enum ExitCode {
 
   public int code() {
     return code;
+  }
+
+  /** The exit code whose number is {@code code}, if gradflow has one. */
+  static Optional<ExitCode> of(int code) {
+    for (ExitCode c : values()) {
+      if (c.code == code) {
+        return Optional.of(c);
+      }
+    }
+    return Optional.empty();
+  }
+
+  /**
+   * True for a child's failure that a new attempt of the same command cannot mend: a usage error,
+   * bad data, a bad model file, a refused worker.
+   */
+  boolean isPermanent() {
+    return this == USAGE || this == DATA || this == MODEL_FILE || this == REFUSED;
+  }
+
+  /**
+   * What a launcher ends with when a child process it started failed with {@code code}: a data or
+   * model-file error passes through, so the user sees the kind of mistake; anything else is {@link
+   * #FAILED}.
+   */
+  static ExitCode ofChild(int code) {
+    ExitCode c = of(code).orElse(FAILED);
+    return c == DATA || c == MODEL_FILE ? c : FAILED;
   }
 }

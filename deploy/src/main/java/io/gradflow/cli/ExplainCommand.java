@@ -14,9 +14,9 @@ import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /**
@@ -41,19 +41,7 @@ public final class ExplainCommand implements Callable<Integer> {
 
   @Spec CommandSpec spec;
 
-  @Option(
-      names = "--model",
-      paramLabel = "SIZES",
-      description = "Layer sizes, inputs first (default: ${DEFAULT-VALUE}).")
-  String model = "2-2-2";
-
-  @Option(
-      names = "--activation",
-      paramLabel = "NAME",
-      description =
-          "Hidden activation: sigmoid, relu, tanh or identity, or one per hidden layer "
-              + "(default: ${DEFAULT-VALUE}).")
-  String activation = "sigmoid";
+  @Mixin ModelOptions model = new ModelOptions("2-2-2", "sigmoid");
 
   @Option(
       names = "--seed",
@@ -75,16 +63,15 @@ public final class ExplainCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    ModelSpec modelSpec = GradcheckCommand.parseModel(spec, model, activation, seed);
+    ModelSpec modelSpec = model.spec(seed);
     GraphFormat graphFormat;
     try {
       graphFormat = GraphFormat.parse(format);
     } catch (IllegalArgumentException e) {
-      throw new ParameterException(spec.commandLine(), e.getMessage());
+      throw CommandFailure.usage(e.getMessage());
     }
     if (modelSpec.parameterCount() > MAX_PARAMETERS) {
-      throw new ParameterException(
-          spec.commandLine(),
+      throw CommandFailure.usage(
           "model "
               + modelSpec.sizesText()
               + " has "
@@ -124,8 +111,7 @@ public final class ExplainCommand implements Callable<Integer> {
     try {
       Files.writeString(Path.of(output), text, StandardCharsets.UTF_8);
     } catch (IOException | InvalidPathException e) {
-      throw new ParameterException(
-          spec.commandLine(), "cannot write --output " + output + ": " + e.getMessage());
+      throw CommandFailure.usage("cannot write --output " + output + ": " + e.getMessage());
     }
   }
 

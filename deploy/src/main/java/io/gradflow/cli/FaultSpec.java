@@ -1,5 +1,7 @@
 package io.gradflow.cli;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 
 /**
@@ -28,6 +30,19 @@ record FaultSpec(Kind kind, int worker, long step, long millis) {
 
   static final String FORMS =
       "kill-worker:I@STEP, restart-worker:I@STEP, kill-server@STEP, add-worker@STEP or delay-worker:I:MS";
+
+  /** Parses every {@code --fault}; a malformed one is a usage error naming the accepted forms. */
+  static List<FaultSpec> parseAll(List<String> texts) {
+    List<FaultSpec> specs = new ArrayList<>();
+    try {
+      for (String t : texts) {
+        specs.add(parse(t));
+      }
+    } catch (IllegalArgumentException e) {
+      throw CommandFailure.usage(e.getMessage());
+    }
+    return specs;
+  }
 
   /** Parses one spec; a malformed one is an IllegalArgumentException naming the accepted forms. */
   static FaultSpec parse(String text) {

@@ -92,7 +92,10 @@ public final class Main implements Runnable {
       message = "internal error: " + e + " (set GRADFLOW_DEBUG=1 for the stack trace)";
     }
     err.println(name + ": " + message);
-    if (System.getenv("GRADFLOW_DEBUG") != null) {
+    if (code == ExitCode.USAGE) {
+      err.println("Try '" + name + " --help' for the options.");
+    }
+    if (System.getenv("GRADFLOW_DEBUG") != null && code != ExitCode.USAGE) {
       e.printStackTrace(err);
     }
     err.flush();

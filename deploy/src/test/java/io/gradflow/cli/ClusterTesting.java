@@ -45,7 +45,7 @@ final class ClusterTesting {
 
   /** {@code java -jar gradflow.jar} with the flags it needs. */
   static List<String> gradflow(String... args) {
-    List<String> cmd = new ArrayList<>(List.of(SubmitCommand.currentJava(), "--add-modules", "jdk.incubator.vector",
+    List<String> cmd = new ArrayList<>(List.of(JvmCommand.currentJava(), "--add-modules", "jdk.incubator.vector",
         "-jar", JAR.toString()));
     cmd.addAll(List.of(args));
     return cmd;

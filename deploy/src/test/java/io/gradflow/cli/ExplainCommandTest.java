@@ -1,11 +1,10 @@
 package io.gradflow.cli;
 
-import static io.gradflow.cli.GradcheckCommandTest.run;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.gradflow.cli.GradcheckCommandTest.Run;
+import io.gradflow.cli.Jobs.Run;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -17,10 +16,15 @@ import org.junit.jupiter.params.provider.CsvSource;
 import org.w3c.dom.Document;
 
 class ExplainCommandTest {
+  private static Run explain(String... args) {
+    List<String> all = new java.util.ArrayList<>(List.of("explain"));
+    all.addAll(List.of(args));
+    return Jobs.run(all);
+  }
 
   @Test
   void textListsEveryNodeWithValueAndGradient() {
-    Run r = run(new ExplainCommand());
+    Run r = explain();
     assertEquals(0, r.exitCode(), r.out() + r.err());
     List<String> lines = r.out().lines().toList();
     assertTrue(lines.get(0).startsWith("# 2-2-2 sigmoid, seed 1: x = ("), lines.get(0));
@@ -38,15 +42,15 @@ class ExplainCommandTest {
 
   @Test
   void sameSeedSameOutputOtherSeedOtherOutput() {
-    String a = run(new ExplainCommand(), "--seed", "3").out();
-    assertEquals(a, run(new ExplainCommand(), "--seed", "3").out());
-    assertNotEquals(a, run(new ExplainCommand(), "--seed", "4").out());
+    String a = explain("--seed", "3").out();
+    assertEquals(a, explain("--seed", "3").out());
+    assertNotEquals(a, explain("--seed", "4").out());
   }
 
   @Test
   void dotToStandardOutput() {
     Run r =
-        run(new ExplainCommand(), "--model", "2-3-2", "--activation", "relu", "--format", "dot");
+        explain("--model", "2-3-2", "--activation", "relu", "--format", "dot");
     assertEquals(0, r.exitCode(), r.err());
     assertTrue(r.out().startsWith("digraph gradflow {\n  rankdir=LR;\n"), r.out());
     assertTrue(r.out().endsWith("}\n"));
@@ -57,7 +61,7 @@ class ExplainCommandTest {
   @Test
   void svgToAFile(@TempDir Path dir) throws Exception {
     Path file = dir.resolve("graph.svg");
-    Run r = run(new ExplainCommand(), "--format", "SVG", "--output", file.toString());
+    Run r = explain("--format", "SVG", "--output", file.toString());
     assertEquals(0, r.exitCode(), r.err());
     assertTrue(r.out().startsWith("wrote " + file + ": 30 nodes, svg, loss "), r.out());
     DocumentBuilderFactory f = DocumentBuilderFactory.newInstance();
@@ -77,7 +81,7 @@ class ExplainCommandTest {
     "--model, 784-10, model 784-10 has 7850 parameters: explain draws every scalar"
   })
   void badOptionValuesAreUsageErrors(String option, String value, String message) {
-    Run r = run(new ExplainCommand(), option, value);
+    Run r = explain(option, value);
     assertEquals(2, r.exitCode(), r.out() + r.err());
     assertTrue(r.err().lines().findFirst().orElse("").contains(message), r.err());
   }
@@ -85,8 +89,8 @@ class ExplainCommandTest {
   @Test
   void unwritableOutputIsAUsageError(@TempDir Path dir) {
     Path file = dir.resolve("missing-dir").resolve("graph.svg");
-    Run r = run(new ExplainCommand(), "--format", "svg", "--output", file.toString());
+    Run r = explain("--format", "svg", "--output", file.toString());
     assertEquals(2, r.exitCode());
-    assertTrue(r.err().startsWith("cannot write --output " + file), r.err());
+    assertTrue(r.err().startsWith("gradflow explain: cannot write --output " + file), r.err());
   }
 }

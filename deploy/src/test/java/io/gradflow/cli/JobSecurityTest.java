@@ -110,13 +110,13 @@ class JobSecurityTest {
 
   @Test
   void theServerWarnsBeyondLoopbackWithoutTlsAndWithoutAToken() {
-    assertEquals(List.of(), ServerCommand.warnings("127.0.0.1:7070", true, false, true));
-    assertEquals(List.of(), ServerCommand.warnings("0.0.0.0:7070", false, true, true));
-    List<String> both = ServerCommand.warnings("0.0.0.0:7070", false, false, false);
+    assertEquals(List.of(), ServerSecurityOptions.warnings("127.0.0.1:7070", true, false, true));
+    assertEquals(List.of(), ServerSecurityOptions.warnings("0.0.0.0:7070", false, true, true));
+    List<String> both = ServerSecurityOptions.warnings("0.0.0.0:7070", false, false, false);
     assertEquals(2, both.size());
     assertTrue(both.get(0).startsWith("WARNING: listening on 0.0.0.0:7070 beyond loopback without TLS"), both.get(0));
     assertTrue(both.get(1).startsWith("WARNING: no --token-file"), both.get(1));
-    assertEquals(1, ServerCommand.warnings("127.0.0.1:7070", true, false, false).size());
+    assertEquals(1, ServerSecurityOptions.warnings("127.0.0.1:7070", true, false, false).size());
     assertTrue(JobSecurity.isLoopback("127.0.0.1"));
     assertTrue(JobSecurity.isLoopback("127.3.4.5"));
     assertTrue(JobSecurity.isLoopback("::1"));

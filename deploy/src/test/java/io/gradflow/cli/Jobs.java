@@ -37,7 +37,7 @@ final class Jobs {
 
   /** Starts {@code gradflow ARGS} as a child JVM with stdout and stderr to {@code log}. */
   static Process startChild(List<String> args, Path log) throws IOException {
-    List<String> cmd = new ArrayList<>(LocalLauncher.javaCommand());
+    List<String> cmd = new ArrayList<>(JvmCommand.thisProgram());
     cmd.addAll(args);
     return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
   }

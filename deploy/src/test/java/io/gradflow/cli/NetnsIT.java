@@ -175,7 +175,7 @@ class NetnsIT {
 
   private Process startIn(String ns, List<String> args, Path log) throws IOException {
     List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", ns));
-    cmd.addAll(LocalLauncher.javaCommand());
+    cmd.addAll(JvmCommand.thisProgram());
     cmd.addAll(args);
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
     pb.environment().put("GRADFLOW_PROGRESS", "plain");

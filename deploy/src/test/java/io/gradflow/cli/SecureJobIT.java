@@ -73,7 +73,7 @@ class SecureJobIT {
     SecureJobFiles files = SecureJobFiles.create(tmp.resolve("secure"));
     Path portFile = tmp.resolve("server.port");
     Path log = tmp.resolve("server.log");
-    List<String> cmd = new ArrayList<>(LocalLauncher.javaCommand());
+    List<String> cmd = new ArrayList<>(JvmCommand.thisProgram());
     cmd.addAll(List.of(args(new String[] {"server", "--workers", "1", "--bind", "127.0.0.1", "--port", "0"},
         "--port-file", portFile.toString(), "--out", tmp.resolve("out").toString(),
         "--parent-pid", Long.toString(ProcessHandle.current().pid()))));

@@ -5,7 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import io.gradflow.cli.SshLauncher.Host;
+import io.gradflow.cli.HostList.Host;
+import io.gradflow.common.model.ModelSpec;
+import io.gradflow.common.optim.LearningRateSchedule;
+import io.gradflow.common.train.TrainingConfig;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
@@ -24,7 +27,7 @@ class SshLauncherTest {
 
   @Test
   void parsesHostsSlotsCommentsAndBlankLines() {
-    List<Host> hosts = SshLauncher.parseHosts(Path.of("hosts.txt"), List.of(
+    List<Host> hosts = HostList.parse(Path.of("hosts.txt"), List.of(
         "# the cluster",
         "node1:4",
         "",
@@ -49,14 +52,14 @@ class SshLauncherTest {
   })
   void aMalformedLineIsAnErrorNamingFileAndLine(String line, String message) {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> SshLauncher.parseHosts(Path.of("hosts.txt"), List.of("ok:1", line.strip())));
+        () -> HostList.parse(Path.of("hosts.txt"), List.of("ok:1", line.strip())));
     assertEquals(message, e.getMessage());
   }
 
   @Test
   void anEmptyListIsAnError() {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> SshLauncher.parseHosts(Path.of("h"), List.of("# nothing", "")));
+        () -> HostList.parse(Path.of("h"), List.of("# nothing", "")));
     assertEquals("h: no hosts (expected lines 'host[:slots]')", e.getMessage());
   }
 
@@ -94,8 +97,14 @@ class SshLauncherTest {
 
     r = train("--hosts", hosts.toString(), "--ssh-opt", "-v", "--remote-jar", "/x.jar");
     assertEquals(ExitCode.USAGE.code(), r.code());
+  }
 
-    r = train("--hosts", hosts.toString());
+  @Test
+  void withoutTheJarTheRemoteJarMustBeGiven() throws Exception {
+    assumeTrue(JvmCommand.runningJar().isEmpty(), "runs from the jar (as under failsafe), which is the default");
+    Path hosts = tmp.resolve("hosts.txt");
+    Files.writeString(hosts, "node1:2\nnode2\n");
+    var r = train("--hosts", hosts.toString());
     assertEquals(ExitCode.USAGE.code(), r.code());
     assertTrue(r.err().contains("--remote-jar is required"), r.err());
   }
@@ -107,10 +116,13 @@ class SshLauncherTest {
   @Test
   void theRemoteCommandKeepsEveryArgumentAndItsExitCode() throws Exception {
     assumeTrue(SubmitCommandTest.onPath("sh"), "no sh");
-    JobOptions job = new JobOptions();
-    job.dataDir = tmp.resolve("data dir with 'quotes' and $VARS");
-    SshLauncher launcher = new SshLauncher(job, null, null, List.of(), tmp, "head.example", 7070,
-        List.of("Port=2222"), "echo", "/shared/gradflow.jar", List.of(), List.of(), null, null);
+    Path dataDir = tmp.resolve("data dir with 'quotes' and $VARS");
+    ModelSpec spec = ModelSpec.parse("2-8-3", "tanh", "", 1);
+    TrainingConfig config = new TrainingConfig("spirals", 60, 6, 0.1, 0.9, 0, LearningRateSchedule.Kind.CONSTANT,
+        0, 0, 0.1, 1, 10, 1, "ejml");
+    JobLaunch job = new JobLaunch(spec, config, dataDir, tmp, null, List.of(), List.of());
+    SshLauncher launcher = new SshLauncher(job, new SshLauncher.Settings(List.of(), "head.example", 7070,
+        List.of("Port=2222"), "echo", "/shared/gradflow.jar", null));
     List<String> ssh = launcher.sshCommand(new Host("alice@node1", 1), "node1/0", 41000);
     assertEquals(List.of("ssh", "-o", "Port=2222", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=accept-new",
         "alice@node1"), ssh.subList(0, 8));
@@ -123,11 +135,10 @@ class SshLauncherTest {
     assertEquals(0, p.exitValue(), printed);
     assertTrue(printed.startsWith("--add-modules jdk.incubator.vector -jar /shared/gradflow.jar worker "
         + "--server head.example:41000 --name node1/0 --model "), printed);
-    assertTrue(printed.endsWith("--data-dir " + job.dataDir.toAbsolutePath()), printed);
+    assertTrue(printed.endsWith("--data-dir " + dataDir.toAbsolutePath()), printed);
 
     // the worker's exit code comes back through the wrapper
-    SshLauncher failing = new SshLauncher(job, null, null, List.of(), tmp, "h", 1, List.of(), "false", "/j.jar",
-        List.of(), List.of(), null, null);
+    SshLauncher failing = new SshLauncher(job, new SshLauncher.Settings(List.of(), "h", 1, List.of(), "false", "/j.jar", null));
     List<String> cmd = failing.sshCommand(new Host("n", 1), "n/0", 1);
     Process q = new ProcessBuilder("sh", "-c", cmd.get(cmd.size() - 1)).start();
     assertTrue(q.waitFor(30, TimeUnit.SECONDS));
@@ -137,7 +148,8 @@ class SshLauncherTest {
 
   @Test
   void ipv6ServerAddressesAreBracketed() {
-    assertEquals("[fe80::1]:7070", SshLauncher.hostPort("fe80::1", 7070));
-    assertEquals("head:7070", SshLauncher.hostPort("head", 7070));
+    assertEquals("[fe80::1]:7070", new HostPort("fe80::1", 7070).toString());
+    assertEquals("head:7070", new HostPort("head", 7070).toString());
+    assertEquals(new HostPort("fe80::1", 7070), HostPort.parse("--server", "[fe80::1]:7070"));
   }
 }

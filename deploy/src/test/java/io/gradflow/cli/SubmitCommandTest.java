@@ -30,7 +30,7 @@ class SubmitCommandTest {
 
   @Test
   void bundledTemplateIsTheOneInDeploySlurm() throws Exception {
-    assertEquals(Files.readString(Path.of("slurm", "gradflow.sbatch")), SubmitCommand.template());
+    assertEquals(Files.readString(Path.of("slurm", "gradflow.sbatch")), SlurmScript.template());
   }
 
   @Test
@@ -59,7 +59,7 @@ class SubmitCommandTest {
     assertTrue(text.contains("GRADFLOW_JAVA=${GRADFLOW_JAVA:-/opt/jdk/bin/java}"), text);
     assertTrue(text.contains("JOB_ARGS=(--model 2-16-16-3 --activation tanh --dataset spirals "), text);
     assertTrue(text.contains("--micro-shards 6"), text);
-    assertFalse(text.contains(SubmitCommand.MARKER), "every placeholder is filled in");
+    assertFalse(text.contains(SlurmScript.MARKER), "every placeholder is filled in");
     assertTrue(Files.isExecutable(script));
     assumeTrue(onPath("bash"), "no bash");
     Process check = new ProcessBuilder("bash", "-n", script.toString()).redirectErrorStream(true).start();
@@ -86,7 +86,7 @@ class SubmitCommandTest {
   void shellQuotingRoundTrips() throws Exception {
     assumeTrue(onPath("sh"), "no sh");
     List<String> words = List.of("plain", "with space", "it's", "$HOME", "a\"b", "", "*", "--x=1,2");
-    Process p = new ProcessBuilder("sh", "-c", "for a in " + SubmitCommand.shellWords(words) + "; do printf '[%s]' \"$a\"; done")
+    Process p = new ProcessBuilder("sh", "-c", "for a in " + ShellWords.join(words) + "; do printf '[%s]' \"$a\"; done")
         .redirectErrorStream(true).start();
     assertTrue(p.waitFor(30, TimeUnit.SECONDS));
     assertEquals("[plain][with space][it's][$HOME][a\"b][][*][--x=1,2]",
@@ -133,7 +133,7 @@ class SubmitCommandTest {
 
   @Test
   void withoutTheJarTheJarMustBeGiven() {
-    // the tests run from target/classes, not from the jar
+    assumeTrue(JvmCommand.runningJar().isEmpty(), "runs from the jar (as under failsafe), which is the default");
     Run r = run("submit", "--slurm", "--dry-run", "--script", tmp.resolve("e").toString());
     assertEquals(ExitCode.USAGE.code(), r.code());
     assertTrue(r.err().contains("give --jar PATH"), r.err());

@@ -1,0 +1,147 @@
+package io.gradflow.cli;
+
+import io.gradflow.common.kernels.Kernels;
+import io.gradflow.common.model.ModelSpec;
+import io.gradflow.common.report.Json;
+import io.gradflow.common.report.RunTiming;
+import io.gradflow.common.train.TrainingConfig;
+import io.gradflow.common.wire.PushPrecision;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.Writer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * {@code gradflow bench} without {@code --kernels}: a real training job on synthetic data
+ * (Gaussian blobs shaped like the model), in this process or with local worker processes, and
+ * what it measured: samples/s, where a step's time goes, bytes on the wire, the kernels' GFLOP/s.
+ *
+ * @param kernels the kernel implementation, as named on the command line
+ */
+record JobBench(ModelSpec spec, int batch, int microShards, int workers, int steps, String kernels,
+    PushPrecision precision) {
+
+  /** The learning rate of the bench job: small enough that no model shape diverges. */
+  private static final double LEARNING_RATE = 0.01;
+
+  /** Runs the job and prints its figures, as text or as one JSON object. */
+  int run(PrintWriter out, boolean json) throws IOException, InterruptedException {
+    Path dir = Files.createTempDirectory("gradflow-bench");
+    RunResults results;
+    try {
+      results = train(dir);
+    } finally {
+      deleteTree(dir);
+    }
+    double samplesPerSecond = results.summary().steadySamplesPerSecond();
+    double flopsPerSample = flopsPerSample(spec);
+    Json result = new Json()
+        .put("model", spec.sizesText())
+        .put("batch", batch)
+        .put("workers", workers)
+        .put("steps", steps)
+        .put("kernels", kernels)
+        .put("push_precision", workers > 0 ? precision.id() : "none")
+        .put("samples_per_second", samplesPerSecond)
+        .put("step_ms", 1000.0 * batch / samplesPerSecond)
+        .put("parameters", spec.parameterCount());
+    if (results.timing().isPresent()) {
+      RunTiming t = results.timing().get();
+      if (t.measuredSeconds() > 0 && t.stepsMeasured() > 0) { // after the warm-up steps, as the split
+        samplesPerSecond = t.stepsMeasured() * (double) batch / t.measuredSeconds();
+        result.put("samples_per_second", samplesPerSecond).put("step_ms", 1000.0 * batch / samplesPerSecond);
+      }
+      result.put("compute_ms", t.computeMs()).put("push_ms", t.pushMs()).put("wait_ms", t.waitMs())
+          .put("weights_back_ms", t.weightsBackMs()).put("server_reduce_ms", t.serverReduceMs())
+          .put("server_update_ms", t.serverUpdateMs()).put("bytes_per_worker_per_step", t.bytesPerWorkerPerStep())
+          .put("wire_to_parameter_ratio", t.wireToParameterRatio());
+      double samplesPerWorker = (double) batch / workers;
+      result.put("kernel_gflops", t.computeMs() > 0 ? flopsPerSample * samplesPerWorker / (t.computeMs() * 1e6) : 0.0);
+    } else {
+      result.put("kernel_gflops", flopsPerSample * samplesPerSecond / 1e9);
+    }
+    if (json) {
+      out.println(result);
+    } else {
+      print(out, result, samplesPerSecond, flopsPerSample);
+    }
+    return ExitCode.OK.code();
+  }
+
+  /** Trains the bench job with its files in {@code dir}; returns what the run measured. */
+  private RunResults train(Path dir) throws IOException, InterruptedException {
+    int points = Math.max(4 * batch * 10, 20_000);
+    String dataset = "blobs:" + spec.outputSize() + ":" + points + ":" + spec.inputSize();
+    OptimizerOptions optimizer = new OptimizerOptions(); // train's defaults but the learning rate
+    TrainingConfig config;
+    try {
+      config = new TrainingConfig(dataset, batch, microShards, LEARNING_RATE, optimizer.momentum,
+          optimizer.weightDecay, optimizer.scheduleKind(), optimizer.warmup, optimizer.stepSize, optimizer.gamma,
+          1_000_000, steps, spec.seed(), Kernels.canonicalName(kernels), precision);
+    } catch (IllegalArgumentException e) {
+      throw CommandFailure.usage(e.getMessage());
+    }
+    ProgressDisplay silent = new ProgressDisplay(new PrintWriter(Writer.nullWriter()), false, Double.MAX_VALUE);
+    int logEvery = 1_000_000;
+    try {
+      if (workers == 0) {
+        new SingleProcessJob(spec, config, DataOptions.load(dataset, null), 1).run(dir, logEvery, System.nanoTime(), silent);
+      } else {
+        RecoveryOptions recovery = new RecoveryOptions();
+        recovery.checkpointEvery = 0;
+        List<String> serverArgs = new ArrayList<>(List.of("--log-every", Integer.toString(logEvery)));
+        serverArgs.addAll(recovery.toArgs());
+        JobLaunch launch = new JobLaunch(spec, config, null, dir, silent, serverArgs, new WorkerOptions().toArgs());
+        new LocalLauncher(launch, new LocalLauncher.Settings(workers, 3, List.of())).run();
+      }
+    } catch (CommandFailure f) {
+      throw new CommandFailure(f.exitCode() == ExitCode.USAGE ? ExitCode.USAGE : ExitCode.FAILED, "bench job failed: " + f.getMessage());
+    }
+    return RunResults.read(dir);
+  }
+
+  private void print(PrintWriter out, Json result, double samplesPerSecond, double flopsPerSample) {
+    out.printf(Locale.ROOT, "bench %s batch %d, %s, kernels %s, %d steps%n", spec.sizesText(), batch,
+        workers == 0 ? "single process" : workers + " workers, push precision " + precision.id(), kernels, steps);
+    out.printf(Locale.ROOT, "  samples/s         %,.0f%n", samplesPerSecond);
+    out.printf(Locale.ROOT, "  step              %.3f ms%n", (double) result.get("step_ms"));
+    if (result.get("compute_ms") != null) {
+      out.printf(Locale.ROOT, "  per step (means): compute %.3f ms, push %.3f ms, wait for the slowest + server %.3f ms,"
+              + " weights back %.3f ms%n", (double) result.get("compute_ms"), (double) result.get("push_ms"),
+          (double) result.get("wait_ms"), (double) result.get("weights_back_ms"));
+      out.printf(Locale.ROOT, "  server:           reduce %.3f ms, update %.3f ms per step%n",
+          (double) result.get("server_reduce_ms"), (double) result.get("server_update_ms"));
+      out.printf(Locale.ROOT, "  wire:             %,.0f bytes per worker per step = %.2fx the %,d parameter bytes%n",
+          (double) result.get("bytes_per_worker_per_step"), (double) result.get("wire_to_parameter_ratio"),
+          4 * spec.parameterCount());
+    }
+    out.printf(Locale.ROOT, "  kernels           %.1f GFLOP/s (%.2f MFLOP per sample)%n",
+        (double) result.get("kernel_gflops"), flopsPerSample / 1e6);
+  }
+
+  /**
+   * Multiply-add flops of one sample's forward and backward: {@code 2 in out} per layer for
+   * {@code Z = X W^T}, as much for {@code dW}, and as much for {@code dX} except in the first
+   * layer, whose input gradient nobody needs.
+   */
+  private static double flopsPerSample(ModelSpec s) {
+    double flops = 0;
+    for (int l = 0; l < s.layerCount(); l++) {
+      flops += (l == 0 ? 4.0 : 6.0) * s.fanIn(l) * s.fanOut(l);
+    }
+    return flops;
+  }
+
+  private static void deleteTree(Path dir) throws IOException {
+    try (var files = Files.walk(dir)) {
+      for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(p);
+      }
+    }
+  }
+}

@@ -1,0 +1,67 @@
+package io.gradflow.cli;
+
+import io.gradflow.common.model.ModelSpec;
+import io.gradflow.common.train.TrainingConfig;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * What a launcher starts: the job (model spec and hyper-parameters, the data directory when there
+ * is one), where its files go, where its progress is shown, and the extra arguments of its server
+ * and of each worker. Builds the command lines of both, so the local and the ssh launcher start
+ * the same server and the same workers.
+ */
+record JobLaunch(ModelSpec spec, TrainingConfig config, Path dataDir, Path out, ProgressDisplay display,
+    List<String> serverArgs, List<String> workerArgs) {
+
+  /** A server started by a launcher, and the port it listens on. */
+  record StartedServer(ProcessSupervisor.Child child, int port) {}
+
+  /** The directory of the children's logs and the server's port file. */
+  Path logs() {
+    return out.resolve("logs");
+  }
+
+  /**
+   * Starts {@code gradflow server} under {@code supervisor}, listening on {@code bind:port} (0: a
+   * free port) for {@code workers} workers, its events on stdout and its log in {@code
+   * logs/server.log}; with {@code resume}, from the newest checkpoint in {@code out}, appending to
+   * the log. Returns once it serves.
+   */
+  StartedServer startServer(ProcessSupervisor supervisor, String bind, int port, int workers, boolean resume)
+      throws IOException, InterruptedException {
+    Files.createDirectories(logs());
+    Path portFile = logs().resolve("server.port");
+    Files.deleteIfExists(portFile);
+    List<String> cmd = new ArrayList<>(JvmCommand.thisProgram());
+    cmd.addAll(List.of("server", "--port", Integer.toString(port), "--bind", bind, "--port-file", portFile.toString(),
+        "--workers", Integer.toString(workers), "--out", out.toString(), "--events"));
+    cmd.addAll(ParentPidOption.thisProcess());
+    cmd.addAll(JobOptions.argsFor(spec, config, dataDir));
+    cmd.addAll(serverArgs);
+    if (resume) {
+      cmd.addAll(List.of("--resume", out.toString()));
+    }
+    Path log = logs().resolve("server.log");
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(
+        resume ? ProcessBuilder.Redirect.appendTo(log.toFile()) : ProcessBuilder.Redirect.to(log.toFile()));
+    ProcessSupervisor.Child server = supervisor.start("parameter server", pb, log);
+    return new StartedServer(server, supervisor.awaitPort(server, portFile));
+  }
+
+  /** The gradflow arguments of a worker named {@code name} that joins the server at {@code server}. */
+  List<String> workerCommand(HostPort server, String name) {
+    List<String> args = new ArrayList<>(List.of("worker", "--server", server.toString(), "--name", name));
+    args.addAll(JobOptions.argsFor(spec, config, dataDir));
+    args.addAll(workerArgs);
+    return args;
+  }
+
+  /** A reader of the server's event lines that shows them on {@link #display}. */
+  EventStream.Reader events() {
+    return new EventStream.Reader(display, spec, config);
+  }
+}

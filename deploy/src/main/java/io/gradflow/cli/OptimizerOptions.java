@@ -1,0 +1,43 @@
+package io.gradflow.cli;
+
+import io.gradflow.common.optim.LearningRateSchedule;
+import picocli.CommandLine.Option;
+
+/** The optimizer: learning rate and its schedule, momentum, weight decay. */
+final class OptimizerOptions {
+  @Option(names = "--lr", paramLabel = "RATE", description = "Base learning rate (default: ${DEFAULT-VALUE}).")
+  double lr = 0.05;
+
+  @Option(names = "--momentum", paramLabel = "MU", description = "Momentum (default: ${DEFAULT-VALUE}).")
+  double momentum = 0.9;
+
+  @Option(names = "--weight-decay", paramLabel = "LAMBDA", description = "L2 weight decay on weights, not biases (default: ${DEFAULT-VALUE}).")
+  double weightDecay = 0.0005;
+
+  @Option(names = "--schedule", paramLabel = "S", description = "Learning-rate schedule: constant, step or cosine (default: ${DEFAULT-VALUE}).")
+  String schedule = "cosine";
+
+  @Option(names = "--warmup", paramLabel = "STEPS", description = "Linear warm-up steps (default: ${DEFAULT-VALUE}).")
+  int warmup = 0;
+
+  @Option(names = "--step-size", paramLabel = "STEPS", description = "For --schedule step: decay every STEPS steps (default: one epoch).")
+  int stepSize = 0;
+
+  @Option(names = "--gamma", paramLabel = "G", description = "For --schedule step: decay factor (default: ${DEFAULT-VALUE}).")
+  double gamma = 0.1;
+
+  /** The schedule's kind; an unknown one is an {@link IllegalArgumentException}. */
+  LearningRateSchedule.Kind scheduleKind() {
+    return LearningRateSchedule.Kind.parse(schedule);
+  }
+
+  /** Checks what {@code TrainingConfig} leaves to its user: momentum in [0, 1), weight decay >= 0. */
+  void check() {
+    if (momentum < 0 || momentum >= 1) {
+      throw new IllegalArgumentException("--momentum must be in [0, 1), got " + momentum);
+    }
+    if (weightDecay < 0) {
+      throw new IllegalArgumentException("--weight-decay must be >= 0, got " + weightDecay);
+    }
+  }
+}

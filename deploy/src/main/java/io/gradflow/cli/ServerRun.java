@@ -1,0 +1,108 @@
+package io.gradflow.cli;
+
+import io.gradflow.common.report.RunTiming;
+import io.gradflow.common.train.TrainingListener;
+import io.gradflow.ps.ParameterServer;
+import io.gradflow.ps.ServerJob;
+import io.gradflow.ps.ServerPolicy;
+import io.gradflow.ps.StepTimings;
+import io.gradflow.ps.TokenAuthInterceptor;
+import io.grpc.ServerCredentials;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.function.Consumer;
+
+/**
+ * Runs one parameter server until its job ends: listens, says where and with what security, writes
+ * the port file, waits for the job, and on success writes {@code timing.json}.
+ */
+final class ServerRun {
+  /** Where and how the server listens; {@code token} is null without {@code --token-file}. */
+  record Endpoint(String bind, int port, ServerCredentials credentials, boolean tls, String token, Path portFile) {}
+
+  private final ServerJob job;
+  private final ServerPolicy policy;
+  private final Endpoint endpoint;
+  private final Consumer<String> log;
+
+  /** @param log takes the server's one-line messages (without the {@code gradflow server: } prefix) */
+  ServerRun(ServerJob job, ServerPolicy policy, Endpoint endpoint, Consumer<String> log) {
+    this.job = job;
+    this.policy = policy;
+    this.endpoint = endpoint;
+    this.log = log;
+  }
+
+  /**
+   * Serves the job, reporting to {@code listener}, until it ends; writes {@code dir/timing.json}
+   * when it succeeded and throws {@link CommandFailure} when it failed.
+   */
+  void run(TrainingListener listener, Path dir) throws IOException, InterruptedException {
+    NettyServerBuilder builder = Transport.server(endpoint.bind(), endpoint.port(), endpoint.credentials());
+    if (endpoint.token() != null) {
+      builder.intercept(new TokenAuthInterceptor(endpoint.token(), log::accept));
+    }
+    ParameterServer server = new ParameterServer(builder, job, policy, listener);
+    try {
+      server.start();
+    } catch (IOException e) {
+      throw new CommandFailure(ExitCode.UNAVAILABLE,
+          "cannot listen on " + endpoint.bind() + ":" + endpoint.port() + ": " + e.getMessage());
+    }
+    String address = endpoint.bind() + ":" + server.port();
+    log.accept("listening on " + address + ", waiting for " + job.workers()
+        + " worker(s); job fingerprint " + server.coordinator().fingerprint().substring(0, 12));
+    for (String warning : ServerSecurityOptions.warnings(address, JobSecurity.isLoopback(endpoint.bind()),
+        endpoint.tls(), endpoint.token() != null)) {
+      log.accept(warning);
+    }
+    if (endpoint.portFile() != null) {
+      writePortFile(endpoint.portFile(), server.port());
+    }
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      try {
+        server.stop();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }));
+    String failure = server.awaitJob(10_000);
+    server.stop();
+    if (failure != null) {
+      throw new CommandFailure(ExitCode.FAILED, "job failed: " + failure);
+    }
+    writeTiming(dir, server);
+  }
+
+  /** Writes the port atomically: a launcher polling for the file never reads half of it. */
+  private static void writePortFile(Path portFile, int port) throws IOException {
+    Path tmp = portFile.resolveSibling(portFile.getFileName() + ".tmp");
+    Files.writeString(tmp, Integer.toString(port));
+    Files.move(tmp, portFile, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+  }
+
+  /** Writes {@code timing.json}: the per-step time split and the bytes on the wire. */
+  private void writeTiming(Path dir, ParameterServer server) {
+    StepTimings.Split split = server.coordinator().timingSplit();
+    long steps = Math.max(1, server.coordinator().step() - (job.resumeFrom() == null ? 0 : job.resumeFrom().step()));
+    long parameterBytes = 4 * job.network().spec().parameterCount();
+    double perWorkerStep = (double) (server.wire().inboundBytes() + server.wire().outboundBytes()) / (steps * job.workers());
+    new RunTiming(
+        split.steps(),
+        split.measuredSeconds(),
+        split.computeMillis(),
+        split.pushMillis(),
+        split.waitMillis(),
+        split.weightsBackMillis(),
+        split.serverReduceMillis(),
+        split.serverUpdateMillis(),
+        server.wire().inboundBytes(),
+        server.wire().outboundBytes(),
+        perWorkerStep,
+        parameterBytes,
+        perWorkerStep / parameterBytes).write(RunTiming.file(dir));
+  }
+}

@@ -1,0 +1,40 @@
+package io.gradflow.cli;
+
+import io.gradflow.common.data.TrainTestSplit;
+import io.gradflow.common.model.ModelSpec;
+import io.gradflow.common.model.Network;
+import io.gradflow.common.report.JobRecorder;
+import io.gradflow.common.train.LocalTrainer;
+import io.gradflow.common.train.TrainingConfig;
+import io.gradflow.common.train.TrainingListener;
+import java.nio.file.Path;
+
+/**
+ * A training job in this process ({@code train --workers 0}): the single-process trainer, its
+ * files written to the output directory ({@code model.gfm}, {@code metrics.jsonl}, {@code
+ * summary.json}), its progress shown on a display.
+ */
+record SingleProcessJob(ModelSpec spec, TrainingConfig config, TrainTestSplit data, int threads) {
+
+  /** Checks that one global batch fits in the training set (a usage error otherwise). */
+  static void checkBatch(TrainingConfig config, TrainTestSplit data) {
+    if (config.batch() > data.train().count()) {
+      throw CommandFailure.usage(
+          "--batch " + config.batch() + " is larger than the training set (" + data.train().count() + " rows)");
+    }
+  }
+
+  /**
+   * Trains, writing the files to {@code dir} (a metrics record every {@code logEvery} steps) and
+   * showing progress on {@code display}.
+   *
+   * @param started {@link System#nanoTime()} when the command started (for the wall time)
+   */
+  void run(Path dir, int logEvery, long started, TrainingListener display) {
+    checkBatch(config, data);
+    LocalTrainer trainer = new LocalTrainer(Network.initialize(spec), config, data, threads);
+    try (JobRecorder recorder = new JobRecorder(dir, logEvery, started)) {
+      trainer.run(TrainingListener.all(recorder, display));
+    }
+  }
+}

@@ -1,0 +1,106 @@
+package io.gradflow.cli;
+
+import io.gradflow.cli.HostList.Host;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** The options of {@code gradflow train} that select and configure the {@link SshLauncher}. */
+final class SshOptions {
+  @Spec(Spec.Target.MIXEE)
+  CommandSpec mixee;
+
+  @Option(
+      names = "--hosts",
+      paramLabel = "FILE",
+      description = "Run the workers over ssh on the hosts listed in FILE, one 'host[:slots]' a line (# comments); "
+          + "slots workers per host (default 1). The server runs here.")
+  Path hosts;
+
+  @Option(
+      names = "--ssh-opt",
+      paramLabel = "OPTION",
+      description = "With --hosts: an ssh -o option, repeatable, e.g. --ssh-opt Port=2222 --ssh-opt IdentityFile=~/.ssh/id_gradflow "
+          + "(always set: BatchMode=yes, StrictHostKeyChecking=accept-new, unless given here).")
+  List<String> sshOpts = new ArrayList<>();
+
+  @Option(names = "--remote-java", paramLabel = "PATH", description = "With --hosts: java 17+ on the hosts (default: ${DEFAULT-VALUE}, from the remote PATH).")
+  String remoteJava = "java";
+
+  @Option(
+      names = "--remote-jar",
+      paramLabel = "PATH",
+      description = "With --hosts: the gradflow jar on the hosts (default: this jar's path, as on a shared filesystem).")
+  String remoteJar;
+
+  @Option(
+      names = "--server-host",
+      paramLabel = "HOST",
+      description = "With --hosts: the address of this machine that the hosts dial (default: its host name).")
+  String serverHost;
+
+  @Option(names = "--server-port", paramLabel = "P", description = "With --hosts: the server's port (default: 0, a free one).")
+  int serverPort = 0;
+
+  /** True when {@code --hosts} asks for workers over ssh. */
+  boolean selected() {
+    return hosts != null;
+  }
+
+  /**
+   * Parses the host list, checks it against the other options and runs the job; returns normally
+   * when it succeeded, throws {@link CommandFailure} otherwise.
+   */
+  void launch(JobLaunch job) throws IOException, InterruptedException {
+    List<Host> list = hostList();
+    int workers = list.stream().mapToInt(Host::slots).sum();
+    if (mixee.commandLine().getParseResult().hasMatchedOption("--workers")) {
+      int given = mixee.findOption("--workers").getValue();
+      if (given != workers) {
+        throw CommandFailure.usage("--workers " + given + " disagrees with " + hosts + ", which has " + workers + " slot(s)");
+      }
+    }
+    if (workers > job.config().microShards()) {
+      throw CommandFailure.usage(hosts + " has " + workers + " slots, more than --micro-shards "
+          + job.config().microShards() + ": raise --micro-shards to at least the slot count");
+    }
+    for (String o : sshOpts) {
+      if (!o.contains("=") || o.startsWith("-")) {
+        throw CommandFailure.usage("--ssh-opt '" + o + "': expected an ssh option as KEY=VALUE, e.g. Port=2222");
+      }
+    }
+    String jar = remoteJar != null ? remoteJar : JvmCommand.runningJar().map(Path::toString).orElseThrow(() ->
+        CommandFailure.usage("--remote-jar is required when gradflow does not run from its jar"));
+    String host = serverHost != null ? serverHost : localHostName();
+    new SshLauncher(job, new SshLauncher.Settings(list, host, serverPort, sshOpts, remoteJava, jar,
+        mixee.commandLine().getErr())).run();
+  }
+
+  private List<Host> hostList() throws IOException {
+    try {
+      return HostList.parse(hosts, Files.readAllLines(hosts, StandardCharsets.UTF_8));
+    } catch (NoSuchFileException e) {
+      throw CommandFailure.usage("--hosts " + hosts + ": no such file");
+    } catch (IllegalArgumentException e) {
+      throw CommandFailure.usage(e.getMessage());
+    }
+  }
+
+  private static String localHostName() {
+    try {
+      return InetAddress.getLocalHost().getCanonicalHostName();
+    } catch (UnknownHostException e) {
+      throw new UncheckedIOException("cannot find this machine's host name (give --server-host): " + e.getMessage(), e);
+    }
+  }
+}

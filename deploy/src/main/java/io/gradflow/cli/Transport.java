@@ -1,0 +1,53 @@
+package io.gradflow.cli;
+
+import io.grpc.ChannelCredentials;
+import io.grpc.ServerCredentials;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.netty.shaded.io.netty.channel.ChannelOption;
+import java.net.InetSocketAddress;
+
+/** The gRPC transport of the server and the worker: the same message limit, windows and buffers on both ends. */
+final class Transport {
+  /** gRPC's default; the push and weight streams are chunked far below it. */
+  static final int MAX_MESSAGE_BYTES = 4 << 20;
+
+  /**
+   * HTTP/2 flow-control window of every connection: a step moves a whole model each way, so a
+   * window of several models' bytes keeps the sender from stalling on window updates.
+   */
+  static final int WINDOW_BYTES = 32 << 20;
+
+  /**
+   * Kernel socket buffers of every connection: large enough for a whole model, so a push or the
+   * weights go out in one write instead of trickling through a 16 KiB buffer that needs the peer
+   * to be scheduled between rounds (the kernel caps it at net.core.wmem_max / rmem_max).
+   */
+  static final int SOCKET_BUFFER_BYTES = 4 << 20;
+
+  private Transport() {}
+
+  /** The parameter server's listener on {@code bind:port}. */
+  static NettyServerBuilder server(String bind, int port, ServerCredentials credentials) {
+    return NettyServerBuilder.forAddress(new InetSocketAddress(bind, port), credentials)
+        .maxInboundMessageSize(MAX_MESSAGE_BYTES)
+        .flowControlWindow(WINDOW_BYTES)
+        .withChildOption(ChannelOption.SO_SNDBUF, SOCKET_BUFFER_BYTES)
+        .withChildOption(ChannelOption.SO_RCVBUF, SOCKET_BUFFER_BYTES)
+        // Handlers never block (a pull waits without a thread), so they run on the transport's
+        // threads: no hand-off to an executor per message on the step's critical path.
+        .directExecutor();
+  }
+
+  /** A worker's channel to the server at {@code target}. */
+  static NettyChannelBuilder channel(HostPort target, ChannelCredentials credentials) {
+    return NettyChannelBuilder.forAddress(target.host(), target.port(), credentials)
+        .maxInboundMessageSize(MAX_MESSAGE_BYTES)
+        .flowControlWindow(WINDOW_BYTES)
+        .withOption(ChannelOption.SO_SNDBUF, SOCKET_BUFFER_BYTES)
+        .withOption(ChannelOption.SO_RCVBUF, SOCKET_BUFFER_BYTES)
+        // The worker's callbacks only decode and complete futures: run them on the transport's
+        // thread instead of handing each message to an executor.
+        .directExecutor();
+  }
+}

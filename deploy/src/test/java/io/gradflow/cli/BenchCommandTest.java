@@ -1,0 +1,35 @@
+package io.gradflow.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** {@code gradflow bench} of a single process: it trains in this JVM and reports what the run measured. */
+class BenchCommandTest {
+  @Test
+  void aSingleProcessBenchReportsItsThroughputAsJson() {
+    Jobs.Run r = Jobs.run(List.of("bench", "--workers", "0", "--model", "6-8-3", "--batch", "16", "--steps", "25",
+        "--kernel-impl", "ejml", "--json"));
+    assertEquals(0, r.exitCode(), r.err());
+    String json = r.out().strip();
+    Map<?, ?> fields = io.gradflow.common.report.Json.parse(json, Map.class, "bench --json");
+    assertTrue(json.startsWith("{\"model\":\"6-8-3\",\"batch\":16,\"workers\":0,\"steps\":25,\"kernels\":\"ejml\","
+        + "\"push_precision\":\"none\",\"samples_per_second\":"), json);
+    double samplesPerSecond = (Double) fields.get("samples_per_second");
+    assertTrue(samplesPerSecond > 0, json);
+    assertEquals(1000.0 * 16 / samplesPerSecond, (Double) fields.get("step_ms"), 1e-6);
+    assertFalse(fields.containsKey("compute_ms"), "only a distributed run has a time split: " + json);
+    assertTrue((Double) fields.get("kernel_gflops") > 0, json);
+  }
+
+  @Test
+  void moreWorkersThanMicroShardsIsAUsageError() {
+    Jobs.Run r = Jobs.run(List.of("bench", "--workers", "5", "--batch", "4", "--steps", "5"));
+    assertEquals(ExitCode.USAGE.code(), r.exitCode(), r.err());
+    assertTrue(r.err().contains("--workers 5 exceeds --micro-shards 4"), r.err());
+  }
+}
