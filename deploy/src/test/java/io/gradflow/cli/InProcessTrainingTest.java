@@ -51,18 +51,30 @@ class InProcessTrainingTest {
     }
   }
 
+  /** Eight micro-shards: one each for eight workers (FLOAT32 pushes), several each for fewer (sums). */
+  private final TrainingConfig eightShards =
+      new TrainingConfig("spirals", 32, 8, 0.1, 0.9, 1e-4, LearningRateSchedule.Kind.COSINE, 3, 0, 0.1, 2, 25, 9, "ejml");
+
   private String singleProcessHash() {
+    return singleProcessHash(config);
+  }
+
+  private String singleProcessHash(TrainingConfig cfg) {
     Network net = Network.initialize(spec);
-    new LocalTrainer(net, config, DATA).run(new TrainingListener() {});
+    new LocalTrainer(net, cfg, DATA).run(new TrainingListener() {});
     return net.sha256();
   }
 
   private String distributedHash(int workers, long maxDelayMillis) throws Exception {
+    return distributedHash(config, workers, maxDelayMillis);
+  }
+
+  private String distributedHash(TrainingConfig cfg, int workers, long maxDelayMillis) throws Exception {
     String name = InProcessServerBuilder.generateName();
     ParameterServer server =
         new ParameterServer(
             InProcessServerBuilder.forName(name).directExecutor(),
-            new ServerJob(Network.initialize(spec), config, DATA, workers),
+            new ServerJob(Network.initialize(spec), cfg, DATA, workers),
             new TrainingListener() {});
     server.start();
     closers.add(server::stop);
@@ -80,7 +92,7 @@ class InProcessTrainingTest {
       results.add(pool.submit(w::run));
     }
     for (Future<Worker.Result> r : results) {
-      r.get(60, TimeUnit.SECONDS);
+      assertTrue(r.get(60, TimeUnit.SECONDS).stepsComputed() > 0, "every one of " + workers + " workers computed");
     }
     assertEquals(null, server.awaitJob(1000));
     return server.coordinator().isFinished() ? networkHash(server) : "unfinished";
@@ -101,6 +113,16 @@ class InProcessTrainingTest {
     assertEquals(reference, distributedHash(1, 0));
     assertEquals(reference, distributedHash(3, 0));
     assertEquals(reference, distributedHash(4, 0));
+  }
+
+  /** The README's range, "any number of workers (1 to 8)", at both ends and in between. */
+  @Test
+  void oneThreeAndEightWorkersGiveTheSingleProcessWeights() throws Exception {
+    String reference = singleProcessHash(eightShards);
+    assertTrue(!reference.equals(Network.initialize(spec).sha256()), "training changed the weights");
+    assertEquals(reference, distributedHash(eightShards, 1, 0));
+    assertEquals(reference, distributedHash(eightShards, 3, 0));
+    assertEquals(reference, distributedHash(eightShards, 8, 0));
   }
 
   @Test
