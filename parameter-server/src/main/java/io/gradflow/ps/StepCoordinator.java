@@ -84,6 +84,8 @@ public final class StepCoordinator {
   private double lastEpochLoss = Double.NaN;
   private Evaluator.Result lastTest;
   private final StepTimings timings;
+  private long backupCopies;
+  private long duplicatePushes;
 
   public StepCoordinator(ServerJob job, TrainingListener listener) {
     this(job, ServerPolicy.defaults(), listener);
@@ -368,6 +370,7 @@ public final class StepCoordinator {
       }
       if (best != null) {
         best.assignees.add(m.id);
+        backupCopies++;
         return best;
       }
     }
@@ -667,6 +670,7 @@ public final class StepCoordinator {
       synchronized (StepCoordinator.this) {
         member.pushing = false;
         if (duplicate || header.getStep() < step || allCovered(header.getShardFirst(), header.getShardEnd())) {
+          duplicatePushes++;
           return PushResponse.newBuilder().setStep(header.getStep()).setDuplicate(true).build();
         }
         if (member.left) {
@@ -790,6 +794,9 @@ public final class StepCoordinator {
     }
     finished = true;
     snapshot = List.of();
+    if (policy.backupWorkers() > 0) {
+      listener.onEvent("backup copies: " + backupCopies + " handed out, " + duplicatePushes + " duplicate push(es) acknowledged");
+    }
     listener.onFinish(net, step, lastTest, lastEpochLoss);
     changed();
   }
