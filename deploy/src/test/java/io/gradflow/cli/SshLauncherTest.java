@@ -3,7 +3,6 @@ package io.gradflow.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.gradflow.cli.SshLauncher.Host;
 import java.io.PrintWriter;
@@ -106,7 +105,7 @@ class SshLauncherTest {
    */
   @Test
   void theRemoteCommandKeepsEveryArgumentAndItsExitCode() throws Exception {
-    assumeTrue(SubmitCommandTest.onPath("sh"), "no sh");
+    Prerequisites.need(SubmitCommandTest.onPath("sh"), "no sh");
     JobOptions job = new JobOptions();
     job.dataDir = tmp.resolve("data dir with 'quotes' and $VARS");
     SshLauncher launcher = new SshLauncher(job, null, null, List.of(), tmp, "head.example", 7070,
