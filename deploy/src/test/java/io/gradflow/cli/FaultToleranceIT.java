@@ -8,6 +8,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -32,6 +35,28 @@ class FaultToleranceIT {
     return Jobs.run(args);
   }
 
+  /**
+   * The same job with the launcher in a child JVM (its output to {@code log}), so that a test can
+   * kill one of its workers and stop the whole tree if the job hangs.
+   */
+  private Process launch(Path out, Path log, int workers, String... extra) throws Exception {
+    List<String> args = new ArrayList<>(List.of("train", "--workers", Integer.toString(workers), "--out", out.toString(),
+        "--worker-timeout", "2", "--checkpoint-every", "10"));
+    args.addAll(Jobs.spiralsJob(STEPS));
+    args.addAll(List.of("--push-jitter-ms", "15"));
+    args.addAll(List.of(extra));
+    return Jobs.startChild(args, log);
+  }
+
+  /** Waits for the launcher to end (at most 3 minutes); its output is the run's {@code out}. */
+  private static Jobs.Run awaitLauncher(Process launcher, Path log) throws Exception {
+    if (!launcher.waitFor(180, TimeUnit.SECONDS)) {
+      launcher.destroyForcibly().waitFor(); // its children watch it and exit
+      throw new AssertionError("the job did not end in 3 minutes:\n" + Files.readString(log));
+    }
+    return new Jobs.Run(launcher.exitValue(), Files.readString(log), "");
+  }
+
   @BeforeAll
   static void undisturbedRun() throws Exception {
     Path out = shared.resolve("undisturbed");
@@ -54,6 +79,59 @@ class FaultToleranceIT {
     Jobs.Run r = train(out, 3, "--fault", "kill-worker:1@15", "--max-restarts", "0");
     assertSameWeights(out, r);
     assertTrue(r.out().contains("(worker-1) (no heartbeat for"), r.out());
+  }
+
+  /**
+   * {@code --fault restart-worker}: the launcher kills a worker and starts a replacement. With
+   * {@code --min-workers 2} the job cannot finish without it, so the replacement must join and work.
+   */
+  @Test
+  void aWorkerRestartedMidJobIsReplacedAndLosesNothing() throws Exception {
+    Path out = tmp.resolve("restart-worker");
+    Path log = tmp.resolve("restart-worker.log");
+    Jobs.Run r = awaitLauncher(launch(out, log, 2, "--fault", "restart-worker:1@15", "--min-workers", "2"), log);
+    assertSameWeights(out, r);
+    assertTrue(r.out().contains("fault: kill -9 worker 1 after step 15 and start a replacement"), r.out());
+    assertReplacementWorked(out, r);
+  }
+
+  /**
+   * A worker that dies on its own (kill -9 from outside, not a planned fault) is replaced while
+   * {@code --max-restarts} allows; the job goes on and ends on the undisturbed weights.
+   */
+  @Test
+  void aWorkerThatDiesIsReplacedWithinMaxRestarts() throws Exception {
+    Path out = tmp.resolve("max-restarts");
+    Path log = tmp.resolve("max-restarts.log");
+    // worker 0 is slow, so the job still runs when worker 1 is killed
+    Process launcher = launch(out, log, 2, "--max-restarts", "1", "--min-workers", "2", "--fault", "delay-worker:0:50");
+    try {
+      Jobs.awaitText(out.resolve("metrics.jsonl"), "\"step\":10,", 120);
+      ProcessHandle worker = launcher.descendants()
+          .filter(p -> p.info().arguments().map(a -> String.join(" ", a)).orElse("").contains("--name worker-1"))
+          .findFirst().orElseThrow(() -> new AssertionError("no worker-1 under the launcher"));
+      worker.destroyForcibly();
+      worker.onExit().get(20, TimeUnit.SECONDS);
+    } catch (Throwable t) {
+      launcher.destroyForcibly().waitFor();
+      throw t;
+    }
+    Jobs.Run r = awaitLauncher(launcher, log);
+    assertSameWeights(out, r);
+    assertTrue(r.out().contains("worker 1 exited with code 137") && r.out().contains("starting a replacement (1/1)"),
+        r.out());
+    assertReplacementWorked(out, r);
+  }
+
+  /**
+   * Worker 1 was lost and the replacement (worker-2) trained: below --min-workers 2 the job cannot
+   * go on without it.
+   */
+  private static void assertReplacementWorked(Path out, Jobs.Run r) throws Exception {
+    assertTrue(r.out().lines().anyMatch(l -> l.startsWith("lost: ") && l.contains(" (worker-1) ")), r.out());
+    Jobs.awaitText(out.resolve("logs/worker-2.log"), "job done", 10);
+    String log = Files.readString(out.resolve("logs/worker-2.log"));
+    assertTrue(log.contains("joined as rank") && !log.contains(" computed 0 steps"), log);
   }
 
   @Test
@@ -81,6 +159,11 @@ class FaultToleranceIT {
     Path out = tmp.resolve("straggler");
     Jobs.Run r = train(out, 3, "--fault", "delay-worker:0:200", "--backup-workers", "1");
     assertSameWeights(out, r);
+    // idle workers computed copies of the straggler's micro-shards, and its late pushes were duplicates
+    Matcher m = Pattern.compile("backup copies: (\\d+) handed out, (\\d+) duplicate push\\(es\\) acknowledged")
+        .matcher(r.out());
+    assertTrue(m.find(), r.out());
+    assertTrue(Long.parseLong(m.group(1)) > 0 && Long.parseLong(m.group(2)) > 0, m.group());
   }
 
   @Test

@@ -94,7 +94,7 @@ class LocalCaTest {
 
   @Test
   void opensslAgreesWhereItIsInstalled(@TempDir Path tmp) throws Exception {
-    org.junit.jupiter.api.Assumptions.assumeTrue(
+    Prerequisites.need(
         Files.isExecutable(Path.of("/usr/bin/openssl")), "openssl is not installed: the JDK checks above suffice");
     SecureJobFiles files = SecureJobFiles.create(tmp.resolve("secure"));
     for (Path leaf : List.of(files.serverCert(), files.clientCert())) {

@@ -2,7 +2,6 @@ package io.gradflow.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -25,7 +24,8 @@ import org.junit.jupiter.api.io.TempDir;
  * other a smaller delay. The job completes with the weights of a single-process run, to the bit.
  *
  * <p>Needs root and iproute2 (CI runs as root); skipped with a reason otherwise, or where the
- * sandbox forbids creating namespaces. A kernel without sch_netem still gets the test, with the
+ * sandbox forbids creating namespaces (under {@code CI=true} each of these is a failure, see
+ * {@link Prerequisites}). A kernel without sch_netem still gets the test, with the
  * links shaped by tbf (rate limit) instead and a loud note in the output.
  */
 @Timeout(value = 90, unit = TimeUnit.SECONDS)
@@ -72,27 +72,27 @@ class NetnsIT {
     return all.toArray(String[]::new);
   }
 
-  private void assumeNamespacesWork() throws Exception {
+  private void requireNamespaces() throws Exception {
     Result uid;
     try {
       uid = exec("id", "-u");
     } catch (IOException e) {
       uid = new Result(-1, e.getMessage());
     }
-    assumeTrue(uid.code() == 0 && uid.out().equals("0"), "NetnsIT needs root (CI runs as root); uid: " + uid.out());
+    Prerequisites.need(uid.code() == 0 && uid.out().equals("0"), "NetnsIT needs root (CI runs as root); uid: " + uid.out());
     Result ip;
     try {
       ip = exec("ip", "-V");
     } catch (IOException e) {
       ip = new Result(-1, e.getMessage());
     }
-    assumeTrue(ip.code() == 0, "NetnsIT needs `ip` and `tc` (Debian package iproute2): " + ip.out());
+    Prerequisites.need(ip.code() == 0, "NetnsIT needs `ip` and `tc` (Debian package iproute2): " + ip.out());
     Result add = exec("ip", "netns", "add", nsServer);
     if (add.code() == 0) {
       created.add(nsServer);
     }
     String why = add.out().toLowerCase();
-    assumeTrue(add.code() == 0 || !(why.contains("permission") || why.contains("not permitted")
+    Prerequisites.need(add.code() == 0 || !(why.contains("permission") || why.contains("not permitted")
             || why.contains("read-only")),
         "this sandbox forbids network namespaces: ip netns add -> " + add.out());
     assertEquals(0, add.code(), "ip netns add " + nsServer + " -> " + add.out());
@@ -194,7 +194,7 @@ class NetnsIT {
 
   @Test
   void aJobAcrossNamespacesWithALossyLinkGivesTheSingleProcessWeights() throws Exception {
-    assumeNamespacesWork();
+    requireNamespaces();
     long started = System.nanoTime();
 
     Path reference = tmp.resolve("reference");

@@ -20,6 +20,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -40,7 +41,11 @@ class SecureJobIT {
   }
 
   private static int run(StringWriter err, String... args) {
-    return Main.run(new PrintWriter(new StringWriter(), true), new PrintWriter(err, true), args);
+    return run(new StringWriter(), err, args);
+  }
+
+  private static int run(StringWriter out, StringWriter err, String... args) {
+    return Main.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
   }
 
   private static String weightsSha256(Path dir) throws Exception {
@@ -50,9 +55,14 @@ class SecureJobIT {
   @Test
   void aSecureLocalJobRunsWithMutualTlsAndATokenAndGivesTheSingleProcessWeights() throws Exception {
     Path dir = tmp.resolve("secure-job");
+    StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
-    assertEquals(0, run(err, args(new String[] {"train", "--workers", "2", "--secure"}, "--out", dir.toString())), err.toString());
-    assertTrue(Files.exists(dir.resolve("summary.json")));
+    assertEquals(0, run(out, err, args(new String[] {"train", "--workers", "2", "--secure"}, "--out", dir.toString())),
+        err.toString());
+    // what the server negotiated with its workers, not only what it was configured with
+    assertTrue(Pattern.compile("(?m)^TLS: TLSv1\\.[23] \\S+, client certificate CN=gradflow worker").matcher(out.toString()).find(),
+        out.toString());
+    assertEquals(20L, RunSummary.read(RunSummary.file(dir)).steps(), "the job ran its steps");
 
     Path secure = dir.resolve("secure");
     assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(secure)));

@@ -7,7 +7,6 @@ import static io.gradflow.cli.ClusterTesting.tails;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.gradflow.common.report.RunSummary;
 import java.io.IOException;
@@ -47,10 +46,10 @@ class SlurmIT {
   @BeforeAll
   static void startCluster() throws Exception {
     for (String p : PROGRAMS) {
-      assumeTrue(executable(p), p + " is missing: install slurm-wlm and munge (apt-get install -y slurm-wlm munge) to run SlurmIT");
+      Prerequisites.need(executable(p), p + " is missing: install slurm-wlm and munge (apt-get install -y slurm-wlm munge) to run SlurmIT");
     }
-    assumeTrue(ClusterTesting.isRoot(), "SlurmIT starts slurmd, which must run as root");
-    assumeTrue(Files.isRegularFile(ClusterTesting.JAR), "no " + ClusterTesting.JAR + ": run 'mvn verify' (package comes first)");
+    Prerequisites.need(ClusterTesting.isRoot(), "SlurmIT starts slurmd, which must run as root");
+    Prerequisites.need(Files.isRegularFile(ClusterTesting.JAR), "no " + ClusterTesting.JAR + ": run 'mvn verify' (package comes first)");
 
     dir = Files.createTempDirectory("gradflow-slurm-it");
     Path keyDir = Files.createDirectories(dir.resolve("munge-key"));

@@ -9,7 +9,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.gradflow.common.report.RunSummary;
 import java.net.InetSocketAddress;
@@ -43,10 +42,10 @@ class SshLauncherIT {
   @BeforeAll
   static void startSshd() throws Exception {
     for (String p : List.of("/usr/sbin/sshd", "/usr/bin/ssh", "/usr/bin/ssh-keygen")) {
-      assumeTrue(executable(p), p + " is missing: install openssh-server and openssh-client to run SshLauncherIT");
+      Prerequisites.need(executable(p), p + " is missing: install openssh-server and openssh-client to run SshLauncherIT");
     }
-    assumeTrue(ClusterTesting.isRoot(), "SshLauncherIT runs sshd, which must run as root");
-    assumeTrue(Files.isRegularFile(ClusterTesting.JAR), "no " + ClusterTesting.JAR + ": run 'mvn verify' (package comes first)");
+    Prerequisites.need(ClusterTesting.isRoot(), "SshLauncherIT runs sshd, which must run as root");
+    Prerequisites.need(Files.isRegularFile(ClusterTesting.JAR), "no " + ClusterTesting.JAR + ": run 'mvn verify' (package comes first)");
     dir = Files.createTempDirectory("gradflow-ssh-it");
     Path hostKey = dir.resolve("host_key");
     userKey = dir.resolve("user_key");

@@ -115,7 +115,7 @@ class SshLauncherTest {
    */
   @Test
   void theRemoteCommandKeepsEveryArgumentAndItsExitCode() throws Exception {
-    assumeTrue(SubmitCommandTest.onPath("sh"), "no sh");
+    Prerequisites.need(SubmitCommandTest.onPath("sh"), "no sh");
     Path dataDir = tmp.resolve("data dir with 'quotes' and $VARS");
     ModelSpec spec = ModelSpec.parse("2-8-3", "tanh", "", 1);
     TrainingConfig config = new TrainingConfig("spirals", 60, 6, 0.1, 0.9, 0, LearningRateSchedule.Kind.CONSTANT,

@@ -61,7 +61,7 @@ class SubmitCommandTest {
     assertTrue(text.contains("--micro-shards 6"), text);
     assertFalse(text.contains(SlurmScript.MARKER), "every placeholder is filled in");
     assertTrue(Files.isExecutable(script));
-    assumeTrue(onPath("bash"), "no bash");
+    Prerequisites.need(onPath("bash"), "no bash");
     Process check = new ProcessBuilder("bash", "-n", script.toString()).redirectErrorStream(true).start();
     assertTrue(check.waitFor(30, TimeUnit.SECONDS));
     assertEquals(0, check.exitValue(), new String(check.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
@@ -69,7 +69,7 @@ class SubmitCommandTest {
 
   @Test
   void theScriptRefusesToRunOutsideSlurm() throws Exception {
-    assumeTrue(onPath("bash"), "no bash");
+    Prerequisites.need(onPath("bash"), "no bash");
     Path script = tmp.resolve("job.sbatch");
     assertEquals(0, run("submit", "--slurm", "--dry-run", "--jar", "/x/gradflow.jar", "--script", script.toString(),
         "--dataset", "spirals").code());
@@ -84,7 +84,7 @@ class SubmitCommandTest {
 
   @Test
   void shellQuotingRoundTrips() throws Exception {
-    assumeTrue(onPath("sh"), "no sh");
+    Prerequisites.need(onPath("sh"), "no sh");
     List<String> words = List.of("plain", "with space", "it's", "$HOME", "a\"b", "", "*", "--x=1,2");
     Process p = new ProcessBuilder("sh", "-c", "for a in " + ShellWords.join(words) + "; do printf '[%s]' \"$a\"; done")
         .redirectErrorStream(true).start();

@@ -14,6 +14,7 @@ import java.util.List;
 final class MicroShardAssignment {
   private final SamplingPlan plan;
   private final int backupWorkers;
+  private long backupCopies;
   private final List<WorkItem> items = new ArrayList<>();
   private final boolean[] covered;
   private final double[] shardLoss;
@@ -65,10 +66,16 @@ final class MicroShardAssignment {
       }
       if (best != null) {
         best.assignees.add(m.id);
+        backupCopies++;
         return best;
       }
     }
     return null;
+  }
+
+  /** Backup copies handed out so far in the job. */
+  long backupCopies() {
+    return backupCopies;
   }
 
   /**

@@ -33,7 +33,8 @@ public final class ParameterServer {
 
   public ParameterServer(ServerBuilder<?> builder, ServerJob job, ServerPolicy policy, TrainingListener listener) {
     this.coordinator = new StepCoordinator(job, policy, listener);
-    this.server = builder.addService(new ParameterService(coordinator)).addStreamTracerFactory(wire).build();
+    this.server = builder.addService(new ParameterService(coordinator)).addStreamTracerFactory(wire)
+        .intercept(new TlsSessionLog(listener::onEvent)).build();
   }
 
   /** Bytes on the wire so far, both ways. */

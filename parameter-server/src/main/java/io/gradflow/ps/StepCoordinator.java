@@ -53,6 +53,7 @@ public final class StepCoordinator {
   private boolean finished;
   private String failure;
   private long step;
+  private long duplicatePushes;
   private List<TensorChunk> snapshot = List.of();
 
   public StepCoordinator(ServerJob job, ServerPolicy policy, TrainingListener listener) {
@@ -191,6 +192,9 @@ public final class StepCoordinator {
   /** Adds a complete staged push to the step's sum; closes the step when it was the last one. A duplicate is acknowledged and dropped. */
   public synchronized PushResponse commitPush(PushSession push) {
     PushSession.Commit done = push.commit(step, assignment, setup.update().sum(), timings);
+    if (done == PushSession.Commit.DUPLICATE) {
+      duplicatePushes++;
+    }
     if (done == PushSession.Commit.COMPLETED_STEP) {
       closeStep();
     }
@@ -330,6 +334,10 @@ public final class StepCoordinator {
 
   private void finish() {
     finished = true;
+    if (policy.backupWorkers() > 0) {
+      listener.onEvent("backup copies: " + assignment.backupCopies() + " handed out, " + duplicatePushes
+          + " duplicate push(es) acknowledged");
+    }
     snapshot = List.of();
     epochs.finish(net, step);
     changed();

@@ -52,18 +52,30 @@ class WorkerTest {
     }
   }
 
+  /** Eight micro-shards: one each for eight workers (FLOAT32 pushes), several each for fewer (sums). */
+  private final TrainingConfig eightShards =
+      new TrainingConfig("spirals", 32, 8, 0.1, 0.9, 1e-4, LearningRateSchedule.Kind.COSINE, 3, 0, 0.1, 2, 25, 9, "ejml");
+
   private String singleProcessHash() {
+    return singleProcessHash(config);
+  }
+
+  private String singleProcessHash(TrainingConfig cfg) {
     Network net = Network.initialize(spec);
-    new LocalTrainer(net, config, DATA).run(new TrainingListener() {});
+    new LocalTrainer(net, cfg, DATA).run(new TrainingListener() {});
     return net.sha256();
   }
 
   private String distributedHash(int workers, long maxDelayMillis) throws Exception {
+    return distributedHash(config, workers, maxDelayMillis);
+  }
+
+  private String distributedHash(TrainingConfig cfg, int workers, long maxDelayMillis) throws Exception {
     String name = InProcessServerBuilder.generateName();
     ParameterServer server =
         new ParameterServer(
             InProcessServerBuilder.forName(name).directExecutor(),
-            new ServerJob(Network.initialize(spec), config, DATA, workers),
+            new ServerJob(Network.initialize(spec), cfg, DATA, workers),
             new TrainingListener() {});
     server.start();
     closers.add(server::stop);
@@ -81,7 +93,7 @@ class WorkerTest {
       results.add(pool.submit(w::run));
     }
     for (Future<Worker.Result> r : results) {
-      r.get(60, TimeUnit.SECONDS);
+      assertTrue(r.get(60, TimeUnit.SECONDS).stepsComputed() > 0, "every one of " + workers + " workers computed");
     }
     assertEquals(null, server.awaitJob(1000));
     return server.coordinator().isFinished() ? networkHash(server) : "unfinished";
@@ -103,6 +115,16 @@ class WorkerTest {
     assertEquals(reference, distributedHash(2, 0));
     assertEquals(reference, distributedHash(3, 0));
     assertEquals(reference, distributedHash(8, 0));
+  }
+
+  /** The README's range, "any number of workers (1 to 8)", at both ends and in between. */
+  @Test
+  void oneThreeAndEightWorkersGiveTheSingleProcessWeights() throws Exception {
+    String reference = singleProcessHash(eightShards);
+    assertTrue(!reference.equals(Network.initialize(spec).sha256()), "training changed the weights");
+    assertEquals(reference, distributedHash(eightShards, 1, 0));
+    assertEquals(reference, distributedHash(eightShards, 3, 0));
+    assertEquals(reference, distributedHash(eightShards, 8, 0));
   }
 
   @Test
