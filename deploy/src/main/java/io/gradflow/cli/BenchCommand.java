@@ -2,6 +2,7 @@ package io.gradflow.cli;
 
 import io.gradflow.common.kernels.Kernels;
 import io.gradflow.common.model.ModelSpec;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -27,8 +28,18 @@ final class BenchCommand implements Callable<Integer> {
 
   @Mixin PushPrecisionOption push;
 
-  @Option(names = "--workers", paramLabel = "N", description = "Worker processes (0: single process; default: ${DEFAULT-VALUE}).")
-  int workers = 2;
+  @Option(names = "--workers", paramLabel = "N", split = ",",
+      description = "Worker processes (0: single process), or a comma-separated list to compare in one run, "
+          + "e.g. 0,1,2,4 (default: 2).")
+  List<Integer> workers = List.of(2);
+
+  @Option(names = "--runs", paramLabel = "R",
+      description = "Runs of each configuration, interleaved; medians are reported (default: ${DEFAULT-VALUE}).")
+  int runs = 1;
+
+  @Option(names = "--target-loss", paramLabel = "L",
+      description = "Also report the seconds of training until the logged training loss first reaches L.")
+  Double targetLoss;
 
   @Option(names = "--steps", paramLabel = "K", description = "Steps to run; the first fifth (at most 20) warm up and are not timed (default: ${DEFAULT-VALUE}).")
   int steps = 600;
@@ -53,14 +64,25 @@ final class BenchCommand implements Callable<Integer> {
     } catch (IllegalArgumentException e) {
       throw CommandFailure.usage(e.getMessage());
     }
-    push.requireWorkersFor(kernelsOnly ? 1 : workers); // --kernels moves nothing over a wire
-    if (batch.batch <= 0 || steps <= 0 || repeats <= 0 || workers < 0) {
-      throw CommandFailure.usage("--batch, --steps and --repeats must be positive, --workers >= 0");
+    for (int n : kernelsOnly ? List.of(1) : workers) {
+      push.requireWorkersFor(n); // --kernels moves nothing over a wire
+    }
+    if (batch.batch <= 0 || steps <= 0 || repeats <= 0 || runs <= 0 || workers.stream().anyMatch(n -> n < 0)) {
+      throw CommandFailure.usage("--batch, --steps, --repeats and --runs must be positive, every --workers >= 0");
+    }
+    if (targetLoss != null && !(targetLoss > 0)) {
+      throw CommandFailure.usage("--target-loss " + targetLoss + ": expected a positive loss");
     }
     if (kernelsOnly) {
       return new KernelBench(batch.batch, repeats, kernelImpl).run(modelSpec, spec.commandLine().getOut(), json);
     }
-    return new JobBench(modelSpec, batch.batch, batch.microShards(), workers, steps, kernelImpl, push.value())
-        .run(spec.commandLine().getOut(), json);
+    double loss = targetLoss == null ? Double.NaN : targetLoss;
+    if (workers.size() == 1 && runs == 1) {
+      return new JobBench(modelSpec, batch.batch, batch.microShards(), workers.get(0), steps, kernelImpl, push.value(), loss)
+          .run(spec.commandLine().getOut(), json);
+    }
+    BenchSeries series = new BenchSeries(workers, runs,
+        n -> new JobBench(modelSpec, batch.batch, batch.microShards(), n, steps, kernelImpl, push.value(), loss));
+    return series.run(spec.commandLine().getOut(), json);
   }
 }

@@ -3,6 +3,7 @@ package io.gradflow.cli;
 import io.gradflow.common.kernels.Kernels;
 import io.gradflow.common.model.ModelSpec;
 import io.gradflow.common.report.Json;
+import io.gradflow.common.report.MetricsLog;
 import io.gradflow.common.report.RunTiming;
 import io.gradflow.common.train.TrainingConfig;
 import io.gradflow.common.wire.PushPrecision;
@@ -22,19 +23,36 @@ import java.util.Locale;
  * what it measured: samples/s, where a step's time goes, bytes on the wire, the kernels' GFLOP/s.
  *
  * @param kernels the kernel implementation, as named on the command line
+ * @param targetLoss a training loss to time the run to ({@code seconds_to_loss}); NaN for none
  */
 record JobBench(ModelSpec spec, int batch, int microShards, int workers, int steps, String kernels,
-    PushPrecision precision) {
+    PushPrecision precision, double targetLoss) {
+
+  /** Steps between the metrics records {@code seconds_to_loss} is read from. */
+  private static final int LOSS_LOG_EVERY = 10;
 
   /** The learning rate of the bench job: small enough that no model shape diverges. */
   private static final double LEARNING_RATE = 0.01;
 
   /** Runs the job and prints its figures, as text or as one JSON object. */
   int run(PrintWriter out, boolean json) throws IOException, InterruptedException {
+    Json result = measure();
+    if (json) {
+      out.println(result);
+    } else {
+      print(out, result, (double) result.get("samples_per_second"), flopsPerSample(spec));
+    }
+    return ExitCode.OK.code();
+  }
+
+  /** Runs the job; returns its figures as the fields {@code --json} prints. */
+  Json measure() throws IOException, InterruptedException {
     Path dir = Files.createTempDirectory("gradflow-bench");
     RunResults results;
+    double secondsToLoss;
     try {
       results = train(dir);
+      secondsToLoss = Double.isNaN(targetLoss) ? Double.NaN : secondsToLoss(MetricsLog.read(MetricsLog.file(dir)));
     } finally {
       deleteTree(dir);
     }
@@ -65,12 +83,30 @@ record JobBench(ModelSpec spec, int batch, int microShards, int workers, int ste
     } else {
       result.put("kernel_gflops", flopsPerSample * samplesPerSecond / 1e9);
     }
-    if (json) {
-      out.println(result);
-    } else {
-      print(out, result, samplesPerSecond, flopsPerSample);
+    if (!Double.isNaN(targetLoss)) {
+      result.put("target_loss", targetLoss).put("seconds_to_loss", secondsToLoss);
     }
-    return ExitCode.OK.code();
+    return result;
+  }
+
+  /**
+   * Training seconds until a logged step's loss first reached the target: the sum over the step
+   * records up to it of {@code (steps since the previous record) * batch / (their samples/s)};
+   * NaN when the run never reached it.
+   */
+  private double secondsToLoss(MetricsLog log) {
+    double seconds = 0;
+    long previous = 0;
+    for (MetricsLog.Step s : log.steps()) {
+      if (s.samplesPerSecond() > 0) {
+        seconds += (s.step() - previous) * (double) batch / s.samplesPerSecond();
+      }
+      previous = s.step();
+      if (s.loss() <= targetLoss) {
+        return seconds;
+      }
+    }
+    return Double.NaN;
   }
 
   /** Trains the bench job with its files in {@code dir}; returns what the run measured. */
@@ -87,7 +123,7 @@ record JobBench(ModelSpec spec, int batch, int microShards, int workers, int ste
       throw CommandFailure.usage(e.getMessage());
     }
     ProgressDisplay silent = new ProgressDisplay(new PrintWriter(Writer.nullWriter()), false, Double.MAX_VALUE);
-    int logEvery = 1_000_000;
+    int logEvery = Double.isNaN(targetLoss) ? 1_000_000 : LOSS_LOG_EVERY;
     try {
       if (workers == 0) {
         new SingleProcessJob(spec, config, DataOptions.load(dataset, null), 1).run(dir, logEvery, System.nanoTime(), silent);
@@ -122,6 +158,9 @@ record JobBench(ModelSpec spec, int batch, int microShards, int workers, int ste
     }
     out.printf(Locale.ROOT, "  kernels           %.1f GFLOP/s (%.2f MFLOP per sample)%n",
         (double) result.get("kernel_gflops"), flopsPerSample / 1e6);
+    if (result.get("seconds_to_loss") != null) {
+      out.printf(Locale.ROOT, "  to loss %.3f:     %.2f s of training%n", targetLoss, (double) result.get("seconds_to_loss"));
+    }
   }
 
   /**
@@ -129,7 +168,7 @@ record JobBench(ModelSpec spec, int batch, int microShards, int workers, int ste
    * {@code Z = X W^T}, as much for {@code dW}, and as much for {@code dX} except in the first
    * layer, whose input gradient nobody needs.
    */
-  private static double flopsPerSample(ModelSpec s) {
+  static double flopsPerSample(ModelSpec s) {
     double flops = 0;
     for (int l = 0; l < s.layerCount(); l++) {
       flops += (l == 0 ? 4.0 : 6.0) * s.fanIn(l) * s.fanOut(l);

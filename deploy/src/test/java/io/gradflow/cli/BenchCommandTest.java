@@ -32,4 +32,35 @@ class BenchCommandTest {
     assertEquals(ExitCode.USAGE.code(), r.exitCode(), r.err());
     assertTrue(r.err().contains("--workers 5 exceeds --micro-shards 4"), r.err());
   }
+
+  @Test
+  void repeatedRunsReportTheMedianOfEveryRun() {
+    Jobs.Run r = Jobs.run(List.of("bench", "--workers", "0", "--runs", "3", "--model", "6-8-3", "--batch", "16",
+        "--steps", "30", "--kernel-impl", "ejml", "--target-loss", "5", "--json"));
+    assertEquals(0, r.exitCode(), r.err());
+    Map<?, ?> fields = io.gradflow.common.report.Json.parse(r.out().strip(), Map.class, "bench --json");
+    assertEquals(3.0, fields.get("runs"));
+    List<?> rows = (List<?>) fields.get("configurations");
+    assertEquals(1, rows.size(), r.out());
+    Map<?, ?> row = (Map<?, ?>) rows.get(0);
+    List<?> each = (List<?>) row.get("samples_per_second_runs");
+    assertEquals(3, each.size(), r.out());
+    double[] values = each.stream().mapToDouble(v -> (Double) v).sorted().toArray();
+    assertEquals(values[1], (Double) row.get("samples_per_second"), 1e-9, "the median of the three runs");
+    assertEquals(1.0, (Double) row.get("ratio_to_single_process"), 1e-12);
+    assertTrue((Double) row.get("seconds_to_loss") >= 0, "a loss of 5 is reached at the first logged step: " + r.out());
+  }
+
+  @Test
+  void theMedianOfAnEvenCountIsTheMeanOfTheMiddleTwo() {
+    assertEquals(2.5, BenchSeries.median(new double[] {4, 1, 3, 2}));
+    assertEquals(3.0, BenchSeries.median(new double[] {5, 3, 1}));
+  }
+
+  @Test
+  void aNegativeWorkerCountInTheListIsAUsageError() {
+    Jobs.Run r = Jobs.run(List.of("bench", "--workers", "0,-1", "--steps", "5"));
+    assertEquals(ExitCode.USAGE.code(), r.exitCode(), r.err());
+    assertTrue(r.err().contains("every --workers >= 0"), r.err());
+  }
 }

@@ -23,4 +23,23 @@ class BenchIT {
     }
     assertTrue(Jobs.allGone(ProcessHandle.current().descendants().toList(), 20), "no child JVM outlives the bench");
   }
+
+  @Test
+  void aListOfWorkerCountsIsOneTableWithTheRatioToTheSingleProcess() throws Exception {
+    Jobs.Run r = Jobs.run(List.of("bench", "--workers", "0,2", "--model", "6-8-3", "--batch", "16", "--steps", "25",
+        "--json"));
+    assertEquals(0, r.exitCode(), r.err());
+    Map<?, ?> fields = io.gradflow.common.report.Json.parse(r.out().strip(), Map.class, "bench --json");
+    List<?> rows = (List<?>) fields.get("configurations");
+    assertEquals(2, rows.size(), r.out());
+    Map<?, ?> single = (Map<?, ?>) rows.get(0);
+    Map<?, ?> two = (Map<?, ?>) rows.get(1);
+    assertEquals(0.0, single.get("workers"));
+    assertEquals(2.0, two.get("workers"));
+    assertEquals(1.0, (Double) single.get("ratio_to_single_process"), 1e-12);
+    assertEquals((Double) two.get("samples_per_second") / (Double) single.get("samples_per_second"),
+        (Double) two.get("ratio_to_single_process"), 1e-9);
+    assertTrue((Double) two.get("compute_ms") > 0 && (Double) two.get("bytes_per_worker_per_step") > 0, r.out());
+    assertTrue(!single.containsKey("compute_ms"), "a single process has no wire split: " + r.out());
+  }
 }
