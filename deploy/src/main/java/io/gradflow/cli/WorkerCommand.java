@@ -87,7 +87,8 @@ final class WorkerCommand implements Callable<Integer> {
         log,
         Duration.ofMillis((long) (reconnectSeconds * 1000)),
         Duration.ofMillis(heartbeatMs),
-        compute.threads);
+        compute.threads,
+        compute.warmupPasses);
     ManagedChannel channel = channelBuilder.build();
     try {
       Worker.Result r = new Worker(channel, options).run();

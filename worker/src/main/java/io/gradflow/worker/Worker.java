@@ -63,19 +63,20 @@ public final class Worker {
       Consumer<String> log,
       Duration reconnect,
       Duration heartbeat,
-      int threads) {
+      int threads,
+      int warmupPasses) {
 
-    /** Options with a 60 s reconnect window, a heartbeat every 500 ms and one compute thread. */
+    /** Options with a 60 s reconnect window, a heartbeat every 500 ms, one compute thread and no warm-up. */
     public Options(String name, JoinRequest join, Function<TrainingConfig, Dataset> trainingData,
         Duration rpcTimeout, LongSupplier pushDelayMillis, Consumer<String> log) {
-      this(name, join, trainingData, rpcTimeout, pushDelayMillis, log, Duration.ofSeconds(60), Duration.ofMillis(500), 1);
+      this(name, join, trainingData, rpcTimeout, pushDelayMillis, log, Duration.ofSeconds(60), Duration.ofMillis(500), 1, 0);
     }
 
     /** Options with one compute thread. */
     public Options(String name, JoinRequest join, Function<TrainingConfig, Dataset> trainingData,
         Duration rpcTimeout, LongSupplier pushDelayMillis, Consumer<String> log, Duration reconnect,
         Duration heartbeat) {
-      this(name, join, trainingData, rpcTimeout, pushDelayMillis, log, reconnect, heartbeat, 1);
+      this(name, join, trainingData, rpcTimeout, pushDelayMillis, log, reconnect, heartbeat, 1, 0);
     }
   }
 
@@ -139,16 +140,49 @@ public final class Worker {
     options.log().accept("joined as rank " + rank + " at step " + (r.getNextStep() + 1));
     TrainingConfig config = TrainingConfig.fromProto(r.getConfig());
     Network net = new Network(ModelSpecs.fromProto(r.getSpec()));
-    if (train == null) {
+    boolean firstJoin = train == null;
+    if (firstJoin) {
       train = options.trainingData().apply(config);
       trainDigest = train.sha256();
+    }
+    SamplingPlan plan = new SamplingPlan(train.count(), config.batch(), config.microShards(), config.seed());
+    ShardGradients shards = new ShardGradients(net, config.kernels(), options.threads(), plan, train);
+    if (firstJoin) {
+      warmUp(net, shards, config);
     }
     ReadyRequest ready = ReadyRequest.newBuilder()
         .setWorkerId(workerId).setDataDigest(trainDigest).setTrainCount(train.count()).build();
     call("ready", () -> blocking.withDeadlineAfter(deadlineMillis(), TimeUnit.MILLISECONDS).ready(ready));
-    SamplingPlan plan = new SamplingPlan(train.count(), config.batch(), config.microShards(), config.seed());
-    ShardGradients shards = new ShardGradients(net, config.kernels(), options.threads(), plan, train);
     return new Joined(r, config, net, shards, new ExactGradientSum(net), new double[config.microShards()]);
+  }
+
+  /**
+   * Compiles the kernels before the job starts: runs the first step's forward and backward over
+   * every micro-shard {@code warmupPasses} times on the initial weights, and throws the gradients
+   * away. A JVM runs Vector API code interpreted, many times slower, until the JIT has compiled
+   * it; this pays for that while the job assembles (before Ready), not in its first steps.
+   */
+  private void warmUp(Network net, ShardGradients shards, TrainingConfig config) {
+    int passes = options.warmupPasses();
+    if (passes <= 0) {
+      return;
+    }
+    ExactGradientSum scratch = new ExactGradientSum(net);
+    double[] loss = new double[config.microShards()];
+    long start = System.nanoTime();
+    long last = 0;
+    for (int i = 0; i < passes; i++) {
+      long passStart = System.nanoTime();
+      scratch.clear();
+      try {
+        shards.compute(net, 0, 0, config.microShards(), scratch, loss);
+      } catch (ExactGradientSum.NonFiniteGradientException e) {
+        return; // the first real step reports it, with its step and micro-shards
+      }
+      last = System.nanoTime() - passStart;
+    }
+    options.log().accept(String.format(java.util.Locale.ROOT, "warmed up the kernels: %d passes in %.2f s (last %.2f ms)",
+        passes, (System.nanoTime() - start) / 1e9, last / 1e6));
   }
 
   /** Timings of the current step, sent with its push. */

@@ -87,9 +87,10 @@ class WorkerTest {
       ManagedChannel channel = InProcessChannelBuilder.forName(name).build();
       closers.add(channel::shutdownNow);
       int threads = 1 + i % 2; // some workers compute their micro-shards in two threads
+      int warmupPasses = i % 2 == 0 ? 2 : 0; // and some warm their kernels up first: neither may change the weights
       Worker w = new Worker(channel, new Worker.Options("w" + i, JoinRequest.getDefaultInstance(), c -> DATA.train(),
           Duration.ofSeconds(20), () -> maxDelayMillis > 0 ? delays.nextInt((int) maxDelayMillis + 1) : 0, line -> {},
-          Duration.ofSeconds(60), Duration.ofMillis(500), threads));
+          Duration.ofSeconds(60), Duration.ofMillis(500), threads, warmupPasses));
       results.add(pool.submit(w::run));
     }
     for (Future<Worker.Result> r : results) {
