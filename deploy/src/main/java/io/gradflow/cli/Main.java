@@ -19,6 +19,7 @@ import picocli.CommandLine.Command;
       WorkerCommand.class,
       SubmitCommand.class,
       EvaluateCommand.class,
+      PredictCommand.class,
       GradcheckCommand.class,
       ExplainCommand.class,
       BenchCommand.class,
