@@ -20,6 +20,7 @@ import picocli.CommandLine.Command;
       SubmitCommand.class,
       EvaluateCommand.class,
       PredictCommand.class,
+      ExportCommand.class,
       GradcheckCommand.class,
       ExplainCommand.class,
       BenchCommand.class,
