@@ -19,6 +19,8 @@ import picocli.CommandLine.Command;
       WorkerCommand.class,
       SubmitCommand.class,
       EvaluateCommand.class,
+      PredictCommand.class,
+      ExportCommand.class,
       GradcheckCommand.class,
       ExplainCommand.class,
       BenchCommand.class,

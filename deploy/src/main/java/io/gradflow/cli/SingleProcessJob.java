@@ -34,6 +34,7 @@ record SingleProcessJob(ModelSpec spec, TrainingConfig config, TrainTestSplit da
     checkBatch(config, data);
     LocalTrainer trainer = new LocalTrainer(Network.initialize(spec), config, data, threads);
     try (JobRecorder recorder = new JobRecorder(dir, logEvery, started)) {
+      recorder.inputScaling(data.scaling());
       trainer.run(TrainingListener.all(recorder, display));
     }
   }

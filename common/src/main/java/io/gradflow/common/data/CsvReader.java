@@ -141,7 +141,8 @@ public final class CsvReader {
     MinMax mm = MinMax.fit(train);
     return new TrainTestSplit(
         new Dataset(train.name(), mm.apply(train), train.labels(), train.features(), classes),
-        new Dataset(test.name(), mm.apply(test), test.labels(), test.features(), classes));
+        new Dataset(test.name(), mm.apply(test), test.labels(), test.features(), classes),
+        InputScaling.csv(mm));
   }
 
   /**

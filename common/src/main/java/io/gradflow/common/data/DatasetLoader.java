@@ -237,9 +237,11 @@ public final class DatasetLoader {
       }
       classes = Math.max(2, max + 1);
     }
+    Dataset train = IdxReader.read(f[0], f[1], name + " train", classes);
     return new TrainTestSplit(
-        IdxReader.read(f[0], f[1], name + " train", classes),
-        IdxReader.read(f[2], f[3], name + " test", classes));
+        train,
+        IdxReader.read(f[2], f[3], name + " test", classes),
+        InputScaling.idx(train.features()));
   }
 
   private static boolean hasAnyIdxFile(Path dir) {

@@ -37,10 +37,12 @@ public final class IdxReader {
 
   private static final int BUFFER = 1 << 16;
   private static final float[] SCALE = new float[256];
+  private static final float[] RAW = new float[256];
 
   static {
     for (int v = 0; v < 256; v++) {
       SCALE[v] = v / 255f;
+      RAW[v] = v;
     }
   }
 
@@ -91,6 +93,15 @@ public final class IdxReader {
 
   /** Reads an IDX images file (magic {@code 0x00000803}); pixels scaled to [0, 1]. */
   public static Images readImages(Path file) {
+    return readImages(file, SCALE);
+  }
+
+  /** Reads an IDX images file with its pixels as they are stored, 0..255 (for prediction). */
+  public static Images readRawImages(Path file) {
+    return readImages(file, RAW);
+  }
+
+  private static Images readImages(Path file, float[] table) {
     String f = String.valueOf(file.getFileName());
     try (InputStream in = open(file)) {
       byte[] header = new byte[16];
@@ -127,7 +138,7 @@ public final class IdxReader {
       checkEnd(in, f, 16L + size);
       float[] pixels = new float[raw.length];
       for (int i = 0; i < raw.length; i++) {
-        pixels[i] = SCALE[raw[i] & 0xFF];
+        pixels[i] = table[raw[i] & 0xFF];
       }
       return new Images(count, rows, cols, pixels);
     } catch (IOException e) {

@@ -4,6 +4,7 @@ import com.google.protobuf.ByteString;
 import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.UnsafeByteOperations;
+import io.gradflow.common.data.InputScaling;
 import io.gradflow.proto.ModelFile;
 import io.gradflow.proto.Tensor;
 import java.io.IOException;
@@ -19,7 +20,8 @@ import java.util.Arrays;
  * <pre>
  * [0]      8 bytes   magic "GFMODEL1" (ASCII)
  * [8]      8 bytes   N, the payload length, big-endian
- * [16]     N bytes   payload: a gradflow.v1.ModelFile proto (format_version 1, spec, tensors, step)
+ * [16]     N bytes   payload: a gradflow.v1.ModelFile proto (format_version 1, spec, tensors, step,
+ *                    input_scaling)
  * [16+N]   32 bytes  SHA-256 of the payload
  * </pre>
  *
@@ -28,7 +30,9 @@ import java.util.Arrays;
  * so a save/load round trip is bit-exact. Saving is atomic: the bytes go to a temporary file in
  * the target's directory, are forced to disk, and the temporary file is renamed over the target
  * ({@link StandardCopyOption#ATOMIC_MOVE}); a reader sees the old file or the new one, never half
- * of one. Every problem is a one-line {@link ModelFileException} that names the file.
+ * of one. The input scaling ({@link InputScaling}) is optional: files written before it existed
+ * load with {@link InputScaling#NONE}, and readers then apply the scaling the input format implies
+ * ({@code gradflow predict}: IDX {@code /255}, CSV none). Every problem is a one-line {@link ModelFileException} that names the file.
  */
 public final class ModelFiles {
   /** The {@code format_version} written and accepted. */
@@ -40,8 +44,11 @@ public final class ModelFiles {
 
   private ModelFiles() {}
 
-  /** A loaded model: the network and the training step its weights come from. */
-  public record Loaded(Network network, long step) {}
+  /**
+   * A loaded model: the network, the training step its weights come from, and the input scaling
+   * of its training data ({@link InputScaling#NONE} if the file records none).
+   */
+  public record Loaded(Network network, long step, InputScaling scaling) {}
 
   /**
    * Writes {@code network} and {@code step} to {@code file} atomically, replacing it if present.
@@ -49,7 +56,48 @@ public final class ModelFiles {
    * @throws ModelFileException if the directory is missing or the file cannot be written
    */
   public static void save(Path file, Network network, long step) {
-    FramedFiles.write(file, MAGIC, toProto(network, step).toByteArray());
+    save(file, network, step, InputScaling.NONE);
+  }
+
+  /** Writes {@code network}, {@code step} and the training inputs' {@code scaling}. */
+  public static void save(Path file, Network network, long step, InputScaling scaling) {
+    ModelFile proto = withScaling(toProto(network, step), scaling, network.spec().inputSize());
+    FramedFiles.write(file, MAGIC, proto.toByteArray());
+  }
+
+  private static ModelFile withScaling(ModelFile proto, InputScaling scaling, int inputs) {
+    if (scaling.isNone()) {
+      return proto;
+    }
+    if (scaling.features() != inputs) {
+      throw new IllegalArgumentException(
+          "input scaling has " + scaling.features() + " features, the model " + inputs);
+    }
+    io.gradflow.proto.InputScaling.Builder b =
+        io.gradflow.proto.InputScaling.newBuilder().setKind(scaling.kind());
+    for (int j = 0; j < inputs; j++) {
+      b.addMin(scaling.min()[j]).addMax(scaling.max()[j]);
+    }
+    return proto.toBuilder().setInputScaling(b).build();
+  }
+
+  private static InputScaling scalingOf(ModelFile proto, int inputs, String source) {
+    if (!proto.hasInputScaling()) {
+      return InputScaling.NONE;
+    }
+    io.gradflow.proto.InputScaling s = proto.getInputScaling();
+    if (s.getMinCount() != inputs || s.getMaxCount() != inputs) {
+      throw new ModelFileException(
+          source + ": input scaling has " + s.getMinCount() + " minimums and " + s.getMaxCount()
+              + " maximums: expected " + inputs + " of each (the model's inputs)");
+    }
+    float[] min = new float[inputs];
+    float[] max = new float[inputs];
+    for (int j = 0; j < inputs; j++) {
+      min[j] = s.getMin(j);
+      max[j] = s.getMax(j);
+    }
+    return new InputScaling(s.getKind(), min, max);
   }
 
 
@@ -171,7 +219,7 @@ public final class ModelFiles {
       }
       readFloats(tensor, dst);
     }
-    return new Loaded(network, proto.getStep());
+    return new Loaded(network, proto.getStep(), scalingOf(proto, spec.inputSize(), source));
   }
 
   /** A tensor of float32 little-endian bytes (one bulk copy). */

@@ -1,5 +1,6 @@
 package io.gradflow.common.report;
 
+import io.gradflow.common.data.InputScaling;
 import io.gradflow.common.model.ModelFiles;
 import io.gradflow.common.model.Network;
 import io.gradflow.common.nn.Gradients;
@@ -38,6 +39,7 @@ public final class JobRecorder implements TrainingListener, AutoCloseable {
   private long warmupSteps;
   private long steadyStartNanos;
   private long steadyStartEvalNanos;
+  private InputScaling inputScaling = InputScaling.NONE;
 
   /**
    * @param wallStartNanos {@link System#nanoTime()} when the command started (for wall_seconds)
@@ -54,6 +56,12 @@ public final class JobRecorder implements TrainingListener, AutoCloseable {
     this.dir = dir;
     this.logEvery = Math.max(1, logEvery);
     this.wallStartNanos = wallStartNanos;
+  }
+
+  /** The training data's input scaling, recorded in {@code model.gfm}; none unless set. */
+  public JobRecorder inputScaling(InputScaling scaling) {
+    this.inputScaling = scaling;
+    return this;
   }
 
   @Override
@@ -137,7 +145,7 @@ public final class JobRecorder implements TrainingListener, AutoCloseable {
         job.config().kernels(),
         job.workers() > 0 ? job.config().pushPrecision().id() : "none",
         net.sha256());
-    ModelFiles.save(dir.resolve("model.gfm"), net, steps);
+    ModelFiles.save(dir.resolve("model.gfm"), net, steps, inputScaling);
     summary.write(RunSummary.file(dir));
     close();
   }

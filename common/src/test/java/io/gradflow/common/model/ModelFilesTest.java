@@ -254,4 +254,41 @@ class ModelFilesTest {
       assertEquals(List.of(target), files.toList());
     }
   }
+
+  @Test
+  void inputScalingRoundTripsAndOldFilesLoadWithout() throws Exception {
+    Network net = network();
+    io.gradflow.common.data.InputScaling scaling =
+        new io.gradflow.common.data.InputScaling(
+            io.gradflow.common.data.InputScaling.CSV_KIND,
+            new float[] {-1f, 0f, 2.5f, 3f, -0f},
+            new float[] {1f, 255f, 7.25f, 3f, 1e-3f});
+    Path file = dir.resolve("scaled.gfm");
+    ModelFiles.save(file, net, 9, scaling);
+    ModelFiles.Loaded loaded = ModelFiles.load(file);
+    assertEquals(scaling.kind(), loaded.scaling().kind());
+    assertArrayEquals(scaling.min(), loaded.scaling().min());
+    assertArrayEquals(scaling.max(), loaded.scaling().max());
+    assertEquals(net.sha256(), loaded.network().sha256());
+
+    // A file without the field (as written before it existed) loads with no scaling.
+    Path old = dir.resolve("old.gfm");
+    Files.write(old, frame(ModelFiles.toProto(net, 9).toByteArray()));
+    assertTrue(ModelFiles.load(old).scaling().isNone());
+
+    // A scaling of the wrong width is refused, naming the file.
+    ModelFile bad =
+        ModelFiles.toProto(net, 9).toBuilder()
+            .setInputScaling(io.gradflow.proto.InputScaling.newBuilder().addMin(0).addMax(1))
+            .build();
+    Path badFile = dir.resolve("bad.gfm");
+    Files.write(badFile, frame(bad.toByteArray()));
+    ModelFileException e = assertThrows(ModelFileException.class, () -> ModelFiles.load(badFile));
+    assertTrue(e.getMessage().startsWith(badFile + ": input scaling has 1 minimums"), e.getMessage());
+
+    // Truncation is still refused.
+    byte[] bytes = Files.readAllBytes(file);
+    Files.write(file, java.util.Arrays.copyOf(bytes, bytes.length - 1));
+    assertThrows(ModelFileException.class, () -> ModelFiles.load(file));
+  }
 }
