@@ -7,6 +7,10 @@ import io.gradflow.common.optim.LearningRateSchedule;
 import io.gradflow.common.optim.SgdOptimizer;
 import io.gradflow.common.reduce.ExactGradientSum;
 import io.gradflow.common.util.SplitMix64;
+import io.gradflow.common.wire.TensorChunks;
+import io.gradflow.proto.TensorChunk;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -25,7 +29,9 @@ import org.openjdk.jmh.annotations.Warmup;
  * sum drained into a float gradient, then {@link SgdOptimizer#step(Network, Gradients, long)}),
  * {@code fused} the one-pass update {@link SgdOptimizer#step(Network, ExactGradientSum, Gradients,
  * long)} (vectorised under {@code --add-modules jdk.incubator.vector}). Both give the same bits
- * ({@code SgdLoopTest}). The sum is refilled from a saved copy before each update (an
+ * ({@code SgdLoopTest}). {@code weightsSnapshot} is the rest of the server's step close: the new
+ * weights encoded once as the chunks every pull gets ({@code StepCoordinator.weightsSnapshot}),
+ * for its share next to the update. The sum is refilled from a saved copy before each update (an
  * {@code arraycopy}, the same in both).
  *
  * <pre>
@@ -80,5 +86,14 @@ public class SgdUpdateBench {
   public float fused() {
     refill();
     return optimizer.step(net, sum, gradient, step++);
+  }
+
+  @Benchmark
+  public List<TensorChunk> weightsSnapshot() {
+    List<TensorChunk> chunks = new ArrayList<>();
+    for (int t = 0; t < net.tensorCount(); t++) {
+      chunks.addAll(TensorChunks.ofFloats(t, net.tensor(t)));
+    }
+    return chunks;
   }
 }
