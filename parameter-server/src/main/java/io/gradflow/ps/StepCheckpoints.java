@@ -57,15 +57,23 @@ final class StepCheckpoints {
     return store != null && (step >= totalSteps || (every > 0 && step % every == 0));
   }
 
-  /** Saves the state after {@code step} applied steps; returns null, or why it could not be saved (the job goes on). */
-  String save(long step, EpochBookkeeping epochs) {
+  /**
+   * The state after {@code step} applied steps, copied (the momentum buffers) so that it can be
+   * written while the job goes on; {@code weights} must be a copy of the network already.
+   */
+  Checkpoint snapshot(long step, Network weights, EpochBookkeeping epochs) {
     float[][] velocity = new float[net.tensorCount()][];
     for (int t = 0; t < velocity.length; t++) {
-      velocity[t] = optimizer.velocity(t);
+      velocity[t] = optimizer.velocity(t).clone();
     }
+    return new Checkpoint(weights, velocity, optimizer.started(), step, config, fingerprint, epochs.epochLossSum(),
+        epochs.epochSteps());
+  }
+
+  /** Writes a {@link #snapshot}; returns null, or why it could not be saved. Safe on another thread. */
+  String write(Checkpoint checkpoint) {
     try {
-      store.save(new Checkpoint(net, velocity, optimizer.started(), step, config, fingerprint, epochs.epochLossSum(),
-          epochs.epochSteps()));
+      store.save(checkpoint);
       return null;
     } catch (RuntimeException e) {
       return e.getMessage();

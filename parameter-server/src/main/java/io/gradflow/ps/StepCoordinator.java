@@ -1,8 +1,8 @@
 package io.gradflow.ps;
 
+import io.gradflow.common.checkpoint.Checkpoint;
 import io.gradflow.common.model.Network;
 import io.gradflow.common.train.EpochBookkeeping;
-import io.gradflow.common.train.Evaluator;
 import io.gradflow.common.train.TrainingListener;
 import io.gradflow.common.train.TrainingSetup;
 import io.gradflow.common.wire.TensorChunks;
@@ -27,8 +27,10 @@ import java.util.concurrent.TimeUnit;
  * <p>Step {@code s} is open when the weights of version {@code s} exist. Every micro-shard
  * {@code 0..M-1} of the step must be pushed exactly once; the fixed-point sums are added in
  * whatever order they arrive (the sum is exact, so the order cannot matter), and when the last
- * micro-shard is in, the step closes: the optimizer is applied once, the step is recorded, a
- * checkpoint is written when due, and step {@code s+1} opens.
+ * micro-shard is in, the step closes: the optimizer is applied once, the step is recorded, and
+ * step {@code s+1} opens. What the next step need not wait for runs on {@link BackgroundWork}'s
+ * thread, from copies taken under the lock: the test evaluation at the end of an epoch, the
+ * checkpoints, and, after the last step, the job's final report.
  *
  * <p>A push is staged per worker and added to the step's sum only when it is complete and valid,
  * so a broken or refused push changes nothing. All state is guarded by this object's monitor.
@@ -43,6 +45,7 @@ public final class StepCoordinator {
   private final PushSession.Tensors tensors;
   private final StepCheckpoints checkpoints;
   private final StepTimings timings;
+  private final BackgroundWork background = new BackgroundWork(this::backgroundFailed);
 
   private final Membership membership;
   private final MicroShardAssignment assignment;
@@ -50,6 +53,7 @@ public final class StepCoordinator {
   private final EpochBookkeeping epochs;
   private boolean started;
   private boolean paused;
+  private boolean ending; // the last step closed; the job finishes once the background work is done
   private boolean finished;
   private String failure;
   private long step;
@@ -60,10 +64,10 @@ public final class StepCoordinator {
     this.job = job;
     this.policy = policy;
     this.net = job.network();
-    this.listener = listener;
+    this.listener = new SerializedListener(listener);
     this.identity = new JobIdentity(net, job.config());
     this.setup = TrainingSetup.of(net, job.config(), job.data().train().count());
-    this.epochs = new EpochBookkeeping(setup, job.data(), listener);
+    this.epochs = new EpochBookkeeping(setup, job.data(), this.listener);
     this.membership = new Membership(job.data().train().sha256(), job.data().train().count());
     this.assignment = new MicroShardAssignment(setup.plan(), policy.backupWorkers());
     this.checkpoints = new StepCheckpoints(policy.checkpoints(), policy.checkpointEvery(), setup.totalSteps(), net,
@@ -163,6 +167,9 @@ public final class StepCoordinator {
     if (finished) {
       return Pull.done(step);
     }
+    if (ending) {
+      return null; // done once the final report is written
+    }
     if (m.left) {
       throw JobRefusal.rejoin(m + " was declared lost; join again");
     }
@@ -223,7 +230,7 @@ public final class StepCoordinator {
   /** A worker is gone: its unfinished micro-shards go to the survivors, now. */
   private void lose(Member m, String why) {
     m.left = true;
-    if (!started || finished) {
+    if (!started || finished || ending) {
       listener.onEvent("left: " + m + (why.isEmpty() ? "" : " (" + why + ")"));
       changed();
       return;
@@ -295,7 +302,11 @@ public final class StepCoordinator {
     return List.copyOf(chunks);
   }
 
-  /** All micro-shards are in: one optimizer update, the step recorded, a checkpoint when due, and the next step opens. */
+  /**
+   * All micro-shards are in: one optimizer update, the step recorded, and the next step opens.
+   * The test evaluation (end of an epoch), a checkpoint when due and the final report go to the
+   * background thread with copies of what they read.
+   */
   private void closeStep() {
     long start = System.nanoTime();
     double loss = applyUpdate();
@@ -304,15 +315,23 @@ public final class StepCoordinator {
       return;
     }
     step++;
-    Evaluator.Result test = epochs.endEpochIfDue(step - 1, net);
-    long evaluationNanos = test == null ? 0 : (long) (test.seconds() * 1e9);
-    checkpointIfDue();
+    Network weights = null;
+    if (epochs.endsEpoch(step - 1)) {
+      weights = net.copy();
+      EpochBookkeeping.ClosedEpoch closed = epochs.close(step - 1);
+      Network evaluated = weights;
+      background.submit(() -> epochs.report(closed, evaluated));
+    }
+    checkpointIfDue(weights);
     if (step >= setup.totalSteps()) {
-      finish();
+      ending = true;
+      snapshot = List.of();
+      background.submit(this::finishAfterBackgroundWork);
+      background.shutdown();
     } else {
       openStep();
     }
-    timings.addUpdate(step - 1, System.nanoTime() - start - evaluationNanos);
+    timings.addUpdate(step - 1, System.nanoTime() - start);
     changed();
   }
 
@@ -324,12 +343,35 @@ public final class StepCoordinator {
     return loss;
   }
 
-  /** Writes a checkpoint of the state after {@code step} applied steps when one is due; a failed write is a warning. */
-  private void checkpointIfDue() {
-    String failed = checkpoints.dueAfter(step) ? checkpoints.save(step, epochs) : null;
-    if (failed != null) {
-      listener.onEvent("WARNING: checkpoint at step " + step + " failed: " + failed);
+  /**
+   * Hands a checkpoint of the state after {@code step} applied steps to the background thread when
+   * one is due; {@code weights} is a copy of the weights taken already, or null.
+   */
+  private void checkpointIfDue(Network weights) {
+    if (!checkpoints.dueAfter(step)) {
+      return;
     }
+    Checkpoint state = checkpoints.snapshot(step, weights != null ? weights : net.copy(), epochs);
+    background.submit(() -> checkpointWritten(state.step(), checkpoints.write(state)));
+  }
+
+  /** A checkpoint write ended (on the background thread); {@code failed} is null or why it failed, a warning. */
+  private synchronized void checkpointWritten(long atStep, String failed) {
+    if (failed != null) {
+      listener.onEvent("WARNING: checkpoint at step " + atStep + " failed: " + failed);
+    }
+  }
+
+  /** The last background task: every evaluation and checkpoint is done, the job finishes. */
+  private synchronized void finishAfterBackgroundWork() {
+    if (failure == null) {
+      finish();
+    }
+  }
+
+  /** A background task failed (the metrics could not be written, say): the job stops. */
+  private synchronized void backgroundFailed(String why) {
+    fail(why);
   }
 
   private void finish() {
@@ -391,6 +433,11 @@ public final class StepCoordinator {
   /** SHA-256 of the current weights (see {@link Network#sha256()}). */
   public synchronized String networkSha256() {
     return net.sha256();
+  }
+
+  /** The background thread (for tests: work submitted to it runs before the work of later steps). */
+  BackgroundWork background() {
+    return background;
   }
 
   public synchronized long step() {

@@ -6,7 +6,9 @@ import io.gradflow.proto.PushHeader;
  * Where a step's time goes, averaged over the steps after a warm-up: the workers' compute, push,
  * wait for the next weights (the slowest worker, the server's reduce and update, the latency) and
  * the transfer of those weights, as they report them with their pushes; and the server's own
- * reduce (decode, check, stage and add every push) and update (optimizer, next weights).
+ * reduce (decode, check, stage and add every push) and update (optimizer, next weights, and the
+ * copies handed to the background thread; not the test evaluation or checkpoint writes, which run
+ * there while the next step goes on).
  */
 public final class StepTimings {
   /** Mean milliseconds per step; worker figures are means over the pushes of a step. */

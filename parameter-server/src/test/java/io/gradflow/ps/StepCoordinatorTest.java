@@ -11,6 +11,7 @@ import io.gradflow.common.data.TrainTestSplit;
 import io.gradflow.common.model.ModelSpec;
 import io.gradflow.common.model.Network;
 import io.gradflow.common.optim.LearningRateSchedule;
+import io.gradflow.common.train.Evaluator;
 import io.gradflow.common.train.TrainingConfig;
 import io.gradflow.common.train.TrainingListener;
 import io.gradflow.common.wire.PushCodec;
@@ -22,6 +23,9 @@ import io.gradflow.proto.WeightsHeader;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -201,18 +205,62 @@ class StepCoordinatorTest {
   }
 
   @Test
-  void aFinishedJobTellsItsWorkersDoneAndRefusesJoiners() {
+  void aFinishedJobTellsItsWorkersDoneAndRefusesJoiners() throws Exception {
     start(1, policy(1, 0));
     String a = join("a");
     for (long s = 0; s < 3; s++) {
       pull(a, s);
       push(a, s, 0, 4);
     }
+    assertNull(coordinator.awaitEnd()); // the final report runs after the background work
     assertTrue(coordinator.isFinished());
     assertEquals(WeightsHeader.State.DONE, pull(a, 3).join().state());
     JobRefusal over = assertThrows(JobRefusal.class, () -> coordinator.join(JoinRequest.newBuilder().setWorkerName("x").build()));
     assertEquals(JobRefusal.Kind.REFUSED, over.kind());
     assertEquals("the job is over", over.getMessage());
+  }
+
+  @Test
+  void stepsGoOnWhileTheBackgroundWorkWaitsAndTheJobEndsAfterIt() throws Exception {
+    CountDownLatch release = new CountDownLatch(1);
+    List<String> told = new CopyOnWriteArrayList<>();
+    int batch = DATA.train().count() / 4 * 4; // one step per epoch, 3 epochs
+    TrainingConfig epochs = new TrainingConfig("spirals", batch, 4, 0.1, 0.9, 0, LearningRateSchedule.Kind.CONSTANT,
+        0, 0, 0.1, 3, 3, 9, "ejml");
+    coordinator = new StepCoordinator(new ServerJob(Network.initialize(SPEC), epochs, DATA, 1), policy(1, 0),
+        new TrainingListener() {
+          @Override
+          public void onEpoch(int epoch, long step, Evaluator.Result test, double trainLoss) {
+            told.add("epoch " + epoch + " at step " + step);
+          }
+
+          @Override
+          public void onFinish(Network net, long steps, Evaluator.Result test, double trainLoss) {
+            told.add("finish after " + steps);
+          }
+        });
+    coordinator.background().submit(() -> await(release)); // holds up the evaluations queued behind it
+    String a = join("a");
+    for (long s = 0; s < 3; s++) {
+      assertReady(pull(a, s), s, 0, 4); // each step opens at once
+      push(a, s, 0, 4);
+    }
+    assertEquals(List.of(), told);
+    assertFalse(coordinator.isFinished(), "the job waits for its evaluations");
+    CompletableFuture<Pull> last = pull(a, 3);
+    assertFalse(last.isDone());
+    release.countDown();
+    assertNull(coordinator.awaitEnd());
+    assertEquals(WeightsHeader.State.DONE, last.get(10, TimeUnit.SECONDS).state());
+    assertEquals(List.of("epoch 0 at step 0", "epoch 1 at step 1", "epoch 2 at step 2", "finish after 3"), told);
+  }
+
+  private static void await(CountDownLatch latch) {
+    try {
+      assertTrue(latch.await(30, TimeUnit.SECONDS));
+    } catch (InterruptedException e) {
+      throw new AssertionError(e);
+    }
   }
 
   @Test

@@ -2,6 +2,7 @@ package io.gradflow.common.optim;
 
 import io.gradflow.common.model.Network;
 import io.gradflow.common.nn.Gradients;
+import io.gradflow.common.reduce.ExactGradientSum;
 
 /**
  * Stochastic gradient descent with momentum and weight decay, as PyTorch's {@code torch.optim.SGD}
@@ -22,6 +23,7 @@ public final class SgdOptimizer {
   private final float weightDecay;
   private final LearningRateSchedule schedule;
   private final float[][] velocity;
+  private final SgdLoop loop = SgdLoop.fastest();
   private boolean started;
 
   public SgdOptimizer(Network shape, LearningRateSchedule schedule, double momentum, double weightDecay) {
@@ -67,6 +69,24 @@ public final class SgdOptimizer {
           w[i] -= lr * v[i];
         }
       }
+    }
+    started = true;
+    return lr;
+  }
+
+  /**
+   * The same update as {@link #step(Network, Gradients, long)} applied to the gradient {@code g =
+   * (float) (sum * 2^-40)} of a fixed-point sum, in one pass per tensor (see {@link SgdLoop}):
+   * writes {@code g} into {@code gradient}, clears {@code sum}, and gives the same bits as
+   * {@code gradient.drainFrom(sum)} followed by {@code step(net, gradient, step)}. Returns the rate
+   * it used.
+   */
+  public float step(Network net, ExactGradientSum sum, Gradients gradient, long step) {
+    float lr = schedule.rate(step);
+    SgdLoop.Mode mode = momentum == 0f ? SgdLoop.Mode.NONE : started ? SgdLoop.Mode.MOMENTUM : SgdLoop.Mode.FIRST;
+    for (int t = 0; t < velocity.length; t++) {
+      float decay = (t & 1) == 0 ? weightDecay : 0f;
+      loop.apply(sum.tensor(t), gradient.tensor(t), net.tensor(t), velocity[t], decay, momentum, lr, mode);
     }
     started = true;
     return lr;

@@ -12,7 +12,9 @@ import java.util.Arrays;
  * FixedPoint#MAX_TERMS} micro-shards, each element below {@link FixedPoint#LIMIT}.
  *
  * <p>This class stays scalar and free of the Vector API, so that the parameter server runs without
- * it; the trainer's hot path rounds inside the kernel instead ({@code
+ * it (the step's conversion back to float is fused into the optimizer's update, {@code
+ * SgdOptimizer.step(Network, ExactGradientSum, ...)}, vectorised when the JVM has the module and
+ * scalar otherwise, with the bits of {@link #drainTo}); the trainer's hot path rounds inside the kernel instead ({@code
  * DenseKernels.addSegmentGradientsFixed}), lane by lane with the same operations and the same
  * bits. Non-finite or out-of-range elements are refused with the tensor and index named.
  */

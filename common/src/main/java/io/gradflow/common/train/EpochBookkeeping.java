@@ -8,7 +8,9 @@ import io.gradflow.common.nn.Gradients;
 /**
  * The running record of a job, the same in the single-process trainer and the parameter server:
  * the loss of each step, the mean loss of each epoch, the test set evaluated at the end of every
- * epoch (and of the job), and the listener told of each. Not thread-safe: one caller at a time.
+ * epoch (and of the job), and the listener told of each. Not thread-safe: one caller at a time
+ * (the server hands {@link #report} and {@link #finish} to its background thread, in order, after
+ * {@link #close} under its lock).
  */
 public final class EpochBookkeeping {
   private final TrainingSetup setup;
@@ -73,20 +75,40 @@ public final class EpochBookkeeping {
 
   /**
    * Ends the epoch of step {@code step}: evaluates {@code net} on the test set and tells the
-   * listener with the epoch's mean loss; returns the test result.
+   * listener with the epoch's mean loss; returns the test result. The same as {@link #report}
+   * of {@link #close}.
    */
   public Evaluator.Result endEpoch(long step, Network net) {
-    lastTest = setup.evaluator().evaluate(net, data.test());
-    lastEpochLoss = epochLossSum / epochSteps;
-    listener.onEpoch(setup.plan().epochOf(step), step, lastTest, lastEpochLoss);
-    epochLossSum = 0;
-    epochSteps = 0;
-    return lastTest;
+    return report(close(step), net);
   }
 
   /** Ends the epoch when step {@code step} (0-based) was its last (see {@link #endEpoch}); returns the test result, or null. */
   public Evaluator.Result endEpochIfDue(long step, Network net) {
     return endsEpoch(step) ? endEpoch(step, net) : null;
+  }
+
+  /** An epoch whose training is over and whose test evaluation is still to come: its index, last step and mean loss. */
+  public record ClosedEpoch(int epoch, long step, double trainLoss) {}
+
+  /**
+   * The bookkeeping half of ending the epoch of step {@code step}: takes its mean loss and starts
+   * the next epoch's sum. Cheap; the test evaluation, {@link #report}, may run later on another
+   * thread, on a copy of the weights, as long as reports come in the order of the epochs and
+   * before {@link #finish}.
+   */
+  public ClosedEpoch close(long step) {
+    ClosedEpoch closed = new ClosedEpoch(setup.plan().epochOf(step), step, epochLossSum / epochSteps);
+    epochLossSum = 0;
+    epochSteps = 0;
+    return closed;
+  }
+
+  /** Evaluates {@code net} (the weights at the end of {@code epoch}) on the test set and tells the listener; returns the result. */
+  public Evaluator.Result report(ClosedEpoch epoch, Network net) {
+    lastTest = setup.evaluator().evaluate(net, data.test());
+    lastEpochLoss = epoch.trainLoss();
+    listener.onEpoch(epoch.epoch(), epoch.step(), lastTest, lastEpochLoss);
+    return lastTest;
   }
 
   /** The job ended after {@code steps} steps: tells the listener with the last test result (evaluated now if no epoch ended). */

@@ -38,10 +38,10 @@ public final class SynchronousUpdate {
   /**
    * {@code g = sum * 2^-40} (the micro-shard gradients already carry the 1/B of the mean), then
    * the optimizer's {@code w -= lr_t * v};
-   * clears the accumulator for the next step and returns {@code lr_t}.
+   * clears the accumulator for the next step and returns {@code lr_t}: one fused pass per tensor
+   * ({@link SgdOptimizer#step(Network, ExactGradientSum, Gradients, long)}).
    */
   public float apply(Network net, long step) {
-    gradient.drainFrom(sum);
-    return optimizer.step(net, gradient, step);
+    return optimizer.step(net, sum, gradient, step);
   }
 }

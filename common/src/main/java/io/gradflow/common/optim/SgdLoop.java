@@ -1,0 +1,62 @@
+package io.gradflow.common.optim;
+
+import io.gradflow.common.reduce.FixedPoint;
+
+/**
+ * One tensor's whole update in one pass over its elements: the fixed-point sum back to float, the
+ * sum cleared, weight decay, momentum and the step (see {@link SgdOptimizer} for the formulas).
+ * Per element, in this order and with these roundings (Java float arithmetic, no fused
+ * multiply-add):
+ *
+ * <pre>
+ *   g[i] = (float) ((double) s[i] * 2^-40);  s[i] = 0
+ *   d    = g[i] + decay * w[i]               (decay * w[i] rounded, then the sum rounded)
+ *   v[i] = d                                 (FIRST)  or  momentum * v[i] + d   (MOMENTUM)
+ *   w[i] = w[i] - lr * v[i]                  (NONE: w[i] - lr * d, v untouched)
+ * </pre>
+ *
+ * These are exactly the operations of the former two passes ({@code ExactGradientSum.drainTo},
+ * then {@link SgdOptimizer#step}); elements do not depend on each other, so fusing the passes
+ * cannot change a bit. {@link #SCALAR} is the reference; {@code VectorSgdLoop} repeats it lane by
+ * lane on the Vector API and is used when the JVM has {@code jdk.incubator.vector}.
+ */
+interface SgdLoop {
+  /** How the momentum buffer enters: none (momentum 0), the first step ({@code v = d}), or later steps. */
+  enum Mode {
+    NONE,
+    FIRST,
+    MOMENTUM
+  }
+
+  void apply(long[] s, float[] g, float[] w, float[] v, float decay, float momentum, float lr, Mode mode);
+
+  /** The scalar reference loop. */
+  SgdLoop SCALAR = (s, g, w, v, decay, momentum, lr, mode) -> scalar(s, g, w, v, decay, momentum, lr, mode, 0, s.length);
+
+  /** The scalar loop over elements {@code [from, to)}. */
+  static void scalar(long[] s, float[] g, float[] w, float[] v, float decay, float momentum, float lr, Mode mode, int from, int to) {
+    for (int i = from; i < to; i++) {
+      float gi = FixedPoint.toFloat(s[i]);
+      s[i] = 0L;
+      g[i] = gi;
+      float d = gi + decay * w[i];
+      switch (mode) {
+        case NONE -> w[i] -= lr * d;
+        case FIRST -> {
+          v[i] = d;
+          w[i] -= lr * d;
+        }
+        case MOMENTUM -> {
+          float vi = momentum * v[i] + d;
+          v[i] = vi;
+          w[i] -= lr * vi;
+        }
+      }
+    }
+  }
+
+  /** The vector loop when the JVM has the Vector API, else {@link #SCALAR}. */
+  static SgdLoop fastest() {
+    return ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent() ? new VectorSgdLoop() : SCALAR;
+  }
+}

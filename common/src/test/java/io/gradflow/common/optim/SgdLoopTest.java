@@ -1,0 +1,98 @@
+package io.gradflow.common.optim;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.gradflow.common.model.ModelSpec;
+import io.gradflow.common.model.Network;
+import io.gradflow.common.nn.Gradients;
+import io.gradflow.common.reduce.ExactGradientSum;
+import io.gradflow.common.util.SplitMix64;
+import org.junit.jupiter.api.Test;
+
+/** The fused update gives the bits of the two former passes (drain the sum, then SGD), scalar and vector alike. */
+class SgdLoopTest {
+  @Test
+  void vectorLoopMatchesTheScalarLoopBitForBit() {
+    SplitMix64 rng = new SplitMix64(11);
+    SgdLoop vector = new VectorSgdLoop();
+    for (SgdLoop.Mode mode : SgdLoop.Mode.values()) {
+      for (int n = 0; n < 70; n++) {
+        long[] s = sums(rng, n);
+        float[] w = floats(rng, n);
+        float[] v = floats(rng, n);
+        long[] s2 = s.clone();
+        float[] w2 = w.clone();
+        float[] v2 = v.clone();
+        float[] g = new float[n];
+        float[] g2 = new float[n];
+        float decay = n % 2 == 0 ? 5e-4f : 0f;
+        SgdLoop.SCALAR.apply(s, g, w, v, decay, 0.9f, 0.01f, mode);
+        vector.apply(s2, g2, w2, v2, decay, 0.9f, 0.01f, mode);
+        String what = mode + " n=" + n;
+        assertArrayEquals(new long[n], s2, what);
+        assertArrayEquals(bits(g), bits(g2), what);
+        assertArrayEquals(bits(w), bits(w2), what);
+        assertArrayEquals(bits(v), bits(v2), what);
+      }
+    }
+  }
+
+  @Test
+  void fusedStepMatchesDrainThenStep() {
+    ModelSpec spec = ModelSpec.parse("13-7-3", "relu", "", 1);
+    for (double momentum : new double[] {0.0, 0.9}) {
+      Network a = Network.initialize(spec);
+      Network b = a.copy();
+      SgdOptimizer twoPass = new SgdOptimizer(a, LearningRateSchedule.constant(0.05), momentum, 1e-3);
+      SgdOptimizer fused = new SgdOptimizer(b, LearningRateSchedule.constant(0.05), momentum, 1e-3);
+      ExactGradientSum sumA = new ExactGradientSum(a);
+      ExactGradientSum sumB = new ExactGradientSum(b);
+      Gradients gA = new Gradients(spec);
+      Gradients gB = new Gradients(spec);
+      SplitMix64 rng = new SplitMix64(5);
+      for (int step = 0; step < 4; step++) {
+        for (int t = 0; t < sumA.tensorCount(); t++) {
+          long[] s = sums(rng, sumA.tensor(t).length);
+          System.arraycopy(s, 0, sumA.tensor(t), 0, s.length);
+          System.arraycopy(s, 0, sumB.tensor(t), 0, s.length);
+        }
+        gA.drainFrom(sumA);
+        assertEquals(twoPass.step(a, gA, step), fused.step(b, sumB, gB, step));
+        for (int t = 0; t < a.tensorCount(); t++) {
+          assertArrayEquals(bits(a.tensor(t)), bits(b.tensor(t)), "step " + step + " tensor " + t);
+          assertArrayEquals(bits(gA.tensor(t)), bits(gB.tensor(t)));
+          assertArrayEquals(bits(twoPass.velocity(t)), bits(fused.velocity(t)));
+          assertArrayEquals(new long[sumB.tensor(t).length], sumB.tensor(t));
+        }
+      }
+    }
+  }
+
+  /** Fixed-point sums of every size up to 2^58, zeros included. */
+  private static long[] sums(SplitMix64 rng, int n) {
+    long[] s = new long[n];
+    for (int i = 0; i < n; i++) {
+      int bits = (int) Math.floorMod(rng.nextLong(), 59L);
+      s[i] = i % 7 == 3 ? 0L : rng.nextLong() >> (64 - Math.max(1, bits));
+    }
+    return s;
+  }
+
+  /** Weights of every sign and scale, signed zeros included. */
+  private static float[] floats(SplitMix64 rng, int n) {
+    float[] f = new float[n];
+    for (int i = 0; i < n; i++) {
+      f[i] = i % 5 == 1 ? -0f : i % 5 == 2 ? 0f : (float) (rng.nextGaussian() * Math.scalb(1.0, (int) Math.floorMod(rng.nextLong(), 20L) - 10));
+    }
+    return f;
+  }
+
+  private static int[] bits(float[] f) {
+    int[] b = new int[f.length];
+    for (int i = 0; i < f.length; i++) {
+      b[i] = Float.floatToRawIntBits(f[i]);
+    }
+    return b;
+  }
+}
