@@ -34,6 +34,7 @@ final class EvaluateCommand implements Callable<Integer> {
   public Integer call() {
     Network net = ModelFiles.load(modelFile).network();
     TrainTestSplit split = data.load();
+    ModelDataMatch.checkFile(modelFile.toString(), net.spec(), split.test());
     Evaluator.Result r = new Evaluator(net, Kernels.byName(Kernels.DEFAULT)).evaluate(net, split.test());
     if (json) {
       spec.commandLine().getOut().println(

@@ -58,12 +58,12 @@ public enum ExitCode {
   }
 
   /**
-   * What a launcher ends with when a child process it started failed with {@code code}: a data or
-   * model-file error passes through, so the user sees the kind of mistake; anything else is {@link
-   * #FAILED}.
+   * What a launcher ends with when a child process it started failed with {@code code}: a usage,
+   * data or model-file error passes through (the launcher builds the child's command line from the
+   * user's options), so the user sees the kind of mistake; anything else is {@link #FAILED}.
    */
   static ExitCode ofChild(int code) {
     ExitCode c = of(code).orElse(FAILED);
-    return c == DATA || c == MODEL_FILE ? c : FAILED;
+    return c == USAGE || c == DATA || c == MODEL_FILE ? c : FAILED;
   }
 }

@@ -2,6 +2,7 @@ package io.gradflow.cli;
 
 import io.gradflow.common.data.DataException;
 import io.gradflow.common.model.ModelFileException;
+import io.gradflow.common.train.DivergedException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import picocli.CommandLine;
@@ -84,6 +85,9 @@ public final class Main implements Runnable {
       code = ExitCode.MODEL_FILE;
       message = "model file error: " + e.getMessage();
     } else if (e instanceof UncheckedIOException) {
+      code = ExitCode.FAILED;
+      message = e.getMessage();
+    } else if (e instanceof DivergedException) {
       code = ExitCode.FAILED;
       message = e.getMessage();
     } else if (e instanceof CommandFailure f) {

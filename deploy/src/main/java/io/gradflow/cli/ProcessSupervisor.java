@@ -167,12 +167,15 @@ final class ProcessSupervisor implements AutoCloseable {
     }
   }
 
-  /** The last non-blank line of a log, which for gradflow's commands is the one-line reason. */
+  /**
+   * The last non-blank line of a log, which for gradflow's commands is the one-line reason (a usage
+   * error's "Try '... --help'" hint after it is skipped).
+   */
   static String lastLine(Path log) {
     try {
       List<String> lines = Files.readAllLines(log, StandardCharsets.UTF_8);
       for (int i = lines.size() - 1; i >= 0; i--) {
-        if (!lines.get(i).isBlank()) {
+        if (!lines.get(i).isBlank() && !lines.get(i).startsWith("Try '")) {
           return lines.get(i).trim();
         }
       }

@@ -70,6 +70,9 @@ final class ServerCommand implements Callable<Integer> {
   @Override
   public Integer call() throws IOException, InterruptedException {
     long started = System.nanoTime();
+    if (port < 0 || port > 65_535) {
+      throw CommandFailure.usage("--port " + port + " is not a port: expected 0..65535 (0 picks a free one)");
+    }
     parent.watch();
     ServerRun.Endpoint endpoint = new ServerRun.Endpoint(bind, port, security.credentials(), security.tlsCert != null,
         security.token(this::say), portFile);
@@ -85,6 +88,7 @@ final class ServerCommand implements Callable<Integer> {
       throw CommandFailure.usage(
           "--batch " + config.batch() + " is larger than the training set (" + data.train().count() + " rows)");
     }
+    ModelDataMatch.checkOption(modelSpec, data);
     ServerJob serverJob;
     ServerPolicy policy;
     try {

@@ -32,6 +32,7 @@ record SingleProcessJob(ModelSpec spec, TrainingConfig config, TrainTestSplit da
    */
   void run(Path dir, int logEvery, long started, TrainingListener display) {
     checkBatch(config, data);
+    ModelDataMatch.checkOption(spec, data);
     LocalTrainer trainer = new LocalTrainer(Network.initialize(spec), config, data, threads);
     try (JobRecorder recorder = new JobRecorder(dir, logEvery, started)) {
       recorder.inputScaling(data.scaling());

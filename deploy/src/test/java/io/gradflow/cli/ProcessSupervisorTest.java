@@ -113,7 +113,7 @@ class ProcessSupervisorTest {
   void exitCodesOfChildren() {
     assertEquals(ExitCode.DATA, ExitCode.ofChild(3));
     assertEquals(ExitCode.MODEL_FILE, ExitCode.ofChild(4));
-    assertEquals(ExitCode.FAILED, ExitCode.ofChild(2));
+    assertEquals(ExitCode.USAGE, ExitCode.ofChild(2));
     assertEquals(ExitCode.FAILED, ExitCode.ofChild(137));
     for (ExitCode permanent : List.of(ExitCode.USAGE, ExitCode.DATA, ExitCode.MODEL_FILE, ExitCode.REFUSED)) {
       assertTrue(permanent.isPermanent(), permanent.name());

@@ -1,5 +1,7 @@
 package io.gradflow.common.train;
 
+import io.gradflow.common.reduce.ExactGradientSum;
+
 import io.gradflow.common.data.SamplingPlan;
 import io.gradflow.common.data.TrainTestSplit;
 import io.gradflow.common.model.Network;
@@ -50,7 +52,12 @@ public final class LocalTrainer {
     EpochBookkeeping epochs = new EpochBookkeeping(setup, data, listener);
     epochs.start(net.spec(), 0, 0);
     for (long step = 0; step < setup.totalSteps(); step++) {
-      double loss = step(step);
+      double loss;
+      try {
+        loss = step(step);
+      } catch (ExactGradientSum.NonFiniteGradientException e) {
+        throw new DivergedException(step, e.getMessage());
+      }
       epochs.stepApplied(step, loss, lastRate, setup.update().gradient());
       epochs.endEpochIfDue(step, net);
     }

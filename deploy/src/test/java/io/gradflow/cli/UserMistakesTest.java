@@ -1,0 +1,148 @@
+package io.gradflow.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.DataOutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Every user mistake the commands can meet (bad data, a model that does not fit the data, a bad
+ * option value, a diverging run) ends with its own exit code and a one-line message without a
+ * stack trace; "internal error" is reserved for bugs.
+ */
+class UserMistakesTest {
+  @TempDir Path tmp;
+
+  /** Runs {@code args} in this JVM and checks the exit code and a one-line reason. */
+  private static String failsWith(ExitCode code, List<String> args) {
+    Jobs.Run r = Jobs.run(args);
+    assertEquals(code.code(), r.exitCode(), String.join(" ", args) + "\n" + r.err());
+    String err = r.err().strip();
+    assertFalse(err.contains("internal error"), err);
+    assertFalse(err.contains("\tat "), err);
+    List<String> lines = new ArrayList<>(List.of(err.split("\n")));
+    lines.removeIf(l -> l.startsWith("Try '"));
+    assertEquals(1, lines.size(), err);
+    return lines.get(0);
+  }
+
+  /** Four IDX files of 2x2 images, 12 train and 6 test; {@code testLabel} at test index 4. */
+  private Path idx(int testLabel) throws Exception {
+    Path dir = Files.createDirectories(tmp.resolve("idx" + testLabel));
+    writeImages(dir.resolve("train-images-idx3-ubyte"), 12);
+    writeLabels(dir.resolve("train-labels-idx1-ubyte"), 12, -1);
+    writeImages(dir.resolve("t10k-images-idx3-ubyte"), 6);
+    writeLabels(dir.resolve("t10k-labels-idx1-ubyte"), 6, testLabel);
+    return dir;
+  }
+
+  private static void writeImages(Path file, int count) throws Exception {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    DataOutputStream out = new DataOutputStream(bytes);
+    out.writeInt(0x803);
+    out.writeInt(count);
+    out.writeInt(2);
+    out.writeInt(2);
+    for (int i = 0; i < count * 4; i++) {
+      out.write(i * 37);
+    }
+    Files.write(file, bytes.toByteArray());
+  }
+
+  private static void writeLabels(Path file, int count, int labelAt4) throws Exception {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    DataOutputStream out = new DataOutputStream(bytes);
+    out.writeInt(0x801);
+    out.writeInt(count);
+    for (int i = 0; i < count; i++) {
+      out.write(i == 4 && labelAt4 >= 0 ? labelAt4 : i % 3);
+    }
+    Files.write(file, bytes.toByteArray());
+  }
+
+  private static List<String> train(String dataset, String model, String... more) {
+    return train(0, dataset, model, more);
+  }
+
+  private static List<String> train(int workers, String dataset, String model, String... more) {
+    List<String> args = new ArrayList<>(List.of("train", "--workers", Integer.toString(workers),
+        "--dataset", dataset, "--model", model,
+        "--batch", "4", "--micro-shards", "2", "--max-steps", "2"));
+    args.addAll(List.of(more));
+    return args;
+  }
+
+  @Test
+  void anIdxTestLabelBeyondTheOutputsIsADataErrorNamingTheLabelsFileAndIndex() throws Exception {
+    Path idx = idx(7);
+    String line = failsWith(ExitCode.DATA,
+        train("idx:" + idx, "4-3-3", "--out", tmp.resolve("o1").toString()));
+    assertTrue(line.contains("t10k-labels-idx1-ubyte") && line.contains("index 4")
+        && line.contains("label 7"), line);
+  }
+
+  @Test
+  void aCsvTestLabelBeyondTheOutputsNamesTheTestFile() throws Exception {
+    Path trainCsv = tmp.resolve("tr.csv");
+    Path testCsv = tmp.resolve("te.csv");
+    StringBuilder t = new StringBuilder();
+    for (int i = 0; i < 12; i++) {
+      t.append(i % 3).append(',').append(i).append(',').append(i * 2 % 5).append('\n');
+    }
+    Files.writeString(trainCsv, t);
+    Files.writeString(testCsv, "0,1,2\n1,2,3\n9,3,4\n");
+    String line = failsWith(ExitCode.DATA,
+        train("csv:" + trainCsv + "," + testCsv, "2-3-3", "--out", tmp.resolve("o2").toString()));
+    assertTrue(line.contains("te.csv") && !line.contains("tr.csv") && line.contains("index 2"), line);
+  }
+
+  @Test
+  void aModelWhoseInputWidthDoesNotFitTheDataIsAUsageError() throws Exception {
+    Path idx = idx(-1);
+    for (int workers : new int[] {0, 1}) {
+      String line = failsWith(ExitCode.USAGE,
+          train(workers, "idx:" + idx, "5-3-3", "--out", tmp.resolve("o3-" + workers).toString()));
+      assertTrue(line.contains("--model 5-3-3") && line.contains("4 features"), line);
+    }
+  }
+
+  @Test
+  void evaluatingAModelOfAnotherInputWidthIsAModelFileError() throws Exception {
+    Path out = tmp.resolve("spirals");
+    List<String> job = new ArrayList<>(List.of("train", "--workers", "0", "--out", out.toString()));
+    job.addAll(Jobs.spiralsJob(2));
+    assertEquals(0, Jobs.run(job).exitCode());
+    String line = failsWith(ExitCode.MODEL_FILE, List.of("evaluate", "--model-file",
+        out.resolve("model.gfm").toString(), "--dataset", "idx:" + idx(-1)));
+    assertTrue(line.contains("model.gfm") && line.contains("4 features"), line);
+  }
+
+  @Test
+  void aPortOutsideTheRangeIsAUsageError() {
+    for (String port : List.of("70000", "-1")) {
+      String line = failsWith(ExitCode.USAGE, List.of("server", "--port", port, "--dataset", "spirals",
+          "--out", tmp.resolve("s" + port).toString()));
+      assertTrue(line.contains("--port " + port), line);
+    }
+  }
+
+  @Test
+  void aDivergingRunNamesTheStepAndSuggestsALowerLearningRate() {
+    for (int workers : new int[] {0, 1}) {
+      List<String> job = new ArrayList<>(List.of("train", "--workers", Integer.toString(workers),
+          "--out", tmp.resolve("nan" + workers).toString()));
+      job.addAll(Jobs.spiralsJob(50));
+      job.addAll(List.of("--lr", "1e6"));
+      String line = failsWith(ExitCode.FAILED, job);
+      assertTrue(line.matches(".*at step \\d+.*") && line.contains("lower --lr"), line);
+    }
+  }
+}
