@@ -106,7 +106,7 @@ class FaultToleranceIT {
     // worker 0 is slow, so the job still runs when worker 1 is killed
     Process launcher = launch(out, log, 2, "--max-restarts", "1", "--min-workers", "2", "--fault", "delay-worker:0:50");
     try {
-      Jobs.awaitText(out.resolve("metrics.jsonl"), "\"step\":10,", 120);
+      Jobs.awaitText(out.resolve("metrics.jsonl.partial"), "\"step\":10,", 120);
       ProcessHandle worker = launcher.descendants()
           .filter(p -> p.info().arguments().map(a -> String.join(" ", a)).orElse("").contains("--name worker-1"))
           .findFirst().orElseThrow(() -> new AssertionError("no worker-1 under the launcher"));

@@ -13,6 +13,7 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 
 /**
  * Writes a job's {@code --out} directory: {@code metrics.jsonl} (a step record every {@code
@@ -21,6 +22,11 @@ import java.nio.file.Path;
  * {@code samples_per_second} counts every step; {@code steady_samples_per_second} leaves out the
  * first fifth of the steps (at most 20), while the JIT compiles the kernels, as {@code gradflow
  * bench} does for distributed jobs. Neither counts evaluation.
+ *
+ * <p>While the job runs the metrics go to {@link MetricsLog#partialFile}; the model and the
+ * summary are written (each atomically) only at the end, and then the metrics are moved onto
+ * {@code metrics.jsonl}: a job that fails leaves the files of an earlier run in the directory as
+ * they were, its own metrics in {@code metrics.jsonl.partial}.
  */
 public final class JobRecorder implements TrainingListener, AutoCloseable {
   private final Path dir;
@@ -69,10 +75,14 @@ public final class JobRecorder implements TrainingListener, AutoCloseable {
     this.job = job;
     try {
       Files.createDirectories(dir);
+      Path partial = MetricsLog.partialFile(dir);
+      if (append && !Files.exists(partial) && Files.exists(MetricsLog.file(dir))) {
+        Files.copy(MetricsLog.file(dir), partial); // a resumed job continues the finished part
+      }
       metrics = append
-          ? Files.newBufferedWriter(MetricsLog.file(dir), StandardCharsets.UTF_8,
+          ? Files.newBufferedWriter(partial, StandardCharsets.UTF_8,
               java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND)
-          : Files.newBufferedWriter(MetricsLog.file(dir), StandardCharsets.UTF_8);
+          : Files.newBufferedWriter(partial, StandardCharsets.UTF_8);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write to " + dir + ": " + e.getMessage(), e);
     }
@@ -148,6 +158,12 @@ public final class JobRecorder implements TrainingListener, AutoCloseable {
     ModelFiles.save(dir.resolve("model.gfm"), net, steps, inputScaling);
     summary.write(RunSummary.file(dir));
     close();
+    try {
+      Files.move(MetricsLog.partialFile(dir), MetricsLog.file(dir),
+          StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot write " + MetricsLog.file(dir) + ": " + e.getMessage(), e);
+    }
   }
 
   private void write(String record) {
@@ -156,7 +172,7 @@ public final class JobRecorder implements TrainingListener, AutoCloseable {
       metrics.write('\n');
       metrics.flush();
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot write " + MetricsLog.file(dir) + ": " + e.getMessage(), e);
+      throw new UncheckedIOException("cannot write " + MetricsLog.partialFile(dir) + ": " + e.getMessage(), e);
     }
   }
 

@@ -50,6 +50,15 @@ public record MetricsLog(List<Step> steps, List<Epoch> epochs) {
     return dir.resolve("metrics.jsonl");
   }
 
+  /**
+   * The metrics of a job still running (or failed) in {@code dir}: {@code metrics.jsonl.partial},
+   * moved onto {@link #file} only when the job succeeds, so a failed job leaves an earlier run's
+   * metrics.jsonl as it was.
+   */
+  public static Path partialFile(Path dir) {
+    return dir.resolve("metrics.jsonl.partial");
+  }
+
   /** {@code s} as its line (without the newline). */
   public static String line(Step s) {
     return typed("step", s);
