@@ -26,6 +26,11 @@ public enum ExitCode {
    * the job's certificates. The message names the file.
    */
   SECURITY(8),
+  /**
+   * The server could not write a checkpoint or the final model (disk full, read-only, no
+   * permission): the message gives the reason and the newest good checkpoint to resume from.
+   */
+  SAVE_FAILED(9),
   /** Interrupted (Ctrl-C). */
   INTERRUPTED(130);
 
@@ -54,7 +59,7 @@ public enum ExitCode {
    * bad data, a bad model file, a refused worker.
    */
   boolean isPermanent() {
-    return this == USAGE || this == DATA || this == MODEL_FILE || this == REFUSED;
+    return this == USAGE || this == DATA || this == MODEL_FILE || this == REFUSED || this == SAVE_FAILED;
   }
 
   /**
@@ -64,6 +69,6 @@ public enum ExitCode {
    */
   static ExitCode ofChild(int code) {
     ExitCode c = of(code).orElse(FAILED);
-    return c == USAGE || c == DATA || c == MODEL_FILE ? c : FAILED;
+    return c == USAGE || c == DATA || c == MODEL_FILE || c == SAVE_FAILED ? c : FAILED;
   }
 }

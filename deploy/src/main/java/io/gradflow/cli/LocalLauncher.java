@@ -44,6 +44,9 @@ final class LocalLauncher {
   private volatile boolean ending;
   private volatile String failure;
 
+  /** What a worker says when the server stopped the job (a failed save, a divergence). */
+  private static final String JOB_STOPPED = "the job stopped: ";
+
   LocalLauncher(JobLaunch job, Settings settings) {
     checkWorkers(settings.workers(), job.config());
     this.job = job;
@@ -182,6 +185,9 @@ final class LocalLauncher {
         return;
       }
       String reason = w.role + " exited with code " + code + ": " + w.lastWords();
+      if (w.lastWords().contains(JOB_STOPPED)) {
+        return; // the server ended the job: its exit code and reason end the launcher's
+      }
       boolean permanent = ExitCode.of(code).map(ExitCode::isPermanent).orElse(false);
       if (!permanent && restarts < settings.maxRestarts()) {
         restarts++;

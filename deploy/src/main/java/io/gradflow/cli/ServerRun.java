@@ -1,5 +1,7 @@
 package io.gradflow.cli;
 
+import io.gradflow.ps.SaveFailure;
+
 import io.gradflow.common.report.RunTiming;
 import io.gradflow.common.train.TrainingListener;
 import io.gradflow.ps.ParameterServer;
@@ -72,7 +74,7 @@ final class ServerRun {
     String failure = server.awaitJob(10_000);
     server.stop();
     if (failure != null) {
-      throw new CommandFailure(ExitCode.FAILED, "job failed: " + failure);
+      throw new CommandFailure(SaveFailure.is(failure) ? ExitCode.SAVE_FAILED : ExitCode.FAILED, "job failed: " + failure);
     }
     writeTiming(dir, server);
   }

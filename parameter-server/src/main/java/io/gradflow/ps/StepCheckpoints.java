@@ -70,13 +70,36 @@ final class StepCheckpoints {
         epochs.epochSteps());
   }
 
-  /** Writes a {@link #snapshot}; returns null, or why it could not be saved. Safe on another thread. */
+  /** Writes a {@link #snapshot}; returns null, or why it could not be saved (a {@link SaveFailure} reason naming the newest good checkpoint: the job must fail). Safe on another thread. */
   String write(Checkpoint checkpoint) {
     try {
       store.save(checkpoint);
       return null;
     } catch (RuntimeException e) {
-      return e.getMessage();
+      return SaveFailure.PREFIX + "the checkpoint of step " + checkpoint.step() + ": " + e.getMessage() + resumeHint();
     }
+  }
+
+  /**
+   * Why the final save (model.gfm, summary.json) failed, as a {@link SaveFailure} reason naming the
+   * newest good checkpoint.
+   */
+  String finalSaveFailed(RuntimeException e) {
+    return SaveFailure.PREFIX + "the final model: " + e.getMessage() + resumeHint();
+  }
+
+  /** "; newest good checkpoint: FILE (...)", or that there is none. */
+  String resumeHint() {
+    java.util.List<java.nio.file.Path> files;
+    try {
+      files = store == null ? java.util.List.of() : store.list();
+    } catch (RuntimeException e) {
+      files = java.util.List.of();
+    }
+    if (files.isEmpty()) {
+      return "; no checkpoint to resume from";
+    }
+    return "; newest good checkpoint: " + files.get(0) + " (when the disk has room again: gradflow server --resume "
+        + store.dir() + " ...)";
   }
 }

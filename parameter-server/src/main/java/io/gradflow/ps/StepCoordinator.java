@@ -355,10 +355,10 @@ public final class StepCoordinator {
     background.submit(() -> checkpointWritten(state.step(), checkpoints.write(state)));
   }
 
-  /** A checkpoint write ended (on the background thread); {@code failed} is null or why it failed, a warning. */
+  /** A checkpoint write ended (on the background thread); {@code failed} is null or why it failed: the job fails. */
   private synchronized void checkpointWritten(long atStep, String failed) {
     if (failed != null) {
-      listener.onEvent("WARNING: checkpoint at step " + atStep + " failed: " + failed);
+      fail(failed);
     }
   }
 
@@ -381,7 +381,13 @@ public final class StepCoordinator {
           + " duplicate push(es) acknowledged");
     }
     snapshot = List.of();
-    epochs.finish(net, step);
+    try {
+      epochs.finish(net, step);
+    } catch (RuntimeException e) {
+      finished = false;
+      fail(checkpoints.finalSaveFailed(e));
+      return;
+    }
     changed();
   }
 
