@@ -49,15 +49,21 @@ public final class JobOptions {
    * where the data is): then a worker's or a resumed server's job must agree with it.
    */
   boolean givenExplicitly() {
+    return !given().isEmpty();
+  }
+
+  /** The long names of the job options given on the command line ({@code --data-dir} aside). */
+  java.util.Set<String> given() {
     CommandSpec self = mixee.mixins().values().stream()
         .filter(m -> m.userObject() == this).findFirst().orElseThrow();
     List<OptionSpec> jobOptions = self.options();
+    java.util.Set<String> names = new java.util.TreeSet<>();
     for (OptionSpec o : mixee.commandLine().getParseResult().matchedOptions()) {
       if (!o.longestName().equals("--data-dir") && jobOptions.contains(o)) {
-        return true;
+        names.add(o.longestName());
       }
     }
-    return false;
+    return names;
   }
 
   /** The model spec these options describe; a bad value is a usage error. */

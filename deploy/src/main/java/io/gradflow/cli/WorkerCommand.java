@@ -81,7 +81,10 @@ final class WorkerCommand implements Callable<Integer> {
     Worker.Options options = new Worker.Options(
         workerName,
         joinRequest(),
-        config -> DatasetLoader.fromSystem(job.data.dataDir).load(config.dataset()).train(),
+        config -> {
+          checkGivenOptions(config);
+          return DatasetLoader.fromSystem(job.data.dataDir).load(config.dataset()).train();
+        },
         Duration.ofMillis((long) (rpcTimeoutSeconds * 1000)),
         () -> pushDelayMs + (compute.pushJitterMs > 0 ? ThreadLocalRandom.current().nextLong(compute.pushJitterMs + 1) : 0),
         log,
@@ -109,11 +112,28 @@ final class WorkerCommand implements Callable<Integer> {
   }
 
   /**
-   * The join request: with the job options given here, their fingerprint for the server to check;
-   * without, an empty one that takes the server's job as is.
+   * The training options given here (--lr, --batch, ...) must agree with the server's job; options
+   * not given take the server's values. A difference refuses this worker (exit 7).
+   */
+  private void checkGivenOptions(TrainingConfig serverJob) {
+    java.util.Set<String> given = job.given();
+    if (given.isEmpty() || given.stream().anyMatch(GivenJobOptions.MODEL_OPTIONS::contains)) {
+      return; // nothing to check, or the server checked the whole job at the join
+    }
+    var diffs = GivenJobOptions.differences(given, serverJob, job.trainingConfig(), job.modelSpec());
+    if (!diffs.isEmpty()) {
+      throw new CommandFailure(ExitCode.REFUSED, "this worker's job differs from the server's: "
+          + String.join("; ", diffs) + " (server " + server + ")");
+    }
+  }
+
+  /**
+   * The join request: with a model option given here (--model, --activation, --init), the job's
+   * fingerprint for the server to check; otherwise an empty one that takes the server's job, and
+   * the training options given are compared with it when it arrives ({@link #checkGivenOptions}).
    */
   private JoinRequest joinRequest() {
-    if (!job.givenExplicitly()) {
+    if (job.given().stream().noneMatch(GivenJobOptions.MODEL_OPTIONS::contains)) {
       return JoinRequest.getDefaultInstance();
     }
     ModelSpec modelSpec = job.modelSpec();

@@ -1,0 +1,83 @@
+package io.gradflow.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.io.TempDir;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+
+/** A worker compares with the server's job only the job options given on its command line. */
+class WorkerGivenOptionsTest {
+  @TempDir Path tmp;
+
+  /**
+   * A real server (a child JVM) runs the spirals job with --lr 0.05: a worker given only --lr 0.1
+   * is refused naming lr alone; a worker given only --lr 0.05 joins and finishes the job.
+   */
+  @Test
+  void aRealServerAcceptsAWorkerGivenOnlyItsOwnLr() throws Exception {
+    Path portFile = tmp.resolve("port");
+    List<String> server = new ArrayList<>(List.of("server", "--port", "0", "--bind", "127.0.0.1",
+        "--port-file", portFile.toString(), "--workers", "1", "--out", tmp.resolve("out").toString()));
+    server.addAll(Jobs.spiralsJob(5));
+    server.addAll(List.of("--lr", "0.05"));
+    Process p = Jobs.startChild(server, tmp.resolve("server.log"));
+    try {
+      long deadline = System.nanoTime() + 60_000_000_000L;
+      while (!Files.exists(portFile) && System.nanoTime() < deadline) {
+        Thread.sleep(50);
+      }
+      String target = "127.0.0.1:" + Files.readString(portFile).strip();
+      Jobs.Run refused = Jobs.run(List.of("worker", "--server", target, "--lr", "0.1"));
+      assertEquals(ExitCode.REFUSED.code(), refused.exitCode(), refused.err());
+      assertTrue(refused.err().contains("lr: 0.05 (server) vs 0.1 (worker)")
+          && !refused.err().contains("batch") && !refused.err().contains("model"), refused.err());
+      Jobs.Run ok = Jobs.run(List.of("worker", "--server", target, "--lr", "0.05"));
+      assertEquals(0, ok.exitCode(), ok.err());
+      assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+      assertEquals(0, p.exitValue(), Files.readString(tmp.resolve("server.log")));
+    } finally {
+      p.destroyForcibly();
+    }
+  }
+
+  /** The job options of {@code gradflow worker ARGS}, parsed as the command does. */
+  private static JobOptions workerJob(String... args) {
+    CommandLine cl = Main.commandLine();
+    CommandLine.ParseResult parsed = cl.parseArgs(args);
+    CommandLine sub = parsed.subcommand().commandSpec().commandLine();
+    return ((WorkerCommand) sub.getCommand()).job;
+  }
+
+  /** The server's job: Fashion-MNIST's reference job with --lr 0.05. */
+  private static JobOptions serverJob() {
+    return workerJob("worker", "--server", "h:1", "--model", "784-64-10", "--batch", "96", "--seed", "7",
+        "--dataset", "fashion-mnist", "--lr", "0.05");
+  }
+
+  @Test
+  void theServersOwnLrGivenAloneIsAccepted() {
+    JobOptions worker = workerJob("worker", "--server", "h:1", "--lr", "0.05");
+    assertEquals(Set.of("--lr"), worker.given());
+    JobOptions server = serverJob();
+    assertEquals(List.of(), GivenJobOptions.differences(worker.given(), server.trainingConfig(),
+        worker.trainingConfig(), worker.modelSpec()));
+  }
+
+  @Test
+  void anotherLrIsRefusedNamingOnlyIt() {
+    JobOptions worker = workerJob("worker", "--server", "h:1", "--lr", "0.1", "--data-dir", "/tmp");
+    assertEquals(Set.of("--lr"), worker.given());
+    List<String> diffs = GivenJobOptions.differences(worker.given(), serverJob().trainingConfig(),
+        worker.trainingConfig(), worker.modelSpec());
+    assertEquals(1, diffs.size(), diffs.toString());
+    assertTrue(diffs.get(0).startsWith("lr: 0.05 (server) vs 0.1 (worker)"), diffs.get(0));
+  }
+}
