@@ -145,4 +145,31 @@ class UserMistakesTest {
       assertTrue(line.matches(".*at step \\d+.*") && line.contains("lower --lr"), line);
     }
   }
+
+  @Test
+  void anOutThatIsAFileSaysSo() throws Exception {
+    Path file = Files.writeString(tmp.resolve("a-file"), "x");
+    List<String> job = new ArrayList<>(List.of("train", "--workers", "0", "--out", file.toString()));
+    job.addAll(Jobs.spiralsJob(2));
+    String line = failsWith(ExitCode.FAILED, job);
+    assertTrue(line.contains("exists and is not a directory"), line);
+  }
+
+  @Test
+  void aCorruptModelFileShowsTwoDifferentChecksums() throws Exception {
+    Path out = tmp.resolve("corrupt");
+    List<String> job = new ArrayList<>(List.of("train", "--workers", "0", "--out", out.toString()));
+    job.addAll(Jobs.spiralsJob(2));
+    assertEquals(0, Jobs.run(job).exitCode());
+    Path model = out.resolve("model.gfm");
+    byte[] bytes = Files.readAllBytes(model);
+    bytes[bytes.length - 1] ^= 1; // the last checksum byte: the first 8 bytes still agree
+    Files.write(model, bytes);
+    String line = failsWith(ExitCode.MODEL_FILE,
+        List.of("evaluate", "--model-file", model.toString(), "--dataset", "spirals"));
+    java.util.regex.Matcher m = java.util.regex.Pattern
+        .compile("payload is ([0-9a-f]+), the file says ([0-9a-f]+)").matcher(line);
+    assertTrue(m.find(), line);
+    assertTrue(!m.group(1).equals(m.group(2)), line);
+  }
 }

@@ -153,8 +153,7 @@ public final class FramedFiles {
     if (!Arrays.equals(actual, stored)) {
       throw new ModelFileException(
           source + ": corrupt: SHA-256 of the " + n + "-byte payload is "
-              + HexFormat.of().formatHex(actual, 0, 8) + "..., the file says "
-              + HexFormat.of().formatHex(stored, 0, 8) + "...");
+              + HexFormat.of().formatHex(actual) + ", the file says " + HexFormat.of().formatHex(stored));
     }
     return new int[] {HEADER_BYTES, payloadLength};
   }

@@ -83,6 +83,9 @@ public final class JobRecorder implements TrainingListener, AutoCloseable {
           ? Files.newBufferedWriter(partial, StandardCharsets.UTF_8,
               java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND)
           : Files.newBufferedWriter(partial, StandardCharsets.UTF_8);
+    } catch (java.nio.file.FileAlreadyExistsException e) {
+      throw new UncheckedIOException("cannot write to " + dir + ": " + e.getFile()
+          + " exists and is not a directory", e);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write to " + dir + ": " + e.getMessage(), e);
     }
