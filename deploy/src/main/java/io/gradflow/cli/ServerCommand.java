@@ -101,7 +101,7 @@ final class ServerCommand implements Callable<Integer> {
       throw CommandFailure.usage(e.getMessage());
     }
     try (JobRecorder recorder = new JobRecorder(dir, report.logEvery, started, checkpoint != null)) {
-      recorder.inputScaling(data.scaling());
+      recorder.inputScaling(data.scaling()).evaluationOverlapsTraining();
       TrainingListener display = events
           ? EventStream.writer(new PrintStream(System.out, true, StandardCharsets.UTF_8))
           : report.display();

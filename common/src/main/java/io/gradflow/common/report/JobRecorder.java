@@ -37,6 +37,7 @@ public final class JobRecorder implements TrainingListener, AutoCloseable {
   private JobInfo job;
   private long trainStartNanos;
   private long evalNanos;
+  private boolean evaluationOverlapsTraining;
   private long epochStartNanos;
   private long stepsDone;
   private long lastLoggedStep = -1;
@@ -62,6 +63,15 @@ public final class JobRecorder implements TrainingListener, AutoCloseable {
     this.dir = dir;
     this.logEvery = Math.max(1, logEvery);
     this.wallStartNanos = wallStartNanos;
+  }
+
+  /**
+   * The test evaluation runs beside training (the server evaluates on a background thread while
+   * the next steps go on), so its time is not taken out of {@code train_seconds}.
+   */
+  public JobRecorder evaluationOverlapsTraining() {
+    this.evaluationOverlapsTraining = true;
+    return this;
   }
 
   /** The training data's input scaling, recorded in {@code model.gfm}; none unless set. */
@@ -120,7 +130,9 @@ public final class JobRecorder implements TrainingListener, AutoCloseable {
   @Override
   public void onEpoch(int epoch, long step, Evaluator.Result test, double trainLoss) {
     long now = System.nanoTime();
-    evalNanos += (long) (test.seconds() * 1e9); // evaluation is not training time
+    if (!evaluationOverlapsTraining) {
+      evalNanos += (long) (test.seconds() * 1e9); // evaluation in line with training is not training time
+    }
     write(MetricsLog.line(new MetricsLog.Epoch(
         epoch + 1, step + 1, trainLoss, test.loss(), test.accuracy(), (now - epochStartNanos) / 1e9)));
     epochStartNanos = System.nanoTime();

@@ -101,4 +101,47 @@ class JobRecorderTest {
     assertTrue(fields.size() >= 5, "README row for " + file + ": " + fields);
     return fields;
   }
+
+  /**
+   * An evaluation said to take 1000 s: in line with training (one process) it is taken out of
+   * train_seconds, which then comes out negative; beside training (the server) it is not.
+   */
+  @Test
+  void evaluationBesideTrainingIsNotTakenOutOfTrainingTime() throws IOException {
+    for (boolean overlaps : new boolean[] {false, true}) {
+      Path out = dir.resolve(overlaps ? "overlapping" : "inline");
+      Network net = Network.initialize(ModelSpec.parse("2-8-3", "tanh", "", 1));
+      TrainingConfig config = new TrainingConfig("spirals", 30, 3, 0.1, 0.9, 0, LearningRateSchedule.Kind.CONSTANT, 0, 0,
+          0.1, 1, 0, 3, "ejml");
+      try (JobRecorder recorder = new JobRecorder(out, 4, System.nanoTime())) {
+        if (overlaps) {
+          recorder.evaluationOverlapsTraining();
+        }
+        new LocalTrainer(net, config, SPIRALS).run(new io.gradflow.common.train.TrainingListener() {
+          @Override
+          public void onStart(io.gradflow.common.train.JobInfo job) {
+            recorder.onStart(job);
+          }
+
+          @Override
+          public void onStep(long step, int epoch, double loss, float lr, io.gradflow.common.nn.Gradients g) {
+            recorder.onStep(step, epoch, loss, lr, g);
+          }
+
+          @Override
+          public void onEpoch(int epoch, long step, io.gradflow.common.train.Evaluator.Result test, double trainLoss) {
+            recorder.onEpoch(epoch, step, new io.gradflow.common.train.Evaluator.Result(test.accuracy(), test.loss(),
+                test.count(), 1000), trainLoss);
+          }
+
+          @Override
+          public void onFinish(Network n, long steps, io.gradflow.common.train.Evaluator.Result test, double trainLoss) {
+            recorder.onFinish(n, steps, test, trainLoss);
+          }
+        });
+      }
+      double trainSeconds = RunSummary.read(RunSummary.file(out)).trainSeconds();
+      assertEquals(overlaps, trainSeconds > 0, (overlaps ? "beside" : "in line") + ": train_seconds " + trainSeconds);
+    }
+  }
 }
