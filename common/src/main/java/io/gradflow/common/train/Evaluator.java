@@ -34,17 +34,10 @@ public final class Evaluator {
       data.gatherRange(from, rows, backprop.inputBuffer(), labels);
       float[] p = backprop.forward(net, rows);
       for (int i = 0; i < rows; i++) {
-        int row = i * classes;
-        int best = 0;
-        for (int j = 1; j < classes; j++) {
-          if (p[row + j] > p[row + best]) {
-            best = j;
-          }
-        }
-        if (best == labels[i]) {
+        if (Predictor.argmax(p, i, classes) == labels[i]) {
           correct++;
         }
-        loss -= Math.log(Math.max(p[row + labels[i]], Float.MIN_NORMAL));
+        loss -= Math.log(Math.max(p[i * classes + labels[i]], Float.MIN_NORMAL));
       }
     }
     int n = data.count();

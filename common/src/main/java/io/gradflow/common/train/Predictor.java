@@ -43,7 +43,7 @@ public final class Predictor {
     return out;
   }
 
-  /** The first class of largest probability in row {@code row}, as the evaluator counts it. */
+  /** The first class of largest probability in row {@code row} of {@code p} (rows x classes): the predicted class, which the {@link Evaluator} counts too. */
   public static int argmax(float[] p, int row, int classes) {
     int o = row * classes;
     int best = 0;
