@@ -42,11 +42,10 @@ record BenchSeries(List<Integer> workers, int runs, IntFunction<JobBench> job) {
         results.get(n).add(job.apply(n).measure());
       }
     }
-    List<Json> rows = new ArrayList<>();
-    for (Map.Entry<Integer, List<Json>> e : results.entrySet()) {
-      rows.add(row(e.getKey(), e.getValue()));
-    }
-    Double single = results.containsKey(0) ? (Double) rows.get(List.copyOf(results.keySet()).indexOf(0)).get("samples_per_second") : null;
+    Map<Integer, Json> byWorkers = new LinkedHashMap<>();
+    results.forEach((n, runsOfN) -> byWorkers.put(n, row(n, runsOfN)));
+    List<Json> rows = List.copyOf(byWorkers.values());
+    Double single = byWorkers.containsKey(0) ? (Double) byWorkers.get(0).get("samples_per_second") : null;
     for (Json row : rows) {
       row.put("ratio_to_single_process", single == null ? null : (Double) row.get("samples_per_second") / single);
     }

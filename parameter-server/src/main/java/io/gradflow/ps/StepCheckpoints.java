@@ -6,6 +6,8 @@ import io.gradflow.common.model.Network;
 import io.gradflow.common.optim.SgdOptimizer;
 import io.gradflow.common.train.EpochBookkeeping;
 import io.gradflow.common.train.TrainingConfig;
+import java.nio.file.Path;
+import java.util.List;
 
 /**
  * The server's checkpoints: when one is due (every N steps and at the end of the job), what it
@@ -90,11 +92,11 @@ final class StepCheckpoints {
 
   /** "; newest good checkpoint: FILE (...)", or that there is none. */
   String resumeHint() {
-    java.util.List<java.nio.file.Path> files;
+    List<Path> files;
     try {
-      files = store == null ? java.util.List.of() : store.list();
+      files = store == null ? List.of() : store.list();
     } catch (RuntimeException e) {
-      files = java.util.List.of();
+      files = List.of();
     }
     if (files.isEmpty()) {
       return "; no checkpoint to resume from";

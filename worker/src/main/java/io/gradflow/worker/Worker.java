@@ -33,6 +33,7 @@ import io.grpc.stub.ClientResponseObserver;
 import io.grpc.stub.StreamObserver;
 import java.time.Duration;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
@@ -158,8 +159,8 @@ public final class Worker {
 
   /**
    * Compiles the kernels before the job starts: runs the first step's forward and backward over
-   * every micro-shard {@code warmupPasses} times on the initial weights, and throws the gradients
-   * away. A JVM runs Vector API code interpreted, many times slower, until the JIT has compiled
+   * every micro-shard {@code warmupPasses} times on the network as joined (zeros until the first
+   * pull writes the step's weights), and throws the gradients away. A JVM runs Vector API code interpreted, many times slower, until the JIT has compiled
    * it; this pays for that while the job assembles (before Ready), not in its first steps.
    */
   private void warmUp(Network net, ShardGradients shards, TrainingConfig config) {
@@ -181,7 +182,7 @@ public final class Worker {
       }
       last = System.nanoTime() - passStart;
     }
-    options.log().accept(String.format(java.util.Locale.ROOT, "warmed up the kernels: %d passes in %.2f s (last %.2f ms)",
+    options.log().accept(String.format(Locale.ROOT, "warmed up the kernels: %d passes in %.2f s (last %.2f ms)",
         passes, (System.nanoTime() - start) / 1e9, last / 1e6));
   }
 
