@@ -28,6 +28,8 @@ final class BenchCommand implements Callable<Integer> {
 
   @Mixin PushPrecisionOption push;
 
+  @Mixin SharedMemoryOption sharedMemory;
+
   @Option(names = "--workers", paramLabel = "N", split = ",",
       description = "Worker processes (0: single process), or a comma-separated list to compare in one run, "
           + "e.g. 0,1,2,4 (default: 2).")
@@ -78,11 +80,13 @@ final class BenchCommand implements Callable<Integer> {
     }
     double loss = targetLoss == null ? Double.NaN : targetLoss;
     if (workers.size() == 1 && runs == 1) {
-      return new JobBench(modelSpec, batch.batch, batch.microShards(), workers.get(0), steps, kernelImpl, push.value(), loss)
+      return new JobBench(modelSpec, batch.batch, batch.microShards(), workers.get(0), steps, kernelImpl, push.value(), loss,
+          sharedMemory.enabled)
           .run(spec.commandLine().getOut(), json);
     }
     BenchSeries series = new BenchSeries(workers, runs,
-        n -> new JobBench(modelSpec, batch.batch, batch.microShards(), n, steps, kernelImpl, push.value(), loss));
+        n -> new JobBench(modelSpec, batch.batch, batch.microShards(), n, steps, kernelImpl, push.value(), loss,
+            sharedMemory.enabled));
     return series.run(spec.commandLine().getOut(), json);
   }
 }

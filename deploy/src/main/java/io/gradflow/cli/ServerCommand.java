@@ -46,6 +46,8 @@ final class ServerCommand implements Callable<Integer> {
 
   @Mixin ParentPidOption parent;
 
+  @Mixin SharedMemoryOption sharedMemory;
+
   @Option(names = "--port", paramLabel = "P", description = "Port to listen on; 0 picks a free one (default: ${DEFAULT-VALUE}).")
   int port = 7070;
 
@@ -75,7 +77,7 @@ final class ServerCommand implements Callable<Integer> {
     }
     parent.watch();
     ServerRun.Endpoint endpoint = new ServerRun.Endpoint(bind, port, security.credentials(), security.tlsCert != null,
-        security.token(this::say), portFile);
+        security.token(this::say), portFile, sharedMemory.enabled ? SharedMemoryOption.ROOT : null);
     Path dir = out.dir(resume);
     Checkpoint checkpoint = resume != null ? newestCheckpoint(resume) : null;
     ModelSpec modelSpec = checkpoint != null ? checkpoint.network().spec() : job.modelSpec();

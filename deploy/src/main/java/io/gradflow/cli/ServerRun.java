@@ -22,8 +22,12 @@ import java.util.function.Consumer;
  * the port file, waits for the job, and on success writes {@code timing.json}.
  */
 final class ServerRun {
-  /** Where and how the server listens; {@code token} is null without {@code --token-file}. */
-  record Endpoint(String bind, int port, ServerCredentials credentials, boolean tls, String token, Path portFile) {}
+  /**
+   * Where and how the server listens; {@code token} is null without {@code --token-file}, {@code
+   * sharedMemory} (the root of the shared-memory data plane) null with {@code --no-shared-memory}.
+   */
+  record Endpoint(String bind, int port, ServerCredentials credentials, boolean tls, String token, Path portFile,
+      Path sharedMemory) {}
 
   private final ServerJob job;
   private final ServerPolicy policy;
@@ -48,6 +52,9 @@ final class ServerRun {
       builder.intercept(new TokenAuthInterceptor(endpoint.token(), log::accept));
     }
     ParameterServer server = new ParameterServer(builder, job, policy, listener);
+    if (endpoint.sharedMemory() != null) {
+      server.sharedMemory(endpoint.sharedMemory());
+    }
     try {
       server.start();
     } catch (IOException e) {

@@ -33,6 +33,8 @@ final class TrainCommand implements Callable<Integer> {
 
   @Mixin SshOptions ssh;
 
+  @Mixin SharedMemoryOption sharedMemory;
+
   @Option(
       names = "--workers",
       paramLabel = "N",
@@ -96,6 +98,7 @@ final class TrainCommand implements Callable<Integer> {
       List<String> serverArgs, List<String> workerArgs) {
     List<String> server = new ArrayList<>(report.toArgs());
     server.addAll(recovery.toArgs());
+    server.addAll(sharedMemory.toArgs());
     server.addAll(serverArgs);
     List<String> worker = new ArrayList<>(compute.toArgs());
     worker.addAll(workerArgs);

@@ -42,6 +42,12 @@ public final class ParameterServer {
     return wire;
   }
 
+  /** Offers the workers on this host the shared-memory data plane under {@code root}; see {@link StepCoordinator#useSharedMemory}. */
+  public ParameterServer sharedMemory(java.nio.file.Path root) {
+    coordinator.useSharedMemory(root);
+    return this;
+  }
+
   public ParameterServer start() throws IOException {
     server.start();
     monitor.scheduleWithFixedDelay(
@@ -73,6 +79,7 @@ public final class ParameterServer {
     monitor.shutdownNow();
     server.shutdown();
     coordinator.failWaitingPulls();
+    coordinator.closeSharedMemory();
     if (!server.awaitTermination(5, TimeUnit.SECONDS)) {
       server.shutdownNow();
       server.awaitTermination(5, TimeUnit.SECONDS);
