@@ -46,6 +46,20 @@ class DistributedTrainingIT {
   }
 
   @Test
+  void sharedMemoryAndTheSocketGiveTheSameWeights() throws Exception {
+    String socket = train("socket", 2, "--no-shared-memory");
+    for (int i = 0; i < 2; i++) {
+      assertTrue(!Files.readString(tmp.resolve("socket/logs/worker-" + i + ".log")).contains("through shared memory"));
+    }
+    assertEquals(socket, train("shared", 2));
+    for (int i = 0; i < 2; i++) {
+      String log = Files.readString(tmp.resolve("shared/logs/worker-" + i + ".log"));
+      assertTrue(log.contains("weights and pushes go through shared memory"), log);
+    }
+    assertEquals(socket, train("single-process", 0));
+  }
+
+  @Test
   void pushesDelayedAtRandomGiveTheSameWeights() throws Exception {
     assertEquals(train("reference", 0), train("delayed", 3, "--push-jitter-ms", "40"));
   }
