@@ -55,6 +55,10 @@ final class BenchCommand implements Callable<Integer> {
   @Option(names = "--repeats", paramLabel = "R", description = "With --kernels: timed repetitions per kernel; the median is reported (default: ${DEFAULT-VALUE}).")
   int repeats = 7;
 
+  @Option(names = "--unix-socket", negatable = true, defaultValue = "true", fallbackValue = "true",
+      description = "The workers reach the server through a Unix domain socket (Linux) instead of loopback TCP (default: on).")
+  boolean unixSocket = true;
+
   @Option(names = "--json", description = "Print one JSON object.")
   boolean json;
 
@@ -81,12 +85,12 @@ final class BenchCommand implements Callable<Integer> {
     double loss = targetLoss == null ? Double.NaN : targetLoss;
     if (workers.size() == 1 && runs == 1) {
       return new JobBench(modelSpec, batch.batch, batch.microShards(), workers.get(0), steps, kernelImpl, push.value(), loss,
-          sharedMemory.enabled)
+          sharedMemory.enabled, unixSocket)
           .run(spec.commandLine().getOut(), json);
     }
     BenchSeries series = new BenchSeries(workers, runs,
         n -> new JobBench(modelSpec, batch.batch, batch.microShards(), n, steps, kernelImpl, push.value(), loss,
-            sharedMemory.enabled));
+            sharedMemory.enabled, unixSocket));
     return series.run(spec.commandLine().getOut(), json);
   }
 }

@@ -27,7 +27,7 @@ final class ServerRun {
    * sharedMemory} (the root of the shared-memory data plane) null with {@code --no-shared-memory}.
    */
   record Endpoint(String bind, int port, ServerCredentials credentials, boolean tls, String token, Path portFile,
-      Path sharedMemory) {}
+      Path sharedMemory, Path unixSocket) {}
 
   private final ServerJob job;
   private final ServerPolicy policy;
@@ -55,13 +55,21 @@ final class ServerRun {
     if (endpoint.sharedMemory() != null) {
       server.sharedMemory(endpoint.sharedMemory());
     }
+    if (endpoint.unixSocket() != null) {
+      NettyServerBuilder local = Transport.unixServer(endpoint.unixSocket());
+      if (endpoint.token() != null) {
+        local.intercept(new TokenAuthInterceptor(endpoint.token(), log::accept));
+      }
+      server.alsoListen(local);
+    }
     try {
       server.start();
     } catch (IOException e) {
       throw new CommandFailure(ExitCode.UNAVAILABLE,
-          "cannot listen on " + endpoint.bind() + ":" + endpoint.port() + ": " + e.getMessage());
+          "cannot listen on " + endpoint.bind() + ":" + endpoint.port()
+              + (endpoint.unixSocket() == null ? "" : " and unix:" + endpoint.unixSocket()) + ": " + e.getMessage());
     }
-    String address = endpoint.bind() + ":" + server.port();
+    String address = endpoint.bind() + ":" + server.port() + (endpoint.unixSocket() == null ? "" : " and unix:" + endpoint.unixSocket());
     log.accept("listening on " + address + ", waiting for " + job.workers()
         + " worker(s); job fingerprint " + server.coordinator().fingerprint().substring(0, 12));
     for (String warning : ServerSecurityOptions.warnings(address, JobSecurity.isLoopback(endpoint.bind()),
