@@ -46,6 +46,8 @@ final class ServerCommand implements Callable<Integer> {
 
   @Mixin ParentPidOption parent;
 
+  @Mixin SharedMemoryOption sharedMemory;
+
   @Option(names = "--port", paramLabel = "P", description = "Port to listen on; 0 picks a free one (default: ${DEFAULT-VALUE}).")
   int port = 7070;
 
@@ -61,6 +63,9 @@ final class ServerCommand implements Callable<Integer> {
   @Option(names = "--resume", paramLabel = "DIR", description = "Continue the job of the newest valid checkpoint in DIR (an --out directory or its checkpoints/); a corrupt newest one falls back to the one before.")
   Path resume;
 
+  @Option(names = "--unix-socket", paramLabel = "PATH", description = "Also listen on the Unix domain socket PATH, for workers on this host ('gradflow worker --server unix:PATH'); Linux only, no TLS.")
+  Path unixSocket;
+
   @Option(names = "--port-file", paramLabel = "FILE", description = "Write the port actually listened on to FILE once serving.")
   Path portFile;
 
@@ -75,7 +80,10 @@ final class ServerCommand implements Callable<Integer> {
     }
     parent.watch();
     ServerRun.Endpoint endpoint = new ServerRun.Endpoint(bind, port, security.credentials(), security.tlsCert != null,
-        security.token(this::say), portFile);
+        security.token(this::say), portFile, sharedMemory.enabled ? SharedMemoryOption.ROOT : null, unixSocket);
+    if (unixSocket != null && !Transport.unixSocketsAvailable()) {
+      throw CommandFailure.usage("--unix-socket: this system has no Unix domain sockets for gRPC (Netty's epoll transport, Linux only)");
+    }
     Path dir = out.dir(resume);
     Checkpoint checkpoint = resume != null ? newestCheckpoint(resume) : null;
     ModelSpec modelSpec = checkpoint != null ? checkpoint.network().spec() : job.modelSpec();

@@ -39,7 +39,7 @@ final class ParameterService extends ParameterServerGrpc.ParameterServerImplBase
     unary(
         response,
         () -> {
-          coordinator.ready(request.getWorkerId(), request.getDataDigest(), request.getTrainCount());
+          coordinator.ready(request.getWorkerId(), request.getDataDigest(), request.getTrainCount(), request.getSharedMemory());
           return ReadyResponse.getDefaultInstance();
         });
   }
@@ -91,7 +91,8 @@ final class ParameterService extends ParameterServerGrpc.ParameterServerImplBase
                     .setStep(pull.step())
                     .setShardFirst(pull.first())
                     .setShardEnd(pull.end())
-                    .setTensorCount(pull.weights().isEmpty() ? 0 : coordinator.tensorCount()))
+                    .setTensorCount(pull.weights().isEmpty() ? 0 : coordinator.tensorCount())
+                    .setWeightsInSharedMemory(pull.weightsInSharedMemory()))
             .build());
     for (TensorChunk c : pull.weights()) {
       response.onNext(PullChunk.newBuilder().setChunk(c).build());
@@ -116,6 +117,9 @@ final class ParameterService extends ParameterServerGrpc.ParameterServerImplBase
               throw JobRefusal.badRequest("a push starts with its header, got a chunk");
             }
             session = coordinator.beginPush(chunk.getHeader());
+            if (session.inSharedMemory()) {
+              session.readShared();
+            }
           } else if (chunk.hasChunk()) {
             session.addChunk(chunk.getChunk());
           } else {

@@ -58,7 +58,9 @@ public final class StepCoordinator {
   private String failure;
   private long step;
   private long duplicatePushes;
+  /** The open step's weights as pull chunks, made at the first pull through the socket; null until then. */
   private List<TensorChunk> snapshot = List.of();
+  private SharedMemoryPlane plane;
 
   public StepCoordinator(ServerJob job, ServerPolicy policy, TrainingListener listener) {
     this.job = job;
@@ -75,6 +77,22 @@ public final class StepCoordinator {
     this.timings = new StepTimings(Math.min(20, setup.totalSteps() / 5));
     this.tensors = PushSession.Tensors.of(net);
     this.step = checkpoints.restore(job.resumeFrom(), epochs);
+  }
+
+  /**
+   * Offers the workers on this host the shared-memory data plane under {@code root} (normally
+   * {@code /dev/shm}); without it, or when the plane cannot be made there, everything goes through
+   * the socket. Call before the first join.
+   */
+  public synchronized void useSharedMemory(java.nio.file.Path root) {
+    plane = SharedMemoryPlane.create(root, tensors.lengths(), listener::onEvent);
+  }
+
+  /** Deletes the shared-memory files (the server stops). */
+  public synchronized void closeSharedMemory() {
+    if (plane != null) {
+      plane.close();
+    }
   }
 
   public String fingerprint() {
@@ -99,14 +117,27 @@ public final class StepCoordinator {
       throw JobRefusal.refused(finished ? "the job is over" : "the job stopped: " + failure);
     }
     Member m = membership.admit(request.getWorkerName(), assignment.microShards(), System.nanoTime());
+    if (plane != null && job.config().pushPrecision() != io.gradflow.common.wire.PushPrecision.BF16) {
+      m.sharedPush = plane.pushAreaFor(m.id);
+    }
     listener.onEvent("joined: " + m + ", " + membership.liveCount() + (started ? " live" : "/" + job.workers())
         + (started ? "; it computes from step " + (step + 2) + " on" : ""));
-    return identity.admitted(m, step);
+    JoinResponse admitted = identity.admitted(m, step);
+    if (m.sharedPush == null) {
+      return admitted;
+    }
+    return admitted.toBuilder().setSharedMemoryDir(plane.dir().toString()).setSharedMemoryToken(plane.token()).build();
   }
 
   /** Marks a worker ready once its training set matches the server's; starts the job when all are. */
   public synchronized void ready(String workerId, String digest, long count) {
-    membership.ready(workerId, digest, count, System.nanoTime());
+    ready(workerId, digest, count, false);
+  }
+
+  /** As {@link #ready(String, String, long)}; {@code sharedMemory}: the worker mapped the shared-memory files. */
+  public synchronized void ready(String workerId, String digest, long count, boolean sharedMemory) {
+    Member m = membership.ready(workerId, digest, count, System.nanoTime());
+    m.sharedMemory = sharedMemory && m.sharedPush != null;
     if (!started && membership.readyCount() >= job.workers()) {
       start();
     } else if (started) {
@@ -177,7 +208,7 @@ public final class StepCoordinator {
       boolean afterPush = request.getStep() == step + 1; // its push of the previous step may still be on its way
       WorkItem item = assignment.workFor(m, afterPush ? request.getPushedFirst() : 0, afterPush ? request.getPushedEnd() : 0);
       if (item != null) {
-        return Pull.ready(step, item, snapshot);
+        return m.sharedMemory ? Pull.readyInSharedMemory(step, item) : Pull.ready(step, item, snapshot());
       }
     }
     return null;
@@ -230,6 +261,9 @@ public final class StepCoordinator {
   /** A worker is gone: its unfinished micro-shards go to the survivors, now. */
   private void lose(Member m, String why) {
     m.left = true;
+    if (plane != null) {
+      plane.forget(m.id);
+    }
     if (!started || finished || ending) {
       listener.onEvent("left: " + m + (why.isEmpty() ? "" : " (" + why + ")"));
       changed();
@@ -289,12 +323,25 @@ public final class StepCoordinator {
     if (ready.size() < policy.minWorkers()) {
       resumeIfEnoughWorkers();
     }
-    snapshot = weightsSnapshot();
+    snapshot = null;
+    if (plane != null) {
+      plane.publish(step, net);
+    }
     changed();
   }
 
-  /** The weights of the open step as the chunks every pull of it gets. */
-  private List<TensorChunk> weightsSnapshot() {
+  /**
+   * The weights of the open step as the chunks every pull of it through the socket gets, made at
+   * the first such pull (the weights do not change while the step is open).
+   */
+  private List<TensorChunk> snapshot() {
+    if (snapshot == null) {
+      snapshot = weightsChunks();
+    }
+    return snapshot;
+  }
+
+  private List<TensorChunk> weightsChunks() {
     List<TensorChunk> chunks = new ArrayList<>();
     for (int t = 0; t < net.tensorCount(); t++) {
       chunks.addAll(TensorChunks.ofFloats(t, net.tensor(t)));
