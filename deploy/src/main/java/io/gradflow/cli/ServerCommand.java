@@ -72,6 +72,9 @@ final class ServerCommand implements Callable<Integer> {
   @Option(names = "--events", hidden = true, description = "Print progress as event lines for the launcher.")
   boolean events;
 
+  @Option(names = "--events-every-step", hidden = true, description = "With --events: a line for every step (a launcher that injects faults at given steps), not at most one per 100 ms.")
+  boolean eventsEveryStep;
+
   @Override
   public Integer call() throws IOException, InterruptedException {
     long started = System.nanoTime();
@@ -111,7 +114,8 @@ final class ServerCommand implements Callable<Integer> {
     try (JobRecorder recorder = new JobRecorder(dir, report.logEvery, started, checkpoint != null)) {
       recorder.inputScaling(data.scaling()).evaluationOverlapsTraining();
       TrainingListener display = events
-          ? EventStream.writer(new PrintStream(System.out, true, StandardCharsets.UTF_8))
+          ? EventStream.writer(new PrintStream(System.out, true, StandardCharsets.UTF_8),
+              eventsEveryStep ? 0 : EventStream.STEP_INTERVAL_NANOS)
           : report.display();
       new ServerRun(serverJob, policy, endpoint, this::say).run(TrainingListener.all(recorder, display), dir);
     }

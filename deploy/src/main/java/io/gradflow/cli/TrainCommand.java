@@ -86,7 +86,7 @@ final class TrainCommand implements Callable<Integer> {
       throws IOException, InterruptedException {
     LocalLauncher.checkWorkers(workers, config);
     List<FaultSpec> faultSpecs = FaultSpec.parseAll(faults);
-    List<String> serverArgs = new ArrayList<>();
+    List<String> serverArgs = new ArrayList<>(faultSpecs.isEmpty() ? List.of() : List.of("--events-every-step"));
     List<String> workerArgs = new ArrayList<>();
     if (secure) {
       SecureJobFiles files = SecureJobFiles.create(dir.resolve("secure"));

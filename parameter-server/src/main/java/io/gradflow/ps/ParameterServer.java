@@ -39,7 +39,7 @@ public final class ParameterServer {
     this.coordinator = new StepCoordinator(job, policy, listener);
     this.service = new ParameterService(coordinator);
     this.listener = listener;
-    this.server = builder.addService(service).addStreamTracerFactory(wire)
+    this.server = builder.addService(service.definition()).addStreamTracerFactory(wire)
         .intercept(new TlsSessionLog(listener::onEvent)).build();
   }
 
@@ -48,7 +48,7 @@ public final class ParameterServer {
    * this host (its interceptors are the caller's, as for the first). Call before {@link #start}.
    */
   public ParameterServer alsoListen(ServerBuilder<?> builder) {
-    local = builder.addService(service).addStreamTracerFactory(wire).intercept(new TlsSessionLog(listener::onEvent)).build();
+    local = builder.addService(service.definition()).addStreamTracerFactory(wire).intercept(new TlsSessionLog(listener::onEvent)).build();
     return this;
   }
 

@@ -15,6 +15,10 @@ import io.gradflow.proto.ReadyRequest;
 import io.gradflow.proto.ReadyResponse;
 import io.gradflow.proto.TensorChunk;
 import io.gradflow.proto.WeightsHeader;
+import io.gradflow.common.wire.ExchangeMethods;
+import io.grpc.ServerCallHandler;
+import io.grpc.ServerMethodDefinition;
+import io.grpc.ServerServiceDefinition;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 
@@ -27,6 +31,25 @@ final class ParameterService extends ParameterServerGrpc.ParameterServerImplBase
 
   ParameterService(StepCoordinator coordinator) {
     this.coordinator = coordinator;
+  }
+
+  /**
+   * The service as servers bind it: the generated methods, but PushGradients parses its chunks
+   * with {@link ExchangeMethods#PUSH_CHUNKS}, without copying them out of the transport's buffers.
+   */
+  ServerServiceDefinition definition() {
+    ServerServiceDefinition generated = bindService();
+    ServerServiceDefinition.Builder b = ServerServiceDefinition.builder(ParameterServerGrpc.SERVICE_NAME);
+    for (ServerMethodDefinition<?, ?> m : generated.getMethods()) {
+      if (m.getMethodDescriptor().getFullMethodName().equals(ExchangeMethods.PUSH.getFullMethodName())) {
+        @SuppressWarnings("unchecked")
+        ServerCallHandler<PushChunk, PushResponse> handler = (ServerCallHandler<PushChunk, PushResponse>) m.getServerCallHandler();
+        b.addMethod(ExchangeMethods.PUSH, handler);
+      } else {
+        b.addMethod(m);
+      }
+    }
+    return b.build();
   }
 
   @Override
@@ -108,6 +131,14 @@ final class ParameterService extends ParameterServerGrpc.ParameterServerImplBase
 
       @Override
       public void onNext(PushChunk chunk) {
+        try {
+          receive(chunk);
+        } finally {
+          ExchangeMethods.PUSH_CHUNKS.release(chunk); // staged or refused: its bytes are no longer read
+        }
+      }
+
+      private void receive(PushChunk chunk) {
         if (failed) {
           return;
         }

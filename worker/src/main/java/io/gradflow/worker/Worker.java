@@ -28,7 +28,9 @@ import io.gradflow.proto.WeightsHeader;
 import io.grpc.Channel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import io.gradflow.common.wire.ExchangeMethods;
 import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.ClientCalls;
 import io.grpc.stub.ClientResponseObserver;
 import io.grpc.stub.StreamObserver;
 import java.time.Duration;
@@ -89,6 +91,7 @@ public final class Worker {
 
   private final ParameterServerGrpc.ParameterServerBlockingStub blocking;
   private final ParameterServerGrpc.ParameterServerStub async;
+  private final Channel channel;
   private final Options options;
   private volatile String workerId;
   private int rank = -1;
@@ -98,6 +101,7 @@ public final class Worker {
   private SharedMemoryLink shared;
 
   public Worker(Channel channel, Options options) {
+    this.channel = channel;
     this.blocking = ParameterServerGrpc.newBlockingStub(channel);
     this.async = ParameterServerGrpc.newStub(channel);
     this.options = options;
@@ -287,7 +291,9 @@ public final class Worker {
       this.received = new long[net.tensorCount()];
       PullRequest request = PullRequest.newBuilder()
           .setWorkerId(workerId).setStep(want).setPushedFirst(pushedFirst).setPushedEnd(pushedEnd).build();
-      async.withDeadlineAfter(deadlineMillis(), TimeUnit.MILLISECONDS).pullWeights(request, this);
+      ClientCalls.asyncServerStreamingCall(
+          channel.newCall(ExchangeMethods.PULL, async.getCallOptions().withDeadlineAfter(deadlineMillis(), TimeUnit.MILLISECONDS)),
+          request, this);
     }
 
     @Override
@@ -297,6 +303,14 @@ public final class Worker {
 
     @Override
     public void onNext(PullChunk chunk) {
+      try {
+        receive(chunk);
+      } finally {
+        ExchangeMethods.PULL_CHUNKS.release(chunk); // copied into the network: its bytes are no longer read
+      }
+    }
+
+    private void receive(PullChunk chunk) {
       if (header == null) {
         header = chunk.getHeader();
         headerAt = System.nanoTime();
