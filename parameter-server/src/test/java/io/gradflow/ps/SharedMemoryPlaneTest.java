@@ -21,7 +21,6 @@ import io.gradflow.proto.JoinResponse;
 import io.gradflow.proto.ParameterServerGrpc;
 import io.gradflow.proto.PullChunk;
 import io.gradflow.proto.PullRequest;
-import io.gradflow.proto.PushChunk;
 import io.gradflow.proto.PushHeader;
 import io.gradflow.proto.PushResponse;
 import io.gradflow.proto.ReadyRequest;
@@ -32,14 +31,11 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
-import io.grpc.stub.StreamObserver;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -110,31 +106,7 @@ class SharedMemoryPlaneTest {
 
   private static PushResponse push(ParameterServerGrpc.ParameterServerStub s, PushHeader header, List<TensorChunk> chunks)
       throws Exception {
-    CompletableFuture<PushResponse> done = new CompletableFuture<>();
-    StreamObserver<PushChunk> out = s.withDeadlineAfter(20, TimeUnit.SECONDS).pushGradients(new StreamObserver<>() {
-      @Override
-      public void onNext(PushResponse r) {
-        done.complete(r);
-      }
-
-      @Override
-      public void onError(Throwable t) {
-        done.completeExceptionally(t);
-      }
-
-      @Override
-      public void onCompleted() {}
-    });
-    out.onNext(PushChunk.newBuilder().setHeader(header).build());
-    for (TensorChunk c : chunks) {
-      out.onNext(PushChunk.newBuilder().setChunk(c).build());
-    }
-    out.onCompleted();
-    try {
-      return done.get(20, TimeUnit.SECONDS);
-    } catch (ExecutionException e) {
-      throw (StatusRuntimeException) e.getCause();
-    }
+    return RawPushes.push(s, header, chunks);
   }
 
   /** A gradient sum with every element different, signs mixed. */

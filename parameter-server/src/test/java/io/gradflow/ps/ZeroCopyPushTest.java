@@ -43,7 +43,6 @@ import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -109,40 +108,7 @@ class ZeroCopyPushTest {
   }
 
   private static PushResponse push(ManagedChannel c, PushHeader header, List<TensorChunk> chunks) throws Exception {
-    CompletableFuture<PushResponse> done = new CompletableFuture<>();
-    StreamObserver<PushChunk> out = ParameterServerGrpc.newStub(c).withDeadlineAfter(20, TimeUnit.SECONDS)
-        .pushGradients(observer(done));
-    out.onNext(PushChunk.newBuilder().setHeader(header).build());
-    for (TensorChunk t : chunks) {
-      out.onNext(PushChunk.newBuilder().setChunk(t).build());
-    }
-    out.onCompleted();
-    return await(done);
-  }
-
-  private static StreamObserver<PushResponse> observer(CompletableFuture<PushResponse> done) {
-    return new StreamObserver<>() {
-      @Override
-      public void onNext(PushResponse r) {
-        done.complete(r);
-      }
-
-      @Override
-      public void onError(Throwable t) {
-        done.completeExceptionally(t);
-      }
-
-      @Override
-      public void onCompleted() {}
-    };
-  }
-
-  private static PushResponse await(CompletableFuture<PushResponse> done) throws Exception {
-    try {
-      return done.get(20, TimeUnit.SECONDS);
-    } catch (ExecutionException e) {
-      throw (StatusRuntimeException) e.getCause();
-    }
+    return RawPushes.push(ParameterServerGrpc.newStub(c), header, chunks);
   }
 
   /** Gradients with every element different and of mixed sizes, so PACKED64 needs several widths. */
@@ -221,10 +187,10 @@ class ZeroCopyPushTest {
     MethodDescriptor<byte[], PushResponse> garbage = ExchangeMethods.PUSH.toBuilder(raw, ExchangeMethods.PUSH.getResponseMarshaller()).build();
     CompletableFuture<PushResponse> done = new CompletableFuture<>();
     StreamObserver<byte[]> out = ClientCalls.asyncClientStreamingCall(
-        c.newCall(garbage, CallOptions.DEFAULT.withDeadlineAfter(20, TimeUnit.SECONDS)), observer(done));
+        c.newCall(garbage, CallOptions.DEFAULT.withDeadlineAfter(20, TimeUnit.SECONDS)), RawPushes.answerInto(done));
     out.onNext(new byte[] {(byte) 0x0a, (byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0x0f, 1, 2}); // a length beyond the message
     out.onCompleted();
-    return assertThrows(StatusRuntimeException.class, () -> await(done)).getStatus();
+    return assertThrows(StatusRuntimeException.class, () -> RawPushes.await(done)).getStatus();
   }
 
   @Test
