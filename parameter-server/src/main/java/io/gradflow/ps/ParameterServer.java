@@ -16,6 +16,8 @@ import java.util.concurrent.TimeUnit;
 public final class ParameterServer {
   /** How often silent workers and overdue pulls are looked for. */
   private static final long EXPIRY_PERIOD_MILLIS = 200;
+  /** Updates run on scratch copies at start, so the first steps' update is compiled code (see {@link StepCoordinator#warmUp}). */
+  private static final int UPDATE_WARMUP_PASSES = 60;
 
   private final StepCoordinator coordinator;
   private final WireCounter wire = new WireCounter();
@@ -73,6 +75,9 @@ public final class ParameterServer {
         throw e;
       }
     }
+    Thread warmUp = new Thread(() -> coordinator.warmUp(UPDATE_WARMUP_PASSES), "gradflow-warmup");
+    warmUp.setDaemon(true);
+    warmUp.start();
     monitor.scheduleWithFixedDelay(
         coordinator::checkDeadlines,
         EXPIRY_PERIOD_MILLIS, EXPIRY_PERIOD_MILLIS, TimeUnit.MILLISECONDS);

@@ -2,6 +2,10 @@ package io.gradflow.ps;
 
 import io.gradflow.common.checkpoint.Checkpoint;
 import io.gradflow.common.model.Network;
+import io.gradflow.common.nn.Gradients;
+import io.gradflow.common.reduce.ExactGradientSum;
+import io.gradflow.common.optim.LearningRateSchedule;
+import io.gradflow.common.optim.SgdOptimizer;
 import io.gradflow.common.train.EpochBookkeeping;
 import io.gradflow.common.train.TrainingListener;
 import io.gradflow.common.train.TrainingSetup;
@@ -92,6 +96,38 @@ public final class StepCoordinator {
   public synchronized void closeSharedMemory() {
     if (plane != null) {
       plane.close();
+    }
+  }
+
+  /**
+   * Compiles the step's update before the first step: runs the optimizer {@code passes} times on
+   * copies of the weights and of a made-up gradient sum, with the job's momentum and weight decay
+   * (the same loops, Vector API included, that {@code closeStep} runs), and throws the results
+   * away. A JVM runs Vector API code interpreted, a hundred times slower, until the JIT has
+   * compiled it; the workers warm their kernels the same way (see {@code Worker}). Runs without the
+   * lock, on scratch state only, while the job assembles.
+   */
+  public void warmUp(int passes) {
+    Network scratch;
+    synchronized (this) {
+      scratch = net.copy();
+    }
+    SgdOptimizer optimizer = new SgdOptimizer(scratch,
+        LearningRateSchedule.constant(1e-12), job.config().momentum(), job.config().weightDecay());
+    ExactGradientSum sum = new ExactGradientSum(scratch);
+    Gradients gradient = new Gradients(scratch.spec());
+    long[][] staging = new long[sum.tensorCount()][];
+    for (int t = 0; t < staging.length; t++) {
+      staging[t] = new long[sum.tensor(t).length];
+      for (int i = 0; i < staging[t].length; i++) {
+        staging[t][i] = (i * 2654435761L % 2001 - 1000) << 20;
+      }
+    }
+    for (int pass = 0; pass < passes; pass++) {
+      for (int t = 0; t < staging.length; t++) {
+        sum.addFixed(t, 0, staging[t], staging[t].length);
+      }
+      optimizer.step(scratch, sum, gradient, pass);
     }
   }
 
