@@ -135,6 +135,11 @@ public final class StepCoordinator {
     return identity.fingerprint();
   }
 
+  /** Number of parameters of the model. */
+  public long parameterCount() {
+    return net.spec().parameterCount();
+  }
+
   /** Number of tensors in the model (two per layer). */
   public int tensorCount() {
     return tensors.lengths().length;
