@@ -6,7 +6,10 @@ import io.gradflow.common.nn.Gradients;
 import io.gradflow.common.reduce.ExactGradientSum;
 import io.gradflow.common.optim.LearningRateSchedule;
 import io.gradflow.common.optim.SgdOptimizer;
+import io.gradflow.common.kernels.Kernels;
+import io.gradflow.common.nn.Backprop;
 import io.gradflow.common.train.EpochBookkeeping;
+import io.gradflow.common.train.Evaluator;
 import io.gradflow.common.train.TrainingListener;
 import io.gradflow.common.train.TrainingSetup;
 import io.gradflow.common.wire.TensorChunks;
@@ -100,12 +103,14 @@ public final class StepCoordinator {
   }
 
   /**
-   * Compiles the step's update before the first step: runs the optimizer {@code passes} times on
+   * Compiles the server's loops before the first step: runs the optimizer {@code passes} times on
    * copies of the weights and of a made-up gradient sum, with the job's momentum and weight decay
-   * (the same loops, Vector API included, that {@code closeStep} runs), and throws the results
-   * away. A JVM runs Vector API code interpreted, a hundred times slower, until the JIT has
-   * compiled it; the workers warm their kernels the same way (see {@code Worker}). Runs without the
-   * lock, on scratch state only, while the job assembles.
+   * (the same loops, Vector API included, that {@code closeStep} runs), and the test evaluation's
+   * forward pass as often on a batch of zeros, and throws the results away. A JVM runs Vector API
+   * code interpreted, a hundred times slower, until the JIT has compiled it: unwarmed, the first
+   * epochs' evaluations on the background thread would take the cores from the workers. The
+   * workers warm their kernels the same way (see {@code Worker}). Runs without the lock, on scratch
+   * state only, while the job assembles.
    */
   public void warmUp(int passes) {
     Network scratch;
@@ -123,11 +128,13 @@ public final class StepCoordinator {
         staging[t][i] = (i * 2654435761L % 2001 - 1000) << 20;
       }
     }
+    Backprop evaluation = new Backprop(scratch.spec(), Kernels.byName(job.config().kernels()), Evaluator.CHUNK);
     for (int pass = 0; pass < passes; pass++) {
       for (int t = 0; t < staging.length; t++) {
         sum.addFixed(t, 0, staging[t], staging[t].length);
       }
       optimizer.step(scratch, sum, gradient, pass);
+      evaluation.forward(scratch, Evaluator.CHUNK);
     }
   }
 
