@@ -9,7 +9,6 @@ import io.gradflow.common.optim.SgdOptimizer;
 import io.gradflow.common.kernels.Kernels;
 import io.gradflow.common.nn.Backprop;
 import io.gradflow.common.train.EpochBookkeeping;
-import io.gradflow.common.train.Evaluator;
 import io.gradflow.common.train.TrainingListener;
 import io.gradflow.common.train.TrainingSetup;
 import io.gradflow.common.wire.TensorChunks;
@@ -113,6 +112,7 @@ public final class StepCoordinator {
    * state only, while the job assembles.
    */
   public void warmUp(int passes) {
+    int warmupRows = 64; // the evaluation's kernels, on fewer rows than its 500: the same code compiles
     Network scratch;
     synchronized (this) {
       scratch = net.copy();
@@ -128,13 +128,13 @@ public final class StepCoordinator {
         staging[t][i] = (i * 2654435761L % 2001 - 1000) << 20;
       }
     }
-    Backprop evaluation = new Backprop(scratch.spec(), Kernels.byName(job.config().kernels()), Evaluator.CHUNK);
+    Backprop evaluation = new Backprop(scratch.spec(), Kernels.byName(job.config().kernels()), warmupRows);
     for (int pass = 0; pass < passes; pass++) {
       for (int t = 0; t < staging.length; t++) {
         sum.addFixed(t, 0, staging[t], staging[t].length);
       }
       optimizer.step(scratch, sum, gradient, pass);
-      evaluation.forward(scratch, Evaluator.CHUNK);
+      evaluation.forward(scratch, warmupRows);
     }
   }
 

@@ -7,8 +7,7 @@ import io.gradflow.common.nn.Backprop;
 
 /** Accuracy and mean cross-entropy of a network on a data set, in batches. */
 public final class Evaluator {
-  /** Rows per forward pass. */
-  public static final int CHUNK = 500;
+  private static final int CHUNK = 500;
 
   /** Accuracy in [0, 1], mean cross-entropy loss, rows evaluated and the time it took. */
   public record Result(double accuracy, double loss, int count, double seconds) {}
