@@ -16,6 +16,10 @@ import java.util.concurrent.TimeUnit;
 public final class ParameterServer {
   /** How often silent workers and overdue pulls are looked for. */
   private static final long EXPIRY_PERIOD_MILLIS = 200;
+  /** Updates run on scratch copies at start, so the first steps' update is compiled code (see {@link StepCoordinator#warmUp}). */
+  private static final int UPDATE_WARMUP_PASSES = 60;
+  /** At most this many elements updated in all by the warm-up (a large model needs fewer passes: its loops are long). */
+  private static final long UPDATE_WARMUP_ELEMENTS = 15_000_000L;
 
   private final StepCoordinator coordinator;
   private final WireCounter wire = new WireCounter();
@@ -73,6 +77,11 @@ public final class ParameterServer {
         throw e;
       }
     }
+    long parameters = coordinator.parameterCount();
+    int passes = (int) Math.max(3, Math.min(UPDATE_WARMUP_PASSES, UPDATE_WARMUP_ELEMENTS / Math.max(1, parameters)));
+    Thread warmUp = new Thread(() -> coordinator.warmUp(passes), "gradflow-warmup");
+    warmUp.setDaemon(true);
+    warmUp.start();
     monitor.scheduleWithFixedDelay(
         coordinator::checkDeadlines,
         EXPIRY_PERIOD_MILLIS, EXPIRY_PERIOD_MILLIS, TimeUnit.MILLISECONDS);
