@@ -21,7 +21,8 @@ import java.util.Set;
  * --max-restarts}) while the server hands its micro-shards to the others; a worker that fails for
  * good (refused, bad data) is reported, and when no worker is left the job stops. A server that
  * dies of a signal is restarted from its newest checkpoint on the same port, and the workers
- * reconnect. {@code --fault} specs inject such failures on purpose. Every child is stopped at the
+ * reconnect: the restarted server resumes once the workers running at its restart have joined
+ * (not the {@code --workers} of the start, some of which may be gone for good). {@code --fault} specs inject such failures on purpose. Every child is stopped at the
  * end and on Ctrl-C; children also watch this process and exit when it is gone, so no JVM outlives
  * the job.
  */
@@ -167,9 +168,20 @@ final class LocalLauncher {
     if (socket != null) {
       Files.deleteIfExists(socket); // left by a server killed with -9: the new one binds the same path
     }
-    JobLaunch.StartedServer started = job.startServer(supervisor, "127.0.0.1", resume ? port : 0, settings.workers(), resume, socket);
+    int waitFor = resume ? workersToResumeWith() : settings.workers();
+    JobLaunch.StartedServer started = job.startServer(supervisor, "127.0.0.1", resume ? port : 0, waitFor, resume, socket);
     server = started.child();
     port = started.port();
+  }
+
+  /**
+   * How many workers a restarted server waits for before it resumes: the workers running now (at
+   * least one, at most one per micro-shard). Workers killed on purpose or lost for good are not
+   * waited for; a replacement or a late joiner that comes later joins the resumed job.
+   */
+  private synchronized int workersToResumeWith() {
+    long running = workers.stream().filter(c -> c.process.isAlive() && !c.killedOnPurpose).count();
+    return (int) Math.max(1, Math.min(running, job.config().microShards()));
   }
 
   private synchronized void startWorker() {
@@ -197,6 +209,9 @@ final class LocalLauncher {
   private synchronized void workerFailed(Child w, int code) {
     if (ending) {
       return;
+    }
+    if (code == ExitCode.JOB_OVER.code()) {
+      return; // it came after the job had finished: nothing to replace
     }
     try {
       if (w.killedOnPurpose) {

@@ -113,8 +113,11 @@ public final class StepCoordinator {
       listener.onEvent("refused " + request.getWorkerName() + ": job differs: " + what);
       throw JobRefusal.refused("this worker's job differs from the server's: " + what);
     }
-    if (finished || failure != null) {
-      throw JobRefusal.refused(finished ? "the job is over" : "the job stopped: " + failure);
+    if (finished) {
+      throw jobOver();
+    }
+    if (failure != null) {
+      throw JobRefusal.refused("the job stopped: " + failure);
     }
     Member m = membership.admit(request.getWorkerName(), assignment.microShards(), System.nanoTime());
     if (plane != null && job.config().pushPrecision() != io.gradflow.common.wire.PushPrecision.BF16) {
@@ -220,6 +223,11 @@ public final class StepCoordinator {
     PushSession push = PushSession.begin(m, h, step, started, assignment, job.config().pushPrecision(), tensors);
     m.seen(System.nanoTime());
     return push;
+  }
+
+  /** What a worker that comes after the job finished is told: there is nothing left to compute. */
+  private JobRefusal jobOver() {
+    return JobRefusal.jobOver("the job is over: it finished after step " + step);
   }
 
   /** Drops a push (broken stream or refused chunk): nothing of it was added. */

@@ -51,7 +51,8 @@ import java.util.function.Supplier;
  * fixed-point sum. Every call has a deadline. It sends heartbeats while it lives; when the server
  * is unreachable it retries with exponential backoff for up to {@code reconnect}, and when the
  * server no longer knows it (restarted, or declared it lost) it joins again and continues. It
- * returns when the server says the job is done.
+ * returns when the server says the job is done; when it joins a job that has finished already, it
+ * fails at once with {@link WorkerFailure.Kind#JOB_OVER} (the server's OUT_OF_RANGE).
  */
 public final class Worker {
   /** What the worker needs besides the server: its data, its name, its limits, its log. */
@@ -574,6 +575,7 @@ public final class Worker {
       case FAILED_PRECONDITION, RESOURCE_EXHAUSTED, PERMISSION_DENIED, UNAUTHENTICATED ->
           new WorkerFailure(WorkerFailure.Kind.REFUSED, "refused by the parameter server (" + call + "): " + desc, e);
       case ABORTED -> new WorkerFailure(WorkerFailure.Kind.FAILED, desc, e);
+      case OUT_OF_RANGE -> new WorkerFailure(WorkerFailure.Kind.JOB_OVER, desc, e);
       default -> new WorkerFailure(WorkerFailure.Kind.FAILED, call + " failed: " + code + ": " + desc, e);
     };
   }
