@@ -30,13 +30,21 @@ final class LocalLauncher {
   /** How long workers get to end by themselves once the job has finished. */
   private static final Duration WORKER_EXIT = Duration.ofSeconds(30);
 
-  /** How many workers, how often a dead one is replaced, and the failures to inject. */
   /**
+   * How many workers, how often a dead one is replaced, and the failures to inject.
+   *
    * @param unixSocket whether the workers reach the server through a Unix domain socket (where this
    *     system has them) instead of loopback TCP
+   * @param minWorkers the server's {@code --min-workers}: with fewer workers running and none to
+   *     come, the job could only wait forever, so the launcher stops it with the reason
    */
-  record Settings(int workers, int maxRestarts, List<FaultSpec> faults, boolean unixSocket) {
-    /** Settings with a Unix domain socket where the system has them. */
+  record Settings(int workers, int maxRestarts, List<FaultSpec> faults, boolean unixSocket, int minWorkers) {
+    /** Settings with --min-workers 1. */
+    Settings(int workers, int maxRestarts, List<FaultSpec> faults, boolean unixSocket) {
+      this(workers, maxRestarts, faults, unixSocket, 1);
+    }
+
+    /** Settings with a Unix domain socket where the system has them and --min-workers 1. */
     Settings(int workers, int maxRestarts, List<FaultSpec> faults) {
       this(workers, maxRestarts, faults, true);
     }
@@ -62,6 +70,10 @@ final class LocalLauncher {
 
   LocalLauncher(JobLaunch job, Settings settings) {
     checkWorkers(settings.workers(), job.config());
+    if (settings.minWorkers() > settings.workers()) {
+      throw CommandFailure.usage("--min-workers " + settings.minWorkers() + " exceeds --workers " + settings.workers()
+          + ": the job would wait for workers that never come");
+    }
     this.job = job;
     this.settings = settings;
     this.faultDone = new boolean[settings.faults().size()];
@@ -217,6 +229,8 @@ final class LocalLauncher {
       if (w.killedOnPurpose) {
         if (replaceWhenGone.contains(w)) {
           startWorker();
+        } else {
+          stopBelowMinWorkers(w.role + " was killed on purpose (--fault kill-worker) and is not replaced");
         }
         return;
       }
@@ -236,7 +250,7 @@ final class LocalLauncher {
         failure = reason + "; no worker left";
         ending = true;
         supervisor.stopAll();
-      } else {
+      } else if (!stopBelowMinWorkers(reason)) {
         job.display().onEvent(reason + "; the job goes on with " + alive + " worker(s)");
       }
     } catch (UncheckedIOException e) {
@@ -244,6 +258,22 @@ final class LocalLauncher {
       ending = true;
       supervisor.stopAll();
     }
+  }
+
+  /**
+   * Stops the job when fewer than {@code --min-workers} workers run and no replacement is coming
+   * (the job would pause for good: nothing else starts workers here); returns whether it did.
+   */
+  private boolean stopBelowMinWorkers(String why) {
+    long running = workers.stream().filter(c -> c.process.isAlive() && !c.killedOnPurpose).count();
+    if (running >= settings.minWorkers()) {
+      return false;
+    }
+    failure = why + "; " + running + " worker(s) left, below --min-workers " + settings.minWorkers()
+        + ", and no replacement comes: the job could only wait";
+    ending = true;
+    supervisor.stopAll();
+    return true;
   }
 
   private synchronized List<Child> workers() {

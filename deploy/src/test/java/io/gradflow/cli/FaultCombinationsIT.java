@@ -60,6 +60,21 @@ class FaultCombinationsIT {
     return args;
   }
 
+  /** Runs {@code gradflow ARGS} as a launcher in a child JVM with its output in {@code log}; null when it hung (it is killed). */
+  private static Integer launch(List<String> args, Path log) throws Exception {
+    List<String> cmd = new ArrayList<>(JvmCommand.thisProgram());
+    cmd.addAll(1, List.of(CHILD_JVM.split(" ")));
+    cmd.addAll(args);
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
+    pb.environment().put("GRADFLOW_CHILD_JAVA_OPTS", CHILD_JVM);
+    Process launcher = pb.start();
+    if (!launcher.waitFor(HANG, TimeUnit.SECONDS)) {
+      launcher.destroyForcibly().waitFor(); // its children watch it and exit
+      return null;
+    }
+    return launcher.exitValue();
+  }
+
   /** Runs the job with the faults {@code pair}; returns null when it ended on {@code undisturbed}, else what went wrong. */
   private String runPair(List<String> pair, String undisturbed, int index) throws Exception {
     Path out = tmp.resolve("pair-" + index);
@@ -68,18 +83,12 @@ class FaultCombinationsIT {
     for (String f : pair) {
       args.addAll(List.of("--fault", f));
     }
-    List<String> cmd = new ArrayList<>(JvmCommand.thisProgram());
-    cmd.addAll(1, List.of(CHILD_JVM.split(" ")));
-    cmd.addAll(args);
-    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
-    pb.environment().put("GRADFLOW_CHILD_JAVA_OPTS", CHILD_JVM);
-    Process launcher = pb.start();
-    if (!launcher.waitFor(HANG, TimeUnit.SECONDS)) {
-      launcher.destroyForcibly().waitFor();
+    Integer code = launch(args, log);
+    if (code == null) {
       return pair + ": did not end in " + HANG + " s:\n" + tail(log);
     }
-    if (launcher.exitValue() != 0) {
-      return pair + ": exit " + launcher.exitValue() + ":\n" + tail(log);
+    if (code != 0) {
+      return pair + ": exit " + code + ":\n" + tail(log);
     }
     String hash = Jobs.summary(out).weightsSha256();
     return hash.equals(undisturbed) ? null : pair + ": weights " + hash + ", expected " + undisturbed;
@@ -118,5 +127,31 @@ class FaultCombinationsIT {
     } finally {
       pool.shutdownNow();
     }
+  }
+
+  /**
+   * A worker killed without a replacement leaves fewer workers than {@code --min-workers}: the job
+   * would pause for good, so the launcher stops it with the reason (exit 1, one line).
+   */
+  @Test
+  void aKilledWorkerBelowMinWorkersStopsTheJobWithTheReason() throws Exception {
+    Path log = tmp.resolve("below-min.log");
+    List<String> args = job(tmp.resolve("below-min"), 2);
+    args.addAll(List.of("--min-workers", "2", "--fault", "kill-worker:1@8"));
+    Integer code = launch(args, log);
+    assertTrue(code != null, "did not end in " + HANG + " s:\n" + tail(log));
+    assertEquals(ExitCode.FAILED.code(), code, tail(log));
+    List<String> lines = Files.readAllLines(log).stream().filter(l -> !l.isBlank()).toList();
+    String last = lines.get(lines.size() - 1);
+    assertTrue(last.contains("worker 1 was killed on purpose") && last.contains("below --min-workers 2"), tail(log));
+  }
+
+  @Test
+  void minWorkersAboveTheWorkerCountIsAUsageError() {
+    List<String> args = job(tmp.resolve("min-above"), 2);
+    args.addAll(List.of("--min-workers", "3"));
+    Jobs.Run r = Jobs.run(args);
+    assertEquals(ExitCode.USAGE.code(), r.exitCode(), r.err());
+    assertTrue(r.err().contains("--min-workers 3 exceeds --workers 2"), r.err());
   }
 }
