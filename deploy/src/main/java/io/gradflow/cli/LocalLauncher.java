@@ -1,6 +1,7 @@
 package io.gradflow.cli;
 
 import io.gradflow.cli.ProcessSupervisor.Child;
+import io.gradflow.common.checkpoint.CheckpointStore;
 import io.gradflow.common.train.TrainingConfig;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -20,11 +21,13 @@ import java.util.Set;
  * <p>Failures: a worker that dies of a signal or loses the server is replaced (up to {@code
  * --max-restarts}) while the server hands its micro-shards to the others; a worker that fails for
  * good (refused, bad data) is reported, and when no worker is left the job stops. A server that
- * dies of a signal is restarted from its newest checkpoint on the same port, and the workers
- * reconnect: the restarted server resumes once the workers running at its restart have joined
- * (not the {@code --workers} of the start, some of which may be gone for good). {@code --fault} specs inject such failures on purpose. Every child is stopped at the
- * end and on Ctrl-C; children also watch this process and exit when it is gone, so no JVM outlives
- * the job.
+ * dies of a signal is restarted on the same port from its newest checkpoint (from the first step
+ * when it wrote none yet), and the workers reconnect: the restarted server resumes once the
+ * workers running at its restart have joined (not the {@code --workers} of the start, some of
+ * which may be gone for good). Below {@code --min-workers} with no replacement coming, the job
+ * stops with the reason instead of waiting for good. {@code --fault} specs inject such failures
+ * on purpose. Every child is stopped at the end and on Ctrl-C; children also watch this process
+ * and exit when it is gone, so no JVM outlives the job.
  */
 final class LocalLauncher {
   /** How long workers get to end by themselves once the job has finished. */
@@ -93,7 +96,7 @@ final class LocalLauncher {
     socket = socketDir == null ? null : socketDir.resolve("server.sock");
     try (ProcessSupervisor s = new ProcessSupervisor("gradflow-launcher", Duration.ZERO)) {
       supervisor = s;
-      startServer(false);
+      startServer(false, false);
       for (int i = 0; i < settings.workers(); i++) {
         startWorker();
       }
@@ -114,8 +117,7 @@ final class LocalLauncher {
         if (!server.killedOnPurpose) {
           restarts++;
         }
-        job.display().onEvent("parameter server exited with code " + code + "; restarting it from its newest checkpoint");
-        startServer(true);
+        restartServer(code);
       }
       ending = true;
       ProcessSupervisor.awaitExit(workers(), WORKER_EXIT);
@@ -176,12 +178,24 @@ final class LocalLauncher {
     }
   }
 
-  private void startServer(boolean resume) throws IOException, InterruptedException {
+  /**
+   * Starts a new server on the same port after the last one exited with {@code code}: from its
+   * newest checkpoint, or from the first step when it died before writing one (same weights
+   * either way: the steps it did are done again).
+   */
+  private void restartServer(int code) throws IOException, InterruptedException {
+    boolean fromCheckpoint = !new CheckpointStore(job.out().resolve("checkpoints"), 1, w -> {}).list().isEmpty();
+    job.display().onEvent("parameter server exited with code " + code + "; restarting it from "
+        + (fromCheckpoint ? "its newest checkpoint" : "the first step (it wrote no checkpoint yet)"));
+    startServer(true, fromCheckpoint);
+  }
+
+  private void startServer(boolean restart, boolean resume) throws IOException, InterruptedException {
     if (socket != null) {
       Files.deleteIfExists(socket); // left by a server killed with -9: the new one binds the same path
     }
-    int waitFor = resume ? workersToResumeWith() : settings.workers();
-    JobLaunch.StartedServer started = job.startServer(supervisor, "127.0.0.1", resume ? port : 0, waitFor, resume, socket);
+    int waitFor = restart ? workersToResumeWith() : settings.workers();
+    JobLaunch.StartedServer started = job.startServer(supervisor, "127.0.0.1", restart ? port : 0, waitFor, resume, socket);
     server = started.child();
     port = started.port();
   }

@@ -130,6 +130,25 @@ class FaultCombinationsIT {
   }
 
   /**
+   * The server killed before its first checkpoint is restarted from the first step (there is
+   * nothing to resume from) and the job ends on the undisturbed weights.
+   */
+  @Test
+  void aServerKilledBeforeItsFirstCheckpointStartsOver() throws Exception {
+    Path reference = tmp.resolve("undisturbed");
+    assertEquals(0, Jobs.run(job(reference, 0)).exitCode());
+    Path out = tmp.resolve("early-kill");
+    Path log = tmp.resolve("early-kill.log");
+    List<String> args = job(out, 2);
+    args.addAll(List.of("--fault", "kill-server@2"));
+    Integer code = launch(args, log);
+    assertTrue(code != null, "did not end in " + HANG + " s:\n" + tail(log));
+    assertEquals(0, code, tail(log));
+    assertTrue(Files.readString(log).contains("restarting it from the first step (it wrote no checkpoint yet)"), tail(log));
+    assertEquals(Jobs.summary(reference).weightsSha256(), Jobs.summary(out).weightsSha256());
+  }
+
+  /**
    * A worker killed without a replacement leaves fewer workers than {@code --min-workers}: the job
    * would pause for good, so the launcher stops it with the reason (exit 1, one line).
    */

@@ -199,6 +199,9 @@ public final class StepCoordinator {
       throw JobRefusal.jobStopped("the job stopped: " + failure);
     }
     if (finished) {
+      if (m.left) {
+        throw jobOver(); // declared lost (paused, cut off) and back after the job finished without it
+      }
       return Pull.done(step);
     }
     if (ending) {

@@ -158,7 +158,12 @@ public final class Worker {
     ReadyRequest ready = ReadyRequest.newBuilder()
         .setWorkerId(workerId).setDataDigest(trainDigest).setTrainCount(train.count())
         .setSharedMemory(shared != null).build();
-    call("ready", () -> blocking.withDeadlineAfter(deadlineMillis(), TimeUnit.MILLISECONDS).ready(ready));
+    try {
+      call("ready", () -> blocking.withDeadlineAfter(deadlineMillis(), TimeUnit.MILLISECONDS).ready(ready));
+    } catch (RuntimeException e) {
+      shards.close();
+      throw e;
+    }
     return new Joined(r, config, net, shards, new ExactGradientSum(net), new double[config.microShards()]);
   }
 
@@ -198,8 +203,22 @@ public final class Worker {
   private long lastPushNanos;
   private long pushDoneAt;
 
+  /**
+   * Joins until admitted: the server may declare this worker lost between its join and its ready
+   * (no heartbeat while the data loads on a busy machine), and then asks it to join again.
+   */
+  private Joined joinUntilReady() {
+    while (true) {
+      try {
+        return join();
+      } catch (RejoinNeeded e) {
+        options.log().accept("the server asks to join again (" + e.getMessage() + ")");
+      }
+    }
+  }
+
   private Result train() {
-    Joined job = join();
+    Joined job = joinUntilReady();
     long want = job.response().getNextStep();
     long computed = 0;
     PendingPull next = null;
@@ -245,7 +264,7 @@ public final class Worker {
           next = null;
         }
         job.shards().close();
-        job = join();
+        job = joinUntilReady();
         want = job.response().getNextStep();
       }
     }
