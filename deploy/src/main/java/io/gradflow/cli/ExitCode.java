@@ -31,6 +31,11 @@ public enum ExitCode {
    * permission): the message gives the reason and the newest good checkpoint to resume from.
    */
   SAVE_FAILED(9),
+  /**
+   * A worker came to a job that had finished: the server (still lingering after the job, see
+   * {@code server --linger-seconds}) said there is nothing left to compute.
+   */
+  JOB_OVER(10),
   /** Interrupted (Ctrl-C). */
   INTERRUPTED(130);
 
@@ -56,10 +61,10 @@ public enum ExitCode {
 
   /**
    * True for a child's failure that a new attempt of the same command cannot mend: a usage error,
-   * bad data, a bad model file, a refused worker.
+   * bad data, a bad model file, a refused worker, a worker that came after the job was over.
    */
   boolean isPermanent() {
-    return this == USAGE || this == DATA || this == MODEL_FILE || this == REFUSED || this == SAVE_FAILED;
+    return this == USAGE || this == DATA || this == MODEL_FILE || this == REFUSED || this == SAVE_FAILED || this == JOB_OVER;
   }
 
   /**

@@ -44,7 +44,8 @@ record JobLaunch(ModelSpec spec, TrainingConfig config, Path dataDir, Path out, 
     Files.deleteIfExists(portFile);
     List<String> cmd = new ArrayList<>(JvmCommand.thisProgram());
     cmd.addAll(List.of("server", "--port", Integer.toString(port), "--bind", bind, "--port-file", portFile.toString(),
-        "--workers", Integer.toString(workers), "--out", out.toString(), "--events"));
+        "--workers", Integer.toString(workers), "--out", out.toString(), "--events",
+        "--linger-seconds", "0")); // the launcher stops its own workers: nobody comes late
     cmd.addAll(ParentPidOption.thisProcess());
     cmd.addAll(JobOptions.argsFor(spec, config, dataDir));
     cmd.addAll(serverArgs);

@@ -1,6 +1,7 @@
 package io.gradflow.cli;
 
 import io.gradflow.cli.ProcessSupervisor.Child;
+import io.gradflow.common.checkpoint.CheckpointStore;
 import io.gradflow.common.train.TrainingConfig;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -20,22 +21,33 @@ import java.util.Set;
  * <p>Failures: a worker that dies of a signal or loses the server is replaced (up to {@code
  * --max-restarts}) while the server hands its micro-shards to the others; a worker that fails for
  * good (refused, bad data) is reported, and when no worker is left the job stops. A server that
- * dies of a signal is restarted from its newest checkpoint on the same port, and the workers
- * reconnect. {@code --fault} specs inject such failures on purpose. Every child is stopped at the
- * end and on Ctrl-C; children also watch this process and exit when it is gone, so no JVM outlives
- * the job.
+ * dies of a signal is restarted on the same port from its newest checkpoint (from the first step
+ * when it wrote none yet), and the workers reconnect: the restarted server resumes once the
+ * workers running at its restart have joined (not the {@code --workers} of the start, some of
+ * which may be gone for good). Below {@code --min-workers} with no replacement coming, the job
+ * stops with the reason instead of waiting for good. {@code --fault} specs inject such failures
+ * on purpose. Every child is stopped at the end and on Ctrl-C; children also watch this process
+ * and exit when it is gone, so no JVM outlives the job.
  */
 final class LocalLauncher {
   /** How long workers get to end by themselves once the job has finished. */
   private static final Duration WORKER_EXIT = Duration.ofSeconds(30);
 
-  /** How many workers, how often a dead one is replaced, and the failures to inject. */
   /**
+   * How many workers, how often a dead one is replaced, and the failures to inject.
+   *
    * @param unixSocket whether the workers reach the server through a Unix domain socket (where this
    *     system has them) instead of loopback TCP
+   * @param minWorkers the server's {@code --min-workers}: with fewer workers running and none to
+   *     come, the job could only wait forever, so the launcher stops it with the reason
    */
-  record Settings(int workers, int maxRestarts, List<FaultSpec> faults, boolean unixSocket) {
-    /** Settings with a Unix domain socket where the system has them. */
+  record Settings(int workers, int maxRestarts, List<FaultSpec> faults, boolean unixSocket, int minWorkers) {
+    /** Settings with --min-workers 1. */
+    Settings(int workers, int maxRestarts, List<FaultSpec> faults, boolean unixSocket) {
+      this(workers, maxRestarts, faults, unixSocket, 1);
+    }
+
+    /** Settings with a Unix domain socket where the system has them and --min-workers 1. */
     Settings(int workers, int maxRestarts, List<FaultSpec> faults) {
       this(workers, maxRestarts, faults, true);
     }
@@ -61,6 +73,10 @@ final class LocalLauncher {
 
   LocalLauncher(JobLaunch job, Settings settings) {
     checkWorkers(settings.workers(), job.config());
+    if (settings.minWorkers() > settings.workers()) {
+      throw CommandFailure.usage("--min-workers " + settings.minWorkers() + " exceeds --workers " + settings.workers()
+          + ": the job would wait for workers that never come");
+    }
     this.job = job;
     this.settings = settings;
     this.faultDone = new boolean[settings.faults().size()];
@@ -80,7 +96,7 @@ final class LocalLauncher {
     socket = socketDir == null ? null : socketDir.resolve("server.sock");
     try (ProcessSupervisor s = new ProcessSupervisor("gradflow-launcher", Duration.ZERO)) {
       supervisor = s;
-      startServer(false);
+      startServer(false, false);
       for (int i = 0; i < settings.workers(); i++) {
         startWorker();
       }
@@ -101,8 +117,7 @@ final class LocalLauncher {
         if (!server.killedOnPurpose) {
           restarts++;
         }
-        job.display().onEvent("parameter server exited with code " + code + "; restarting it from its newest checkpoint");
-        startServer(true);
+        restartServer(code);
       }
       ending = true;
       ProcessSupervisor.awaitExit(workers(), WORKER_EXIT);
@@ -163,13 +178,36 @@ final class LocalLauncher {
     }
   }
 
-  private void startServer(boolean resume) throws IOException, InterruptedException {
+  /**
+   * Starts a new server on the same port after the last one exited with {@code code}: from its
+   * newest checkpoint, or from the first step when it died before writing one (same weights
+   * either way: the steps it did are done again).
+   */
+  private void restartServer(int code) throws IOException, InterruptedException {
+    boolean fromCheckpoint = !new CheckpointStore(job.out().resolve("checkpoints"), 1, w -> {}).list().isEmpty();
+    job.display().onEvent("parameter server exited with code " + code + "; restarting it from "
+        + (fromCheckpoint ? "its newest checkpoint" : "the first step (it wrote no checkpoint yet)"));
+    startServer(true, fromCheckpoint);
+  }
+
+  private void startServer(boolean restart, boolean resume) throws IOException, InterruptedException {
     if (socket != null) {
       Files.deleteIfExists(socket); // left by a server killed with -9: the new one binds the same path
     }
-    JobLaunch.StartedServer started = job.startServer(supervisor, "127.0.0.1", resume ? port : 0, settings.workers(), resume, socket);
+    int waitFor = restart ? workersToResumeWith() : settings.workers();
+    JobLaunch.StartedServer started = job.startServer(supervisor, "127.0.0.1", restart ? port : 0, waitFor, resume, socket);
     server = started.child();
     port = started.port();
+  }
+
+  /**
+   * How many workers a restarted server waits for before it resumes: the workers running now (at
+   * least one, at most one per micro-shard). Workers killed on purpose or lost for good are not
+   * waited for; a replacement or a late joiner that comes later joins the resumed job.
+   */
+  private synchronized int workersToResumeWith() {
+    long running = workers.stream().filter(c -> c.process.isAlive() && !c.killedOnPurpose).count();
+    return (int) Math.max(1, Math.min(running, job.config().microShards()));
   }
 
   private synchronized void startWorker() {
@@ -198,10 +236,15 @@ final class LocalLauncher {
     if (ending) {
       return;
     }
+    if (code == ExitCode.JOB_OVER.code()) {
+      return; // it came after the job had finished: nothing to replace
+    }
     try {
       if (w.killedOnPurpose) {
         if (replaceWhenGone.contains(w)) {
           startWorker();
+        } else {
+          stopBelowMinWorkers(w.role + " was killed on purpose (--fault kill-worker) and is not replaced");
         }
         return;
       }
@@ -221,7 +264,7 @@ final class LocalLauncher {
         failure = reason + "; no worker left";
         ending = true;
         supervisor.stopAll();
-      } else {
+      } else if (!stopBelowMinWorkers(reason)) {
         job.display().onEvent(reason + "; the job goes on with " + alive + " worker(s)");
       }
     } catch (UncheckedIOException e) {
@@ -229,6 +272,22 @@ final class LocalLauncher {
       ending = true;
       supervisor.stopAll();
     }
+  }
+
+  /**
+   * Stops the job when fewer than {@code --min-workers} workers run and no replacement is coming
+   * (the job would pause for good: nothing else starts workers here); returns whether it did.
+   */
+  private boolean stopBelowMinWorkers(String why) {
+    long running = workers.stream().filter(c -> c.process.isAlive() && !c.killedOnPurpose).count();
+    if (running >= settings.minWorkers()) {
+      return false;
+    }
+    failure = why + "; " + running + " worker(s) left, below --min-workers " + settings.minWorkers()
+        + ", and no replacement comes: the job could only wait";
+    ending = true;
+    supervisor.stopAll();
+    return true;
   }
 
   private synchronized List<Child> workers() {

@@ -19,6 +19,7 @@ import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -69,6 +70,9 @@ final class ServerCommand implements Callable<Integer> {
   @Option(names = "--port-file", paramLabel = "FILE", description = "Write the port actually listened on to FILE once serving.")
   Path portFile;
 
+  @Option(names = "--linger-seconds", paramLabel = "S", description = "After the job ended, keep answering for S seconds, so that a worker that comes late (started after the end, or paused through it) is told the job is over (exit 10) instead of finding nobody (default: ${DEFAULT-VALUE}).")
+  double lingerSeconds = 10;
+
   @Option(names = "--events", hidden = true, description = "Print progress as event lines for the launcher.")
   boolean events;
 
@@ -80,6 +84,9 @@ final class ServerCommand implements Callable<Integer> {
     long started = System.nanoTime();
     if (port < 0 || port > 65_535) {
       throw CommandFailure.usage("--port " + port + " is not a port: expected 0..65535 (0 picks a free one)");
+    }
+    if (!(lingerSeconds >= 0)) {
+      throw CommandFailure.usage("--linger-seconds " + lingerSeconds + ": expected 0 or more seconds");
     }
     parent.watch();
     ServerRun.Endpoint endpoint = new ServerRun.Endpoint(bind, port, security.credentials(), security.tlsCert != null,
@@ -117,7 +124,7 @@ final class ServerCommand implements Callable<Integer> {
           ? EventStream.writer(new PrintStream(System.out, true, StandardCharsets.UTF_8),
               eventsEveryStep ? 0 : EventStream.STEP_INTERVAL_NANOS)
           : report.display();
-      new ServerRun(serverJob, policy, endpoint, this::say).run(TrainingListener.all(recorder, display), dir);
+      new ServerRun(serverJob, policy, endpoint, Duration.ofMillis((long) (lingerSeconds * 1000)), this::say).run(TrainingListener.all(recorder, display), dir);
     }
     spec.commandLine().getOut().println("wrote " + dir.resolve("model.gfm") + ", " + dir.resolve("summary.json"));
     return ExitCode.OK.code();

@@ -15,11 +15,14 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.time.Duration;
 import java.util.function.Consumer;
 
 /**
  * Runs one parameter server until its job ends: listens, says where and with what security, writes
- * the port file, waits for the job, and on success writes {@code timing.json}.
+ * the port file, waits for the job, and on success writes {@code timing.json}. After the job it
+ * lingers, still answering, so that a worker that comes late (started after the end, or paused
+ * through it) is told that the job is over instead of finding nobody.
  */
 final class ServerRun {
   /**
@@ -32,13 +35,22 @@ final class ServerRun {
   private final ServerJob job;
   private final ServerPolicy policy;
   private final Endpoint endpoint;
+  private final Duration linger;
   private final Consumer<String> log;
 
-  /** @param log takes the server's one-line messages (without the {@code gradflow server: } prefix) */
-  ServerRun(ServerJob job, ServerPolicy policy, Endpoint endpoint, Consumer<String> log) {
+  /** How long the workers get to leave once the job ended, before the server stops. */
+  private static final long LEAVE_GRACE_MILLIS = 10_000;
+
+  /**
+   * @param linger how long after the job ended the server keeps answering ({@code --linger-seconds}):
+   *     a late worker's join is answered "the job is over" (OUT_OF_RANGE)
+   * @param log takes the server's one-line messages (without the {@code gradflow server: } prefix)
+   */
+  ServerRun(ServerJob job, ServerPolicy policy, Endpoint endpoint, Duration linger, Consumer<String> log) {
     this.job = job;
     this.policy = policy;
     this.endpoint = endpoint;
+    this.linger = linger;
     this.log = log;
   }
 
@@ -86,12 +98,28 @@ final class ServerRun {
         Thread.currentThread().interrupt();
       }
     }));
-    String failure = server.awaitJob(10_000);
+    String failure = server.coordinator().awaitEnd();
+    long endedAt = System.nanoTime();
+    server.coordinator().awaitAllLeft(LEAVE_GRACE_MILLIS);
+    if (failure == null) {
+      writeTiming(dir, server);
+    }
+    lingerAfter(endedAt);
     server.stop();
     if (failure != null) {
       throw new CommandFailure(SaveFailure.is(failure) ? ExitCode.SAVE_FAILED : ExitCode.FAILED, "job failed: " + failure);
     }
-    writeTiming(dir, server);
+  }
+
+  /** Keeps serving until {@link #linger} has passed since {@code endedAt}, the moment the job ended. */
+  private void lingerAfter(long endedAt) throws InterruptedException {
+    long left = linger.toNanos() - (System.nanoTime() - endedAt);
+    if (left <= 0) {
+      return;
+    }
+    log.accept(String.format(java.util.Locale.ROOT,
+        "the job is over; telling late workers so for %.0f s more (--linger-seconds)", left / 1e9));
+    java.util.concurrent.TimeUnit.NANOSECONDS.sleep(left);
   }
 
   /** Writes the port atomically: a launcher polling for the file never reads half of it. */

@@ -94,7 +94,7 @@ final class TrainCommand implements Callable<Integer> {
       workerArgs.addAll(files.workerArgs());
     }
     new LocalLauncher(launch(modelSpec, config, dir, progress, serverArgs, workerArgs),
-        new LocalLauncher.Settings(workers, maxRestarts, faultSpecs, unixSocket && !secure)).run();
+        new LocalLauncher.Settings(workers, maxRestarts, faultSpecs, unixSocket && !secure, recovery.minWorkers)).run();
   }
 
   /** The job for a launcher: these options' server and worker arguments, then {@code serverArgs}, {@code workerArgs}. */

@@ -122,6 +122,7 @@ final class WorkerCommand implements Callable<Integer> {
         case UNAVAILABLE -> ExitCode.UNAVAILABLE;
         case REFUSED -> ExitCode.REFUSED;
         case FAILED -> ExitCode.FAILED;
+        case JOB_OVER -> ExitCode.JOB_OVER;
       };
       throw new CommandFailure(code,
           WorkerSecurityOptions.firstLine(f.getMessage()) + security.handshakeFailure(f) + " (server " + server + ")");

@@ -18,6 +18,8 @@ public final class JobRefusal extends RuntimeException {
     JOB_FULL,
     /** The job stopped on a failure (ABORTED). */
     JOB_STOPPED,
+    /** The job finished: there is nothing left to compute (OUT_OF_RANGE). */
+    JOB_OVER,
     /** The server is shutting down; the worker may retry elsewhen (UNAVAILABLE). */
     SHUTTING_DOWN,
     /** The server does not know this worker (any more): it should join again (FAILED_PRECONDITION marked rejoin). */
@@ -49,6 +51,10 @@ public final class JobRefusal extends RuntimeException {
 
   static JobRefusal jobStopped(String message) {
     return new JobRefusal(Kind.JOB_STOPPED, message);
+  }
+
+  static JobRefusal jobOver(String message) {
+    return new JobRefusal(Kind.JOB_OVER, message);
   }
 
   static JobRefusal shuttingDown(String message) {

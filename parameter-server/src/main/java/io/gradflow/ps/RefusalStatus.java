@@ -16,6 +16,7 @@ final class RefusalStatus {
       case REFUSED -> Status.FAILED_PRECONDITION.withDescription(why).asRuntimeException();
       case JOB_FULL -> Status.RESOURCE_EXHAUSTED.withDescription(why).asRuntimeException();
       case JOB_STOPPED -> Status.ABORTED.withDescription(why).asRuntimeException();
+      case JOB_OVER -> Status.OUT_OF_RANGE.withDescription(why).asRuntimeException();
       case SHUTTING_DOWN -> Status.UNAVAILABLE.withDescription(why).asRuntimeException();
       case REJOIN -> Rejoin.asked(why);
     };

@@ -161,8 +161,11 @@ public final class StepCoordinator {
       listener.onEvent("refused " + request.getWorkerName() + ": job differs: " + what);
       throw JobRefusal.refused("this worker's job differs from the server's: " + what);
     }
-    if (finished || failure != null) {
-      throw JobRefusal.refused(finished ? "the job is over" : "the job stopped: " + failure);
+    if (finished) {
+      throw jobOver();
+    }
+    if (failure != null) {
+      throw JobRefusal.refused("the job stopped: " + failure);
     }
     Member m = membership.admit(request.getWorkerName(), assignment.microShards(), System.nanoTime());
     if (plane != null && job.config().pushPrecision() != io.gradflow.common.wire.PushPrecision.BF16) {
@@ -244,6 +247,9 @@ public final class StepCoordinator {
       throw JobRefusal.jobStopped("the job stopped: " + failure);
     }
     if (finished) {
+      if (m.left) {
+        throw jobOver(); // declared lost (paused, cut off) and back after the job finished without it
+      }
       return Pull.done(step);
     }
     if (ending) {
@@ -268,6 +274,11 @@ public final class StepCoordinator {
     PushSession push = PushSession.begin(m, h, step, started, assignment, job.config().pushPrecision(), tensors);
     m.seen(System.nanoTime());
     return push;
+  }
+
+  /** What a worker that comes after the job finished is told: there is nothing left to compute. */
+  private JobRefusal jobOver() {
+    return JobRefusal.jobOver("the job is over: it finished after step " + step);
   }
 
   /** Drops a push (broken stream or refused chunk): nothing of it was added. */

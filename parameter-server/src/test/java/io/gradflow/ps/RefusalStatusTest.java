@@ -19,6 +19,7 @@ class RefusalStatusTest {
         JobRefusal.refused("other job"), Status.Code.FAILED_PRECONDITION,
         JobRefusal.jobFull("full"), Status.Code.RESOURCE_EXHAUSTED,
         JobRefusal.jobStopped("stopped"), Status.Code.ABORTED,
+        JobRefusal.jobOver("over"), Status.Code.OUT_OF_RANGE,
         JobRefusal.shuttingDown("down"), Status.Code.UNAVAILABLE,
         JobRefusal.rejoin("join again"), Status.Code.FAILED_PRECONDITION);
     assertEquals(JobRefusal.Kind.values().length, expected.size(), "every kind is mapped");

@@ -225,8 +225,8 @@ class StepCoordinatorTest {
     assertTrue(coordinator.isFinished());
     assertEquals(WeightsHeader.State.DONE, pull(a, 3).join().state());
     JobRefusal over = assertThrows(JobRefusal.class, () -> coordinator.join(JoinRequest.newBuilder().setWorkerName("x").build()));
-    assertEquals(JobRefusal.Kind.REFUSED, over.kind());
-    assertEquals("the job is over", over.getMessage());
+    assertEquals(JobRefusal.Kind.JOB_OVER, over.kind());
+    assertEquals("the job is over: it finished after step 3", over.getMessage());
   }
 
   @Test

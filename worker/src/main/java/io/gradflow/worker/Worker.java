@@ -53,7 +53,8 @@ import java.util.function.Supplier;
  * fixed-point sum. Every call has a deadline. It sends heartbeats while it lives; when the server
  * is unreachable it retries with exponential backoff for up to {@code reconnect}, and when the
  * server no longer knows it (restarted, or declared it lost) it joins again and continues. It
- * returns when the server says the job is done.
+ * returns when the server says the job is done; when it joins a job that has finished already, it
+ * fails at once with {@link WorkerFailure.Kind#JOB_OVER} (the server's OUT_OF_RANGE).
  */
 public final class Worker {
   /** What the worker needs besides the server: its data, its name, its limits, its log. */
@@ -161,7 +162,12 @@ public final class Worker {
     ReadyRequest ready = ReadyRequest.newBuilder()
         .setWorkerId(workerId).setDataDigest(trainDigest).setTrainCount(train.count())
         .setSharedMemory(shared != null).build();
-    call("ready", () -> blocking.withDeadlineAfter(deadlineMillis(), TimeUnit.MILLISECONDS).ready(ready));
+    try {
+      call("ready", () -> blocking.withDeadlineAfter(deadlineMillis(), TimeUnit.MILLISECONDS).ready(ready));
+    } catch (RuntimeException e) {
+      shards.close();
+      throw e;
+    }
     return new Joined(r, config, net, shards, new ExactGradientSum(net), new double[config.microShards()]);
   }
 
@@ -201,8 +207,22 @@ public final class Worker {
   private long lastPushNanos;
   private long pushDoneAt;
 
+  /**
+   * Joins until admitted: the server may declare this worker lost between its join and its ready
+   * (no heartbeat while the data loads on a busy machine), and then asks it to join again.
+   */
+  private Joined joinUntilReady() {
+    while (true) {
+      try {
+        return join();
+      } catch (RejoinNeeded e) {
+        options.log().accept("the server asks to join again (" + e.getMessage() + ")");
+      }
+    }
+  }
+
   private Result train() {
-    Joined job = join();
+    Joined job = joinUntilReady();
     long want = job.response().getNextStep();
     long computed = 0;
     PendingPull next = null;
@@ -248,7 +268,7 @@ public final class Worker {
           next = null;
         }
         job.shards().close();
-        job = join();
+        job = joinUntilReady();
         want = job.response().getNextStep();
       }
     }
@@ -588,6 +608,7 @@ public final class Worker {
       case FAILED_PRECONDITION, RESOURCE_EXHAUSTED, PERMISSION_DENIED, UNAUTHENTICATED ->
           new WorkerFailure(WorkerFailure.Kind.REFUSED, "refused by the parameter server (" + call + "): " + desc, e);
       case ABORTED -> new WorkerFailure(WorkerFailure.Kind.FAILED, desc, e);
+      case OUT_OF_RANGE -> new WorkerFailure(WorkerFailure.Kind.JOB_OVER, desc, e);
       default -> new WorkerFailure(WorkerFailure.Kind.FAILED, call + " failed: " + code + ": " + desc, e);
     };
   }

@@ -11,7 +11,9 @@ public final class WorkerFailure extends RuntimeException {
     /** The server refused this worker (other job, other data, job full or over). */
     REFUSED,
     /** The job failed on the server, or this worker could not compute its part. */
-    FAILED
+    FAILED,
+    /** The job had finished when this worker came: there was nothing left to compute. */
+    JOB_OVER
   }
 
   private final Kind kind;
