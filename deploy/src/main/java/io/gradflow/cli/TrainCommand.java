@@ -48,6 +48,9 @@ final class TrainCommand implements Callable<Integer> {
   @Option(names = "--secure", description = "Run the worker processes' job with mutual TLS and a job token, from a CA, certificates and a token generated in OUT/secure/.")
   boolean secure;
 
+  @Option(names = "--report", description = "At the end, write OUT/report.html: the charts and tables of 'gradflow report OUT'.")
+  boolean writeReport;
+
   @Override
   public Integer call() throws IOException, InterruptedException {
     long started = System.nanoTime();
@@ -73,6 +76,10 @@ final class TrainCommand implements Callable<Integer> {
       new SingleProcessJob(modelSpec, config, job.data.load(), compute.threads).run(dir, report.logEvery, started, progress);
     }
     spec.commandLine().getOut().println("wrote " + dir.resolve("model.gfm") + ", " + dir.resolve("summary.json"));
+    if (writeReport) {
+      ReportCommand.write(List.of(dir), dir.resolve("report.html"));
+      spec.commandLine().getOut().println("wrote " + dir.resolve("report.html"));
+    }
     return ExitCode.OK.code();
   }
 
