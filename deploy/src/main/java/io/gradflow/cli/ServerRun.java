@@ -3,6 +3,8 @@ package io.gradflow.cli;
 import io.gradflow.ps.SaveFailure;
 
 import io.gradflow.common.report.RunTiming;
+import io.gradflow.metrics.JobMetrics;
+import io.gradflow.metrics.RefusedPushCounter;
 import io.gradflow.common.train.TrainingListener;
 import io.gradflow.ps.ParameterServer;
 import io.gradflow.ps.ServerJob;
@@ -29,6 +31,7 @@ final class ServerRun {
   private final ServerPolicy policy;
   private final Endpoint endpoint;
   private final Consumer<String> log;
+  private JobMetrics metrics;
 
   /** @param log takes the server's one-line messages (without the {@code gradflow server: } prefix) */
   ServerRun(ServerJob job, ServerPolicy policy, Endpoint endpoint, Consumer<String> log) {
@@ -36,6 +39,12 @@ final class ServerRun {
     this.policy = policy;
     this.endpoint = endpoint;
     this.log = log;
+  }
+
+  /** Counts refused pushes and bytes on the wire into {@code metrics} (null: none). */
+  ServerRun metrics(JobMetrics metrics) {
+    this.metrics = metrics;
+    return this;
   }
 
   /**
@@ -47,7 +56,13 @@ final class ServerRun {
     if (endpoint.token() != null) {
       builder.intercept(new TokenAuthInterceptor(endpoint.token(), log::accept));
     }
+    if (metrics != null) {
+      builder.intercept(new RefusedPushCounter(metrics));
+    }
     ParameterServer server = new ParameterServer(builder, job, policy, listener);
+    if (metrics != null) {
+      metrics.wire(server.wire()::inboundBytes, server.wire()::outboundBytes);
+    }
     try {
       server.start();
     } catch (IOException e) {

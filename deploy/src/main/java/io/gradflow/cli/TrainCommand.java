@@ -2,6 +2,9 @@ package io.gradflow.cli;
 
 import io.gradflow.common.model.ModelSpec;
 import io.gradflow.common.train.TrainingConfig;
+import io.gradflow.common.train.TrainingListener;
+import io.gradflow.metrics.JobMetrics;
+import io.gradflow.metrics.MetricsEndpoint;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -32,6 +35,8 @@ final class TrainCommand implements Callable<Integer> {
   @Mixin WorkerOptions compute;
 
   @Mixin SshOptions ssh;
+
+  @Mixin MetricsOption metrics;
 
   @Option(
       names = "--workers",
@@ -73,7 +78,11 @@ final class TrainCommand implements Callable<Integer> {
     } else if (workers > 0) {
       launchLocal(modelSpec, config, dir, progress);
     } else {
-      new SingleProcessJob(modelSpec, config, job.data.load(), compute.threads).run(dir, report.logEvery, started, progress);
+      JobMetrics jobMetrics = metrics.metrics(dir);
+      try (MetricsEndpoint scraped = metrics.serve("0.0.0.0", jobMetrics, line -> spec.commandLine().getErr().println("gradflow train: " + line))) {
+        new SingleProcessJob(modelSpec, config, job.data.load(), compute.threads).run(dir, report.logEvery, started,
+            jobMetrics == null ? progress : TrainingListener.all(progress, jobMetrics));
+      }
     }
     spec.commandLine().getOut().println("wrote " + dir.resolve("model.gfm") + ", " + dir.resolve("summary.json"));
     if (writeReport) {
@@ -102,6 +111,7 @@ final class TrainCommand implements Callable<Integer> {
   private JobLaunch launch(ModelSpec modelSpec, TrainingConfig config, Path dir, ProgressDisplay progress,
       List<String> serverArgs, List<String> workerArgs) {
     List<String> server = new ArrayList<>(report.toArgs());
+    server.addAll(metrics.toArgs());
     server.addAll(recovery.toArgs());
     server.addAll(serverArgs);
     List<String> worker = new ArrayList<>(compute.toArgs());
