@@ -120,6 +120,8 @@ final class ServerRun {
         server.wire().outboundBytes(),
         perWorkerStep,
         parameterBytes,
-        perWorkerStep / parameterBytes).write(RunTiming.file(dir));
+        perWorkerStep / parameterBytes,
+        split.workers().stream().map(w -> new RunTiming.Worker(w.workerId(), w.pushes(), w.computeMillis(),
+            w.pushMillis(), w.waitMillis(), w.weightsBackMillis())).toList()).write(RunTiming.file(dir));
   }
 }

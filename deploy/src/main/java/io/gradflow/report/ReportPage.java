@@ -43,8 +43,8 @@ public final class ReportPage {
     sb.append("</div>\n");
     if (runs.stream().anyMatch(r -> r.timing().isPresent())) {
       sb.append("<h2>Where a step's time goes</h2>\n<figure>").append(timeSplit().svg()).append("</figure>\n");
-      sb.append("<p class=\"note\">Worker parts are a worker's mean per step; the server's reduce and update happen "
-          + "while the workers wait.</p>\n");
+      sb.append("<p class=\"note\">Worker parts are the mean per push over the workers (and per worker where they "
+          + "differ by more than 10%); the server's reduce and update happen while the workers wait.</p>\n");
       sb.append("<h2>Bytes on the wire</h2>\n").append(wireTable());
     }
     sb.append(eventTable());
@@ -86,31 +86,65 @@ public final class ReportPage {
     return List.of(lossStep.svg(), lossEpoch.svg(), accuracy.svg(), lr.svg(), norms.svg());
   }
 
-  /** Two bars per distributed run: the workers' parts of a step and the server's, in ms. */
+  /**
+   * Per distributed run a bar of the workers' mean parts of a step, a bar per worker when the
+   * workers differ ({@link #workersDiffer}), and a bar of the server's parts; in ms.
+   */
   BarChart timeSplit() {
-    List<RunData> timed = runs.stream().filter(r -> r.timing().isPresent()).toList();
     List<String> rows = new ArrayList<>();
-    for (RunData r : timed) {
+    List<double[]> values = new ArrayList<>(); // per row: compute, push, wait, weights back, reduce, update
+    for (RunData r : runs) {
+      if (r.timing().isEmpty()) {
+        continue;
+      }
+      RunTiming t = r.timing().get();
       rows.add(r.label() + " workers");
+      values.add(new double[] {t.computeMs(), t.pushMs(), t.waitMs(), t.weightsBackMs(), 0, 0});
+      if (workersDiffer(t)) {
+        for (RunTiming.Worker w : t.workers()) {
+          rows.add(r.label() + " " + w.workerId());
+          values.add(new double[] {w.computeMs(), w.pushMs(), w.waitMs(), w.weightsBackMs(), 0, 0});
+        }
+      }
       rows.add(r.label() + " server");
+      values.add(new double[] {0, 0, 0, 0, t.serverReduceMs(), t.serverUpdateMs()});
     }
     BarChart chart = new BarChart("time-split", "Time per step", "ms", rows);
-    chart.add(part(timed, "compute", 0, true, RunTiming::computeMs));
-    chart.add(part(timed, "push", 1, true, RunTiming::pushMs));
-    chart.add(part(timed, "wait", 2, true, RunTiming::waitMs));
-    chart.add(part(timed, "weights back", 3, true, RunTiming::weightsBackMs));
-    chart.add(part(timed, "server reduce", 4, false, RunTiming::serverReduceMs));
-    chart.add(part(timed, "server update", 6, false, RunTiming::serverUpdateMs));
+    String[] parts = {"compute", "push", "wait", "weights back", "server reduce", "server update"};
+    int[] colors = {0, 1, 2, 3, 4, 6};
+    for (int p = 0; p < parts.length; p++) {
+      double[] column = new double[rows.size()];
+      for (int row = 0; row < rows.size(); row++) {
+        column[row] = values.get(row)[p];
+      }
+      chart.add(new BarChart.Segment(parts[p], Palette.color(colors[p]), column));
+    }
     return chart;
   }
 
-  private static BarChart.Segment part(List<RunData> timed, String label, int color, boolean worker,
-      ToDoubleFunction<RunTiming> value) {
-    double[] values = new double[2 * timed.size()];
-    for (int i = 0; i < timed.size(); i++) {
-      values[2 * i + (worker ? 0 : 1)] = value.applyAsDouble(timed.get(i).timing().orElseThrow());
+  /**
+   * Whether a run's workers spent their step differently enough to show each: two or more workers
+   * and, in compute or in wait, the slowest and the fastest more than 10% of the mean apart.
+   */
+  public static boolean workersDiffer(RunTiming t) {
+    if (t.workers().size() < 2) {
+      return false;
     }
-    return new BarChart.Segment(label, Palette.color(color), values);
+    return spread(t, RunTiming.Worker::computeMs) > 0.1 || spread(t, RunTiming.Worker::waitMs) > 0.1;
+  }
+
+  private static double spread(RunTiming t, ToDoubleFunction<RunTiming.Worker> part) {
+    double min = Double.POSITIVE_INFINITY;
+    double max = Double.NEGATIVE_INFINITY;
+    double sum = 0;
+    for (RunTiming.Worker w : t.workers()) {
+      double v = part.applyAsDouble(w);
+      min = Math.min(min, v);
+      max = Math.max(max, v);
+      sum += v;
+    }
+    double mean = sum / t.workers().size();
+    return mean > 0 ? (max - min) / mean : 0;
   }
 
   private String summaryTable() {
