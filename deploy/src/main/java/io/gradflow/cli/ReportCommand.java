@@ -17,10 +17,11 @@ import picocli.CommandLine.Spec;
     name = "report",
     mixinStandardHelpOptions = true,
     description = {
-      "Write one self-contained HTML file (inline SVG, no script, nothing fetched) of the runs in RUN_DIR...: "
-          + "the summaries as a table; train loss per logged step, train and test loss and test accuracy per epoch, "
-          + "learning rate per step and per-layer gradient norms (log scale), with workers joining, leaving and lost "
-          + "marked; for distributed runs the time split of a step and the bytes on the wire.",
+      "Write one HTML page of charts and tables of one or more runs.",
+      "The page is self-contained (inline SVG, no script, nothing fetched): the summaries as a table; "
+          + "train loss per logged step, train and test loss and test accuracy per epoch, learning rate per step "
+          + "and per-layer gradient norms (log scale), with workers joining, leaving and lost marked; for "
+          + "distributed runs the time split of a step and the bytes on the wire.",
       "Several runs overlay their curves with a legend, e.g. a sigmoid and a relu run of the same net."
     })
 final class ReportCommand implements Callable<Integer> {
