@@ -17,6 +17,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
+import java.util.List;
 import java.util.Optional;
 import java.util.function.LongSupplier;
 import java.util.stream.Stream;
@@ -79,6 +80,9 @@ public final class JobMetrics implements TrainingListener {
         .register(registry);
     pushesRefused = Counter.builder().name("gradflow_pushes_refused")
         .help("Pushes the server refused, by reason (the gRPC status code)").labelNames("reason").register(registry);
+    for (String reason : List.of("invalid_argument", "failed_precondition", "unauthenticated", "aborted")) {
+      pushesRefused.labelValues(reason); // the usual reasons are there from the start, at 0
+    }
     CounterWithCallback.builder().name("gradflow_wire_bytes").help("Bytes on the wire at the server, by direction")
         .labelNames("direction")
         .callback(c -> {
