@@ -39,7 +39,8 @@ class ReportIT {
   void chromiumRendersEveryChartWithItsAxesSeriesAndPoints() throws Exception {
     Prerequisites.need(chromium() != null, "the Debian package chromium (headless Chromium renders the report)");
     Path sigmoid = train("sigmoid", 0, "sigmoid");
-    Path tanh = train("tanh", 2, "tanh");
+    Path tanh = train("tanh", 2, "tanh", "--report");
+    assertTrue(Files.readString(tanh.resolve("report.html")).contains("data-chart=\"time-split\""), "train --report wrote its page");
     Path html = tmp.resolve("report.html");
     Jobs.Run r = Jobs.run(List.of("report", sigmoid.toString(), tanh.toString(), "--out", html.toString()));
     assertEquals(0, r.exitCode(), r.err());
@@ -155,11 +156,12 @@ class ReportIT {
     return charts;
   }
 
-  private Path train(String name, int workers, String activation) {
+  private Path train(String name, int workers, String activation, String... extra) {
     Path out = tmp.resolve(name);
     List<String> args = new ArrayList<>(List.of("train", "--workers", Integer.toString(workers), "--out", out.toString()));
     args.addAll(Jobs.spiralsJob(60));
     args.addAll(List.of("--activation", activation, "--log-every", "10"));
+    args.addAll(List.of(extra));
     Jobs.Run r = Jobs.run(args);
     assertEquals(0, r.exitCode(), r.err() + r.out());
     return out;
