@@ -28,6 +28,8 @@ final class BenchCommand implements Callable<Integer> {
 
   @Mixin PushPrecisionOption push;
 
+  @Mixin SharedMemoryOption sharedMemory;
+
   @Option(names = "--workers", paramLabel = "N", split = ",",
       description = "Worker processes (0: single process), or a comma-separated list to compare in one run, "
           + "e.g. 0,1,2,4 (default: 2).")
@@ -52,6 +54,10 @@ final class BenchCommand implements Callable<Integer> {
 
   @Option(names = "--repeats", paramLabel = "R", description = "With --kernels: timed repetitions per kernel; the median is reported (default: ${DEFAULT-VALUE}).")
   int repeats = 7;
+
+  @Option(names = "--unix-socket", negatable = true, defaultValue = "true", fallbackValue = "true",
+      description = "The workers reach the server through a Unix domain socket (Linux) instead of loopback TCP (default: on).")
+  boolean unixSocket = true;
 
   @Option(names = "--json", description = "Print one JSON object.")
   boolean json;
@@ -78,11 +84,13 @@ final class BenchCommand implements Callable<Integer> {
     }
     double loss = targetLoss == null ? Double.NaN : targetLoss;
     if (workers.size() == 1 && runs == 1) {
-      return new JobBench(modelSpec, batch.batch, batch.microShards(), workers.get(0), steps, kernelImpl, push.value(), loss)
+      return new JobBench(modelSpec, batch.batch, batch.microShards(), workers.get(0), steps, kernelImpl, push.value(), loss,
+          sharedMemory.enabled, unixSocket)
           .run(spec.commandLine().getOut(), json);
     }
     BenchSeries series = new BenchSeries(workers, runs,
-        n -> new JobBench(modelSpec, batch.batch, batch.microShards(), n, steps, kernelImpl, push.value(), loss));
+        n -> new JobBench(modelSpec, batch.batch, batch.microShards(), n, steps, kernelImpl, push.value(), loss,
+            sharedMemory.enabled, unixSocket));
     return series.run(spec.commandLine().getOut(), json);
   }
 }

@@ -27,9 +27,23 @@ final class EventStream {
 
   private EventStream() {}
 
+  /** Step lines of a server without faults to time: at most one per this many nanoseconds (the display redraws no faster). */
+  static final long STEP_INTERVAL_NANOS = 100_000_000L;
+
   /** The server side: writes every event as a line. */
   static TrainingListener writer(PrintStream out) {
+    return writer(out, 0);
+  }
+
+  /**
+   * The server side: writes every event as a line, but step lines at most once per {@code
+   * stepIntervalNanos} (0: every step). Each line wakes the launcher, a process that competes with
+   * the workers for the cores; only a launcher that injects faults at given steps needs them all.
+   */
+  static TrainingListener writer(PrintStream out, long stepIntervalNanos) {
     return new TrainingListener() {
+      private long lastStepLine = Long.MIN_VALUE / 2;
+
       @Override
       public void onStart(JobInfo job) {
         out.println(PREFIX + "start total_steps=" + job.totalSteps() + " steps_per_epoch=" + job.stepsPerEpoch()
@@ -39,6 +53,11 @@ final class EventStream {
 
       @Override
       public void onStep(long step, int epoch, double loss, float lr, Gradients gradient) {
+        long now = System.nanoTime();
+        if (now - lastStepLine < stepIntervalNanos) {
+          return;
+        }
+        lastStepLine = now;
         out.println(PREFIX + "step step=" + step + " epoch=" + epoch + " loss=" + loss + " lr=" + lr);
       }
 

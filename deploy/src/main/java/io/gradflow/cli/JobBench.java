@@ -24,9 +24,11 @@ import java.util.Locale;
  *
  * @param kernels the kernel implementation, as named on the command line
  * @param targetLoss a training loss to time the run to ({@code seconds_to_loss}); NaN for none
+ * @param sharedMemory whether the server offers its workers the shared-memory data plane
+ * @param unixSocket whether the workers reach the server through a Unix domain socket (else loopback TCP)
  */
 record JobBench(ModelSpec spec, int batch, int microShards, int workers, int steps, String kernels,
-    PushPrecision precision, double targetLoss) {
+    PushPrecision precision, double targetLoss, boolean sharedMemory, boolean unixSocket) {
 
   /** Steps between the metrics records {@code seconds_to_loss} is read from. */
   private static final int LOSS_LOG_EVERY = 10;
@@ -132,8 +134,11 @@ record JobBench(ModelSpec spec, int batch, int microShards, int workers, int ste
         recovery.checkpointEvery = 0;
         List<String> serverArgs = new ArrayList<>(List.of("--log-every", Integer.toString(logEvery)));
         serverArgs.addAll(recovery.toArgs());
+        if (!sharedMemory) {
+          serverArgs.add("--no-shared-memory");
+        }
         JobLaunch launch = new JobLaunch(spec, config, null, dir, silent, serverArgs, new WorkerOptions().toArgs());
-        new LocalLauncher(launch, new LocalLauncher.Settings(workers, 3, List.of())).run();
+        new LocalLauncher(launch, new LocalLauncher.Settings(workers, 3, List.of(), unixSocket)).run();
       }
     } catch (CommandFailure f) {
       throw new CommandFailure(f.exitCode() == ExitCode.USAGE ? ExitCode.USAGE : ExitCode.FAILED, "bench job failed: " + f.getMessage());

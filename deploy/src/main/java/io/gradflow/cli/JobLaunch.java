@@ -33,6 +33,12 @@ record JobLaunch(ModelSpec spec, TrainingConfig config, Path dataDir, Path out, 
    */
   StartedServer startServer(ProcessSupervisor supervisor, String bind, int port, int workers, boolean resume)
       throws IOException, InterruptedException {
+    return startServer(supervisor, bind, port, workers, resume, null);
+  }
+
+  /** As {@link #startServer(ProcessSupervisor, String, int, int, boolean)}, also listening on the Unix domain socket {@code socket} when not null. */
+  StartedServer startServer(ProcessSupervisor supervisor, String bind, int port, int workers, boolean resume, Path socket)
+      throws IOException, InterruptedException {
     Files.createDirectories(logs());
     Path portFile = logs().resolve("server.port");
     Files.deleteIfExists(portFile);
@@ -42,6 +48,9 @@ record JobLaunch(ModelSpec spec, TrainingConfig config, Path dataDir, Path out, 
     cmd.addAll(ParentPidOption.thisProcess());
     cmd.addAll(JobOptions.argsFor(spec, config, dataDir));
     cmd.addAll(serverArgs);
+    if (socket != null) {
+      cmd.addAll(List.of("--unix-socket", socket.toString()));
+    }
     if (resume) {
       cmd.addAll(List.of("--resume", out.toString()));
     }
@@ -54,7 +63,12 @@ record JobLaunch(ModelSpec spec, TrainingConfig config, Path dataDir, Path out, 
 
   /** The gradflow arguments of a worker named {@code name} that joins the server at {@code server}. */
   List<String> workerCommand(HostPort server, String name) {
-    List<String> args = new ArrayList<>(List.of("worker", "--server", server.toString(), "--name", name));
+    return workerCommand(server.toString(), name);
+  }
+
+  /** As {@link #workerCommand(HostPort, String)} for a server address as {@code worker --server} takes it (HOST:PORT or unix:PATH). */
+  List<String> workerCommand(String server, String name) {
+    List<String> args = new ArrayList<>(List.of("worker", "--server", server, "--name", name));
     args.addAll(JobOptions.argsFor(spec, config, dataDir));
     args.addAll(workerArgs);
     return args;

@@ -4,6 +4,7 @@ import io.gradflow.cli.ProcessSupervisor.Child;
 import io.gradflow.common.train.TrainingConfig;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -29,7 +30,16 @@ final class LocalLauncher {
   private static final Duration WORKER_EXIT = Duration.ofSeconds(30);
 
   /** How many workers, how often a dead one is replaced, and the failures to inject. */
-  record Settings(int workers, int maxRestarts, List<FaultSpec> faults) {}
+  /**
+   * @param unixSocket whether the workers reach the server through a Unix domain socket (where this
+   *     system has them) instead of loopback TCP
+   */
+  record Settings(int workers, int maxRestarts, List<FaultSpec> faults, boolean unixSocket) {
+    /** Settings with a Unix domain socket where the system has them. */
+    Settings(int workers, int maxRestarts, List<FaultSpec> faults) {
+      this(workers, maxRestarts, faults, true);
+    }
+  }
 
   private final JobLaunch job;
   private final Settings settings;
@@ -40,6 +50,8 @@ final class LocalLauncher {
   private ProcessSupervisor supervisor;
   private Child server;
   private int port;
+  /** The server's Unix domain socket for the workers, or null: they use loopback TCP. */
+  private Path socket;
   private int restarts;
   private volatile boolean ending;
   private volatile String failure;
@@ -64,6 +76,8 @@ final class LocalLauncher {
 
   /** Runs the job; returns normally when it succeeded, throws {@link CommandFailure} otherwise. */
   void run() throws IOException, InterruptedException {
+    Path socketDir = settings.unixSocket() && Transport.unixSocketsAvailable() ? Files.createTempDirectory("gradflow-") : null;
+    socket = socketDir == null ? null : socketDir.resolve("server.sock");
     try (ProcessSupervisor s = new ProcessSupervisor("gradflow-launcher", Duration.ZERO)) {
       supervisor = s;
       startServer(false);
@@ -94,6 +108,10 @@ final class LocalLauncher {
       ProcessSupervisor.awaitExit(workers(), WORKER_EXIT);
     } finally {
       ending = true;
+      if (socketDir != null) {
+        Files.deleteIfExists(socket);
+        Files.deleteIfExists(socketDir);
+      }
     }
   }
 
@@ -146,7 +164,10 @@ final class LocalLauncher {
   }
 
   private void startServer(boolean resume) throws IOException, InterruptedException {
-    JobLaunch.StartedServer started = job.startServer(supervisor, "127.0.0.1", resume ? port : 0, settings.workers(), resume);
+    if (socket != null) {
+      Files.deleteIfExists(socket); // left by a server killed with -9: the new one binds the same path
+    }
+    JobLaunch.StartedServer started = job.startServer(supervisor, "127.0.0.1", resume ? port : 0, settings.workers(), resume, socket);
     server = started.child();
     port = started.port();
   }
@@ -154,7 +175,7 @@ final class LocalLauncher {
   private synchronized void startWorker() {
     int index = workers.size();
     List<String> cmd = new ArrayList<>(JvmCommand.thisProgram());
-    cmd.addAll(job.workerCommand(new HostPort("127.0.0.1", port), "worker-" + index));
+    cmd.addAll(job.workerCommand(socket != null ? "unix:" + socket : new HostPort("127.0.0.1", port).toString(), "worker-" + index));
     cmd.addAll(ParentPidOption.thisProcess());
     for (FaultSpec f : settings.faults()) {
       if (f.kind() == FaultSpec.Kind.DELAY_WORKER && f.worker() == index) {

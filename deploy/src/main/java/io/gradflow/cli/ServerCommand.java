@@ -48,6 +48,8 @@ final class ServerCommand implements Callable<Integer> {
 
   @Mixin ParentPidOption parent;
 
+  @Mixin SharedMemoryOption sharedMemory;
+
   @Mixin MetricsOption metricsOption;
 
   @Option(names = "--port", paramLabel = "P", description = "Port to listen on; 0 picks a free one (default: ${DEFAULT-VALUE}).")
@@ -65,11 +67,17 @@ final class ServerCommand implements Callable<Integer> {
   @Option(names = "--resume", paramLabel = "DIR", description = "Continue the job of the newest valid checkpoint in DIR (an --out directory or its checkpoints/); a corrupt newest one falls back to the one before.")
   Path resume;
 
+  @Option(names = "--unix-socket", paramLabel = "PATH", description = "Also listen on the Unix domain socket PATH, for workers on this host ('gradflow worker --server unix:PATH'); Linux only, no TLS.")
+  Path unixSocket;
+
   @Option(names = "--port-file", paramLabel = "FILE", description = "Write the port actually listened on to FILE once serving.")
   Path portFile;
 
   @Option(names = "--events", hidden = true, description = "Print progress as event lines for the launcher.")
   boolean events;
+
+  @Option(names = "--events-every-step", hidden = true, description = "With --events: a line for every step (a launcher that injects faults at given steps), not at most one per 100 ms.")
+  boolean eventsEveryStep;
 
   @Override
   public Integer call() throws IOException, InterruptedException {
@@ -79,7 +87,10 @@ final class ServerCommand implements Callable<Integer> {
     }
     parent.watch();
     ServerRun.Endpoint endpoint = new ServerRun.Endpoint(bind, port, security.credentials(), security.tlsCert != null,
-        security.token(this::say), portFile);
+        security.token(this::say), portFile, sharedMemory.enabled ? SharedMemoryOption.ROOT : null, unixSocket);
+    if (unixSocket != null && !Transport.unixSocketsAvailable()) {
+      throw CommandFailure.usage("--unix-socket: this system has no Unix domain sockets for gRPC (Netty's epoll transport, Linux only)");
+    }
     Path dir = out.dir(resume);
     Checkpoint checkpoint = resume != null ? newestCheckpoint(resume) : null;
     ModelSpec modelSpec = checkpoint != null ? checkpoint.network().spec() : job.modelSpec();
@@ -109,7 +120,8 @@ final class ServerCommand implements Callable<Integer> {
         MetricsEndpoint scraped = metricsOption.serve(bind, metrics, this::say)) {
       recorder.inputScaling(data.scaling()).evaluationOverlapsTraining();
       TrainingListener display = events
-          ? EventStream.writer(new PrintStream(System.out, true, StandardCharsets.UTF_8))
+          ? EventStream.writer(new PrintStream(System.out, true, StandardCharsets.UTF_8),
+              eventsEveryStep ? 0 : EventStream.STEP_INTERVAL_NANOS)
           : report.display();
       TrainingListener listener = metrics == null
           ? TrainingListener.all(recorder, display)

@@ -24,8 +24,12 @@ import java.util.function.Consumer;
  * the port file, waits for the job, and on success writes {@code timing.json}.
  */
 final class ServerRun {
-  /** Where and how the server listens; {@code token} is null without {@code --token-file}. */
-  record Endpoint(String bind, int port, ServerCredentials credentials, boolean tls, String token, Path portFile) {}
+  /**
+   * Where and how the server listens; {@code token} is null without {@code --token-file}, {@code
+   * sharedMemory} (the root of the shared-memory data plane) null with {@code --no-shared-memory}.
+   */
+  record Endpoint(String bind, int port, ServerCredentials credentials, boolean tls, String token, Path portFile,
+      Path sharedMemory, Path unixSocket) {}
 
   private final ServerJob job;
   private final ServerPolicy policy;
@@ -63,13 +67,27 @@ final class ServerRun {
     if (metrics != null) {
       metrics.wire(server.wire()::inboundBytes, server.wire()::outboundBytes);
     }
+    if (endpoint.sharedMemory() != null) {
+      server.sharedMemory(endpoint.sharedMemory());
+    }
+    if (endpoint.unixSocket() != null) {
+      NettyServerBuilder local = Transport.unixServer(endpoint.unixSocket());
+      if (endpoint.token() != null) {
+        local.intercept(new TokenAuthInterceptor(endpoint.token(), log::accept));
+      }
+      if (metrics != null) {
+        local.intercept(new RefusedPushCounter(metrics));
+      }
+      server.alsoListen(local);
+    }
     try {
       server.start();
     } catch (IOException e) {
       throw new CommandFailure(ExitCode.UNAVAILABLE,
-          "cannot listen on " + endpoint.bind() + ":" + endpoint.port() + ": " + e.getMessage());
+          "cannot listen on " + endpoint.bind() + ":" + endpoint.port()
+              + (endpoint.unixSocket() == null ? "" : " and unix:" + endpoint.unixSocket()) + ": " + e.getMessage());
     }
-    String address = endpoint.bind() + ":" + server.port();
+    String address = endpoint.bind() + ":" + server.port() + (endpoint.unixSocket() == null ? "" : " and unix:" + endpoint.unixSocket());
     log.accept("listening on " + address + ", waiting for " + job.workers()
         + " worker(s); job fingerprint " + server.coordinator().fingerprint().substring(0, 12));
     for (String warning : ServerSecurityOptions.warnings(address, JobSecurity.isLoopback(endpoint.bind()),

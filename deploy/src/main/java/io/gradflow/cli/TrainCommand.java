@@ -36,6 +36,8 @@ final class TrainCommand implements Callable<Integer> {
 
   @Mixin SshOptions ssh;
 
+  @Mixin SharedMemoryOption sharedMemory;
+
   @Mixin MetricsOption metrics;
 
   @Option(
@@ -49,6 +51,10 @@ final class TrainCommand implements Callable<Integer> {
 
   @Option(names = "--max-restarts", paramLabel = "N", description = "Replace dead workers and restart a dead server up to N times in all (default: ${DEFAULT-VALUE}).")
   int maxRestarts = 3;
+
+  @Option(names = "--unix-socket", negatable = true, defaultValue = "true", fallbackValue = "true",
+      description = "The local workers reach the server through a Unix domain socket (Linux) instead of loopback TCP; not with --secure, whose TLS needs TCP (default: on).")
+  boolean unixSocket = true;
 
   @Option(names = "--secure", description = "Run the worker processes' job with mutual TLS and a job token, from a CA, certificates and a token generated in OUT/secure/.")
   boolean secure;
@@ -96,7 +102,7 @@ final class TrainCommand implements Callable<Integer> {
       throws IOException, InterruptedException {
     LocalLauncher.checkWorkers(workers, config);
     List<FaultSpec> faultSpecs = FaultSpec.parseAll(faults);
-    List<String> serverArgs = new ArrayList<>();
+    List<String> serverArgs = new ArrayList<>(faultSpecs.isEmpty() ? List.of() : List.of("--events-every-step"));
     List<String> workerArgs = new ArrayList<>();
     if (secure) {
       SecureJobFiles files = SecureJobFiles.create(dir.resolve("secure"));
@@ -104,7 +110,7 @@ final class TrainCommand implements Callable<Integer> {
       workerArgs.addAll(files.workerArgs());
     }
     new LocalLauncher(launch(modelSpec, config, dir, progress, serverArgs, workerArgs),
-        new LocalLauncher.Settings(workers, maxRestarts, faultSpecs)).run();
+        new LocalLauncher.Settings(workers, maxRestarts, faultSpecs, unixSocket && !secure)).run();
   }
 
   /** The job for a launcher: these options' server and worker arguments, then {@code serverArgs}, {@code workerArgs}. */
@@ -113,6 +119,7 @@ final class TrainCommand implements Callable<Integer> {
     List<String> server = new ArrayList<>(report.toArgs());
     server.addAll(metrics.toArgs());
     server.addAll(recovery.toArgs());
+    server.addAll(sharedMemory.toArgs());
     server.addAll(serverArgs);
     List<String> worker = new ArrayList<>(compute.toArgs());
     worker.addAll(workerArgs);

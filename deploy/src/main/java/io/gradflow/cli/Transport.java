@@ -5,7 +5,15 @@ import io.grpc.ServerCredentials;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.netty.shaded.io.netty.channel.ChannelOption;
+import io.grpc.InsecureServerCredentials;
+import io.grpc.netty.shaded.io.netty.channel.epoll.Epoll;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollDomainSocketChannel;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollEventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollServerDomainSocketChannel;
+import io.grpc.netty.shaded.io.netty.channel.unix.DomainSocketAddress;
+import io.grpc.netty.shaded.io.netty.util.concurrent.DefaultThreadFactory;
 import java.net.InetSocketAddress;
+import java.nio.file.Path;
 
 /** The gRPC transport of the server and the worker: the same message limit, windows and buffers on both ends. */
 final class Transport {
@@ -36,6 +44,37 @@ final class Transport {
         .withChildOption(ChannelOption.SO_RCVBUF, SOCKET_BUFFER_BYTES)
         // Handlers never block (a pull waits without a thread), so they run on the transport's
         // threads: no hand-off to an executor per message on the step's critical path.
+        .directExecutor();
+  }
+
+  /** Whether this JVM can serve and dial Unix domain sockets (Netty's epoll transport: Linux). */
+  static boolean unixSocketsAvailable() {
+    return Epoll.isAvailable();
+  }
+
+  /**
+   * The parameter server's listener on the Unix domain socket {@code path}, for the workers on its
+   * host: the same limits as {@link #server}; no TLS (the socket file's permissions guard it).
+   */
+  static NettyServerBuilder unixServer(Path path) {
+    EpollEventLoopGroup boss = new EpollEventLoopGroup(1, new DefaultThreadFactory("gradflow-uds-boss", true));
+    EpollEventLoopGroup workers = new EpollEventLoopGroup(2, new DefaultThreadFactory("gradflow-uds", true));
+    return NettyServerBuilder.forAddress(new DomainSocketAddress(path.toString()), InsecureServerCredentials.create())
+        .channelType(EpollServerDomainSocketChannel.class)
+        .bossEventLoopGroup(boss)
+        .workerEventLoopGroup(workers)
+        .maxInboundMessageSize(MAX_MESSAGE_BYTES)
+        .flowControlWindow(WINDOW_BYTES)
+        .directExecutor();
+  }
+
+  /** A worker's channel to the server's Unix domain socket {@code path}. */
+  static NettyChannelBuilder unixChannel(Path path, ChannelCredentials credentials) {
+    return NettyChannelBuilder.forAddress(new DomainSocketAddress(path.toString()), credentials)
+        .channelType(EpollDomainSocketChannel.class)
+        .eventLoopGroup(new EpollEventLoopGroup(1, new DefaultThreadFactory("gradflow-uds", true)))
+        .maxInboundMessageSize(MAX_MESSAGE_BYTES)
+        .flowControlWindow(WINDOW_BYTES)
         .directExecutor();
   }
 

@@ -12,6 +12,7 @@ import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import java.io.PrintWriter;
 import java.net.InetAddress;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ThreadLocalRandom;
@@ -40,7 +41,7 @@ final class WorkerCommand implements Callable<Integer> {
 
   @Mixin ParentPidOption parent;
 
-  @Option(names = "--server", required = true, paramLabel = "HOST:PORT", description = "The parameter server.")
+  @Option(names = "--server", required = true, paramLabel = "HOST:PORT", description = "The parameter server: HOST:PORT, or unix:PATH for its Unix domain socket on this host (see server --unix-socket).")
   String server;
 
   @Option(names = "--name", paramLabel = "NAME", description = "Name in the server's log (default: host/pid).")
@@ -58,6 +59,20 @@ final class WorkerCommand implements Callable<Integer> {
   @Option(names = "--push-delay-ms", paramLabel = "MS", description = "Delay each push by MS ms (rehearses a straggler; default: ${DEFAULT-VALUE}).")
   long pushDelayMs = 0;
 
+  private static final String UNIX_PREFIX = "unix:";
+
+  /** The channel of {@code --server unix:PATH}: the server's Unix domain socket on this host. */
+  private NettyChannelBuilder unixChannel(Consumer<String> log) {
+    Path socket = Path.of(server.substring(UNIX_PREFIX.length()).replaceFirst("^//", ""));
+    if (!Transport.unixSocketsAvailable()) {
+      throw CommandFailure.usage("--server " + server + ": this system has no Unix domain sockets for gRPC (Netty's epoll transport, Linux only)");
+    }
+    if (security.tlsCa != null) {
+      throw CommandFailure.usage("--server " + server + ": a Unix domain socket carries no TLS; drop --tls-ca or use HOST:PORT");
+    }
+    return Transport.unixChannel(socket, security.credentials(new HostPort("localhost", 1), log));
+  }
+
   @Override
   public Integer call() throws Exception {
     parent.watch();
@@ -66,14 +81,19 @@ final class WorkerCommand implements Callable<Integer> {
       err.println("gradflow worker: " + line);
       err.flush();
     };
-    HostPort target;
-    try {
-      target = HostPort.parse("--server", server);
-    } catch (IllegalArgumentException e) {
-      throw CommandFailure.usage(e.getMessage());
-    }
     compute.check();
-    NettyChannelBuilder channelBuilder = Transport.channel(target, security.credentials(target, log));
+    NettyChannelBuilder channelBuilder;
+    if (server.startsWith(UNIX_PREFIX)) {
+      channelBuilder = unixChannel(log);
+    } else {
+      HostPort target;
+      try {
+        target = HostPort.parse("--server", server);
+      } catch (IllegalArgumentException e) {
+        throw CommandFailure.usage(e.getMessage());
+      }
+      channelBuilder = Transport.channel(target, security.credentials(target, log));
+    }
     if (security.tlsServerName != null) {
       channelBuilder.overrideAuthority(security.tlsServerName);
     }

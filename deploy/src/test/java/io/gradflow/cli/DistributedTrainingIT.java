@@ -1,6 +1,7 @@
 package io.gradflow.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -43,6 +44,36 @@ class DistributedTrainingIT {
     assertEquals(single, train("one", 1));
     assertEquals(single, train("three", 3));
     assertNotEquals(single, train("other-seed", 0, "--seed", "4"), "the hash must depend on the training");
+  }
+
+  /**
+   * Every local transport gives the same weights: loopback TCP with the weights and pushes in
+   * gRPC messages, the Unix domain socket, and the Unix domain socket with the shared-memory data
+   * plane (the default), as the single process does. The logs show which one each run used.
+   */
+  @Test
+  void tcpTheUnixSocketAndSharedMemoryGiveTheSameWeights() throws Exception {
+    String tcp = train("tcp", 2, "--no-shared-memory", "--no-unix-socket");
+    assertFalse(serverLog("tcp").contains(" and unix:"), serverLog("tcp"));
+    assertFalse(workerLogs("tcp").contains("through shared memory"), workerLogs("tcp"));
+
+    assertEquals(tcp, train("unix", 2, "--no-shared-memory"));
+    assertTrue(serverLog("unix").contains(" and unix:"), serverLog("unix"));
+    assertFalse(workerLogs("unix").contains("through shared memory"), workerLogs("unix"));
+
+    assertEquals(tcp, train("shared", 2));
+    assertTrue(serverLog("shared").contains(" and unix:"), serverLog("shared"));
+    assertEquals(2, workerLogs("shared").split("weights and pushes go through shared memory", -1).length - 1, workerLogs("shared"));
+
+    assertEquals(tcp, train("single-process", 0));
+  }
+
+  private String serverLog(String run) throws Exception {
+    return Files.readString(tmp.resolve(run + "/logs/server.log"));
+  }
+
+  private String workerLogs(String run) throws Exception {
+    return Files.readString(tmp.resolve(run + "/logs/worker-0.log")) + Files.readString(tmp.resolve(run + "/logs/worker-1.log"));
   }
 
   @Test

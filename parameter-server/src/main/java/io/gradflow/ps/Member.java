@@ -12,6 +12,10 @@ final class Member {
   boolean pushing;
   /** Reused staging buffers for this worker's pushes, one per tensor (fixed point); see {@link PushSession}. */
   long[][] staging;
+  /** Its push file on the shared-memory data plane (made at the join), or null. */
+  io.gradflow.common.shm.SharedPushArea sharedPush;
+  /** The worker mapped the shared-memory files (said in Ready): its weights and pushes go through them. */
+  boolean sharedMemory;
 
   Member(String id, int rank, String name, long nowNanos) {
     this.id = id;

@@ -16,10 +16,18 @@ import java.util.concurrent.TimeUnit;
 public final class ParameterServer {
   /** How often silent workers and overdue pulls are looked for. */
   private static final long EXPIRY_PERIOD_MILLIS = 200;
+  /** Updates run on scratch copies at start, so the first steps' update is compiled code (see {@link StepCoordinator#warmUp}). */
+  private static final int UPDATE_WARMUP_PASSES = 60;
+  /** At most this many elements updated in all by the warm-up (a large model needs fewer passes: its loops are long). */
+  private static final long UPDATE_WARMUP_ELEMENTS = 15_000_000L;
 
   private final StepCoordinator coordinator;
   private final WireCounter wire = new WireCounter();
   private final Server server;
+  private final ParameterService service;
+  private final TrainingListener listener;
+  /** A second listener of the same service (a Unix domain socket for the workers on this host), or null. */
+  private Server local;
   private final ScheduledExecutorService monitor =
       Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "gradflow-membership");
@@ -33,8 +41,19 @@ public final class ParameterServer {
 
   public ParameterServer(ServerBuilder<?> builder, ServerJob job, ServerPolicy policy, TrainingListener listener) {
     this.coordinator = new StepCoordinator(job, policy, listener);
-    this.server = builder.addService(new ParameterService(coordinator)).addStreamTracerFactory(wire)
+    this.service = new ParameterService(coordinator);
+    this.listener = listener;
+    this.server = builder.addService(service.definition()).addStreamTracerFactory(wire)
         .intercept(new TlsSessionLog(listener::onEvent)).build();
+  }
+
+  /**
+   * Serves the same job on a second listener too, such as a Unix domain socket for the workers on
+   * this host (its interceptors are the caller's, as for the first). Call before {@link #start}.
+   */
+  public ParameterServer alsoListen(ServerBuilder<?> builder) {
+    local = builder.addService(service.definition()).addStreamTracerFactory(wire).intercept(new TlsSessionLog(listener::onEvent)).build();
+    return this;
   }
 
   /** Bytes on the wire so far, both ways. */
@@ -42,8 +61,27 @@ public final class ParameterServer {
     return wire;
   }
 
+  /** Offers the workers on this host the shared-memory data plane under {@code root}; see {@link StepCoordinator#useSharedMemory}. */
+  public ParameterServer sharedMemory(java.nio.file.Path root) {
+    coordinator.useSharedMemory(root);
+    return this;
+  }
+
   public ParameterServer start() throws IOException {
     server.start();
+    if (local != null) {
+      try {
+        local.start();
+      } catch (IOException e) {
+        server.shutdownNow();
+        throw e;
+      }
+    }
+    long parameters = coordinator.parameterCount();
+    int passes = (int) Math.max(3, Math.min(UPDATE_WARMUP_PASSES, UPDATE_WARMUP_ELEMENTS / Math.max(1, parameters)));
+    Thread warmUp = new Thread(() -> coordinator.warmUp(passes), "gradflow-warmup");
+    warmUp.setDaemon(true);
+    warmUp.start();
     monitor.scheduleWithFixedDelay(
         coordinator::checkDeadlines,
         EXPIRY_PERIOD_MILLIS, EXPIRY_PERIOD_MILLIS, TimeUnit.MILLISECONDS);
@@ -72,10 +110,16 @@ public final class ParameterServer {
   public void stop() throws InterruptedException {
     monitor.shutdownNow();
     server.shutdown();
+    if (local != null) {
+      local.shutdown();
+    }
     coordinator.failWaitingPulls();
-    if (!server.awaitTermination(5, TimeUnit.SECONDS)) {
-      server.shutdownNow();
-      server.awaitTermination(5, TimeUnit.SECONDS);
+    coordinator.closeSharedMemory();
+    for (Server s : local == null ? java.util.List.of(server) : java.util.List.of(server, local)) {
+      if (!s.awaitTermination(5, TimeUnit.SECONDS)) {
+        s.shutdownNow();
+        s.awaitTermination(5, TimeUnit.SECONDS);
+      }
     }
   }
 

@@ -15,6 +15,10 @@ import io.gradflow.proto.ReadyRequest;
 import io.gradflow.proto.ReadyResponse;
 import io.gradflow.proto.TensorChunk;
 import io.gradflow.proto.WeightsHeader;
+import io.gradflow.common.wire.ExchangeMethods;
+import io.grpc.ServerCallHandler;
+import io.grpc.ServerMethodDefinition;
+import io.grpc.ServerServiceDefinition;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 
@@ -29,6 +33,25 @@ final class ParameterService extends ParameterServerGrpc.ParameterServerImplBase
     this.coordinator = coordinator;
   }
 
+  /**
+   * The service as servers bind it: the generated methods, but PushGradients parses its chunks
+   * with {@link ExchangeMethods#PUSH_CHUNKS}, without copying them out of the transport's buffers.
+   */
+  ServerServiceDefinition definition() {
+    ServerServiceDefinition generated = bindService();
+    ServerServiceDefinition.Builder b = ServerServiceDefinition.builder(ParameterServerGrpc.SERVICE_NAME);
+    for (ServerMethodDefinition<?, ?> m : generated.getMethods()) {
+      if (m.getMethodDescriptor().getFullMethodName().equals(ExchangeMethods.PUSH.getFullMethodName())) {
+        @SuppressWarnings("unchecked")
+        ServerCallHandler<PushChunk, PushResponse> handler = (ServerCallHandler<PushChunk, PushResponse>) m.getServerCallHandler();
+        b.addMethod(ExchangeMethods.PUSH, handler);
+      } else {
+        b.addMethod(m);
+      }
+    }
+    return b.build();
+  }
+
   @Override
   public void join(JoinRequest request, StreamObserver<JoinResponse> response) {
     unary(response, () -> coordinator.join(request));
@@ -39,7 +62,7 @@ final class ParameterService extends ParameterServerGrpc.ParameterServerImplBase
     unary(
         response,
         () -> {
-          coordinator.ready(request.getWorkerId(), request.getDataDigest(), request.getTrainCount());
+          coordinator.ready(request.getWorkerId(), request.getDataDigest(), request.getTrainCount(), request.getSharedMemory());
           return ReadyResponse.getDefaultInstance();
         });
   }
@@ -91,7 +114,8 @@ final class ParameterService extends ParameterServerGrpc.ParameterServerImplBase
                     .setStep(pull.step())
                     .setShardFirst(pull.first())
                     .setShardEnd(pull.end())
-                    .setTensorCount(pull.weights().isEmpty() ? 0 : coordinator.tensorCount()))
+                    .setTensorCount(pull.weights().isEmpty() ? 0 : coordinator.tensorCount())
+                    .setWeightsInSharedMemory(pull.weightsInSharedMemory()))
             .build());
     for (TensorChunk c : pull.weights()) {
       response.onNext(PullChunk.newBuilder().setChunk(c).build());
@@ -107,6 +131,14 @@ final class ParameterService extends ParameterServerGrpc.ParameterServerImplBase
 
       @Override
       public void onNext(PushChunk chunk) {
+        try {
+          receive(chunk);
+        } finally {
+          ExchangeMethods.PUSH_CHUNKS.release(chunk); // staged or refused: its bytes are no longer read
+        }
+      }
+
+      private void receive(PushChunk chunk) {
         if (failed) {
           return;
         }
@@ -116,6 +148,9 @@ final class ParameterService extends ParameterServerGrpc.ParameterServerImplBase
               throw JobRefusal.badRequest("a push starts with its header, got a chunk");
             }
             session = coordinator.beginPush(chunk.getHeader());
+            if (session.inSharedMemory()) {
+              session.readShared();
+            }
           } else if (chunk.hasChunk()) {
             session.addChunk(chunk.getChunk());
           } else {

@@ -1,6 +1,7 @@
 package io.gradflow.ps;
 
 import io.gradflow.common.model.Network;
+import io.gradflow.common.reduce.FixedPoint;
 import io.gradflow.common.reduce.ExactGradientSum;
 import io.gradflow.common.wire.PushCodec;
 import io.gradflow.common.wire.PushPrecision;
@@ -60,8 +61,35 @@ public final class PushSession {
         member.staging[t] = new long[tensorLengths[t]];
       }
     }
-    this.decoder = PushCodec.decoder(
+    this.decoder = isShared(header) ? null : PushCodec.decoder(
         header.getEncoding(), header.getShardEnd() - header.getShardFirst(), tensorLengths, tensorNames);
+  }
+
+  private static boolean isShared(PushHeader h) {
+    return h.getEncoding() == PushHeader.Encoding.SHARED_FIXED64;
+  }
+
+  /** True for a push whose sums wait in the worker's shared-memory push file: {@link #readShared} takes them. */
+  boolean inSharedMemory() {
+    return decoder == null;
+  }
+
+  /**
+   * Copies the sums of a {@code SHARED_FIXED64} push out of the worker's push file into its
+   * staging, checking every value as a PACKED64 push's (outside the coordinator's lock).
+   */
+  void readShared() {
+    long start = System.nanoTime();
+    try {
+      member.sharedPush.readInto(member.staging, FixedPoint.FIXED_LIMIT * (header.getShardEnd() - header.getShardFirst()), tensorNames);
+    } catch (IllegalArgumentException e) {
+      throw invalid(e.getMessage() + " (from " + member + ")");
+    } finally {
+      reduceNanos += System.nanoTime() - start;
+    }
+    for (int t = 0; t < received.length; t++) {
+      received[t] = tensorLengths[t];
+    }
   }
 
   /**
@@ -71,7 +99,7 @@ public final class PushSession {
    */
   static PushSession begin(Member m, PushHeader h, long step, boolean started, MicroShardAssignment assignment,
       PushPrecision precision, Tensors tensors) {
-    checkHeader(h, assignment.microShards(), precision);
+    checkHeader(h, assignment.microShards(), precision, m.sharedMemory);
     boolean duplicate = h.getStep() < step || (h.getStep() == step && assignment.allCovered(h.getShardFirst(), h.getShardEnd()));
     if (!duplicate) {
       if (!started || h.getStep() > step) {
@@ -93,7 +121,7 @@ public final class PushSession {
    * Checks what a push header says of itself: a range within the {@code microShards}, one finite
    * loss per micro-shard, an encoding the job's {@code precision} takes.
    */
-  private static void checkHeader(PushHeader h, int microShards, PushPrecision precision) {
+  private static void checkHeader(PushHeader h, int microShards, PushPrecision precision, boolean sharedMemory) {
     if (h.getShardFirst() < 0 || h.getShardEnd() > microShards || h.getShardFirst() >= h.getShardEnd()) {
       throw invalid("micro-shards [" + h.getShardFirst() + ", " + h.getShardEnd() + "): expected a range within [0, " + microShards + ")");
     }
@@ -105,6 +133,13 @@ public final class PushSession {
       if (!Double.isFinite(h.getShardLoss(i))) {
         throw invalid("loss of micro-shard " + (h.getShardFirst() + i) + " is " + h.getShardLoss(i) + ": expected a finite value");
       }
+    }
+    if (isShared(h)) {
+      if (!sharedMemory || precision == PushPrecision.BF16) {
+        throw invalid("push encoding SHARED_FIXED64: "
+            + (sharedMemory ? "this job has push precision bf16 and takes BF16 pushes only" : "this worker is not on the shared-memory data plane"));
+      }
+      return;
     }
     try {
       PushCodec.checkAccepted(h.getEncoding(), precision, count);
@@ -128,6 +163,9 @@ public final class PushSession {
   }
 
   private void stage(TensorChunk c) {
+    if (decoder == null) {
+      throw invalid("a SHARED_FIXED64 push carries no chunks, got one of " + tensorNames[Math.max(0, Math.min(tensorNames.length - 1, c.getTensor()))]);
+    }
     int n;
     try {
       n = decoder.decode(c, member.staging);

@@ -2,6 +2,12 @@ package io.gradflow.ps;
 
 import io.gradflow.common.checkpoint.Checkpoint;
 import io.gradflow.common.model.Network;
+import io.gradflow.common.nn.Gradients;
+import io.gradflow.common.reduce.ExactGradientSum;
+import io.gradflow.common.optim.LearningRateSchedule;
+import io.gradflow.common.optim.SgdOptimizer;
+import io.gradflow.common.kernels.Kernels;
+import io.gradflow.common.nn.Backprop;
 import io.gradflow.common.train.EpochBookkeeping;
 import io.gradflow.common.train.TrainingListener;
 import io.gradflow.common.train.TrainingSetup;
@@ -58,7 +64,9 @@ public final class StepCoordinator {
   private String failure;
   private long step;
   private long duplicatePushes;
+  /** The open step's weights as pull chunks, made at the first pull through the socket; null until then. */
   private List<TensorChunk> snapshot = List.of();
+  private SharedMemoryPlane plane;
 
   public StepCoordinator(ServerJob job, ServerPolicy policy, TrainingListener listener) {
     this.job = job;
@@ -77,8 +85,66 @@ public final class StepCoordinator {
     this.step = checkpoints.restore(job.resumeFrom(), epochs);
   }
 
+  /**
+   * Offers the workers on this host the shared-memory data plane under {@code root} (normally
+   * {@code /dev/shm}); without it, or when the plane cannot be made there, everything goes through
+   * the socket. Call before the first join.
+   */
+  public synchronized void useSharedMemory(java.nio.file.Path root) {
+    plane = SharedMemoryPlane.create(root, tensors.lengths(), listener::onEvent);
+  }
+
+  /** Deletes the shared-memory files (the server stops). */
+  public synchronized void closeSharedMemory() {
+    if (plane != null) {
+      plane.close();
+    }
+  }
+
+  /**
+   * Compiles the server's loops before the first step: runs the optimizer {@code passes} times on
+   * copies of the weights and of a made-up gradient sum, with the job's momentum and weight decay
+   * (the same loops, Vector API included, that {@code closeStep} runs), and the test evaluation's
+   * forward pass as often on a batch of zeros, and throws the results away. A JVM runs Vector API
+   * code interpreted, a hundred times slower, until the JIT has compiled it: unwarmed, the first
+   * epochs' evaluations on the background thread would take the cores from the workers. The
+   * workers warm their kernels the same way (see {@code Worker}). Runs without the lock, on scratch
+   * state only, while the job assembles.
+   */
+  public void warmUp(int passes) {
+    int warmupRows = 64; // the evaluation's kernels, on fewer rows than its 500: the same code compiles
+    Network scratch;
+    synchronized (this) {
+      scratch = net.copy();
+    }
+    SgdOptimizer optimizer = new SgdOptimizer(scratch,
+        LearningRateSchedule.constant(1e-12), job.config().momentum(), job.config().weightDecay());
+    ExactGradientSum sum = new ExactGradientSum(scratch);
+    Gradients gradient = new Gradients(scratch.spec());
+    long[][] staging = new long[sum.tensorCount()][];
+    for (int t = 0; t < staging.length; t++) {
+      staging[t] = new long[sum.tensor(t).length];
+      for (int i = 0; i < staging[t].length; i++) {
+        staging[t][i] = (i * 2654435761L % 2001 - 1000) << 20;
+      }
+    }
+    Backprop evaluation = new Backprop(scratch.spec(), Kernels.byName(job.config().kernels()), warmupRows);
+    for (int pass = 0; pass < passes; pass++) {
+      for (int t = 0; t < staging.length; t++) {
+        sum.addFixed(t, 0, staging[t], staging[t].length);
+      }
+      optimizer.step(scratch, sum, gradient, pass);
+      evaluation.forward(scratch, warmupRows);
+    }
+  }
+
   public String fingerprint() {
     return identity.fingerprint();
+  }
+
+  /** Number of parameters of the model. */
+  public long parameterCount() {
+    return net.spec().parameterCount();
   }
 
   /** Number of tensors in the model (two per layer). */
@@ -99,14 +165,27 @@ public final class StepCoordinator {
       throw JobRefusal.refused(finished ? "the job is over" : "the job stopped: " + failure);
     }
     Member m = membership.admit(request.getWorkerName(), assignment.microShards(), System.nanoTime());
+    if (plane != null && job.config().pushPrecision() != io.gradflow.common.wire.PushPrecision.BF16) {
+      m.sharedPush = plane.pushAreaFor(m.id);
+    }
     listener.onEvent("joined: " + m + ", " + membership.liveCount() + (started ? " live" : "/" + job.workers())
         + (started ? "; it computes from step " + (step + 2) + " on" : ""));
-    return identity.admitted(m, step);
+    JoinResponse admitted = identity.admitted(m, step);
+    if (m.sharedPush == null) {
+      return admitted;
+    }
+    return admitted.toBuilder().setSharedMemoryDir(plane.dir().toString()).setSharedMemoryToken(plane.token()).build();
   }
 
   /** Marks a worker ready once its training set matches the server's; starts the job when all are. */
   public synchronized void ready(String workerId, String digest, long count) {
-    membership.ready(workerId, digest, count, System.nanoTime());
+    ready(workerId, digest, count, false);
+  }
+
+  /** As {@link #ready(String, String, long)}; {@code sharedMemory}: the worker mapped the shared-memory files. */
+  public synchronized void ready(String workerId, String digest, long count, boolean sharedMemory) {
+    Member m = membership.ready(workerId, digest, count, System.nanoTime());
+    m.sharedMemory = sharedMemory && m.sharedPush != null;
     if (!started && membership.readyCount() >= job.workers()) {
       start();
     } else if (started) {
@@ -177,7 +256,7 @@ public final class StepCoordinator {
       boolean afterPush = request.getStep() == step + 1; // its push of the previous step may still be on its way
       WorkItem item = assignment.workFor(m, afterPush ? request.getPushedFirst() : 0, afterPush ? request.getPushedEnd() : 0);
       if (item != null) {
-        return Pull.ready(step, item, snapshot);
+        return m.sharedMemory ? Pull.readyInSharedMemory(step, item) : Pull.ready(step, item, snapshot());
       }
     }
     return null;
@@ -230,6 +309,9 @@ public final class StepCoordinator {
   /** A worker is gone: its unfinished micro-shards go to the survivors, now. */
   private void lose(Member m, String why) {
     m.left = true;
+    if (plane != null) {
+      plane.forget(m.id);
+    }
     if (!started || finished || ending) {
       listener.onEvent("left: " + m + (why.isEmpty() ? "" : " (" + why + ")"));
       changed();
@@ -289,12 +371,25 @@ public final class StepCoordinator {
     if (ready.size() < policy.minWorkers()) {
       resumeIfEnoughWorkers();
     }
-    snapshot = weightsSnapshot();
+    snapshot = null;
+    if (plane != null) {
+      plane.publish(step, net);
+    }
     changed();
   }
 
-  /** The weights of the open step as the chunks every pull of it gets. */
-  private List<TensorChunk> weightsSnapshot() {
+  /**
+   * The weights of the open step as the chunks every pull of it through the socket gets, made at
+   * the first such pull (the weights do not change while the step is open).
+   */
+  private List<TensorChunk> snapshot() {
+    if (snapshot == null) {
+      snapshot = weightsChunks();
+    }
+    return snapshot;
+  }
+
+  private List<TensorChunk> weightsChunks() {
     List<TensorChunk> chunks = new ArrayList<>();
     for (int t = 0; t < net.tensorCount(); t++) {
       chunks.addAll(TensorChunks.ofFloats(t, net.tensor(t)));

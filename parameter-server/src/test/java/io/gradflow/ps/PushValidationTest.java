@@ -19,7 +19,6 @@ import io.gradflow.proto.JoinResponse;
 import io.gradflow.proto.ParameterServerGrpc;
 import io.gradflow.proto.PullChunk;
 import io.gradflow.proto.PullRequest;
-import io.gradflow.proto.PushChunk;
 import io.gradflow.proto.PushHeader;
 import io.gradflow.proto.PushResponse;
 import io.gradflow.proto.ReadyRequest;
@@ -35,7 +34,6 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -116,33 +114,9 @@ class PushValidationTest {
     return h;
   }
 
-  /** Sends a push and returns its answer, or throws the StatusRuntimeException it ended with. */
+
   private PushResponse push(PushHeader header, List<TensorChunk> chunks) throws Exception {
-    CompletableFuture<PushResponse> done = new CompletableFuture<>();
-    StreamObserver<PushChunk> out = async.withDeadlineAfter(20, TimeUnit.SECONDS).pushGradients(new StreamObserver<>() {
-      @Override
-      public void onNext(PushResponse r) {
-        done.complete(r);
-      }
-
-      @Override
-      public void onError(Throwable t) {
-        done.completeExceptionally(t);
-      }
-
-      @Override
-      public void onCompleted() {}
-    });
-    out.onNext(PushChunk.newBuilder().setHeader(header).build());
-    for (TensorChunk c : chunks) {
-      out.onNext(PushChunk.newBuilder().setChunk(c).build());
-    }
-    out.onCompleted();
-    try {
-      return done.get(20, TimeUnit.SECONDS);
-    } catch (ExecutionException e) {
-      throw (StatusRuntimeException) e.getCause();
-    }
+    return RawPushes.push(async, header, chunks);
   }
 
   /** Fixed-point zero gradients for every tensor, PACKED64. */

@@ -124,6 +124,15 @@ class StepCoordinatorTest {
   }
 
   @Test
+  void theWarmUpLeavesTheJobAsItWas() {
+    start(1, policy(1, 0));
+    String before = coordinator.networkSha256();
+    coordinator.warmUp(5);
+    assertEquals(before, coordinator.networkSha256(), "the warm-up updates copies only");
+    assertEquals(0, coordinator.step());
+  }
+
+  @Test
   void aLostWorkersMicroShardsAreHandedToTheOthersAtOnce() {
     List<String> ids = aPushedItsPart(policy(1, 0));
     String a = ids.get(0);

@@ -28,7 +28,9 @@ import io.gradflow.proto.WeightsHeader;
 import io.grpc.Channel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import io.gradflow.common.wire.ExchangeMethods;
 import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.ClientCalls;
 import io.grpc.stub.ClientResponseObserver;
 import io.grpc.stub.StreamObserver;
 import java.time.Duration;
@@ -89,13 +91,17 @@ public final class Worker {
 
   private final ParameterServerGrpc.ParameterServerBlockingStub blocking;
   private final ParameterServerGrpc.ParameterServerStub async;
+  private final Channel channel;
   private final Options options;
   private volatile String workerId;
   private int rank = -1;
   private Dataset train;
   private String trainDigest;
+  /** The server's shared-memory data plane as mapped at the last join, or null: everything goes through the socket. */
+  private SharedMemoryLink shared;
 
   public Worker(Channel channel, Options options) {
+    this.channel = channel;
     this.blocking = ParameterServerGrpc.newBlockingStub(channel);
     this.async = ParameterServerGrpc.newStub(channel);
     this.options = options;
@@ -151,8 +157,10 @@ public final class Worker {
     if (firstJoin) {
       warmUp(net, shards, config);
     }
+    shared = SharedMemoryLink.attach(r, net, options.log());
     ReadyRequest ready = ReadyRequest.newBuilder()
-        .setWorkerId(workerId).setDataDigest(trainDigest).setTrainCount(train.count()).build();
+        .setWorkerId(workerId).setDataDigest(trainDigest).setTrainCount(train.count())
+        .setSharedMemory(shared != null).build();
     call("ready", () -> blocking.withDeadlineAfter(deadlineMillis(), TimeUnit.MILLISECONDS).ready(ready));
     return new Joined(r, config, net, shards, new ExactGradientSum(net), new double[config.microShards()]);
   }
@@ -283,7 +291,9 @@ public final class Worker {
       this.received = new long[net.tensorCount()];
       PullRequest request = PullRequest.newBuilder()
           .setWorkerId(workerId).setStep(want).setPushedFirst(pushedFirst).setPushedEnd(pushedEnd).build();
-      async.withDeadlineAfter(deadlineMillis(), TimeUnit.MILLISECONDS).pullWeights(request, this);
+      ClientCalls.asyncServerStreamingCall(
+          channel.newCall(ExchangeMethods.PULL, async.getCallOptions().withDeadlineAfter(deadlineMillis(), TimeUnit.MILLISECONDS)),
+          request, this);
     }
 
     @Override
@@ -293,6 +303,14 @@ public final class Worker {
 
     @Override
     public void onNext(PullChunk chunk) {
+      try {
+        receive(chunk);
+      } finally {
+        ExchangeMethods.PULL_CHUNKS.release(chunk); // copied into the network: its bytes are no longer read
+      }
+    }
+
+    private void receive(PullChunk chunk) {
       if (header == null) {
         header = chunk.getHeader();
         headerAt = System.nanoTime();
@@ -332,13 +350,27 @@ public final class Worker {
       }
     }
 
-    /** Waits for the whole answer; on READY the weights are in the network. */
+    /**
+     * Waits for the whole answer; on READY the weights are in the network. Weights in shared
+     * memory are copied here; when the server overwrote them meanwhile (this worker fell two steps
+     * behind), the answer becomes NOT_YET for the next step, and the worker asks again.
+     */
     WeightsHeader await() {
       WeightsHeader h = awaitFuture(done, "pull", deadlineMillis() + 1000);
       if (broken != null) {
         throw new WorkerFailure(WorkerFailure.Kind.FAILED, broken);
       }
-      if (h.getState() == WeightsHeader.State.READY) {
+      if (h.getState() == WeightsHeader.State.READY && h.getWeightsInSharedMemory()) {
+        if (shared == null) {
+          throw new WorkerFailure(WorkerFailure.Kind.FAILED, "the server sent the weights of step " + (h.getStep() + 1)
+              + " through shared memory, which this worker has not mapped");
+        }
+        if (!shared.weights().read(h.getStep(), net)) {
+          return WeightsHeader.newBuilder().setState(WeightsHeader.State.NOT_YET).setStep(h.getStep() + 1).build();
+        }
+        pullWaitNanos = headerAt - (pushDoneAt > 0 ? pushDoneAt : start);
+        pullTransferNanos = System.nanoTime() - headerAt;
+      } else if (h.getState() == WeightsHeader.State.READY) {
         for (int t = 0; t < received.length; t++) {
           if (received[t] != net.tensor(t).length) {
             throw new WorkerFailure(
@@ -381,7 +413,8 @@ public final class Worker {
    */
   private PendingPull push(long step, int first, int end, ExactGradientSum sum, Gradients single, double[] shardLoss,
       PushPrecision precision, Network net) {
-    PushHeader.Encoding encoding = PushCodec.encodingFor(precision, end - first);
+    boolean viaMemory = shared != null && precision != PushPrecision.BF16;
+    PushHeader.Encoding encoding = viaMemory ? PushHeader.Encoding.SHARED_FIXED64 : PushCodec.encodingFor(precision, end - first);
     PushHeader.Builder header =
         PushHeader.newBuilder()
             .setWorkerId(workerId)
@@ -396,8 +429,14 @@ public final class Worker {
     for (int m = first; m < end; m++) {
       header.addShardLoss(shardLoss[m]);
     }
-    List<TensorChunk> chunks = PushCodec.encode(encoding, sum, single);
     long start = System.nanoTime();
+    List<TensorChunk> chunks;
+    if (viaMemory) {
+      shared.push().write(sum); // the server acknowledged the previous push: it no longer reads the file
+      chunks = List.of();
+    } else {
+      chunks = PushCodec.encode(encoding, sum, single);
+    }
     CompletableFuture<PushResponse> sent = sendPush(header.build(), chunks);
     pushDoneAt = System.nanoTime();
     lastPushNanos = pushDoneAt - start;

@@ -1,0 +1,105 @@
+package io.gradflow.common.shm;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.gradflow.common.model.ModelSpec;
+import io.gradflow.common.model.Network;
+import io.gradflow.common.reduce.ExactGradientSum;
+import java.io.IOException;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The shared-memory files carry the weights and the pushes bit for bit, a reader never uses a
+ * slot the server overwrote while it copied, and a file of another job or model is refused.
+ */
+class SharedMemoryFilesTest {
+  private static final long TOKEN = 0x5eed_1234_abcdL;
+  @TempDir Path dir;
+  private final Network net = Network.initialize(ModelSpec.parse("7-5-3", "relu", "", 11));
+
+  private int[] lengths() {
+    int[] l = new int[net.tensorCount()];
+    for (int t = 0; t < l.length; t++) {
+      l[t] = net.tensor(t).length;
+    }
+    return l;
+  }
+
+  @Test
+  void weightsWrittenByTheServerAreReadByAWorkerBitForBit() throws IOException {
+    SharedWeights server = SharedWeights.create(dir.resolve("weights"), lengths(), 2, TOKEN);
+    SharedWeights worker = SharedWeights.open(dir.resolve("weights"), lengths(), TOKEN);
+    server.write(0, net);
+    Network copy = Network.initialize(ModelSpec.parse("7-5-3", "relu", "", 99));
+    assertNotEquals(net.sha256(), copy.sha256());
+    assertTrue(worker.read(0, copy));
+    assertEquals(net.sha256(), copy.sha256());
+    net.tensor(0)[3] = Float.MIN_VALUE; // a subnormal survives too
+    server.write(1, net);
+    assertTrue(worker.read(1, copy));
+    assertEquals(net.sha256(), copy.sha256());
+  }
+
+  @Test
+  void aVersionTheServerHasOverwrittenIsNotRead() throws IOException {
+    SharedWeights server = SharedWeights.create(dir.resolve("weights"), lengths(), 2, TOKEN);
+    SharedWeights worker = SharedWeights.open(dir.resolve("weights"), lengths(), TOKEN);
+    Network copy = net.copy();
+    assertFalse(worker.read(0, copy), "nothing written yet");
+    server.write(0, net);
+    server.write(1, net);
+    server.write(2, net); // slot 0 now holds version 2
+    assertFalse(worker.read(0, copy));
+    assertTrue(worker.read(1, copy));
+    assertTrue(worker.read(2, copy));
+  }
+
+  @Test
+  void aFileOfAnotherJobOrModelIsRefused() throws IOException {
+    SharedWeights.create(dir.resolve("weights"), lengths(), 2, TOKEN);
+    assertThrows(IOException.class, () -> SharedWeights.open(dir.resolve("weights"), lengths(), TOKEN + 1));
+    int[] other = lengths();
+    other[0]++;
+    assertThrows(IOException.class, () -> SharedWeights.open(dir.resolve("weights"), other, TOKEN));
+    assertThrows(IOException.class, () -> SharedPushArea.open(dir.resolve("weights"), lengths(), TOKEN),
+        "a weights file is not a push file");
+    assertThrows(IOException.class, () -> SharedWeights.open(dir.resolve("missing"), lengths(), TOKEN));
+  }
+
+  @Test
+  void aPushIsCopiedOutExactlyAndOutOfRangeValuesAreRefusedByName() throws IOException {
+    SharedPushArea server = SharedPushArea.create(SharedPushArea.fileFor(dir, "w-1"), lengths(), TOKEN);
+    SharedPushArea worker = SharedPushArea.open(SharedPushArea.fileFor(dir, "w-1"), lengths(), TOKEN);
+    ExactGradientSum sum = new ExactGradientSum(net);
+    for (int t = 0; t < sum.tensorCount(); t++) {
+      for (int i = 0; i < sum.tensor(t).length; i++) {
+        sum.tensor(t)[i] = (i % 2 == 0 ? 1 : -1) * ((long) i << 40) + t;
+      }
+    }
+    sum.tensor(1)[0] = -(1L << 51);
+    worker.write(sum);
+    long[][] staging = new long[sum.tensorCount()][];
+    for (int t = 0; t < staging.length; t++) {
+      staging[t] = new long[sum.tensor(t).length];
+    }
+    String[] names = {"layer0.W", "layer0.b", "layer1.W", "layer1.b"};
+    server.readInto(staging, 1L << 51, names);
+    for (int t = 0; t < staging.length; t++) {
+      assertArrayEquals(sum.tensor(t), staging[t]);
+    }
+    sum.tensor(2)[4] = (1L << 51) + 1;
+    worker.write(sum);
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> server.readInto(staging, 1L << 51, names));
+    assertTrue(e.getMessage().contains("layer1.W[4]"), e.getMessage());
+    sum.tensor(2)[4] = Long.MIN_VALUE;
+    worker.write(sum);
+    assertThrows(IllegalArgumentException.class, () -> server.readInto(staging, 1L << 51, names));
+  }
+}

@@ -1,0 +1,227 @@
+package io.gradflow.ps;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.gradflow.common.data.SyntheticData;
+import io.gradflow.common.data.TrainTestSplit;
+import io.gradflow.common.model.ModelSpec;
+import io.gradflow.common.model.Network;
+import io.gradflow.common.optim.LearningRateSchedule;
+import io.gradflow.common.reduce.ExactGradientSum;
+import io.gradflow.common.shm.SharedPushArea;
+import io.gradflow.common.shm.SharedWeights;
+import io.gradflow.common.train.TrainingConfig;
+import io.gradflow.common.train.TrainingListener;
+import io.gradflow.common.wire.PushCodec;
+import io.gradflow.proto.JoinRequest;
+import io.gradflow.proto.JoinResponse;
+import io.gradflow.proto.ParameterServerGrpc;
+import io.gradflow.proto.PullChunk;
+import io.gradflow.proto.PullRequest;
+import io.gradflow.proto.PushHeader;
+import io.gradflow.proto.PushResponse;
+import io.gradflow.proto.ReadyRequest;
+import io.gradflow.proto.TensorChunk;
+import io.gradflow.proto.WeightsHeader;
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.inprocess.InProcessChannelBuilder;
+import io.grpc.inprocess.InProcessServerBuilder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The server's shared-memory data plane: a worker that maps it gets the weights in the shared file
+ * (no chunks) and pushes through its push file to the same sums as a PACKED64 push through the
+ * socket; a bad shared push is refused with a Status and changes nothing; a worker off the plane
+ * cannot push that way; the files go when the server stops, and those of a killed server go when
+ * the next one starts.
+ */
+class SharedMemoryPlaneTest {
+  private static final TrainTestSplit DATA = SyntheticData.spirals(3, 100, 0.2, 42);
+  private final ModelSpec spec = ModelSpec.parse("2-5-3", "tanh", "", 5);
+  private final TrainingConfig config = new TrainingConfig("spirals", 30, 2, 0.1, 0.9, 0, LearningRateSchedule.Kind.CONSTANT,
+      0, 0, 0.1, 1, 5, 9, "ejml");
+  @TempDir Path root;
+  private final List<ParameterServer> servers = new ArrayList<>();
+  private final List<ManagedChannel> channels = new ArrayList<>();
+
+  /** A started server, with the shared-memory plane under {@link #root} when {@code shared}. */
+  private ParameterServerGrpc.ParameterServerStub server(boolean shared) throws Exception {
+    String name = InProcessServerBuilder.generateName();
+    ParameterServer s = new ParameterServer(InProcessServerBuilder.forName(name).directExecutor(),
+        new ServerJob(Network.initialize(spec), config, DATA, 1), new TrainingListener() {});
+    if (shared) {
+      s.sharedMemory(root);
+    }
+    servers.add(s.start());
+    ManagedChannel channel = InProcessChannelBuilder.forName(name).build();
+    channels.add(channel);
+    return ParameterServerGrpc.newStub(channel);
+  }
+
+  @AfterEach
+  void stop() throws Exception {
+    for (ManagedChannel c : channels) {
+      c.shutdownNow();
+    }
+    for (ParameterServer s : servers) {
+      s.stop();
+    }
+  }
+
+  private static ParameterServerGrpc.ParameterServerBlockingStub blocking(ParameterServerGrpc.ParameterServerStub s) {
+    return ParameterServerGrpc.newBlockingStub(s.getChannel()).withDeadlineAfter(20, TimeUnit.SECONDS);
+  }
+
+  private JoinResponse joinReady(ParameterServerGrpc.ParameterServerStub s, boolean sharedMemory) {
+    JoinResponse joined = blocking(s).join(JoinRequest.newBuilder().setWorkerName("raw").build());
+    blocking(s).ready(ReadyRequest.newBuilder().setWorkerId(joined.getWorkerId()).setDataDigest(DATA.train().sha256())
+        .setTrainCount(DATA.train().count()).setSharedMemory(sharedMemory).build());
+    return joined;
+  }
+
+  private static List<PullChunk> pull(ParameterServerGrpc.ParameterServerStub s, String id) {
+    Iterator<PullChunk> it = blocking(s).pullWeights(PullRequest.newBuilder().setWorkerId(id).setStep(0).build());
+    List<PullChunk> all = new ArrayList<>();
+    it.forEachRemaining(all::add);
+    return all;
+  }
+
+  private static PushHeader header(String id, PushHeader.Encoding encoding) {
+    return PushHeader.newBuilder().setWorkerId(id).setStep(0).setShardFirst(0).setShardEnd(2).setEncoding(encoding)
+        .addShardLoss(1.0).addShardLoss(2.0).build();
+  }
+
+  private static PushResponse push(ParameterServerGrpc.ParameterServerStub s, PushHeader header, List<TensorChunk> chunks)
+      throws Exception {
+    return RawPushes.push(s, header, chunks);
+  }
+
+  /** A gradient sum with every element different, signs mixed. */
+  private ExactGradientSum someSums() {
+    ExactGradientSum sum = new ExactGradientSum(new Network(spec));
+    for (int t = 0; t < sum.tensorCount(); t++) {
+      for (int i = 0; i < sum.tensor(t).length; i++) {
+        sum.tensor(t)[i] = ((i * 7919L + t * 104729L) % 2001 - 1000) << 28;
+      }
+    }
+    return sum;
+  }
+
+  private int[] lengths() {
+    Network n = new Network(spec);
+    int[] l = new int[n.tensorCount()];
+    for (int t = 0; t < l.length; t++) {
+      l[t] = n.tensor(t).length;
+    }
+    return l;
+  }
+
+  @Test
+  void aPushThroughSharedMemoryGivesTheWeightsOfTheSamePushThroughTheSocket() throws Exception {
+    // through the socket
+    ParameterServerGrpc.ParameterServerStub socket = server(false);
+    JoinResponse plain = joinReady(socket, false);
+    assertTrue(plain.getSharedMemoryDir().isEmpty());
+    assertTrue(pull(socket, plain.getWorkerId()).size() > 1, "the weights come as chunks");
+    List<TensorChunk> packed = new ArrayList<>();
+    ExactGradientSum sum = someSums();
+    for (int t = sum.tensorCount() - 1; t >= 0; t--) {
+      packed.addAll(PushCodec.packed64(t, sum.tensor(t)));
+    }
+    push(socket, header(plain.getWorkerId(), PushHeader.Encoding.PACKED64), packed);
+
+    // through shared memory
+    ParameterServerGrpc.ParameterServerStub shared = server(true);
+    JoinResponse joined = joinReady(shared, true);
+    Path dir = Path.of(joined.getSharedMemoryDir());
+    assertTrue(dir.startsWith(root), dir.toString());
+    List<PullChunk> answer = pull(shared, joined.getWorkerId());
+    assertEquals(1, answer.size(), "no chunks: the weights are in the shared file");
+    WeightsHeader h = answer.get(0).getHeader();
+    assertEquals(WeightsHeader.State.READY, h.getState());
+    assertTrue(h.getWeightsInSharedMemory());
+    Network read = new Network(spec);
+    assertTrue(SharedWeights.open(dir.resolve(SharedWeights.FILE_NAME), lengths(), joined.getSharedMemoryToken()).read(0, read));
+    assertEquals(servers.get(1).coordinator().networkSha256(), read.sha256());
+
+    SharedPushArea area = SharedPushArea.open(SharedPushArea.fileFor(dir, joined.getWorkerId()), lengths(),
+        joined.getSharedMemoryToken());
+    area.write(sum);
+    assertFalse(push(shared, header(joined.getWorkerId(), PushHeader.Encoding.SHARED_FIXED64), List.of()).getDuplicate());
+
+    assertEquals(1, servers.get(0).coordinator().step());
+    assertEquals(1, servers.get(1).coordinator().step());
+    assertEquals(servers.get(0).coordinator().networkSha256(), servers.get(1).coordinator().networkSha256());
+  }
+
+  @Test
+  void aBadSharedPushIsRefusedAndChangesNothing() throws Exception {
+    ParameterServerGrpc.ParameterServerStub shared = server(true);
+    JoinResponse joined = joinReady(shared, true);
+    pull(shared, joined.getWorkerId());
+    Path dir = Path.of(joined.getSharedMemoryDir());
+    SharedPushArea area = SharedPushArea.open(SharedPushArea.fileFor(dir, joined.getWorkerId()), lengths(),
+        joined.getSharedMemoryToken());
+    String before = servers.get(0).coordinator().networkSha256();
+    ExactGradientSum sum = someSums();
+    sum.tensor(2)[7] = Long.MIN_VALUE;
+    area.write(sum);
+    StatusRuntimeException e = assertThrows(StatusRuntimeException.class,
+        () -> push(shared, header(joined.getWorkerId(), PushHeader.Encoding.SHARED_FIXED64), List.of()));
+    assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode());
+    assertTrue(e.getStatus().getDescription().contains("layer1.W[7]"), e.getStatus().getDescription());
+
+    area.write(someSums());
+    List<TensorChunk> stray = PushCodec.packed64(0, new long[10]);
+    e = assertThrows(StatusRuntimeException.class,
+        () -> push(shared, header(joined.getWorkerId(), PushHeader.Encoding.SHARED_FIXED64), stray));
+    assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode());
+    assertTrue(e.getStatus().getDescription().contains("carries no chunks"), e.getStatus().getDescription());
+
+    assertEquals(0, servers.get(0).coordinator().step());
+    assertEquals(before, servers.get(0).coordinator().networkSha256());
+    assertFalse(push(shared, header(joined.getWorkerId(), PushHeader.Encoding.SHARED_FIXED64), List.of()).getDuplicate());
+    assertEquals(1, servers.get(0).coordinator().step());
+  }
+
+  @Test
+  void aWorkerOffThePlaneCannotPushThroughIt() throws Exception {
+    ParameterServerGrpc.ParameterServerStub shared = server(true);
+    JoinResponse joined = joinReady(shared, false); // offered, but it did not map the files
+    List<PullChunk> answer = pull(shared, joined.getWorkerId());
+    assertFalse(answer.get(0).getHeader().getWeightsInSharedMemory());
+    assertTrue(answer.size() > 1, "its weights come through the socket");
+    StatusRuntimeException e = assertThrows(StatusRuntimeException.class,
+        () -> push(shared, header(joined.getWorkerId(), PushHeader.Encoding.SHARED_FIXED64), List.of()));
+    assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode());
+    assertTrue(e.getStatus().getDescription().contains("not on the shared-memory data plane"), e.getStatus().getDescription());
+  }
+
+  @Test
+  void theFilesGoWhenTheServerStopsAndThoseOfAKilledServerWhenTheNextStarts() throws Exception {
+    Path abandoned = Files.createDirectory(root.resolve("gradflow-2147483646-dead"));
+    Files.writeString(abandoned.resolve(SharedWeights.FILE_NAME), "left by a server killed with -9");
+    Path foreign = Files.createDirectory(root.resolve("gradflow-other"));
+    ParameterServerGrpc.ParameterServerStub shared = server(true);
+    JoinResponse joined = joinReady(shared, true);
+    Path dir = Path.of(joined.getSharedMemoryDir());
+    assertFalse(Files.exists(abandoned), "no process 2147483646 runs: its files are deleted");
+    assertTrue(Files.exists(foreign), "a directory that is not a server's plane is left alone");
+    assertTrue(Files.exists(dir.resolve(SharedWeights.FILE_NAME)));
+    servers.get(0).stop();
+    assertFalse(Files.exists(dir));
+  }
+}

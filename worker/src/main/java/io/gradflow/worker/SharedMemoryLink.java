@@ -1,0 +1,40 @@
+package io.gradflow.worker;
+
+import io.gradflow.common.model.Network;
+import io.gradflow.common.shm.SharedPushArea;
+import io.gradflow.common.shm.SharedWeights;
+import io.gradflow.proto.JoinResponse;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.function.Consumer;
+
+/**
+ * A worker's end of the server's shared-memory data plane: the mapped weights file and its own
+ * push file. Made at a join when the server offers the plane and this worker can map its files
+ * and finds the server's token in them, which proves it runs on the server's host; otherwise the
+ * worker keeps the socket for everything.
+ */
+record SharedMemoryLink(SharedWeights weights, SharedPushArea push) {
+
+  /** The link the join answer {@code r} offers, or null (said on {@code log} when it fails). */
+  static SharedMemoryLink attach(JoinResponse r, Network net, Consumer<String> log) {
+    if (r.getSharedMemoryDir().isEmpty()) {
+      return null;
+    }
+    int[] lengths = new int[net.tensorCount()];
+    for (int t = 0; t < lengths.length; t++) {
+      lengths[t] = net.tensor(t).length;
+    }
+    Path dir = Path.of(r.getSharedMemoryDir());
+    try {
+      SharedWeights weights = SharedWeights.open(dir.resolve(SharedWeights.FILE_NAME), lengths, r.getSharedMemoryToken());
+      SharedPushArea push = SharedPushArea.open(SharedPushArea.fileFor(dir, r.getWorkerId()), lengths, r.getSharedMemoryToken());
+      log.accept("weights and pushes go through shared memory (" + dir + ")");
+      return new SharedMemoryLink(weights, push);
+    } catch (IOException | RuntimeException e) {
+      // another host, another user, or a server that has gone: the socket carries everything
+      log.accept("the server's shared memory is not reachable from here (" + e.getMessage() + "); weights and pushes go through the socket");
+      return null;
+    }
+  }
+}
