@@ -2,6 +2,7 @@ package io.gradflow.cli;
 
 import io.gradflow.common.gradcheck.GradCheck;
 import io.gradflow.common.graph.GraphFormat;
+import io.gradflow.common.graph.HtmlRenderer;
 import io.gradflow.common.graph.NetworkGraph;
 import io.gradflow.common.model.ModelSpec;
 import io.gradflow.common.model.Network;
@@ -22,7 +23,7 @@ import picocli.CommandLine.Spec;
 /**
  * {@code gradflow explain}: unrolls a small net's forward pass and loss on one random input row
  * into a scalar graph, runs backprop through it, and writes every node with its forward value and
- * gradient as text, Graphviz DOT or SVG. Exit 0, or 2 for a bad option value.
+ * gradient as text, Graphviz DOT, SVG or an HTML page. Exit 0, or 2 for a bad option value.
  */
 @Command(
     name = "explain",
@@ -52,7 +53,7 @@ public final class ExplainCommand implements Callable<Integer> {
   @Option(
       names = "--format",
       paramLabel = "FORMAT",
-      description = "text, dot (Graphviz) or svg (default: ${DEFAULT-VALUE}).")
+      description = "text, dot (Graphviz), svg, or html (the SVG in a page with the net, input and loss above it) (default: ${DEFAULT-VALUE}).")
   String format = "text";
 
   @Option(
@@ -89,6 +90,8 @@ public final class ExplainCommand implements Callable<Integer> {
     String rendered = graphFormat.render(graph.loss());
     if (graphFormat == GraphFormat.TEXT) {
       rendered = header(modelSpec, x, label[0], graph) + rendered;
+    } else if (graphFormat == GraphFormat.HTML) {
+      rendered = HtmlRenderer.render(graph.loss(), header(modelSpec, x, label[0], graph).replace("# ", ""));
     }
     PrintWriter out = spec.commandLine().getOut();
     if (output == null) {

@@ -1,6 +1,9 @@
 package io.gradflow.cli;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.URISyntaxException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -9,6 +12,17 @@ import java.util.Optional;
 
 /** How this program runs: the java binary, the jar, and the command line that starts it again. */
 final class JvmCommand {
+  /**
+   * A class path longer than this goes to the child in a java argument file ({@code @FILE}): a
+   * command line over a page (4 KiB) hides all of a process's arguments from {@link
+   * ProcessHandle.Info#arguments()} on Linux (JDK 17), and the children's arguments are how they
+   * are found. Only class paths of directories and many jars (tests) are this long; a jar is not.
+   */
+  static final int MAX_INLINE_CLASS_PATH = 1024;
+
+  /** The argument file of this JVM's class path, written once. */
+  private static Path classPathFile;
+
   private JvmCommand() {}
 
   /** The java binary running this JVM. */
@@ -41,7 +55,29 @@ final class JvmCommand {
     if (extra != null && !extra.isBlank()) {
       cmd.addAll(List.of(extra.trim().split("\\s+")));
     }
-    cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName()));
+    String classPath = System.getProperty("java.class.path");
+    if (classPath.length() <= MAX_INLINE_CLASS_PATH) {
+      cmd.addAll(List.of("-cp", classPath));
+    } else {
+      cmd.add("@" + classPathFile(classPath));
+    }
+    cmd.add(Main.class.getName());
     return cmd;
+  }
+
+  /** A java argument file holding {@code -cp CLASS_PATH}, quoted as the launcher reads it; deleted when this JVM exits. */
+  private static synchronized Path classPathFile(String classPath) {
+    if (classPathFile == null) {
+      try {
+        Path file = Files.createTempFile("gradflow-classpath-", ".args");
+        file.toFile().deleteOnExit();
+        String quoted = classPath.replace("\\", "\\\\").replace("\"", "\\\"");
+        Files.writeString(file, "-cp \"" + quoted + "\"\n", StandardCharsets.UTF_8);
+        classPathFile = file;
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot write the class path for a child JVM: " + e.getMessage(), e);
+      }
+    }
+    return classPathFile;
   }
 }

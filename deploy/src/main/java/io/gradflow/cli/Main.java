@@ -24,6 +24,7 @@ import picocli.CommandLine.Command;
       ExportCommand.class,
       GradcheckCommand.class,
       ExplainCommand.class,
+      ReportCommand.class,
       BenchCommand.class,
       CommandLine.HelpCommand.class
     })

@@ -9,12 +9,15 @@ import java.io.PrintWriter;
 import java.util.Locale;
 
 /**
- * Shows a job's progress: on a terminal one status line redrawn in place (step, epoch, loss,
- * samples/s) and a line per epoch; elsewhere quiet, line-oriented output: a line per epoch and a
- * progress line at most every {@code plainIntervalSeconds}.
+ * Shows a job's progress: on a terminal one status line redrawn in place (a bar, step, epoch, loss,
+ * samples/s, ETA) and a line per epoch; elsewhere quiet, line-oriented output: a line per epoch and
+ * a progress line (without the bar) at most every {@code plainIntervalSeconds}. The ETA is the steps
+ * left over the recent step rate, {@code (total - done) * batch / samples per second}.
  */
 final class ProgressDisplay implements TrainingListener {
   private static final long REDRAW_NANOS = 100_000_000L;
+  /** Characters of the bar on a terminal. */
+  static final int BAR_WIDTH = 24;
 
   private final PrintWriter out;
   private final boolean interactive;
@@ -72,16 +75,17 @@ final class ProgressDisplay implements TrainingListener {
     String line =
         String.format(
             Locale.ROOT,
-            "step %d/%d  epoch %d/%d  loss %.4f  lr %.4g  %,.0f samples/s",
+            "step %d/%d  epoch %d/%d  loss %.4f  lr %.4g  %,.0f samples/s  ETA %s",
             step + 1,
             job.totalSteps(),
             epoch + 1,
             epochs(),
             loss,
             lr,
-            samplesPerSecond);
+            samplesPerSecond,
+            eta(job.totalSteps() - step - 1, job.config().batch(), samplesPerSecond));
     if (interactive) {
-      out.print("\r" + line + "\033[K");
+      out.print("\r" + bar(step + 1, job.totalSteps()) + "  " + line + "\033[K");
       out.flush();
       lineOpen = true;
     } else {
@@ -123,6 +127,32 @@ final class ProgressDisplay implements TrainingListener {
             accuracy,
             loss,
             sha256));
+  }
+
+  /** {@code [#####.....]  45%}: the share of steps done, {@link #BAR_WIDTH} characters wide. */
+  static String bar(long done, long total) {
+    double share = total <= 0 ? 1 : Math.min(1, Math.max(0, done / (double) total));
+    int filled = (int) Math.floor(share * BAR_WIDTH);
+    return "[" + "#".repeat(filled) + ".".repeat(BAR_WIDTH - filled) + "] "
+        + String.format(Locale.ROOT, "%3d%%", (int) Math.floor(share * 100));
+  }
+
+  /** Time left for {@code steps} steps of {@code batch} samples at {@code samplesPerSecond}: {@code 1h02m}, {@code 3m07s}, {@code 42s}; {@code ?} before a rate is known. */
+  static String eta(long steps, long batch, double samplesPerSecond) {
+    if (steps <= 0) {
+      return "0s";
+    }
+    if (!(samplesPerSecond > 0)) {
+      return "?";
+    }
+    long seconds = Math.round(steps * (double) batch / samplesPerSecond);
+    if (seconds >= 3600) {
+      return String.format(Locale.ROOT, "%dh%02dm", seconds / 3600, seconds % 3600 / 60);
+    }
+    if (seconds >= 60) {
+      return String.format(Locale.ROOT, "%dm%02ds", seconds / 60, seconds % 60);
+    }
+    return seconds + "s";
   }
 
   private long epochs() {

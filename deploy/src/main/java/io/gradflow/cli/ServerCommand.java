@@ -11,6 +11,8 @@ import io.gradflow.common.report.JobRecorder;
 import io.gradflow.common.train.TrainingConfig;
 import io.gradflow.common.train.TrainingListener;
 import io.gradflow.common.wire.JobFingerprint;
+import io.gradflow.metrics.JobMetrics;
+import io.gradflow.metrics.MetricsEndpoint;
 import io.gradflow.ps.ServerJob;
 import io.gradflow.ps.ServerPolicy;
 import java.io.IOException;
@@ -48,6 +50,8 @@ final class ServerCommand implements Callable<Integer> {
   @Mixin ParentPidOption parent;
 
   @Mixin SharedMemoryOption sharedMemory;
+
+  @Mixin MetricsOption metricsOption;
 
   @Option(names = "--port", paramLabel = "P", description = "Port to listen on; 0 picks a free one (default: ${DEFAULT-VALUE}).")
   int port = 7070;
@@ -118,13 +122,19 @@ final class ServerCommand implements Callable<Integer> {
     } catch (IllegalArgumentException e) {
       throw CommandFailure.usage(e.getMessage());
     }
-    try (JobRecorder recorder = new JobRecorder(dir, report.logEvery, started, checkpoint != null)) {
+    JobMetrics metrics = metricsOption.metrics(dir);
+    try (JobRecorder recorder = new JobRecorder(dir, report.logEvery, started, checkpoint != null);
+        MetricsEndpoint scraped = metricsOption.serve(bind, metrics, this::say)) {
       recorder.inputScaling(data.scaling()).evaluationOverlapsTraining();
       TrainingListener display = events
           ? EventStream.writer(new PrintStream(System.out, true, StandardCharsets.UTF_8),
               eventsEveryStep ? 0 : EventStream.STEP_INTERVAL_NANOS)
           : report.display();
-      new ServerRun(serverJob, policy, endpoint, Duration.ofMillis((long) (lingerSeconds * 1000)), this::say).run(TrainingListener.all(recorder, display), dir);
+      TrainingListener listener = metrics == null
+          ? TrainingListener.all(recorder, display)
+          : TrainingListener.all(recorder, display, metrics);
+      new ServerRun(serverJob, policy, endpoint, Duration.ofMillis((long) (lingerSeconds * 1000)), this::say)
+          .metrics(metrics).run(listener, dir);
     }
     spec.commandLine().getOut().println("wrote " + dir.resolve("model.gfm") + ", " + dir.resolve("summary.json"));
     return ExitCode.OK.code();

@@ -3,6 +3,8 @@ package io.gradflow.cli;
 import io.gradflow.ps.SaveFailure;
 
 import io.gradflow.common.report.RunTiming;
+import io.gradflow.metrics.JobMetrics;
+import io.gradflow.metrics.RefusedPushCounter;
 import io.gradflow.common.train.TrainingListener;
 import io.gradflow.ps.ParameterServer;
 import io.gradflow.ps.ServerJob;
@@ -37,6 +39,7 @@ final class ServerRun {
   private final Endpoint endpoint;
   private final Duration linger;
   private final Consumer<String> log;
+  private JobMetrics metrics;
 
   /** How long the workers get to leave once the job ended, before the server stops. */
   private static final long LEAVE_GRACE_MILLIS = 10_000;
@@ -54,6 +57,12 @@ final class ServerRun {
     this.log = log;
   }
 
+  /** Counts refused pushes and bytes on the wire into {@code metrics} (null: none). */
+  ServerRun metrics(JobMetrics metrics) {
+    this.metrics = metrics;
+    return this;
+  }
+
   /**
    * Serves the job, reporting to {@code listener}, until it ends; writes {@code dir/timing.json}
    * when it succeeded and throws {@link CommandFailure} when it failed.
@@ -63,7 +72,13 @@ final class ServerRun {
     if (endpoint.token() != null) {
       builder.intercept(new TokenAuthInterceptor(endpoint.token(), log::accept));
     }
+    if (metrics != null) {
+      builder.intercept(new RefusedPushCounter(metrics));
+    }
     ParameterServer server = new ParameterServer(builder, job, policy, listener);
+    if (metrics != null) {
+      metrics.wire(server.wire()::inboundBytes, server.wire()::outboundBytes);
+    }
     if (endpoint.sharedMemory() != null) {
       server.sharedMemory(endpoint.sharedMemory());
     }
@@ -71,6 +86,9 @@ final class ServerRun {
       NettyServerBuilder local = Transport.unixServer(endpoint.unixSocket());
       if (endpoint.token() != null) {
         local.intercept(new TokenAuthInterceptor(endpoint.token(), log::accept));
+      }
+      if (metrics != null) {
+        local.intercept(new RefusedPushCounter(metrics));
       }
       server.alsoListen(local);
     }
@@ -148,6 +166,8 @@ final class ServerRun {
         server.wire().outboundBytes(),
         perWorkerStep,
         parameterBytes,
-        perWorkerStep / parameterBytes).write(RunTiming.file(dir));
+        perWorkerStep / parameterBytes,
+        split.workers().stream().map(w -> new RunTiming.Worker(w.workerId(), w.pushes(), w.computeMillis(),
+            w.pushMillis(), w.waitMillis(), w.weightsBackMillis())).toList()).write(RunTiming.file(dir));
   }
 }

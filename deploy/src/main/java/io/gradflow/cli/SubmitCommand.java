@@ -36,6 +36,8 @@ final class SubmitCommand implements Callable<Integer> {
 
   @Mixin ReportOptions report;
 
+  @Mixin MetricsOption metrics;
+
   @Option(names = "--slurm", description = "Submit to Slurm with sbatch (the only engine so far).")
   boolean slurm;
 
@@ -141,7 +143,9 @@ final class SubmitCommand implements Callable<Integer> {
     values.put("java", "GRADFLOW_JAVA=${GRADFLOW_JAVA:-" + ShellWords.quote(javaPath) + "}");
     values.put("out", "GRADFLOW_OUT=${GRADFLOW_OUT:-" + (out == null ? "" : ShellWords.quote(out.toAbsolutePath().toString())) + "}");
     values.put("job-args", "JOB_ARGS=(" + ShellWords.join(JobOptions.argsFor(modelSpec, config, job.data.dataDir)) + ")");
-    values.put("server-args", "SERVER_ARGS=(" + ShellWords.join(report.toArgs()) + ")");
+    List<String> serverArgs = new ArrayList<>(report.toArgs());
+    serverArgs.addAll(metrics.toArgs());
+    values.put("server-args", "SERVER_ARGS=(" + ShellWords.join(serverArgs) + ")");
     String text = SlurmScript.render(SlurmScript.template(), directives, sbatchOpts, values);
 
     Path file = script != null ? script : Path.of("gradflow-" + Timestamp.now() + ".sbatch");

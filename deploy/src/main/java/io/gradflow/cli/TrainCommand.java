@@ -2,6 +2,9 @@ package io.gradflow.cli;
 
 import io.gradflow.common.model.ModelSpec;
 import io.gradflow.common.train.TrainingConfig;
+import io.gradflow.common.train.TrainingListener;
+import io.gradflow.metrics.JobMetrics;
+import io.gradflow.metrics.MetricsEndpoint;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -35,6 +38,8 @@ final class TrainCommand implements Callable<Integer> {
 
   @Mixin SharedMemoryOption sharedMemory;
 
+  @Mixin MetricsOption metrics;
+
   @Option(
       names = "--workers",
       paramLabel = "N",
@@ -53,6 +58,9 @@ final class TrainCommand implements Callable<Integer> {
 
   @Option(names = "--secure", description = "Run the worker processes' job with mutual TLS and a job token, from a CA, certificates and a token generated in OUT/secure/.")
   boolean secure;
+
+  @Option(names = "--report", description = "At the end, write OUT/report.html: the charts and tables of 'gradflow report OUT'.")
+  boolean writeReport;
 
   @Override
   public Integer call() throws IOException, InterruptedException {
@@ -76,9 +84,17 @@ final class TrainCommand implements Callable<Integer> {
     } else if (workers > 0) {
       launchLocal(modelSpec, config, dir, progress);
     } else {
-      new SingleProcessJob(modelSpec, config, job.data.load(), compute.threads).run(dir, report.logEvery, started, progress);
+      JobMetrics jobMetrics = metrics.metrics(dir);
+      try (MetricsEndpoint scraped = metrics.serve("0.0.0.0", jobMetrics, line -> spec.commandLine().getErr().println("gradflow train: " + line))) {
+        new SingleProcessJob(modelSpec, config, job.data.load(), compute.threads).run(dir, report.logEvery, started,
+            jobMetrics == null ? progress : TrainingListener.all(progress, jobMetrics));
+      }
     }
     spec.commandLine().getOut().println("wrote " + dir.resolve("model.gfm") + ", " + dir.resolve("summary.json"));
+    if (writeReport) {
+      ReportCommand.write(List.of(dir), dir.resolve("report.html"));
+      spec.commandLine().getOut().println("wrote " + dir.resolve("report.html"));
+    }
     return ExitCode.OK.code();
   }
 
@@ -101,6 +117,7 @@ final class TrainCommand implements Callable<Integer> {
   private JobLaunch launch(ModelSpec modelSpec, TrainingConfig config, Path dir, ProgressDisplay progress,
       List<String> serverArgs, List<String> workerArgs) {
     List<String> server = new ArrayList<>(report.toArgs());
+    server.addAll(metrics.toArgs());
     server.addAll(recovery.toArgs());
     server.addAll(sharedMemory.toArgs());
     server.addAll(serverArgs);

@@ -73,9 +73,25 @@ class ExplainCommandTest {
     assertTrue(Files.readString(file).contains("loss"));
   }
 
+  @Test
+  void htmlIsOnePageWithTheCaptionAndTheSvgInline(@TempDir Path dir) throws Exception {
+    Path file = dir.resolve("graph.html");
+    Run r = explain("--format", "html", "--output", file.toString());
+    assertEquals(0, r.exitCode(), r.err());
+    String page = Files.readString(file);
+    assertTrue(page.startsWith("<!DOCTYPE html>"), page);
+    assertTrue(page.contains("<pre>2-2-2 sigmoid, seed 1: x = ("), page);
+    String svg = page.substring(page.indexOf("<svg"), page.indexOf("</svg>") + "</svg>".length());
+    DocumentBuilderFactory f = DocumentBuilderFactory.newInstance();
+    f.setNamespaceAware(true);
+    Document doc = f.newDocumentBuilder().parse(new java.io.ByteArrayInputStream(svg.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    assertEquals(30 + 1, doc.getElementsByTagNameNS("http://www.w3.org/2000/svg", "rect").getLength());
+    assertTrue(!page.contains("<script") && !page.contains("src="), "self-contained");
+  }
+
   @ParameterizedTest(name = "{0} {1}")
   @CsvSource({
-    "--format, png, unknown format 'png': expected text, dot or svg",
+    "--format, png, unknown format 'png': expected text, dot, svg or html",
     "--model, 2--2, layer size '' is not a whole number",
     "--activation, swish, unknown activation 'swish'",
     "--model, 784-10, model 784-10 has 7850 parameters: explain draws every scalar"

@@ -130,6 +130,20 @@ class K8sManifestsTest {
   }
 
   @Test
+  void prometheusScrapesTheServersMetricsPort() {
+    Map<String, Object> template = map(map(doc("StatefulSet").get("spec")).get("template"));
+    Map<String, Object> annotations = map(map(template.get("metadata")).get("annotations"));
+    String port = valueOf(args(serverContainer()), "--metrics-port");
+    assertNotNull(port, "the server is given --metrics-port");
+    assertEquals("true", annotations.get("prometheus.io/scrape"));
+    assertEquals(port, annotations.get("prometheus.io/port"), "prometheus.io/port = server --metrics-port");
+    assertEquals("/metrics", annotations.get("prometheus.io/path"));
+    assertTrue(list(serverContainer(), "ports").stream().map(p -> map(p))
+        .anyMatch(p -> "metrics".equals(p.get("name")) && Integer.parseInt(port) == (Integer) p.get("containerPort")),
+        "a container port named metrics = --metrics-port");
+  }
+
+  @Test
   void filesTheCommandsReadAndWriteAreOnTheirVolumes() {
     Map<String, Object> stsSpec = map(doc("StatefulSet").get("spec"));
     List<String> claims = list(stsSpec, "volumeClaimTemplates").stream().map(t -> name(map(t))).toList();

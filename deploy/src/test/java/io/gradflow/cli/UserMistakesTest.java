@@ -126,6 +126,26 @@ class UserMistakesTest {
   }
 
   @Test
+  void aMetricsPortOutsideTheRangeIsAUsageError() {
+    String line = failsWith(ExitCode.USAGE, List.of("train", "--workers", "0", "--metrics-port", "70000",
+        "--dataset", "spirals", "--out", tmp.resolve("m").toString()));
+    assertTrue(line.contains("--metrics-port 70000 is not a port"), line);
+  }
+
+  @Test
+  void aReportOfWhatIsNoRunNamesItAsAUsageError() throws Exception {
+    Path notARun = Files.createDirectories(tmp.resolve("empty"));
+    String line = failsWith(ExitCode.USAGE, List.of("report", notARun.toString(), "--out", tmp.resolve("r.html").toString()));
+    assertTrue(line.equals("gradflow report: " + notARun + ": no metrics.jsonl (expected a run's --out directory)"), line);
+    line = failsWith(ExitCode.USAGE, List.of("report", tmp.resolve("missing").toString()));
+    assertTrue(line.contains(tmp.resolve("missing") + ": not a directory"), line);
+    Path corrupt = Files.createDirectories(tmp.resolve("corrupt"));
+    Files.writeString(corrupt.resolve("metrics.jsonl"), "{\"type\":\"step\",\"step\":\"x\"}\n");
+    line = failsWith(ExitCode.FAILED, List.of("report", corrupt.toString(), "--out", tmp.resolve("r.html").toString()));
+    assertTrue(line.contains("metrics.jsonl line 1"), line);
+  }
+
+  @Test
   void aPortOutsideTheRangeIsAUsageError() {
     for (String port : List.of("70000", "-1")) {
       String line = failsWith(ExitCode.USAGE, List.of("server", "--port", port, "--dataset", "spirals",

@@ -1,6 +1,10 @@
 package io.gradflow.ps;
 
 import io.gradflow.proto.PushHeader;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * Where a step's time goes, averaged over the steps after a warm-up: the workers' compute, push,
@@ -11,9 +15,29 @@ import io.gradflow.proto.PushHeader;
  * there while the next step goes on).
  */
 public final class StepTimings {
-  /** Mean milliseconds per step; worker figures are means over the pushes of a step. */
+  /**
+   * Mean milliseconds per step; worker figures are means over the pushes of a step, and per worker
+   * in {@code workers} (by worker id).
+   */
   public record Split(long steps, double computeMillis, double pushMillis, double waitMillis,
-      double weightsBackMillis, double serverReduceMillis, double serverUpdateMillis, double measuredSeconds) {}
+      double weightsBackMillis, double serverReduceMillis, double serverUpdateMillis, double measuredSeconds,
+      List<WorkerSplit> workers) {}
+
+  /** One worker's mean milliseconds per push (after the warm-up). */
+  public record WorkerSplit(String workerId, long pushes, double computeMillis, double pushMillis, double waitMillis,
+      double weightsBackMillis) {}
+
+  /** The sums behind one worker's split. */
+  private static final class WorkerSums {
+    long pushes;
+    long compute;
+    long previousPushes;
+    long push;
+    long wait;
+    long transfer;
+  }
+
+  private final Map<String, WorkerSums> perWorker = new TreeMap<>();
 
   private final long warmupSteps;
   private long pushes;
@@ -45,6 +69,15 @@ public final class StepTimings {
       push += h.getPreviousPushNanos();
     }
     reduce += reduceNanos;
+    WorkerSums w = perWorker.computeIfAbsent(h.getWorkerId(), id -> new WorkerSums());
+    w.pushes++;
+    w.compute += h.getComputeNanos();
+    w.wait += h.getPullWaitNanos();
+    w.transfer += h.getPullTransferNanos();
+    if (h.getPreviousPushNanos() > 0) {
+      w.previousPushes++;
+      w.push += h.getPreviousPushNanos();
+    }
   }
 
   void addUpdate(long step, long nanos) {
@@ -72,6 +105,15 @@ public final class StepTimings {
         transfer * perPush,
         reduce * perStep,
         update * perStep,
-        (windowEndNanos - windowStartNanos) / 1e9);
+        (windowEndNanos - windowStartNanos) / 1e9,
+        workerSplits());
+  }
+
+  private List<WorkerSplit> workerSplits() {
+    List<WorkerSplit> out = new ArrayList<>();
+    perWorker.forEach((id, w) -> out.add(new WorkerSplit(id, w.pushes, w.compute * 1e-6 / w.pushes,
+        w.previousPushes == 0 ? 0 : w.push * 1e-6 / w.previousPushes, w.wait * 1e-6 / w.pushes,
+        w.transfer * 1e-6 / w.pushes)));
+    return out;
   }
 }

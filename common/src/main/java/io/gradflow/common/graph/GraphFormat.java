@@ -8,7 +8,8 @@ import java.util.Map;
 
 /**
  * The ways {@code gradflow explain} writes a scalar graph: {@link TextRenderer text}, {@link
- * DotRenderer Graphviz DOT} and {@link SvgRenderer SVG}. All three list the nodes in {@link
+ * DotRenderer Graphviz DOT}, {@link SvgRenderer SVG} and {@link HtmlRenderer an HTML page} around
+ * the SVG. All three list the nodes in {@link
  * Scalar#topologicalOrder()} and number them by their position there, so output is deterministic.
  */
 public enum GraphFormat {
@@ -29,6 +30,12 @@ public enum GraphFormat {
     public String render(Scalar root) {
       return SvgRenderer.render(root);
     }
+  },
+  HTML {
+    @Override
+    public String render(Scalar root) {
+      return HtmlRenderer.render(root);
+    }
   };
 
   /** The graph of {@code root} (after its {@link Scalar#backward()}, to show gradients). */
@@ -38,14 +45,14 @@ public enum GraphFormat {
     return name().toLowerCase(Locale.ROOT);
   }
 
-  /** Parses {@code text|dot|svg} (case-insensitive). */
+  /** Parses {@code text|dot|svg|html} (case-insensitive). */
   public static GraphFormat parse(String text) {
     for (GraphFormat f : values()) {
       if (f.id().equalsIgnoreCase(text.trim())) {
         return f;
       }
     }
-    throw new IllegalArgumentException("unknown format '" + text + "': expected text, dot or svg");
+    throw new IllegalArgumentException("unknown format '" + text + "': expected text, dot, svg or html");
   }
 
   /**

@@ -14,11 +14,14 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Writes a job's {@code --out} directory: {@code metrics.jsonl} (a step record every {@code
  * logEvery} steps with loss, learning rate, throughput and per-layer gradient norms, and an epoch
- * record with test accuracy), {@code summary.json} and {@code model.gfm} at the end. The summary's
+ * record with test accuracy, and an event record when a worker joins, leaves or is lost or the job
+ * pauses or resumes), {@code summary.json} and {@code model.gfm} at the end. The summary's
  * {@code samples_per_second} counts every step; {@code steady_samples_per_second} leaves out the
  * first fifth of the steps (at most 20), while the JIT compiles the kernels, as {@code gradflow
  * bench} does for distributed jobs. Neither counts evaluation.
@@ -47,6 +50,10 @@ public final class JobRecorder implements TrainingListener, AutoCloseable {
   private long steadyStartNanos;
   private long steadyStartEvalNanos;
   private InputScaling inputScaling = InputScaling.NONE;
+  /** Steps done, for the step of an event record. */
+  private long stepsApplied;
+  /** Event records that came before {@link #onStart} opened the metrics file (workers joining). */
+  private final List<String> earlyEvents = new ArrayList<>();
 
   /**
    * @param wallStartNanos {@link System#nanoTime()} when the command started (for wall_seconds)
@@ -105,11 +112,15 @@ public final class JobRecorder implements TrainingListener, AutoCloseable {
     lastLoggedStep = job.firstStep() - 1;
     warmupSteps = Math.min(20, (job.totalSteps() - job.firstStep()) / 5);
     steadyStartNanos = trainStartNanos;
+    stepsApplied = job.firstStep();
+    earlyEvents.forEach(this::write);
+    earlyEvents.clear();
   }
 
   @Override
   public void onStep(long step, int epoch, double loss, float lr, Gradients gradient) {
     stepsDone++;
+    stepsApplied = step + 1;
     if (stepsDone == warmupSteps) {
       steadyStartNanos = System.nanoTime();
       steadyStartEvalNanos = evalNanos;
@@ -136,6 +147,21 @@ public final class JobRecorder implements TrainingListener, AutoCloseable {
     write(MetricsLog.line(new MetricsLog.Epoch(
         epoch + 1, step + 1, trainLoss, test.loss(), test.accuracy(), (now - epochStartNanos) / 1e9)));
     epochStartNanos = System.nanoTime();
+  }
+
+  /** Records a membership event (a worker joined, left or was lost; the job paused or resumed). */
+  @Override
+  public void onEvent(String message) {
+    String kind = MetricsLog.Event.kindOf(message);
+    if (kind == null) {
+      return;
+    }
+    String record = MetricsLog.line(new MetricsLog.Event(stepsApplied, kind, message));
+    if (metrics == null) {
+      earlyEvents.add(record);
+    } else {
+      write(record);
+    }
   }
 
   @Override

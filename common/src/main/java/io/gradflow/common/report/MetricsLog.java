@@ -12,12 +12,15 @@ import java.util.List;
 
 /**
  * {@code metrics.jsonl}: one JSON object a line, {@code "type": "step"} every {@code --log-every}
- * steps ({@link Step}) and {@code "type": "epoch"} after each epoch's evaluation ({@link Epoch}).
+ * steps ({@link Step}), {@code "type": "epoch"} after each epoch's evaluation ({@link Epoch}) and
+ * {@code "type": "event"} when a worker joins, leaves or is lost or the job pauses or resumes
+ * ({@link Event}).
  *
  * @param steps the step records, in file order
  * @param epochs the epoch records, in file order
+ * @param events the event records, in file order
  */
-public record MetricsLog(List<Step> steps, List<Epoch> epochs) {
+public record MetricsLog(List<Step> steps, List<Epoch> epochs, List<Event> events) {
 
   /**
    * A step record.
@@ -40,9 +43,35 @@ public record MetricsLog(List<Step> steps, List<Epoch> epochs) {
    */
   public record Epoch(int epoch, long step, double trainLoss, double testLoss, double testAccuracy, double epochSeconds) {}
 
+  /**
+   * An event of the job's membership, on the step axis.
+   *
+   * @param step steps done when it happened (0 before the first step)
+   * @param kind {@code joined}, {@code left}, {@code lost}, {@code waiting} or {@code resumed}
+   * @param message the server's line about it
+   */
+  public record Event(long step, String kind, String message) {
+    /** The kinds an event record has, in the order a report's legend lists them. */
+    public static final List<String> KINDS = List.of("joined", "left", "lost", "waiting", "resumed");
+
+    /**
+     * The kind of a server message ({@code "lost: worker-1 ..."}), or null for a message that is
+     * no membership event (a refused join, a TLS session).
+     */
+    public static String kindOf(String message) {
+      if (message.startsWith("resuming")) {
+        return "resumed"; // "resuming: N live worker(s)" and "resuming at step S from a checkpoint"
+      }
+      int colon = message.indexOf(':');
+      String head = colon < 0 ? "" : message.substring(0, colon);
+      return KINDS.contains(head) ? head : null;
+    }
+  }
+
   public MetricsLog {
     steps = List.copyOf(steps);
     epochs = List.copyOf(epochs);
+    events = List.copyOf(events);
   }
 
   /** The metrics.jsonl file of the job directory {@code dir}. */
@@ -69,6 +98,11 @@ public record MetricsLog(List<Step> steps, List<Epoch> epochs) {
     return typed("epoch", e);
   }
 
+  /** {@code e} as its line (without the newline). */
+  public static String line(Event e) {
+    return typed("event", e);
+  }
+
   private static String typed(String type, Object record) {
     JsonObject o = new JsonObject();
     o.addProperty("type", type);
@@ -90,6 +124,7 @@ public record MetricsLog(List<Step> steps, List<Epoch> epochs) {
     }
     List<Step> steps = new ArrayList<>();
     List<Epoch> epochs = new ArrayList<>();
+    List<Event> events = new ArrayList<>();
     for (int i = 0; i < lines.size(); i++) {
       if (lines.get(i).isBlank()) {
         continue;
@@ -100,9 +135,10 @@ public record MetricsLog(List<Step> steps, List<Epoch> epochs) {
       switch (type) {
         case "step" -> steps.add(Json.parse(o, Step.class, where));
         case "epoch" -> epochs.add(Json.parse(o, Epoch.class, where));
-        default -> throw new JsonParseException(where + ": record of type '" + type + "': expected step or epoch");
+        case "event" -> events.add(Json.parse(o, Event.class, where));
+        default -> throw new JsonParseException(where + ": record of type '" + type + "': expected step, epoch or event");
       }
     }
-    return new MetricsLog(steps, epochs);
+    return new MetricsLog(steps, epochs, events);
   }
 }

@@ -1,6 +1,7 @@
 package io.gradflow.common.report;
 
 import java.nio.file.Path;
+import java.util.List;
 
 /**
  * {@code timing.json} of a distributed job: where a step's time went, as means per step after
@@ -18,6 +19,7 @@ import java.nio.file.Path;
  * @param bytesPerWorkerPerStep bytes in and out of the server per worker and step
  * @param parameterBytes 4 bytes per parameter: one float copy of the model
  * @param wireToParameterRatio {@code bytesPerWorkerPerStep / parameterBytes}
+ * @param workers the worker parts per worker (by worker id); absent in files written before it was
  */
 public record RunTiming(
     long stepsMeasured,
@@ -32,7 +34,19 @@ public record RunTiming(
     long bytesOut,
     double bytesPerWorkerPerStep,
     long parameterBytes,
-    double wireToParameterRatio) {
+    double wireToParameterRatio,
+    List<Worker> workers) {
+
+  /**
+   * One worker's mean milliseconds per push after the warm-up.
+   *
+   * @param pushes pushes in the means
+   */
+  public record Worker(String workerId, long pushes, double computeMs, double pushMs, double waitMs, double weightsBackMs) {}
+
+  public RunTiming {
+    workers = workers == null ? List.of() : List.copyOf(workers);
+  }
 
   /** The timing.json file of the job directory {@code dir}. */
   public static Path file(Path dir) {

@@ -33,5 +33,7 @@ class GraphFormatTest {
     assertEquals(TextRenderer.render(root), GraphFormat.TEXT.render(root));
     assertEquals(DotRenderer.render(root), GraphFormat.DOT.render(root));
     assertEquals(SvgRenderer.render(root), GraphFormat.SVG.render(root));
+    assertEquals(HtmlRenderer.render(root), GraphFormat.HTML.render(root));
+    assertEquals(GraphFormat.HTML, GraphFormat.parse("html"));
   }
 }

@@ -144,4 +144,40 @@ class JobRecorderTest {
       assertEquals(overlaps, trainSeconds > 0, (overlaps ? "beside" : "in line") + ": train_seconds " + trainSeconds);
     }
   }
+
+  /** Membership events become event records at the step they happened; other messages do not. */
+  @Test
+  void membershipEventsAreRecordedOnTheStepAxis() {
+    Network net = Network.initialize(ModelSpec.parse("2-8-3", "tanh", "", 1));
+    TrainingConfig config = new TrainingConfig("spirals", 30, 3, 0.1, 0.9, 0, LearningRateSchedule.Kind.CONSTANT, 0, 0,
+        0.1, 1, 0, 3, "ejml");
+    try (JobRecorder recorder = new JobRecorder(dir, 4, System.nanoTime())) {
+      recorder.onEvent("joined: worker-0 (w1), 1/2");
+      recorder.onEvent("refused worker-9: job differs: lr");
+      new LocalTrainer(net, config, SPIRALS).run(new io.gradflow.common.train.TrainingListener() {
+        @Override
+        public void onStart(io.gradflow.common.train.JobInfo job) {
+          recorder.onStart(job);
+        }
+
+        @Override
+        public void onStep(long step, int epoch, double loss, float lr, io.gradflow.common.nn.Gradients g) {
+          recorder.onStep(step, epoch, loss, lr, g);
+          if (step == 4) {
+            recorder.onEvent("lost: worker-1 (w2) (silent for 10 s); 1 live worker(s)");
+            recorder.onEvent("resuming: 2 live worker(s)");
+          }
+        }
+
+        @Override
+        public void onFinish(Network n, long steps, io.gradflow.common.train.Evaluator.Result test, double trainLoss) {
+          recorder.onFinish(n, steps, test, trainLoss);
+        }
+      });
+    }
+    List<MetricsLog.Event> events = MetricsLog.read(MetricsLog.file(dir)).events();
+    assertEquals(List.of("joined", "lost", "resumed"), events.stream().map(MetricsLog.Event::kind).toList());
+    assertEquals(List.of(0L, 5L, 5L), events.stream().map(MetricsLog.Event::step).toList());
+    assertEquals("lost: worker-1 (w2) (silent for 10 s); 1 live worker(s)", events.get(1).message());
+  }
 }

@@ -1,0 +1,33 @@
+package io.gradflow.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+class JvmCommandTest {
+  /**
+   * The test class path (dozens of jars) is far longer than a page: it goes in an argument file,
+   * so the child's command line stays under a page (ProcessHandle shows its arguments), and it runs.
+   */
+  @Test
+  void aLongClassPathGoesInAnArgumentFileAndTheChildRuns() throws Exception {
+    String classPath = System.getProperty("java.class.path");
+    List<String> cmd = new java.util.ArrayList<>(JvmCommand.thisProgram());
+    if (classPath.length() > JvmCommand.MAX_INLINE_CLASS_PATH) {
+      String file = cmd.stream().filter(a -> a.startsWith("@")).findFirst().orElseThrow();
+      assertTrue(Files.readString(Path.of(file.substring(1))).startsWith("-cp \""), file);
+      assertTrue(String.join(" ", cmd).length() < 1024, String.join(" ", cmd));
+    }
+    cmd.addAll(List.of("explain", "--model", "2-2-2", "--seed", "7"));
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes());
+    assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+    assertEquals(0, p.exitValue(), out);
+    assertTrue(out.contains("# 2-2-2 sigmoid, seed 7"), out);
+  }
+}
