@@ -137,7 +137,7 @@ public final class CheckpointStore {
     List<Network> earlier = new ArrayList<>();
     for (int i = 0; i < p.getEarlierWeightsCount(); i++) {
       ModelFiles.Loaded version = ModelFiles.fromProto(p.getEarlierWeights(i), file.toString());
-      if (version.network().tensorCount() != net.tensorCount() || !version.network().spec().equals(net.spec())) {
+      if (!java.util.Arrays.equals(version.network().spec().layerSizes(), net.spec().layerSizes())) {
         throw new ModelFileException(file + ": earlier weights " + i + " have another model than the checkpoint's");
       }
       earlier.add(version.network());
