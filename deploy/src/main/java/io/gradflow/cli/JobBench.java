@@ -68,10 +68,10 @@ record JobBench(ModelSpec spec, int batch, int microShards, int workers, int ste
         .put("steps", steps)
         .put("kernels", kernels)
         .put("push_precision", workers > 0 ? precision.id() : "none")
-        .put("staleness", staleness)
         .put("samples_per_second", samplesPerSecond)
         .put("step_ms", 1000.0 * batch / samplesPerSecond)
-        .put("parameters", spec.parameterCount());
+        .put("parameters", spec.parameterCount())
+        .put("staleness", staleness);
     if (results.timing().isPresent()) {
       RunTiming t = results.timing().get();
       if (t.measuredSeconds() > 0 && t.stepsMeasured() > 0) { // after the warm-up steps, as the split
