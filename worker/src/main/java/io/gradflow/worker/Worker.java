@@ -249,7 +249,7 @@ public final class Worker {
             }
             sleep(options.pushDelayMillis().getAsLong());
             PushInFlight sent = push(step, header.getShardFirst(), header.getShardEnd(), sum, job.shards().lastShard(),
-                job.shardLoss(), job.config().pushPrecision(), job.net());
+                job.shardLoss(), job.config().pushPrecision(), job.net(), job.config().staleness() > 0);
             next = sent.next();
             if (job.config().staleness() == 0) {
               acknowledged(sent);
@@ -389,7 +389,7 @@ public final class Worker {
         if (!shared.weights().read(h.getWeightsVersion(), net)) {
           return WeightsHeader.newBuilder().setState(WeightsHeader.State.NOT_YET).setStep(h.getStep() + 1).build();
         }
-        pullWaitNanos = headerAt - (pushDoneAt > 0 ? pushDoneAt : start);
+        pullWaitNanos = Math.max(0, headerAt - (pushDoneAt > 0 ? pushDoneAt : start)); // 0: it came while the push was sent
         pullTransferNanos = System.nanoTime() - headerAt;
       } else if (h.getState() == WeightsHeader.State.READY) {
         for (int t = 0; t < received.length; t++) {
@@ -400,7 +400,7 @@ public final class Worker {
                     + received[t] + " of " + net.tensor(t).length + " elements");
           }
         }
-        pullWaitNanos = headerAt - (pushDoneAt > 0 ? pushDoneAt : start);
+        pullWaitNanos = Math.max(0, headerAt - (pushDoneAt > 0 ? pushDoneAt : start)); // 0: it came while the push was sent
         pullTransferNanos = System.nanoTime() - headerAt;
       }
       return h;
@@ -434,7 +434,7 @@ public final class Worker {
    * is acknowledged; {@link #acknowledged} waits for the acknowledgement.
    */
   private PushInFlight push(long step, int first, int end, ExactGradientSum sum, Gradients single, double[] shardLoss,
-      PushPrecision precision, Network net) {
+      PushPrecision precision, Network net, boolean pullFirst) {
     boolean viaMemory = shared != null && precision != PushPrecision.BF16;
     PushHeader.Encoding encoding = viaMemory ? PushHeader.Encoding.SHARED_FIXED64 : PushCodec.encodingFor(precision, end - first);
     PushHeader.Builder header =
@@ -459,13 +459,16 @@ public final class Worker {
     } else {
       chunks = PushCodec.encode(encoding, sum, single);
     }
+    // With staleness the next step's weights exist already: ask for them before the push, so the
+    // server answers the pull before it reduces the push and updates (one connection's calls are
+    // handled in order), and this step's reduce and update overlap the next step's compute.
+    PendingPull early = pullFirst ? new PendingPull(step + 1, first, end, net) : null;
     CompletableFuture<PushResponse> sent = sendPush(header.build(), chunks);
     pushDoneAt = System.nanoTime();
     lastPushNanos = pushDoneAt - start;
-    // Ask for the next weights now: the server answers the moment the step closes (with
-    // staleness: at once), while the push's acknowledgement travels back, instead of one round
-    // trip after it.
-    PendingPull next = new PendingPull(step + 1, first, end, net);
+    // Ask for the next weights now: the server answers the moment the step closes, while the
+    // push's acknowledgement travels back, instead of one round trip after it.
+    PendingPull next = early != null ? early : new PendingPull(step + 1, first, end, net);
     return new PushInFlight(step, header, chunks, sent, next);
   }
 
