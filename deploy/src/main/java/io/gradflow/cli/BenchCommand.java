@@ -28,6 +28,8 @@ final class BenchCommand implements Callable<Integer> {
 
   @Mixin PushPrecisionOption push;
 
+  @Mixin StalenessOption staleness;
+
   @Mixin SharedMemoryOption sharedMemory;
 
   @Option(names = "--workers", paramLabel = "N", split = ",",
@@ -85,12 +87,12 @@ final class BenchCommand implements Callable<Integer> {
     double loss = targetLoss == null ? Double.NaN : targetLoss;
     if (workers.size() == 1 && runs == 1) {
       return new JobBench(modelSpec, batch.batch, batch.microShards(), workers.get(0), steps, kernelImpl, push.value(), loss,
-          sharedMemory.enabled, unixSocket)
+          sharedMemory.enabled, unixSocket, staleness.value())
           .run(spec.commandLine().getOut(), json);
     }
     BenchSeries series = new BenchSeries(workers, runs,
         n -> new JobBench(modelSpec, batch.batch, batch.microShards(), n, steps, kernelImpl, push.value(), loss,
-            sharedMemory.enabled, unixSocket));
+            sharedMemory.enabled, unixSocket, staleness.value()));
     return series.run(spec.commandLine().getOut(), json);
   }
 }

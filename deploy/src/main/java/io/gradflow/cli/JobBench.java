@@ -26,9 +26,10 @@ import java.util.Locale;
  * @param targetLoss a training loss to time the run to ({@code seconds_to_loss}); NaN for none
  * @param sharedMemory whether the server offers its workers the shared-memory data plane
  * @param unixSocket whether the workers reach the server through a Unix domain socket (else loopback TCP)
+ * @param staleness the job's staleness K (0: synchronous)
  */
 record JobBench(ModelSpec spec, int batch, int microShards, int workers, int steps, String kernels,
-    PushPrecision precision, double targetLoss, boolean sharedMemory, boolean unixSocket) {
+    PushPrecision precision, double targetLoss, boolean sharedMemory, boolean unixSocket, int staleness) {
 
   /** Steps between the metrics records {@code seconds_to_loss} is read from. */
   private static final int LOSS_LOG_EVERY = 10;
@@ -69,7 +70,8 @@ record JobBench(ModelSpec spec, int batch, int microShards, int workers, int ste
         .put("push_precision", workers > 0 ? precision.id() : "none")
         .put("samples_per_second", samplesPerSecond)
         .put("step_ms", 1000.0 * batch / samplesPerSecond)
-        .put("parameters", spec.parameterCount());
+        .put("parameters", spec.parameterCount())
+        .put("staleness", staleness);
     if (results.timing().isPresent()) {
       RunTiming t = results.timing().get();
       if (t.measuredSeconds() > 0 && t.stepsMeasured() > 0) { // after the warm-up steps, as the split
@@ -120,7 +122,7 @@ record JobBench(ModelSpec spec, int batch, int microShards, int workers, int ste
     try {
       config = new TrainingConfig(dataset, batch, microShards, LEARNING_RATE, optimizer.momentum,
           optimizer.weightDecay, optimizer.scheduleKind(), optimizer.warmup, optimizer.stepSize, optimizer.gamma,
-          1_000_000, steps, spec.seed(), Kernels.canonicalName(kernels), precision);
+          1_000_000, steps, spec.seed(), Kernels.canonicalName(kernels), precision, staleness);
     } catch (IllegalArgumentException e) {
       throw CommandFailure.usage(e.getMessage());
     }
@@ -149,6 +151,9 @@ record JobBench(ModelSpec spec, int batch, int microShards, int workers, int ste
   private void print(PrintWriter out, Json result, double samplesPerSecond, double flopsPerSample) {
     out.printf(Locale.ROOT, "bench %s batch %d, %s, kernels %s, %d steps%n", spec.sizesText(), batch,
         workers == 0 ? "single process" : workers + " workers, push precision " + precision.id(), kernels, steps);
+    if (staleness > 0) {
+      out.printf(Locale.ROOT, "  staleness         %d%n", staleness);
+    }
     out.printf(Locale.ROOT, "  samples/s         %,.0f%n", samplesPerSecond);
     out.printf(Locale.ROOT, "  step              %.3f ms%n", (double) result.get("step_ms"));
     if (result.get("compute_ms") != null) {

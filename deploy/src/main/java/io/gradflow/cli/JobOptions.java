@@ -32,6 +32,8 @@ public final class JobOptions {
 
   @Mixin PushPrecisionOption push;
 
+  @Mixin StalenessOption staleness;
+
   @Option(names = "--epochs", paramLabel = "N", description = "Passes over the training set (default: ${DEFAULT-VALUE}).")
   int epochs = 10;
 
@@ -91,7 +93,8 @@ public final class JobOptions {
               maxSteps,
               seed,
               Kernels.canonicalName(kernels),
-              push.value());
+              push.value(),
+              staleness.value());
       config.scheduleFor(1, 1); // validates the learning rate and schedule
       optimizer.check();
       return config;
@@ -129,6 +132,9 @@ public final class JobOptions {
         "--push-precision", config.pushPrecision().id(),
         "--micro-shards", Integer.toString(config.microShards()),
         "--init", spec.init().id()));
+    if (config.staleness() != 0) {
+      a.addAll(List.of("--staleness", Integer.toString(config.staleness())));
+    }
     if (dataDir != null) {
       a.addAll(List.of("--data-dir", dataDir.toAbsolutePath().toString()));
     }

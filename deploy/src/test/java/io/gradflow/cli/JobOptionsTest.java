@@ -25,7 +25,7 @@ class JobOptionsTest {
         "--dataset", "blobs:3:200:5", "--data-dir", "some/data", "--epochs", "4", "--max-steps", "33",
         "--batch", "24", "--micro-shards", "6", "--lr", "0.125", "--momentum", "0.5", "--weight-decay", "0.001",
         "--schedule", "step", "--warmup", "3", "--step-size", "7", "--gamma", "0.25", "--seed", "42",
-        "--kernels", "ejml", "--push-precision", "bf16");
+        "--kernels", "ejml", "--push-precision", "bf16", "--staleness", "2");
     List<String> args = JobOptions.argsFor(given.modelSpec(), given.trainingConfig(), given.data.dataDir);
     JobOptions child = worker(args.toArray(String[]::new));
     assertEquals(given.modelSpec(), child.modelSpec());

@@ -146,6 +146,21 @@ class UserMistakesTest {
   }
 
   @Test
+  void aStalenessOutsideItsRangeIsAUsageErrorOfEveryCommand() {
+    for (String k : List.of("9", "-1")) {
+      for (List<String> command : List.of(
+          List.of("train", "--workers", "0", "--dataset", "spirals", "--out", tmp.resolve("k" + k).toString()),
+          List.of("server", "--dataset", "spirals", "--out", tmp.resolve("ks" + k).toString()),
+          List.of("bench", "--workers", "0", "--steps", "2"))) {
+        List<String> args = new ArrayList<>(command);
+        args.addAll(List.of("--staleness", k));
+        String line = failsWith(ExitCode.USAGE, args);
+        assertEquals("--staleness " + k + ": expected 0..8", line.substring(line.indexOf("--staleness")), command.get(0));
+      }
+    }
+  }
+
+  @Test
   void aPortOutsideTheRangeIsAUsageError() {
     for (String port : List.of("70000", "-1")) {
       String line = failsWith(ExitCode.USAGE, List.of("server", "--port", port, "--dataset", "spirals",

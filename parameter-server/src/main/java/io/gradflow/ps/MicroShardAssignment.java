@@ -178,6 +178,11 @@ final class MicroShardAssignment {
     return coveredCount == covered.length;
   }
 
+  /** True when every micro-shard of the step is in. */
+  boolean complete() {
+    return coveredCount == covered.length;
+  }
+
   /** The loss of each micro-shard of the step, in micro-shard order (live: read it before the next step opens). */
   double[] shardLosses() {
     return shardLoss;

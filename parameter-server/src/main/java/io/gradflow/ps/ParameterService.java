@@ -115,7 +115,8 @@ final class ParameterService extends ParameterServerGrpc.ParameterServerImplBase
                     .setShardFirst(pull.first())
                     .setShardEnd(pull.end())
                     .setTensorCount(pull.weights().isEmpty() ? 0 : coordinator.tensorCount())
-                    .setWeightsInSharedMemory(pull.weightsInSharedMemory()))
+                    .setWeightsInSharedMemory(pull.weightsInSharedMemory())
+                    .setWeightsVersion(pull.weightsVersion()))
             .build());
     for (TensorChunk c : pull.weights()) {
       response.onNext(PullChunk.newBuilder().setChunk(c).build());

@@ -2,7 +2,6 @@ package io.gradflow.ps;
 
 import io.gradflow.common.model.Network;
 import io.gradflow.common.reduce.FixedPoint;
-import io.gradflow.common.reduce.ExactGradientSum;
 import io.gradflow.common.wire.PushCodec;
 import io.gradflow.common.wire.PushPrecision;
 import io.gradflow.proto.PushHeader;
@@ -93,21 +92,24 @@ public final class PushSession {
   }
 
   /**
-   * Begins a push of {@code m} while step {@code step} is open: its header must be well formed
-   * ({@link #checkHeader}), and it must push micro-shards of the open step assigned to {@code m}
-   * (or micro-shards already in: a duplicate, acknowledged and dropped); one push per worker at a time.
+   * Begins a push of {@code m}: its header must be well formed ({@link #checkHeader}), and it must
+   * push micro-shards of an open step assigned to {@code m} (or micro-shards already in: a
+   * duplicate, acknowledged and dropped); one push per worker at a time.
    */
-  static PushSession begin(Member m, PushHeader h, long step, boolean started, MicroShardAssignment assignment,
-      PushPrecision precision, Tensors tensors) {
-    checkHeader(h, assignment.microShards(), precision, m.sharedMemory);
-    boolean duplicate = h.getStep() < step || (h.getStep() == step && assignment.allCovered(h.getShardFirst(), h.getShardEnd()));
+  static PushSession begin(Member m, PushHeader h, boolean started, OpenSteps steps, PushPrecision precision,
+      Tensors tensors) {
+    checkHeader(h, steps.microShards(), precision, m.sharedMemory);
+    OpenSteps.Step open = steps.get(h.getStep());
+    boolean duplicate = h.getStep() < steps.applied()
+        || (open != null && open.assignment().allCovered(h.getShardFirst(), h.getShardEnd()));
     if (!duplicate) {
-      if (!started || h.getStep() > step) {
-        throw JobRefusal.refused("push for step " + h.getStep() + " but the job is at step " + step + (started ? "" : " and has not started"));
+      if (!started || open == null) {
+        throw JobRefusal.refused("push for step " + h.getStep() + " but the job is at step " + steps.applied()
+            + (started ? "" : " and has not started"));
       }
-      if (assignment.itemOf(m, h.getShardFirst(), h.getShardEnd()) == null) {
+      if (open.assignment().itemOf(m, h.getShardFirst(), h.getShardEnd()) == null) {
         throw JobRefusal.refused(m + " pushed micro-shards [" + h.getShardFirst() + ", " + h.getShardEnd() + ") of step "
-            + (step + 1) + " but was assigned " + assignment.assignedTo(m));
+            + (h.getStep() + 1) + " but was assigned " + open.assignment().assignedTo(m));
       }
     }
     if (m.pushing) {
@@ -195,28 +197,31 @@ public final class PushSession {
   }
 
   /**
-   * Ends the push: when it is complete, adds the staged sum to the sum of the open step {@code
-   * step}, marks its micro-shards in, and times it. An incomplete push is refused, a worker lost
-   * meanwhile is asked to join again, one whose micro-shards went to others is refused.
+   * Ends the push: when it is complete, adds the staged sum to the sum of its open step, marks its
+   * micro-shards in, and times it. An incomplete push is refused, a worker lost meanwhile is asked
+   * to join again, one whose micro-shards went to others is refused. {@link Commit#COMPLETED_STEP}:
+   * the push's step is complete (it closes once the steps before it have).
    */
-  Commit commit(long step, MicroShardAssignment assignment, ExactGradientSum sum, StepTimings timings) {
+  Commit commit(OpenSteps steps, StepTimings timings) {
     member.pushing = false;
     checkComplete();
-    if (duplicate || header.getStep() < step || assignment.allCovered(header.getShardFirst(), header.getShardEnd())) {
-      return Commit.DUPLICATE;
+    OpenSteps.Step open = steps.get(header.getStep());
+    if (duplicate || open == null || open.assignment().allCovered(header.getShardFirst(), header.getShardEnd())) {
+      return Commit.DUPLICATE; // not open at begin means closed now (begin refused later steps)
     }
     if (member.left) {
       throw JobRefusal.rejoin(member + " was declared lost; its push is dropped; join again");
     }
+    MicroShardAssignment assignment = open.assignment();
     WorkItem item = assignment.itemOf(member, header.getShardFirst(), header.getShardEnd());
     if (item == null) {
       throw JobRefusal.refused(member + " is no longer assigned micro-shards [" + header.getShardFirst() + ", " + header.getShardEnd() + ")");
     }
     long addStart = System.nanoTime();
     for (int t = 0; t < received.length; t++) {
-      sum.addFixed(t, 0, member.staging[t], tensorLengths[t]);
+      open.sum().addFixed(t, 0, member.staging[t], tensorLengths[t]);
     }
-    timings.addPush(step, header, reduceNanos + System.nanoTime() - addStart);
+    timings.addPush(header.getStep(), header, reduceNanos + System.nanoTime() - addStart);
     boolean complete = assignment.markDone(item, header.getShardLossList());
     member.seen(System.nanoTime());
     return complete ? Commit.COMPLETED_STEP : Commit.ADDED;

@@ -28,8 +28,13 @@ import java.util.stream.Stream;
  * starts on the host.
  */
 final class SharedMemoryPlane implements AutoCloseable {
-  /** Weights versions kept: the open step's and the one before, for a worker still reading it. */
-  static final int WEIGHT_SLOTS = 2;
+  /**
+   * Weights versions kept in a job with staleness {@code k}: the {@code k + 1} the open steps
+   * compute on and the one before, for a worker still reading it.
+   */
+  static int weightSlots(int k) {
+    return k + 2;
+  }
 
   private final Path dir;
   private final long token;
@@ -49,6 +54,11 @@ final class SharedMemoryPlane implements AutoCloseable {
    * on {@code log}) when {@code root} cannot hold one: the workers then use the socket only.
    */
   static SharedMemoryPlane create(Path root, int[] lengths, Consumer<String> log) {
+    return create(root, lengths, 0, log);
+  }
+
+  /** As {@link #create(Path, int[], Consumer)} for a job with staleness {@code staleness}. */
+  static SharedMemoryPlane create(Path root, int[] lengths, int staleness, Consumer<String> log) {
     if (!Files.isDirectory(root) || !Files.isWritable(root)) {
       log.accept("shared memory: " + root + " is not a writable directory; workers use the socket for the weights and pushes");
       return null;
@@ -58,7 +68,7 @@ final class SharedMemoryPlane implements AutoCloseable {
     Path dir = root.resolve("gradflow-" + ProcessHandle.current().pid() + "-" + Long.toUnsignedString(token >>> 16, 36));
     try {
       Files.createDirectory(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-      SharedWeights weights = SharedWeights.create(dir.resolve(SharedWeights.FILE_NAME), lengths, WEIGHT_SLOTS, token);
+      SharedWeights weights = SharedWeights.create(dir.resolve(SharedWeights.FILE_NAME), lengths, weightSlots(staleness), token);
       return new SharedMemoryPlane(dir, token, lengths, weights);
     } catch (IOException | UnsupportedOperationException e) {
       log.accept("shared memory: cannot set up " + dir + " (" + e.getMessage() + "); workers use the socket");
@@ -75,7 +85,7 @@ final class SharedMemoryPlane implements AutoCloseable {
     return token;
   }
 
-  /** Writes the weights of version {@code version} (the open step) for the workers on this host. */
+  /** Writes the weights of version {@code version} (the newest) for the workers on this host. */
   void publish(long version, Network net) {
     weights.write(version, net);
   }

@@ -61,15 +61,19 @@ final class StepCheckpoints {
 
   /**
    * The state after {@code step} applied steps, copied (the momentum buffers) so that it can be
-   * written while the job goes on; {@code weights} must be a copy of the network already.
+   * written while the job goes on; {@code weights} must be a copy of the network already, {@code
+   * earlier} the weight versions the open steps compute on before {@code step} (staleness K:
+   * versions {@code max(0, step - K) .. step - 1}, never written again; empty for K = 0). The open
+   * steps' partial sums are not saved: after a resume their micro-shards are computed again on the
+   * same versions, which gives the same bits.
    */
-  Checkpoint snapshot(long step, Network weights, EpochBookkeeping epochs) {
+  Checkpoint snapshot(long step, Network weights, List<Network> earlier, EpochBookkeeping epochs) {
     float[][] velocity = new float[net.tensorCount()][];
     for (int t = 0; t < velocity.length; t++) {
       velocity[t] = optimizer.velocity(t).clone();
     }
     return new Checkpoint(weights, velocity, optimizer.started(), step, config, fingerprint, epochs.epochLossSum(),
-        epochs.epochSteps());
+        epochs.epochSteps(), earlier);
   }
 
   /** Writes a {@link #snapshot}; returns null, or why it could not be saved (a {@link SaveFailure} reason naming the newest good checkpoint: the job must fail). Safe on another thread. */

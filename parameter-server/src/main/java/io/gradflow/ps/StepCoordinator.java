@@ -11,14 +11,11 @@ import io.gradflow.common.nn.Backprop;
 import io.gradflow.common.train.EpochBookkeeping;
 import io.gradflow.common.train.TrainingListener;
 import io.gradflow.common.train.TrainingSetup;
-import io.gradflow.common.wire.TensorChunks;
 import io.gradflow.proto.JoinRequest;
 import io.gradflow.proto.JoinResponse;
 import io.gradflow.proto.PullRequest;
 import io.gradflow.proto.PushHeader;
 import io.gradflow.proto.PushResponse;
-import io.gradflow.proto.TensorChunk;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.TimeUnit;
@@ -38,6 +35,11 @@ import java.util.concurrent.TimeUnit;
  * thread, from copies taken under the lock: the test evaluation at the end of an epoch, the
  * checkpoints, and, after the last step, the job's final report.
  *
+ * <p>With staleness K ({@link OpenSteps}) step {@code t} computes on the weights of version {@code
+ * max(0, t - K)} ({@link WeightSnapshots}), so steps {@code s .. s + K} are open together after
+ * {@code s} applied steps, each with its own assignment and exact sum; a complete step closes once
+ * every step before it has, and its closing opens step {@code s + K + 1}. K = 0 is the above.
+ *
  * <p>A push is staged per worker and added to the step's sum only when it is complete and valid,
  * so a broken or refused push changes nothing. All state is guarded by this object's monitor.
  */
@@ -54,7 +56,8 @@ public final class StepCoordinator {
   private final BackgroundWork background = new BackgroundWork(this::backgroundFailed);
 
   private final Membership membership;
-  private final MicroShardAssignment assignment;
+  private final OpenSteps steps;
+  private final WeightSnapshots snapshots;
   private final WaitingPulls waiting = new WaitingPulls();
   private final EpochBookkeeping epochs;
   private boolean started;
@@ -64,8 +67,6 @@ public final class StepCoordinator {
   private String failure;
   private long step;
   private long duplicatePushes;
-  /** The open step's weights as pull chunks, made at the first pull through the socket; null until then. */
-  private List<TensorChunk> snapshot = List.of();
   private SharedMemoryPlane plane;
 
   public StepCoordinator(ServerJob job, ServerPolicy policy, TrainingListener listener) {
@@ -77,12 +78,15 @@ public final class StepCoordinator {
     this.setup = TrainingSetup.of(net, job.config(), job.data().train().count());
     this.epochs = new EpochBookkeeping(setup, job.data(), this.listener);
     this.membership = new Membership(job.data().train().sha256(), job.data().train().count());
-    this.assignment = new MicroShardAssignment(setup.plan(), policy.backupWorkers());
     this.checkpoints = new StepCheckpoints(policy.checkpoints(), policy.checkpointEvery(), setup.totalSteps(), net,
         setup.update().optimizer(), job.config(), identity.fingerprint());
     this.timings = new StepTimings(Math.min(20, setup.totalSteps() / 5));
     this.tensors = PushSession.Tensors.of(net);
     this.step = checkpoints.restore(job.resumeFrom(), epochs);
+    int staleness = job.config().staleness();
+    this.steps = new OpenSteps(setup.plan(), policy.backupWorkers(), staleness, net, step);
+    this.snapshots = new WeightSnapshots(new io.gradflow.common.train.WeightVersions(net, staleness, step,
+        job.resumeFrom() == null ? List.of() : job.resumeFrom().earlierWeights()));
   }
 
   /**
@@ -91,7 +95,7 @@ public final class StepCoordinator {
    * the socket. Call before the first join.
    */
   public synchronized void useSharedMemory(java.nio.file.Path root) {
-    plane = SharedMemoryPlane.create(root, tensors.lengths(), listener::onEvent);
+    plane = SharedMemoryPlane.create(root, tensors.lengths(), job.config().staleness(), listener::onEvent);
   }
 
   /** Deletes the shared-memory files (the server stops). */
@@ -167,7 +171,7 @@ public final class StepCoordinator {
     if (failure != null) {
       throw JobRefusal.refused("the job stopped: " + failure);
     }
-    Member m = membership.admit(request.getWorkerName(), assignment.microShards(), System.nanoTime());
+    Member m = membership.admit(request.getWorkerName(), steps.microShards(), System.nanoTime());
     if (plane != null && job.config().pushPrecision() != io.gradflow.common.wire.PushPrecision.BF16) {
       m.sharedPush = plane.pushAreaFor(m.id);
     }
@@ -259,10 +263,14 @@ public final class StepCoordinator {
       throw JobRefusal.rejoin(m + " was declared lost; join again");
     }
     if (started && !paused) {
-      boolean afterPush = request.getStep() == step + 1; // its push of the previous step may still be on its way
-      WorkItem item = assignment.workFor(m, afterPush ? request.getPushedFirst() : 0, afterPush ? request.getPushedEnd() : 0);
-      if (item != null) {
-        return m.sharedMemory ? Pull.readyInSharedMemory(step, item) : Pull.ready(step, item, snapshot());
+      for (OpenSteps.Step open : steps.inOrder()) {
+        boolean afterPush = request.getStep() == open.step() + 1; // its push of this step may still be on its way
+        WorkItem item = open.assignment().workFor(m, afterPush ? request.getPushedFirst() : 0, afterPush ? request.getPushedEnd() : 0);
+        if (item != null) {
+          long version = snapshots.versions().versionFor(open.step());
+          return m.sharedMemory ? Pull.readyInSharedMemory(open.step(), version, item)
+              : Pull.ready(open.step(), version, item, snapshots.chunksOf(version));
+        }
       }
     }
     return null;
@@ -271,7 +279,7 @@ public final class StepCoordinator {
   /** Begins a push (see {@link PushSession#begin}); its chunks go to the session, then {@link #commitPush} or {@link #abortPush}. */
   public synchronized PushSession beginPush(PushHeader h) {
     Member m = membership.member(h.getWorkerId());
-    PushSession push = PushSession.begin(m, h, step, started, assignment, job.config().pushPrecision(), tensors);
+    PushSession push = PushSession.begin(m, h, started, steps, job.config().pushPrecision(), tensors);
     m.seen(System.nanoTime());
     return push;
   }
@@ -286,13 +294,16 @@ public final class StepCoordinator {
     push.abort();
   }
 
-  /** Adds a complete staged push to the step's sum; closes the step when it was the last one. A duplicate is acknowledged and dropped. */
+  /**
+   * Adds a complete staged push to its step's sum; when that completed the earliest open step, it
+   * closes, and so do the complete steps after it. A duplicate is acknowledged and dropped.
+   */
   public synchronized PushResponse commitPush(PushSession push) {
-    PushSession.Commit done = push.commit(step, assignment, setup.update().sum(), timings);
+    PushSession.Commit done = push.commit(steps, timings);
     if (done == PushSession.Commit.DUPLICATE) {
       duplicatePushes++;
     }
-    if (done == PushSession.Commit.COMPLETED_STEP) {
+    while (done == PushSession.Commit.COMPLETED_STEP && !ending && failure == null && steps.firstComplete()) {
       closeStep();
     }
     return PushResponse.newBuilder().setStep(push.header().getStep()).setDuplicate(done == PushSession.Commit.DUPLICATE).build();
@@ -328,9 +339,15 @@ public final class StepCoordinator {
       changed();
       return;
     }
-    List<WorkItem> orphans = assignment.handOver(m, membership.readyMembers());
+    StringBuilder handed = new StringBuilder();
+    for (OpenSteps.Step open : steps.inOrder()) {
+      List<WorkItem> orphans = open.assignment().handOver(m, membership.readyMembers());
+      if (!orphans.isEmpty()) {
+        handed.append(handed.length() == 0 ? "; its micro-shards " : ", ").append(orphans).append(" of step ").append(open.step() + 1);
+      }
+    }
     listener.onEvent("lost: " + m + (why.isEmpty() ? "" : " (" + why + ")") + "; " + membership.readyCount() + " live worker(s)"
-        + (orphans.isEmpty() ? "" : "; its micro-shards " + orphans + " of step " + (step + 1) + " go to the others"));
+        + (handed.length() == 0 ? "" : handed + " go to the others"));
     resumeIfEnoughWorkers();
     changed();
   }
@@ -345,7 +362,9 @@ public final class StepCoordinator {
       }
       return;
     }
-    assignment.reassign(assignment.orphans(), membership.readyMembers());
+    for (OpenSteps.Step open : steps.inOrder()) {
+      open.assignment().reassign(open.assignment().orphans(), membership.readyMembers());
+    }
     if (paused) {
       paused = false;
       listener.onEvent("resuming: " + live + " live worker(s)");
@@ -371,56 +390,48 @@ public final class StepCoordinator {
       finish();
       return;
     }
-    openStep();
+    if (plane != null) {
+      for (long v = snapshots.versions().versionFor(step); v < step; v++) { // a resumed job's earlier versions
+        plane.publish(v, snapshots.versions().version(v));
+      }
+    }
+    openSteps();
   }
 
-  /** Step {@code step} opens: its micro-shards go to the ready workers, and its weights are taken. */
-  private void openStep() {
+  /**
+   * The steps whose weights exist open (step {@code step} and, with staleness K, up to step {@code
+   * step + K}): their micro-shards go to the ready workers; the newest weights are published.
+   */
+  private void openSteps() {
     List<Member> ready = membership.readyMembers();
-    assignment.open(ready);
-    paused = false;
-    if (ready.size() < policy.minWorkers()) {
-      resumeIfEnoughWorkers();
-    }
-    snapshot = null;
     if (plane != null) {
       plane.publish(step, net);
+    }
+    if (steps.openDue(setup.totalSteps() - 1, ready) > 0) {
+      paused = false;
+      if (ready.size() < policy.minWorkers()) {
+        resumeIfEnoughWorkers();
+      }
     }
     changed();
   }
 
   /**
-   * The weights of the open step as the chunks every pull of it through the socket gets, made at
-   * the first such pull (the weights do not change while the step is open).
-   */
-  private List<TensorChunk> snapshot() {
-    if (snapshot == null) {
-      snapshot = weightsChunks();
-    }
-    return snapshot;
-  }
-
-  private List<TensorChunk> weightsChunks() {
-    List<TensorChunk> chunks = new ArrayList<>();
-    for (int t = 0; t < net.tensorCount(); t++) {
-      chunks.addAll(TensorChunks.ofFloats(t, net.tensor(t)));
-    }
-    return List.copyOf(chunks);
-  }
-
-  /**
-   * All micro-shards are in: one optimizer update, the step recorded, and the next step opens.
+   * All micro-shards of the earliest open step are in: one optimizer update, the step recorded, its
+   * weights kept as the newest version, and the next step opens.
    * The test evaluation (end of an epoch), a checkpoint when due and the final report go to the
    * background thread with copies of what they read.
    */
   private void closeStep() {
     long start = System.nanoTime();
-    double loss = applyUpdate();
+    double loss = applyUpdate(steps.first());
     if (!net.isFinite()) {
       fail("the weights became non-finite at step " + (step + 1) + " (loss " + loss + "): lower --lr");
       return;
     }
+    steps.closeFirst();
     step++;
+    snapshots.advance();
     Network weights = null;
     if (epochs.endsEpoch(step - 1)) {
       weights = net.copy();
@@ -431,20 +442,20 @@ public final class StepCoordinator {
     checkpointIfDue(weights);
     if (step >= setup.totalSteps()) {
       ending = true;
-      snapshot = List.of();
+      snapshots.clear();
       background.submit(this::finishAfterBackgroundWork);
       background.shutdown();
     } else {
-      openStep();
+      openSteps();
     }
     timings.addUpdate(step - 1, System.nanoTime() - start);
     changed();
   }
 
-  /** Applies the step's reduced gradient once and tells the bookkeeping; returns the step's mean loss. */
-  private double applyUpdate() {
-    float lr = setup.update().apply(net, step);
-    double loss = EpochBookkeeping.meanLoss(assignment.shardLosses(), job.config().batch());
+  /** Applies the reduced gradient of {@code open} (step {@code step}) once and tells the bookkeeping; returns the step's mean loss. */
+  private double applyUpdate(OpenSteps.Step open) {
+    float lr = setup.update().apply(net, open.sum(), step);
+    double loss = EpochBookkeeping.meanLoss(open.assignment().shardLosses(), job.config().batch());
     epochs.stepApplied(step, loss, lr, setup.update().gradient());
     return loss;
   }
@@ -457,7 +468,7 @@ public final class StepCoordinator {
     if (!checkpoints.dueAfter(step)) {
       return;
     }
-    Checkpoint state = checkpoints.snapshot(step, weights != null ? weights : net.copy(), epochs);
+    Checkpoint state = checkpoints.snapshot(step, weights != null ? weights : net.copy(), snapshots.versions().earlier(), epochs);
     background.submit(() -> checkpointWritten(state.step(), checkpoints.write(state)));
   }
 
@@ -483,10 +494,10 @@ public final class StepCoordinator {
   private void finish() {
     finished = true;
     if (policy.backupWorkers() > 0) {
-      listener.onEvent("backup copies: " + assignment.backupCopies() + " handed out, " + duplicatePushes
+      listener.onEvent("backup copies: " + steps.backupCopies() + " handed out, " + duplicatePushes
           + " duplicate push(es) acknowledged");
     }
-    snapshot = List.of();
+    snapshots.clear();
     try {
       epochs.finish(net, step);
     } catch (RuntimeException e) {

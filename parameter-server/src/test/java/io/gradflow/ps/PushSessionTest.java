@@ -30,12 +30,15 @@ class PushSessionTest {
   private final Member a = new Member("a", 0, "a", 0);
   private final Member b = new Member("b", 1, "b", 0);
   /** Two micro-shards, one per worker: a computes [0, 1), b [1, 2). */
-  private final MicroShardAssignment assignment = new MicroShardAssignment(new SamplingPlan(300, 2, 2, 1), 0);
-  private final ExactGradientSum sum = new ExactGradientSum(SHAPE);
+  private final OpenSteps steps = new OpenSteps(new SamplingPlan(300, 2, 2, 1), 0, 0, SHAPE, 0);
+  private final MicroShardAssignment assignment;
+  private final ExactGradientSum sum;
   private final StepTimings timings = new StepTimings(0);
 
   PushSessionTest() {
-    assignment.open(List.of(a, b));
+    steps.openDue(10, List.of(a, b));
+    assignment = steps.first().assignment();
+    sum = steps.first().sum();
   }
 
   private static PushHeader.Builder header(Member m, int first, int end) {
@@ -48,7 +51,7 @@ class PushSessionTest {
   }
 
   private PushSession begin(Member m, PushHeader.Builder h) {
-    return PushSession.begin(m, h.build(), 0, true, assignment, PushPrecision.FP32, TENSORS);
+    return PushSession.begin(m, h.build(), true, steps, PushPrecision.FP32, TENSORS);
   }
 
   /** Float gradients {@code 0.25 * (t + 1)} everywhere, with {@code edit} applied. */
@@ -91,7 +94,7 @@ class PushSessionTest {
 
     PushSession good = begin(a, header(a, 0, 1));
     floats(g -> {}).forEach(good::addChunk);
-    assertEquals(PushSession.Commit.ADDED, good.commit(0, assignment, sum, timings));
+    assertEquals(PushSession.Commit.ADDED, good.commit(steps, timings));
     assertEquals(FixedPoint.roundToFixed(0.75f), sum.tensor(2)[3], "exactly the good push's value");
     assertTrue(assignment.allCovered(0, 1));
   }
@@ -111,7 +114,7 @@ class PushSessionTest {
   void anIncompletePushIsRefusedAtCommitAndFreesItsWorker() {
     PushSession push = begin(a, header(a, 0, 1));
     push.addChunk(floats(g -> {}).get(0));
-    JobRefusal partial = assertThrows(JobRefusal.class, () -> push.commit(0, assignment, sum, timings));
+    JobRefusal partial = assertThrows(JobRefusal.class, () -> push.commit(steps, timings));
     assertEquals(JobRefusal.Kind.BAD_REQUEST, partial.kind());
     assertEquals("push ended with 0 of 5 elements of layer0.b", partial.getMessage());
     assertFalse(a.pushing);
@@ -138,7 +141,7 @@ class PushSessionTest {
   @Test
   void aPushMustBeForTheOpenStepAndTheWorkersOwnMicroShards() {
     JobRefusal early = assertThrows(JobRefusal.class,
-        () -> PushSession.begin(a, header(a, 0, 1).build(), 0, false, assignment, PushPrecision.FP32, TENSORS));
+        () -> PushSession.begin(a, header(a, 0, 1).build(), false, steps, PushPrecision.FP32, TENSORS));
     assertEquals("push for step 0 but the job is at step 0 and has not started", early.getMessage());
     JobRefusal future = assertThrows(JobRefusal.class, () -> begin(a, header(a, 0, 1).setStep(2)));
     assertEquals(JobRefusal.Kind.REFUSED, future.kind());
@@ -161,15 +164,15 @@ class PushSessionTest {
   void aDuplicateIsAcknowledgedAndAddsNothing() {
     PushSession first = begin(a, header(a, 0, 1));
     floats(g -> {}).forEach(first::addChunk);
-    assertEquals(PushSession.Commit.ADDED, first.commit(0, assignment, sum, timings));
+    assertEquals(PushSession.Commit.ADDED, first.commit(steps, timings));
     long[][] once = sumNow();
     PushSession again = begin(a, header(a, 0, 1));
     floats(g -> {}).forEach(again::addChunk);
-    assertEquals(PushSession.Commit.DUPLICATE, again.commit(0, assignment, sum, timings));
+    assertEquals(PushSession.Commit.DUPLICATE, again.commit(steps, timings));
     assertArrayEquals(once, sumNow());
     PushSession last = begin(b, header(b, 1, 2));
     floats(g -> {}).forEach(last::addChunk);
-    assertEquals(PushSession.Commit.COMPLETED_STEP, last.commit(0, assignment, sum, timings));
+    assertEquals(PushSession.Commit.COMPLETED_STEP, last.commit(steps, timings));
   }
 
   @Test
@@ -179,7 +182,7 @@ class PushSessionTest {
     a.left = true;
     assignment.handOver(a, List.of(b));
     long[][] before = sumNow();
-    JobRefusal rejoin = assertThrows(JobRefusal.class, () -> push.commit(0, assignment, sum, timings));
+    JobRefusal rejoin = assertThrows(JobRefusal.class, () -> push.commit(steps, timings));
     assertEquals(JobRefusal.Kind.REJOIN, rejoin.kind());
     assertEquals("worker 0 (a) was declared lost; its push is dropped; join again", rejoin.getMessage());
     assertArrayEquals(before, sumNow());

@@ -44,7 +44,11 @@ class StepCoordinatorTest {
   private StepCoordinator coordinator;
 
   private void start(int workers, ServerPolicy policy) {
-    coordinator = new StepCoordinator(new ServerJob(Network.initialize(SPEC), CONFIG, DATA, workers), policy,
+    start(workers, policy, CONFIG);
+  }
+
+  private void start(int workers, ServerPolicy policy, TrainingConfig config) {
+    coordinator = new StepCoordinator(new ServerJob(Network.initialize(SPEC), config, DATA, workers), policy,
         new TrainingListener() {
           @Override
           public void onEvent(String message) {
@@ -146,6 +150,53 @@ class StepCoordinatorTest {
     assertFalse(push(a, 0, 2, 4).getDuplicate());
     assertEquals(1, coordinator.step());
     assertEquals(JobRefusal.Kind.REJOIN, assertThrows(JobRefusal.class, () -> pull(b, 1)).kind(), "b is asked to join again");
+  }
+
+  @Test
+  void withStalenessOneTheNextStepIsHandedOutBeforeThisOneClosesAndStepsCloseInOrder() {
+    start(2, policy(1, 0), CONFIG.withStaleness(1));
+    String a = join("a");
+    String b = join("b");
+    CompletableFuture<Pull> a0 = pull(a, 0);
+    assertReady(a0, 0, 0, 2);
+    assertEquals(0, a0.join().weightsVersion());
+    assertReady(pull(b, 0), 0, 2, 4);
+    push(a, 0, 0, 2);
+    CompletableFuture<Pull> a1 = pull(a, 1, 0, 2, 60_000);
+    assertReady(a1, 1, 0, 2); // at once: step 1 computes on the weights of step 0's start, which exist
+    assertEquals(0, a1.join().weightsVersion());
+    push(a, 1, 0, 2);
+    CompletableFuture<Pull> a2 = pull(a, 2, 0, 2, 60_000);
+    assertFalse(a2.isDone(), "step 2 needs the weights after step 0, and b's part of step 0 is missing");
+    assertEquals(0, coordinator.step());
+    CompletableFuture<Pull> b1 = pull(b, 1, 2, 4, 60_000);
+    assertReady(b1, 1, 2, 4); // b may compute step 1 before its push of step 0 is in
+    push(b, 0, 2, 4);
+    assertEquals(1, coordinator.step(), "step 0 closed; step 1 waits for b");
+    assertReady(a2, 2, 0, 2);
+    assertEquals(1, a2.join().weightsVersion());
+    push(b, 1, 2, 4);
+    assertEquals(2, coordinator.step());
+  }
+
+  @Test
+  void withStalenessALostWorkersMicroShardsOfEveryOpenStepGoToTheOthers() {
+    start(2, policy(1, 0), CONFIG.withStaleness(1));
+    String a = join("a");
+    String b = join("b");
+    assertReady(pull(a, 0), 0, 0, 2);
+    assertReady(pull(b, 0), 0, 2, 4);
+    push(a, 0, 0, 2);
+    assertReady(pull(a, 1, 0, 2, 60_000), 1, 0, 2);
+    push(a, 1, 0, 2);
+    coordinator.leave(b, "", false);
+    assertTrue(events.contains("lost: worker 1 (b) (left); 1 live worker(s); its micro-shards [[2, 4)] of step 1, [[2, 4)] of step 2"
+        + " go to the others"), events.toString());
+    assertReady(pull(a, 2, 0, 2, 60_000), 0, 2, 4); // the earliest open step first
+    push(a, 0, 2, 4);
+    assertReady(pull(a, 1, 2, 4, 60_000), 1, 2, 4);
+    push(a, 1, 2, 4);
+    assertEquals(2, coordinator.step());
   }
 
   @Test

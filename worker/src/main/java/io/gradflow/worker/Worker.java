@@ -221,18 +221,27 @@ public final class Worker {
     }
   }
 
+  /**
+   * The loop. Without staleness a push is acknowledged before the next step's weights are used.
+   * With staleness K >= 1 the server answers the next pull at once (the next step computes on older
+   * weights), so the worker computes step t + 1 while step t's push is acknowledged, and checks that
+   * acknowledgement only before its next push (or before it asks again for work).
+   */
   private Result train() {
     Joined job = joinUntilReady();
     long want = job.response().getNextStep();
     long computed = 0;
     PendingPull next = null;
+    PushInFlight unacknowledged = null;
     while (true) {
       WeightsHeader header;
       try {
         header = next == null ? pull(want, job.net()) : awaitPull(next, want, job.net());
         next = null;
         switch (header.getState()) {
-          case NOT_YET, NO_WORK -> {}
+          case NOT_YET, NO_WORK -> {
+            unacknowledged = acknowledged(unacknowledged); // a pull without the in-flight range must not get it back
+          }
           case DONE -> {
             job.shards().close();
             leave("", false);
@@ -253,9 +262,20 @@ public final class Worker {
               throw new WorkerFailure(WorkerFailure.Kind.FAILED, "non-finite gradient at " + reason);
             }
             computeNanos = System.nanoTime() - computeStart;
+            if (unacknowledged != null) { // staleness: the previous push travelled while this step computed
+              long ackStart = System.nanoTime();
+              unacknowledged = acknowledged(unacknowledged);
+              pullWaitNanos += System.nanoTime() - ackStart;
+            }
             sleep(options.pushDelayMillis().getAsLong());
-            next = push(step, header.getShardFirst(), header.getShardEnd(), sum, job.shards().lastShard(), job.shardLoss(),
-                job.config().pushPrecision(), job.net());
+            PushInFlight sent = push(step, header.getShardFirst(), header.getShardEnd(), sum, job.shards().lastShard(),
+                job.shardLoss(), job.config().pushPrecision(), job.net(), job.config().staleness() > 0);
+            next = sent.next();
+            if (job.config().staleness() == 0) {
+              acknowledged(sent);
+            } else {
+              unacknowledged = sent;
+            }
             computed++;
             want = Math.max(want, step + 1);
           }
@@ -267,6 +287,7 @@ public final class Worker {
           next.cancel();
           next = null;
         }
+        unacknowledged = null; // the server that asks for the join no longer counts it
         job.shards().close();
         job = joinUntilReady();
         want = job.response().getNextStep();
@@ -385,10 +406,10 @@ public final class Worker {
           throw new WorkerFailure(WorkerFailure.Kind.FAILED, "the server sent the weights of step " + (h.getStep() + 1)
               + " through shared memory, which this worker has not mapped");
         }
-        if (!shared.weights().read(h.getStep(), net)) {
+        if (!shared.weights().read(h.getWeightsVersion(), net)) {
           return WeightsHeader.newBuilder().setState(WeightsHeader.State.NOT_YET).setStep(h.getStep() + 1).build();
         }
-        pullWaitNanos = headerAt - (pushDoneAt > 0 ? pushDoneAt : start);
+        pullWaitNanos = Math.max(0, headerAt - (pushDoneAt > 0 ? pushDoneAt : start)); // 0: it came while the push was sent
         pullTransferNanos = System.nanoTime() - headerAt;
       } else if (h.getState() == WeightsHeader.State.READY) {
         for (int t = 0; t < received.length; t++) {
@@ -399,7 +420,7 @@ public final class Worker {
                     + received[t] + " of " + net.tensor(t).length + " elements");
           }
         }
-        pullWaitNanos = headerAt - (pushDoneAt > 0 ? pushDoneAt : start);
+        pullWaitNanos = Math.max(0, headerAt - (pushDoneAt > 0 ? pushDoneAt : start)); // 0: it came while the push was sent
         pullTransferNanos = System.nanoTime() - headerAt;
       }
       return h;
@@ -429,10 +450,11 @@ public final class Worker {
    * chooses: one micro-shard as its float32 gradient, several as their packed fixed-point sum, or,
    * in a job with push precision bf16, the sum rounded once to bfloat16.
    * Non-finite gradients never get here: the fixed-point sum refused them during the compute.
-   * Returns the pull of the next step's weights, asked for while the push is acknowledged.
+   * Returns the push in flight with the pull of the next step's weights, asked for while the push
+   * is acknowledged; {@link #acknowledged} waits for the acknowledgement.
    */
-  private PendingPull push(long step, int first, int end, ExactGradientSum sum, Gradients single, double[] shardLoss,
-      PushPrecision precision, Network net) {
+  private PushInFlight push(long step, int first, int end, ExactGradientSum sum, Gradients single, double[] shardLoss,
+      PushPrecision precision, Network net, boolean pullFirst) {
     boolean viaMemory = shared != null && precision != PushPrecision.BF16;
     PushHeader.Encoding encoding = viaMemory ? PushHeader.Encoding.SHARED_FIXED64 : PushCodec.encodingFor(precision, end - first);
     PushHeader.Builder header =
@@ -457,27 +479,47 @@ public final class Worker {
     } else {
       chunks = PushCodec.encode(encoding, sum, single);
     }
+    // With staleness the next step's weights exist already: ask for them before the push, so the
+    // server answers the pull before it reduces the push and updates (one connection's calls are
+    // handled in order), and this step's reduce and update overlap the next step's compute.
+    PendingPull early = pullFirst ? new PendingPull(step + 1, first, end, net) : null;
     CompletableFuture<PushResponse> sent = sendPush(header.build(), chunks);
     pushDoneAt = System.nanoTime();
     lastPushNanos = pushDoneAt - start;
     // Ask for the next weights now: the server answers the moment the step closes, while the
     // push's acknowledgement travels back, instead of one round trip after it.
-    PendingPull next = new PendingPull(step + 1, first, end, net);
+    PendingPull next = early != null ? early : new PendingPull(step + 1, first, end, net);
+    return new PushInFlight(step, header, chunks, sent, next);
+  }
+
+  /** A push sent and not yet acknowledged (its chunks kept to send it again), and the pull asked for after it. */
+  private record PushInFlight(long step, PushHeader.Builder header, List<TensorChunk> chunks,
+      CompletableFuture<PushResponse> sent, PendingPull next) {}
+
+  /**
+   * Waits for the acknowledgement of {@code push} (null: nothing to wait for), sending it again
+   * while the server is unreachable; when it fails for good the pull asked for after it is
+   * cancelled. Returns null.
+   */
+  private PushInFlight acknowledged(PushInFlight push) {
+    if (push == null) {
+      return null;
+    }
+    String what = "push of step " + (push.step() + 1);
     boolean[] firstTry = {true};
     try {
       call("push", () -> {
         if (firstTry[0]) {
           firstTry[0] = false;
-          return awaitFuture(sent, "push of step " + (step + 1), deadlineMillis() + 1000);
+          return awaitFuture(push.sent(), what, deadlineMillis() + 1000);
         }
-        return awaitFuture(sendPush(header.setWorkerId(workerId).build(), chunks), "push of step " + (step + 1),
-            deadlineMillis() + 1000);
+        return awaitFuture(sendPush(push.header().setWorkerId(workerId).build(), push.chunks()), what, deadlineMillis() + 1000);
       });
     } catch (RuntimeException e) {
-      next.cancel();
+      push.next().cancel();
       throw e;
     }
-    return next;
+    return null;
   }
 
   /** Sends a whole push (header, then chunks); the future completes with the server's answer. */

@@ -119,6 +119,23 @@ class WorkerTest {
     assertEquals(reference, distributedHash(eightShards, 8, 0));
   }
 
+  /**
+   * Staleness: up to K + 1 steps open at once, each computed on older weights, and still the single
+   * process's bits for any worker count and arrival order (random push delays).
+   */
+  @Test
+  void withStalenessOneToThreeWorkersGiveTheSingleProcessWeights() throws Exception {
+    String synchronous = singleProcessHash(eightShards);
+    for (int k : new int[] {1, 2}) {
+      TrainingConfig stale = eightShards.withStaleness(k);
+      String reference = singleProcessHash(stale);
+      assertTrue(!reference.equals(synchronous), "staleness " + k + " trains differently");
+      for (int workers = 1; workers <= 3; workers++) {
+        assertEquals(reference, distributedHash(stale, workers, workers == 3 ? 10 : 0), "staleness " + k + ", " + workers + " workers");
+      }
+    }
+  }
+
   @Test
   void randomPushDelaysDoNotChangeTheWeights() throws Exception {
     assertEquals(singleProcessHash(), distributedHash(3, 15));

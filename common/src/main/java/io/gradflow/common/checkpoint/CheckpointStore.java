@@ -134,8 +134,21 @@ public final class CheckpointStore {
     } catch (IllegalArgumentException e) {
       throw new ModelFileException(file + ": corrupt training config: " + e.getMessage());
     }
+    List<Network> earlier = new ArrayList<>();
+    for (int i = 0; i < p.getEarlierWeightsCount(); i++) {
+      ModelFiles.Loaded version = ModelFiles.fromProto(p.getEarlierWeights(i), file.toString());
+      if (!java.util.Arrays.equals(version.network().spec().layerSizes(), net.spec().layerSizes())) {
+        throw new ModelFileException(file + ": earlier weights " + i + " have another model than the checkpoint's");
+      }
+      earlier.add(version.network());
+    }
+    long expected = model.step() - Math.max(0, model.step() - config.staleness());
+    if (earlier.size() != expected) {
+      throw new ModelFileException(file + ": " + earlier.size() + " earlier weight versions, expected " + expected
+          + " for staleness " + config.staleness() + " at step " + model.step());
+    }
     return new Checkpoint(net, velocity, p.getOptimizerStarted(), model.step(), config,
-        p.getFingerprint(), p.getEpochLossSum(), p.getEpochSteps());
+        p.getFingerprint(), p.getEpochLossSum(), p.getEpochSteps(), List.copyOf(earlier));
   }
 
   private static io.gradflow.proto.Checkpoint toProto(Checkpoint c) {
@@ -149,6 +162,10 @@ public final class CheckpointStore {
         .setEpochLossSum(c.epochLossSum())
         .setEpochSteps(c.epochSteps())
         .setWrittenUnixMillis(System.currentTimeMillis());
+    long firstEarlier = c.step() - c.earlierWeights().size();
+    for (int i = 0; i < c.earlierWeights().size(); i++) {
+      b.addEarlierWeights(ModelFiles.toProto(c.earlierWeights().get(i), firstEarlier + i));
+    }
     for (int t = 0; t < c.velocity().length; t++) {
       Tensor w = model.getTensors(t);
       b.addVelocity(ModelFiles.toTensor("momentum." + w.getName(), shapeOf(w), c.velocity()[t]));

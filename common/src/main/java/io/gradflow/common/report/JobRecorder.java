@@ -195,6 +195,7 @@ public final class JobRecorder implements TrainingListener, AutoCloseable {
         job.config().seed(),
         job.config().kernels(),
         job.workers() > 0 ? job.config().pushPrecision().id() : "none",
+        job.config().staleness(),
         net.sha256());
     ModelFiles.save(dir.resolve("model.gfm"), net, steps, inputScaling);
     summary.write(RunSummary.file(dir));

@@ -14,6 +14,7 @@ import java.nio.file.Path;
  * @param steadySamplesPerSecond leaving out the first fifth of the steps (at most 20), while the
  *     JIT compiles the kernels
  * @param pushPrecision {@code fp32} or {@code bf16}; {@code none} for a single process
+ * @param staleness the job's staleness K (0: synchronous SGD)
  * @param weightsSha256 SHA-256 of the final weights: equal for equal jobs, to the bit
  */
 public record RunSummary(
@@ -40,6 +41,7 @@ public record RunSummary(
     long seed,
     String kernels,
     String pushPrecision,
+    int staleness,
     String weightsSha256) {
 
   /** The summary.json file of the job directory {@code dir}. */

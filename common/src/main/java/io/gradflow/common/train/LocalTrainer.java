@@ -11,6 +11,11 @@ import io.gradflow.common.model.Network;
  * exactly and applies the optimizer once, exactly as the parameter server does with the pushes of
  * its workers, so both give the same weights to the bit. Gradient descent (B = N), SGD (B = 1) and
  * minibatch SGD are this loop with a different batch.
+ *
+ * <p>With staleness K it emulates the distributed trainer's overlap exactly: step {@code t}
+ * computes its gradient on the weights of version {@code max(0, t - K)} (kept in {@link
+ * WeightVersions}) and applies it to the current weights, {@code v <- mu v + g(w_{t-K}; batch_t)},
+ * {@code w_{t+1} = w_t - lr v}.
  */
 public final class LocalTrainer {
   private final TrainTestSplit data;
@@ -18,6 +23,7 @@ public final class LocalTrainer {
   private final TrainingSetup setup;
   private final ShardGradients shards;
   private final double[] shardLoss;
+  private final WeightVersions versions;
   private float lastRate;
 
   public LocalTrainer(Network net, TrainingConfig config, TrainTestSplit data) {
@@ -33,6 +39,7 @@ public final class LocalTrainer {
     this.setup = TrainingSetup.of(net, config, data.train().count());
     this.shards = new ShardGradients(net, config.kernels(), threads, setup.plan(), data.train());
     this.shardLoss = new double[config.microShards()];
+    this.versions = WeightVersions.fresh(net, config.staleness());
   }
 
   public long totalSteps() {
@@ -65,11 +72,15 @@ public final class LocalTrainer {
     shards.close();
   }
 
-  /** One synchronous step; returns the mean loss of its global batch. */
+  /**
+   * One step (steps run in order from 0): the gradient of the step's global batch on the weights
+   * of version {@code max(0, step - K)}, applied to the current weights; returns the batch's mean loss.
+   */
   public double step(long step) {
     SynchronousUpdate update = setup.update();
-    shards.compute(net, step, 0, setup.plan().microShards(), update.sum(), shardLoss);
+    shards.compute(versions.forStep(step), step, 0, setup.plan().microShards(), update.sum(), shardLoss);
     lastRate = update.apply(net, step);
+    versions.advance();
     return EpochBookkeeping.meanLoss(shardLoss, setup.plan().batch());
   }
 

@@ -44,4 +44,9 @@ public final class SynchronousUpdate {
   public float apply(Network net, long step) {
     return optimizer.step(net, sum, gradient, step);
   }
+
+  /** As {@link #apply(Network, long)} with the micro-shard gradients summed in {@code stepSum} (one of several steps open at once). */
+  public float apply(Network net, ExactGradientSum stepSum, long step) {
+    return optimizer.step(net, stepSum, gradient, step);
+  }
 }

@@ -12,6 +12,8 @@ import io.gradflow.proto.TrainConfig;
  * @param maxSteps 0 for no limit beyond {@code epochs}
  * @param stepSize for the step schedule, steps between decays; 0 for one epoch
  * @param pushPrecision how workers push gradients; only distributed jobs have pushes
+ * @param staleness K: step {@code t} applies the gradient of batch {@code t} computed on the weights
+ *     of version {@code max(0, t - K)}; 0 is synchronous SGD
  */
 public record TrainingConfig(
     String dataset,
@@ -28,7 +30,19 @@ public record TrainingConfig(
     long maxSteps,
     long seed,
     String kernels,
-    PushPrecision pushPrecision) {
+    PushPrecision pushPrecision,
+    int staleness) {
+
+  /** The largest staleness a job may have: the server keeps K + 1 weight versions and K + 1 open steps. */
+  public static final int MAX_STALENESS = 8;
+
+  /** A synchronous job (staleness 0). */
+  public TrainingConfig(String dataset, int batch, int microShards, double learningRate, double momentum,
+      double weightDecay, LearningRateSchedule.Kind schedule, int warmupSteps, int stepSize, double stepGamma,
+      int epochs, long maxSteps, long seed, String kernels, PushPrecision pushPrecision) {
+    this(dataset, batch, microShards, learningRate, momentum, weightDecay, schedule, warmupSteps, stepSize,
+        stepGamma, epochs, maxSteps, seed, kernels, pushPrecision, 0);
+  }
 
   /** A job with exact {@link PushPrecision#FP32} pushes. */
   public TrainingConfig(String dataset, int batch, int microShards, double learningRate, double momentum,
@@ -58,6 +72,20 @@ public record TrainingConfig(
     if (maxSteps < 0) {
       throw new IllegalArgumentException("max-steps must be >= 0, got " + maxSteps);
     }
+    if (staleness < 0 || staleness > MAX_STALENESS) {
+      throw new IllegalArgumentException("staleness must be in 0.." + MAX_STALENESS + ", got " + staleness);
+    }
+  }
+
+  /** This job with staleness {@code k}. */
+  public TrainingConfig withStaleness(int k) {
+    return new TrainingConfig(dataset, batch, microShards, learningRate, momentum, weightDecay, schedule, warmupSteps,
+        stepSize, stepGamma, epochs, maxSteps, seed, kernels, pushPrecision, k);
+  }
+
+  /** The weights version step {@code step} computes its gradient on: {@code max(0, step - K)}. */
+  public long weightsVersionOf(long step) {
+    return Math.max(0, step - staleness);
   }
 
   /** Steps the job runs on a training set of {@code n} rows: epochs, capped by max-steps. */
@@ -93,6 +121,7 @@ public record TrainingConfig(
         .setSeed(seed)
         .setKernels(kernels)
         .setPushPrecision(pushPrecision.id())
+        .setStaleness(staleness)
         .build();
   }
 
@@ -112,6 +141,7 @@ public record TrainingConfig(
         p.getMaxSteps(),
         p.getSeed(),
         p.getKernels(),
-        PushPrecision.parse(p.getPushPrecision()));
+        PushPrecision.parse(p.getPushPrecision()),
+        p.getStaleness());
   }
 }

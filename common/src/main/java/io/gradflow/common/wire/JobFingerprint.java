@@ -14,6 +14,7 @@ import java.util.List;
  */
 public final class JobFingerprint {
   private static final String PUSH_PRECISION = "push precision";
+  private static final String STALENESS = "staleness";
 
   private JobFingerprint() {}
 
@@ -46,10 +47,14 @@ public final class JobFingerprint {
     return diffs;
   }
 
-  /** The default push precision is left out, so fp32 jobs keep the fingerprint they had before it existed. */
+  /**
+   * The default push precision and staleness 0 are left out, so such jobs keep the fingerprint they
+   * had before these options existed.
+   */
   private static String canonical(ModelSpec spec, TrainConfig config) {
     List<String> fields = new ArrayList<>(List.of(fields(spec, config)));
     fields.remove(PUSH_PRECISION + "=" + PushPrecision.FP32.id());
+    fields.remove(STALENESS + "=0");
     return String.join("\n", fields);
   }
 
@@ -74,7 +79,8 @@ public final class JobFingerprint {
       "seed=" + Long.toUnsignedString(c.getSeed()),
       "kernels=" + c.getKernels(),
       // as sent (a value this version does not know must still show up in a refusal, not throw)
-      PUSH_PRECISION + "=" + (c.getPushPrecision().isEmpty() ? PushPrecision.FP32.id() : c.getPushPrecision())
+      PUSH_PRECISION + "=" + (c.getPushPrecision().isEmpty() ? PushPrecision.FP32.id() : c.getPushPrecision()),
+      STALENESS + "=" + c.getStaleness()
     };
   }
 

@@ -99,4 +99,54 @@ class LocalTrainerTest {
     }
     assertTrue(later < first, first + " -> " + later);
   }
+
+  /**
+   * Staleness K by hand: step t's gradient on the weights after max(0, t-K) steps, summed exactly
+   * over the micro-shards, applied by the optimizer to the current weights.
+   */
+  private static Network staleByHand(ModelSpec spec, TrainingConfig config, int k, int steps) {
+    Network net = Network.initialize(spec);
+    TrainingSetup setup = TrainingSetup.of(net, config, SPIRALS.train().count());
+    ShardGradients shards = new ShardGradients(net, config.kernels(), 1, setup.plan(), SPIRALS.train());
+    io.gradflow.common.reduce.ExactGradientSum sum = new io.gradflow.common.reduce.ExactGradientSum(net);
+    Gradients gradient = new Gradients(spec);
+    double[] loss = new double[config.microShards()];
+    List<Network> history = new ArrayList<>(List.of(net.copy())); // history.get(v): the weights after v steps
+    for (int t = 0; t < steps; t++) {
+      shards.compute(history.get(Math.max(0, t - k)), t, 0, config.microShards(), sum, loss);
+      setup.update().optimizer().step(net, sum, gradient, t);
+      history.add(net.copy());
+    }
+    shards.close();
+    return net;
+  }
+
+  @Test
+  void stalenessComputesEachStepOnOlderWeightsExactlyAsTheFormulaSays() {
+    ModelSpec spec = ModelSpec.parse("2-8-3", "tanh", "", 1);
+    TrainingConfig sync = new TrainingConfig("spirals", 30, 3, 0.1, 0.9, 1e-4, LearningRateSchedule.Kind.CONSTANT, 0,
+        0, 0.1, 1, 7, 3, "ejml");
+    for (int k : new int[] {0, 1, 2}) {
+      Network trained = Network.initialize(spec);
+      LocalTrainer trainer = new LocalTrainer(trained, sync.withStaleness(k), SPIRALS);
+      assertEquals(7, trainer.totalSteps());
+      trainer.run(new TrainingListener() {});
+      assertEquals(staleByHand(spec, sync, k, 7).sha256(), trained.sha256(), "staleness " + k);
+    }
+    Network synchronous = Network.initialize(spec);
+    new LocalTrainer(synchronous, sync, SPIRALS).run(new TrainingListener() {});
+    Network stale = Network.initialize(spec);
+    new LocalTrainer(stale, sync.withStaleness(1), SPIRALS).run(new TrainingListener() {});
+    assertNotEquals(synchronous.sha256(), stale.sha256());
+  }
+
+  @Test
+  void stalenessIsValidated() {
+    TrainingConfig sync = config(30, 3, 1, "ejml");
+    IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+        () -> sync.withStaleness(TrainingConfig.MAX_STALENESS + 1));
+    assertEquals("staleness must be in 0.." + TrainingConfig.MAX_STALENESS + ", got 9", e.getMessage());
+    org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> sync.withStaleness(-1));
+    assertEquals(1, TrainingConfig.fromProto(sync.withStaleness(1).toProto()).staleness());
+  }
 }

@@ -52,4 +52,18 @@ class PushPrecisionTest {
     assertTrue(JobFingerprint.differences(spec, bf16, spec, bf16.toBuilder().setPushPrecision("fp8").build())
         .contains("push precision: bf16 (server) vs fp8 (worker)"));
   }
+
+  @Test
+  void stalenessIsPartOfTheFingerprintAndZeroKeepsTheOldOne() throws Exception {
+    TrainConfig sync = config(PushPrecision.FP32).toProto();
+    TrainConfig stale = config(PushPrecision.FP32).withStaleness(1).toProto();
+    assertNotEquals(JobFingerprint.of(spec, sync), JobFingerprint.of(spec, stale));
+    assertEquals(List.of("staleness: 1 (server) vs 0 (worker)"), JobFingerprint.differences(spec, stale, spec, sync));
+    // the text jobs were fingerprinted with before staleness existed
+    String before = String.join("\n", "model=2-5-3", "activations=tanh", "init=" + spec.getInit(), "init seed=5",
+        "dataset=spirals", "batch=30", "micro-shards=2", "lr=0.1", "momentum=0.9", "weight decay=0.0",
+        "schedule=constant", "warm-up=0", "step size=0", "gamma=0.1", "epochs=1", "max steps=5", "seed=9", "kernels=ejml");
+    byte[] digest = java.security.MessageDigest.getInstance("SHA-256").digest(before.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    assertEquals(java.util.HexFormat.of().formatHex(digest), JobFingerprint.of(spec, sync));
+  }
 }
