@@ -69,11 +69,10 @@ public class ExchangeBench {
     received = net.copy();
     sum = new ExactGradientSum(net);
     SplitMix64 random = new SplitMix64(7);
-    int[] lengths = new int[net.tensorCount()];
+    int[] lengths = net.tensorLengths();
     names = new String[net.tensorCount()];
     staging = new long[net.tensorCount()][];
     for (int t = 0; t < sum.tensorCount(); t++) {
-      lengths[t] = net.tensor(t).length;
       names[t] = Network.tensorName(t);
       staging[t] = new long[lengths[t]];
       for (int i = 0; i < lengths[t]; i++) {

@@ -30,11 +30,6 @@ final class EventStream {
   /** Step lines of a server without faults to time: at most one per this many nanoseconds (the display redraws no faster). */
   static final long STEP_INTERVAL_NANOS = 100_000_000L;
 
-  /** The server side: writes every event as a line. */
-  static TrainingListener writer(PrintStream out) {
-    return writer(out, 0);
-  }
-
   /**
    * The server side: writes every event as a line, but step lines at most once per {@code
    * stepIntervalNanos} (0: every step). Each line wakes the launcher, a process that competes with

@@ -1,25 +1,15 @@
 package io.gradflow.report;
 
+import io.gradflow.common.graph.SvgRenderer;
 import java.util.Locale;
 
 /** Escaping and number formatting for the report's HTML and SVG. */
 final class Xml {
   private Xml() {}
 
-  /** Escapes {@code & < > "} for XML and HTML text and attributes. */
+  /** Escapes {@code & < > "} for XML and HTML text and attributes (the graph renderer's escaping). */
   static String escape(String s) {
-    StringBuilder sb = new StringBuilder(s.length());
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
-      switch (c) {
-        case '&' -> sb.append("&amp;");
-        case '<' -> sb.append("&lt;");
-        case '>' -> sb.append("&gt;");
-        case '"' -> sb.append("&quot;");
-        default -> sb.append(c);
-      }
-    }
-    return sb.toString();
+    return SvgRenderer.escape(s);
   }
 
   /** A coordinate: one decimal, root locale. */

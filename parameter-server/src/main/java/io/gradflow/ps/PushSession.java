@@ -18,13 +18,11 @@ public final class PushSession {
   /** The model's tensors as a push must fill them: element counts and names, in tensor order. */
   record Tensors(int[] lengths, String[] names) {
     static Tensors of(Network net) {
-      int[] lengths = new int[net.tensorCount()];
       String[] names = new String[net.tensorCount()];
-      for (int t = 0; t < lengths.length; t++) {
-        lengths[t] = net.tensor(t).length;
+      for (int t = 0; t < names.length; t++) {
         names[t] = Network.tensorName(t);
       }
-      return new Tensors(lengths, names);
+      return new Tensors(net.tensorLengths(), names);
     }
   }
 

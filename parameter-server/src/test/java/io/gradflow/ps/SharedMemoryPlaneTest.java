@@ -121,12 +121,7 @@ class SharedMemoryPlaneTest {
   }
 
   private int[] lengths() {
-    Network n = new Network(spec);
-    int[] l = new int[n.tensorCount()];
-    for (int t = 0; t < l.length; t++) {
-      l[t] = n.tensor(t).length;
-    }
-    return l;
+    return new Network(spec).tensorLengths();
   }
 
   @Test

@@ -21,10 +21,7 @@ record SharedMemoryLink(SharedWeights weights, SharedPushArea push) {
     if (r.getSharedMemoryDir().isEmpty()) {
       return null;
     }
-    int[] lengths = new int[net.tensorCount()];
-    for (int t = 0; t < lengths.length; t++) {
-      lengths[t] = net.tensor(t).length;
-    }
+    int[] lengths = net.tensorLengths();
     Path dir = Path.of(r.getSharedMemoryDir());
     try {
       SharedWeights weights = SharedWeights.open(dir.resolve(SharedWeights.FILE_NAME), lengths, r.getSharedMemoryToken());

@@ -176,8 +176,8 @@ public final class SvgRenderer {
     return column;
   }
 
-  /** Escapes {@code & < > "} for XML text and attributes. */
-  static String escape(String s) {
+  /** Escapes {@code & < > "} for XML and HTML text and attributes. */
+  public static String escape(String s) {
     StringBuilder sb = new StringBuilder(s.length());
     for (int i = 0; i < s.length(); i++) {
       char c = s.charAt(i);

@@ -100,6 +100,15 @@ public final class Network {
     }
   }
 
+  /** Element counts of the tensors, in canonical order. */
+  public int[] tensorLengths() {
+    int[] lengths = new int[tensorCount()];
+    for (int t = 0; t < lengths.length; t++) {
+      lengths[t] = tensor(t).length;
+    }
+    return lengths;
+  }
+
   public Network copy() {
     Network n = new Network(spec);
     n.copyFrom(this);

@@ -25,11 +25,7 @@ class SharedMemoryFilesTest {
   private final Network net = Network.initialize(ModelSpec.parse("7-5-3", "relu", "", 11));
 
   private int[] lengths() {
-    int[] l = new int[net.tensorCount()];
-    for (int t = 0; t < l.length; t++) {
-      l[t] = net.tensor(t).length;
-    }
-    return l;
+    return net.tensorLengths();
   }
 
   @Test
