@@ -1,9 +1,11 @@
 package io.gradflow.common.optim;
 
+import io.gradflow.common.kernels.VectorKernels;
 import io.gradflow.common.reduce.FixedPoint;
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.LongVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
@@ -12,25 +14,33 @@ import jdk.incubator.vector.VectorSpecies;
  * {@link SgdLoop} on the Vector API: each lane runs the scalar loop's operations on one element,
  * with the same roundings ({@code L2D}, an exact multiply by {@code 2^-40}, {@code D2F}; then
  * separate float multiplies and adds, never {@code fma}), so the bits are those of {@link
- * SgdLoop#SCALAR}; the tail runs the scalar loop. Longs and doubles fill the preferred vector
- * width; the floats of as many lanes fill half of it.
+ * SgdLoop#SCALAR}; the tail runs the scalar loop.
+ *
+ * <p>Every vector has the kernels' shape ({@link VectorKernels#BITS}): one float vector of L lanes
+ * takes two long vectors of L/2 sums, each converted to doubles and then to the lower or upper
+ * half of the floats. A float vector of any other shape would be a second float species in the
+ * JVM: it pollutes the type profiles of the Vector API's shared code, and C2 then fails to
+ * intrinsify the kernels' fma and stores (they box every vector: ten times slower).
  */
 final class VectorSgdLoop implements SgdLoop {
-  private static final VectorSpecies<Long> LONGS = LongVector.SPECIES_PREFERRED;
-  private static final VectorSpecies<Double> DOUBLES = DoubleVector.SPECIES_PREFERRED;
-  private static final VectorSpecies<Float> FLOATS =
-      FloatVector.SPECIES_PREFERRED.withShape(VectorShape.forBitSize(LONGS.vectorBitSize() / 2));
+  private static final VectorShape SHAPE = VectorShape.forBitSize(VectorKernels.BITS);
+  private static final VectorSpecies<Float> FLOATS = FloatVector.SPECIES_512.withShape(SHAPE);
+  private static final VectorSpecies<Long> LONGS = LongVector.SPECIES_512.withShape(SHAPE);
+  private static final VectorSpecies<Double> DOUBLES = DoubleVector.SPECIES_512.withShape(SHAPE);
+  private static final int HALF = LONGS.length();
+  /** The float lanes filled from the second long vector. */
+  private static final VectorMask<Float> UPPER = VectorMask.fromLong(FLOATS, -1L << HALF);
   private static final LongVector ZERO = LongVector.zero(LONGS);
 
   @Override
   public void apply(long[] s, float[] g, float[] w, float[] v, float decay, float momentum, float lr, Mode mode) {
-    int lanes = LONGS.length();
+    int lanes = FLOATS.length();
     int n = s.length;
     int end = n - n % lanes;
     for (int i = 0; i < end; i += lanes) {
-      DoubleVector sum = (DoubleVector) LongVector.fromArray(LONGS, s, i).convertShape(VectorOperators.L2D, DOUBLES, 0);
-      FloatVector gi = (FloatVector) sum.mul(FixedPoint.INVERSE_SCALE).convertShape(VectorOperators.D2F, FLOATS, 0);
+      FloatVector gi = toFloats(s, i, 0).blend(toFloats(s, i + HALF, -1), UPPER);
       ZERO.intoArray(s, i);
+      ZERO.intoArray(s, i + HALF);
       gi.intoArray(g, i);
       FloatVector wi = FloatVector.fromArray(FLOATS, w, i);
       FloatVector d = gi.add(wi.mul(decay));
@@ -42,5 +52,14 @@ final class VectorSgdLoop implements SgdLoop {
       wi.sub(step.mul(lr)).intoArray(w, i);
     }
     SgdLoop.scalar(s, g, w, v, decay, momentum, lr, mode, end, n);
+  }
+
+  /**
+   * {@code (float) (s[i + j] * 2^-40)} for the {@code HALF} sums from {@code i}, in the float
+   * lanes {@code j} (part 0) or {@code HALF + j} (part -1); the other lanes hold zeros.
+   */
+  private static FloatVector toFloats(long[] s, int i, int part) {
+    DoubleVector sum = (DoubleVector) LongVector.fromArray(LONGS, s, i).convertShape(VectorOperators.L2D, DOUBLES, 0);
+    return (FloatVector) sum.mul(FixedPoint.INVERSE_SCALE).convertShape(VectorOperators.D2F, FLOATS, part);
   }
 }
