@@ -100,6 +100,8 @@ public final class Worker {
   private String trainDigest;
   /** The server's shared-memory data plane as mapped at the last join, or null: everything goes through the socket. */
   private SharedMemoryLink shared;
+  /** With {@link #shared}: the stream that carries this worker's pulls and pushes, or null until the next one opens it. */
+  private ExchangeStream exchange;
 
   public Worker(Channel channel, Options options) {
     this.channel = channel;
@@ -158,6 +160,7 @@ public final class Worker {
     if (firstJoin) {
       warmUp(net, shards, config);
     }
+    closeExchange();
     shared = SharedMemoryLink.attach(r, net, options.log());
     ReadyRequest ready = ReadyRequest.newBuilder()
         .setWorkerId(workerId).setDataDigest(trainDigest).setTrainCount(train.count())
@@ -244,6 +247,7 @@ public final class Worker {
           }
           case DONE -> {
             job.shards().close();
+            closeExchange();
             leave("", false);
             options.log().accept("job done after step " + header.getStep());
             return new Result(rank, computed, header.getStep());
@@ -325,6 +329,8 @@ public final class Worker {
     private WeightsHeader header;
     private long headerAt;
     private String broken;
+    /** The exchange stream this pull was asked on, or null: a call of its own. */
+    private final ExchangeStream stream;
 
     /** Asks for step {@code >= want}; micro-shards {@code [pushedFirst, pushedEnd)} of step {@code want - 1} are being pushed. */
     PendingPull(long want, int pushedFirst, int pushedEnd, Network net) {
@@ -332,9 +338,15 @@ public final class Worker {
       this.received = new long[net.tensorCount()];
       PullRequest request = PullRequest.newBuilder()
           .setWorkerId(workerId).setStep(want).setPushedFirst(pushedFirst).setPushedEnd(pushedEnd).build();
-      ClientCalls.asyncServerStreamingCall(
-          channel.newCall(ExchangeMethods.PULL, async.getCallOptions().withDeadlineAfter(deadlineMillis(), TimeUnit.MILLISECONDS)),
-          request, this);
+      if (shared != null) {
+        stream = exchange();
+        stream.pull(request, this);
+      } else {
+        stream = null;
+        ClientCalls.asyncServerStreamingCall(
+            channel.newCall(ExchangeMethods.PULL, async.getCallOptions().withDeadlineAfter(deadlineMillis(), TimeUnit.MILLISECONDS)),
+            request, this);
+      }
     }
 
     @Override
@@ -386,7 +398,9 @@ public final class Worker {
 
     /** Gives up the pull (its answer is no longer wanted). */
     void cancel() {
-      if (call != null) {
+      if (stream != null) {
+        stream.close(); // its answer would otherwise come on the stream in place of the next pull's
+      } else if (call != null) {
         call.cancel("not needed", null);
       }
     }
@@ -397,7 +411,15 @@ public final class Worker {
      * behind), the answer becomes NOT_YET for the next step, and the worker asks again.
      */
     WeightsHeader await() {
-      WeightsHeader h = awaitFuture(done, "pull", deadlineMillis() + 1000);
+      WeightsHeader h;
+      try {
+        h = awaitFuture(done, "pull", deadlineMillis() + 1000);
+      } catch (RuntimeException e) {
+        if (stream != null) {
+          stream.close(); // a refusal leaves the stream usable, but after a timeout it may be stuck
+        }
+        throw e;
+      }
       if (broken != null) {
         throw new WorkerFailure(WorkerFailure.Kind.FAILED, broken);
       }
@@ -509,11 +531,18 @@ public final class Worker {
     boolean[] firstTry = {true};
     try {
       call("push", () -> {
-        if (firstTry[0]) {
-          firstTry[0] = false;
-          return awaitFuture(push.sent(), what, deadlineMillis() + 1000);
+        try {
+          if (firstTry[0]) {
+            firstTry[0] = false;
+            return awaitFuture(push.sent(), what, deadlineMillis() + 1000);
+          }
+          return awaitFuture(sendPush(push.header().setWorkerId(workerId).build(), push.chunks()), what, deadlineMillis() + 1000);
+        } catch (RuntimeException e) {
+          if (push.header().getEncoding() == PushHeader.Encoding.SHARED_FIXED64) {
+            closeExchange(); // the retry, if any, goes on a new stream
+          }
+          throw e;
         }
-        return awaitFuture(sendPush(push.header().setWorkerId(workerId).build(), push.chunks()), what, deadlineMillis() + 1000);
       });
     } catch (RuntimeException e) {
       push.next().cancel();
@@ -524,6 +553,9 @@ public final class Worker {
 
   /** Sends a whole push (header, then chunks); the future completes with the server's answer. */
   private CompletableFuture<PushResponse> sendPush(PushHeader header, List<TensorChunk> chunks) {
+    if (header.getEncoding() == PushHeader.Encoding.SHARED_FIXED64) {
+      return exchange().push(header);
+    }
     CompletableFuture<PushResponse> done = new CompletableFuture<>();
     StreamObserver<PushChunk> out =
         async
@@ -551,6 +583,21 @@ public final class Worker {
     }
     out.onCompleted();
     return done;
+  }
+
+  /** The open exchange stream, opened now when there is none (or the last one ended). */
+  private ExchangeStream exchange() {
+    if (exchange == null || !exchange.isOpen()) {
+      exchange = ExchangeStream.open(channel, async.getCallOptions());
+    }
+    return exchange;
+  }
+
+  private void closeExchange() {
+    if (exchange != null) {
+      exchange.close();
+      exchange = null;
+    }
   }
 
   private void leave(String reason, boolean fatal) {
