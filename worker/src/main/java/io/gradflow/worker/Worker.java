@@ -176,8 +176,9 @@ public final class Worker {
 
   /**
    * Compiles the kernels before the job starts: runs the first step's forward and backward over
-   * every micro-shard {@code warmupPasses} times on the network as joined (zeros until the first
-   * pull writes the step's weights), and throws the gradients away. A JVM runs Vector API code interpreted, many times slower, until the JIT has compiled
+   * every micro-shard {@code warmupPasses} times on the model's initial weights (those of a fresh
+   * job; zeros would teach the JIT branch profiles, of ReLU say, that real weights never take),
+   * and throws the gradients away. A JVM runs Vector API code interpreted, many times slower, until the JIT has compiled
    * it; this pays for that while the job assembles (before Ready), not in its first steps.
    */
   private void warmUp(Network net, ShardGradients shards, TrainingConfig config) {
@@ -186,6 +187,7 @@ public final class Worker {
       return;
     }
     ExactGradientSum scratch = new ExactGradientSum(net);
+    Network initial = Network.initialize(net.spec());
     double[] loss = new double[config.microShards()];
     long start = System.nanoTime();
     long last = 0;
@@ -193,7 +195,7 @@ public final class Worker {
       long passStart = System.nanoTime();
       scratch.clear();
       try {
-        shards.compute(net, 0, 0, config.microShards(), scratch, loss);
+        shards.compute(initial, 0, 0, config.microShards(), scratch, loss);
       } catch (ExactGradientSum.NonFiniteGradientException e) {
         return; // the first real step reports it, with its step and micro-shards
       }
