@@ -68,13 +68,7 @@ public final class SharedPushArea {
     for (int t = 0; t < lengths.length; t++) {
       long[] dest = staging[t];
       in.get(dest, 0, lengths[t]);
-      long low = 0;
-      long high = 0;
-      for (int i = 0; i < lengths[t]; i++) {
-        low = Math.min(low, dest[i]);
-        high = Math.max(high, dest[i]);
-      }
-      if (high > limit || low < -limit) {
+      if (!withinLimit(dest, lengths[t], limit)) {
         for (int i = 0; i < lengths[t]; i++) {
           if (dest[i] > limit || dest[i] < -limit) {
             throw new IllegalArgumentException("push " + tensorNames[t] + "[" + i + "] = " + dest[i]
@@ -83,6 +77,21 @@ public final class SharedPushArea {
         }
       }
     }
+  }
+
+  /**
+   * Whether {@code |a[i]| <= limit} for {@code i < n}: with {@code x = a[i] + limit}, that is {@code 0
+   * <= x <= 2 limit}, so the sign bit of {@code x | (2 limit - x)} (an {@code a[i]} near the ends
+   * of the long range wraps to a negative x). Branch-free, so the JIT vectorises it.
+   */
+  static boolean withinLimit(long[] a, int n, long limit) {
+    long twice = 2 * limit;
+    long signs = 0;
+    for (int i = 0; i < n; i++) {
+      long x = a[i] + limit;
+      signs |= x | (twice - x);
+    }
+    return signs >= 0;
   }
 
   private LongBuffer sums() {

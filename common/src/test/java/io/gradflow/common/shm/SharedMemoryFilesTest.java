@@ -98,4 +98,19 @@ class SharedMemoryFilesTest {
     worker.write(sum);
     assertThrows(IllegalArgumentException.class, () -> server.readInto(staging, 1L << 51, names));
   }
+
+  /** The branch-free range check agrees with |v| <= limit at its edges and at both ends of the long range. */
+  @Test
+  void theRangeCheckIsExactAtItsEdges() {
+    long limit = 3L << 51;
+    long[] inside = {0, limit, -limit, 1, -1};
+    long[] outside = {limit + 1, -limit - 1, Long.MAX_VALUE, Long.MIN_VALUE, Long.MAX_VALUE - limit + 1, Long.MIN_VALUE + limit, 1L << 62, -(1L << 62)};
+    for (long v : inside) {
+      assertTrue(SharedPushArea.withinLimit(new long[] {7, v, -7}, 3, limit), Long.toString(v));
+    }
+    for (long v : outside) {
+      assertFalse(SharedPushArea.withinLimit(new long[] {7, v, -7}, 3, limit), Long.toString(v));
+      assertTrue(SharedPushArea.withinLimit(new long[] {7, v, -7}, 1, limit), "only the first n count");
+    }
+  }
 }
