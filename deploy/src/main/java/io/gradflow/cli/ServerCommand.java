@@ -68,6 +68,9 @@ final class ServerCommand implements Callable<Integer> {
   @Option(names = "--resume", paramLabel = "DIR", description = "Continue the job of the newest valid checkpoint in DIR (an --out directory or its checkpoints/); a corrupt newest one falls back to the one before.")
   Path resume;
 
+  @Option(names = "--resume-if-any", paramLabel = "DIR", description = "Like --resume DIR when DIR (or its checkpoints/) holds a checkpoint file; when it holds none, start the job from the options given. For a server its scheduler restarts with the same command line (a Kubernetes pod).")
+  Path resumeIfAny;
+
   @Option(names = "--unix-socket", paramLabel = "PATH", description = "Also listen on the Unix domain socket PATH, for workers on this host ('gradflow worker --server unix:PATH'); Linux only, no TLS.")
   Path unixSocket;
 
@@ -98,7 +101,17 @@ final class ServerCommand implements Callable<Integer> {
     if (unixSocket != null && !Transport.unixSocketsAvailable()) {
       throw CommandFailure.usage("--unix-socket: this system has no Unix domain sockets for gRPC (Netty's epoll transport, Linux only)");
     }
-    Path dir = out.dir(resume);
+    if (resume != null && resumeIfAny != null) {
+      throw CommandFailure.usage("--resume and --resume-if-any go alone: give one of them");
+    }
+    if (resumeIfAny != null) {
+      if (hasCheckpointFiles(resumeIfAny)) {
+        resume = resumeIfAny;
+      } else {
+        say("no checkpoint in " + resumeIfAny + " yet: starting the job at step 1");
+      }
+    }
+    Path dir = out.dir(resume != null ? resume : resumeIfAny);
     Checkpoint checkpoint = resume != null ? newestCheckpoint(resume) : null;
     ModelSpec modelSpec = checkpoint != null ? checkpoint.network().spec() : job.modelSpec();
     TrainingConfig config = checkpoint != null ? checkpoint.config() : job.trainingConfig();
@@ -149,6 +162,20 @@ final class ServerCommand implements Callable<Integer> {
         ckpts + ": no valid checkpoint (ckpt-<step>.gfc) to resume from"));
     say("resuming from " + store.fileFor(c.step()) + " at step " + (c.step() + 1));
     return c;
+  }
+
+  /** Whether {@code dir} or {@code dir/checkpoints} holds a checkpoint file, valid or not. */
+  private static boolean hasCheckpointFiles(Path dir) throws IOException {
+    for (Path d : new Path[] {dir.resolve("checkpoints"), dir}) {
+      if (Files.isDirectory(d)) {
+        try (var files = Files.newDirectoryStream(d, "ckpt-*.gfc")) {
+          if (files.iterator().hasNext()) {
+            return true;
+          }
+        }
+      }
+    }
+    return false;
   }
 
   /** Job options given explicitly with --resume must agree with the checkpoint's job. */

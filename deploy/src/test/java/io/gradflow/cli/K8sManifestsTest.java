@@ -31,8 +31,10 @@ import picocli.CommandLine.Model.OptionSpec;
 /**
  * The Kubernetes manifests in deploy/k8s parse and agree with the CLI: every flag they pass exists
  * on the gradflow command they run and the arguments parse, ports and names line up between the
- * server's arguments, the Service, the StatefulSet and the workers' --server, the kustomization sets
- * image, workers and job in one place.
+ * server's arguments, the Service, the server's Job and the workers' --server, the kustomization sets
+ * image, workers and job in one place. And they behave as a training job should: every pod runs
+ * under a Job and ends when the training is done, a failed container restarts in place, and the
+ * restarted server resumes from the newest checkpoint on its persistent volume.
  */
 class K8sManifestsTest {
   private static final Path K8S = Path.of("k8s");
@@ -86,7 +88,7 @@ class K8sManifestsTest {
     assertEquals("data.GRADFLOW_WORKERS", map(replacement.get("source")).get("fieldPath"));
     Map<String, Object> target = map(list(replacement, "targets").get(0));
     assertEquals("Job", map(target.get("select")).get("kind"));
-    assertEquals(name(job()), map(target.get("select")).get("name"));
+    assertEquals(name(workerJob()), map(target.get("select")).get("name"));
     assertEquals(List.of("spec.completions", "spec.parallelism"), target.get("fieldPaths"));
     // and the server's --workers is the same value
     assertEquals("$(GRADFLOW_WORKERS)", valueOf(args(serverContainer()), "--workers"));
@@ -105,13 +107,15 @@ class K8sManifestsTest {
   @Test
   void portsAndNamesAgreeBetweenServerServiceAndWorkers() {
     Map<String, Object> service = doc("Service");
-    Map<String, Object> sts = doc("StatefulSet");
+    Map<String, Object> serverJob = serverJob();
     Map<String, Object> svcSpec = map(service.get("spec"));
-    Map<String, Object> stsSpec = map(sts.get("spec"));
+    Map<String, Object> jobSpec = map(serverJob.get("spec"));
     assertEquals("None", svcSpec.get("clusterIP"), "the Service is headless");
-    assertEquals(name(service), stsSpec.get("serviceName"), "StatefulSet.serviceName names the Service");
-    assertEquals(1, stsSpec.get("replicas"), "one parameter server");
-    Map<String, Object> podLabels = map(map(map(stsSpec.get("template")).get("metadata")).get("labels"));
+    assertEquals("Indexed", jobSpec.get("completionMode"), "an Indexed Job names its pod <job>-<index>");
+    assertEquals(1, jobSpec.get("completions"), "one parameter server");
+    assertEquals(1, jobSpec.get("parallelism"), "one parameter server");
+    assertEquals(name(service), pod(serverJob).get("subdomain"), "the server pod's subdomain is the headless Service");
+    Map<String, Object> podLabels = map(map(map(jobSpec.get("template")).get("metadata")).get("labels"));
     for (Map.Entry<String, Object> e : map(svcSpec.get("selector")).entrySet()) {
       assertEquals(e.getValue(), podLabels.get(e.getKey()), "Service selector " + e.getKey() + " matches the server pod");
     }
@@ -125,13 +129,64 @@ class K8sManifestsTest {
     assertEquals(containerPort.get("name"), map(map(server.get("readinessProbe")).get("tcpSocket")).get("port"));
 
     String target = valueOf(args(workerContainer()), "--server");
-    String podDns = name(sts) + "-0." + name(service);
-    assertEquals(podDns + ":" + port, target, "workers dial the server pod through the headless Service");
+    String podDns = name(serverJob) + "-0." + name(service);
+    assertEquals(podDns + ":" + port, target, "workers dial the server pod (hostname <job>-0) through the headless Service");
+  }
+
+  /**
+   * Pods end when the training is done: the server and the workers run under batch/v1 Jobs (a
+   * StatefulSet or Deployment would start them again after they exit 0), their containers are
+   * restarted in place only on failure, and the server stops answering after a finite linger.
+   */
+  @Test
+  void everyPodRunsUnderAJobAndEndsWhenTheTrainingIsDone() {
+    for (Map<String, Object> d : docs) {
+      assertTrue(!Set.of("StatefulSet", "Deployment", "ReplicaSet", "DaemonSet", "Pod").contains(d.get("kind")),
+          d.get("kind") + " " + name(d) + ": its pods would not end with the training");
+    }
+    for (Map<String, Object> job : List.of(serverJob(), workerJob())) {
+      assertEquals("batch/v1", job.get("apiVersion"));
+      assertEquals("OnFailure", pod(job).get("restartPolicy"),
+          name(job) + ": a container that fails restarts in its pod (same volume, same name); one that exits 0 ends");
+      assertTrue((Integer) map(job.get("spec")).get("backoffLimit") > 0, name(job) + " retries a failed pod");
+    }
+    String linger = valueOf(args(serverContainer()), "--linger-seconds");
+    assertTrue(linger == null || Double.parseDouble(linger) < 600, "the server exits soon after the job: --linger-seconds " + linger);
+    assertEquals(1, ((Number) map(serverJob().get("spec")).get("completions")).intValue());
+  }
+
+  /**
+   * The server keeps its outputs and checkpoints on a PersistentVolumeClaim of the manifests, and
+   * is started with {@code --resume-if-any} on that directory: the first start finds no checkpoint
+   * and starts the job, a restarted container resumes from the newest checkpoint there (plain
+   * {@code --resume} would fail the first start; no resume flag would start over).
+   */
+  @Test
+  void aRestartedServerResumesFromTheNewestCheckpointOnItsVolume() {
+    List<String> a = args(serverContainer());
+    String outDir = valueOf(a, "--out");
+    assertNotNull(outDir, "the server writes to --out");
+    assertEquals(outDir, valueOf(a, "--resume-if-any"), "the server resumes from its own --out when it holds a checkpoint");
+    assertTrue(!a.contains("--resume"), "plain --resume fails when there is no checkpoint yet: the first start");
+    String volume = mountFor(serverContainer(), outDir);
+    Map<String, Object> v = list(pod(serverJob()), "volumes").stream().map(K8sManifestsTest::map)
+        .filter(m -> volume.equals(m.get("name"))).findFirst()
+        .orElseThrow(() -> new AssertionError("no volume " + volume + " in the server pod"));
+    Map<String, Object> claim = map(v.get("persistentVolumeClaim"));
+    assertNotNull(claim, "--out " + outDir + " is on a PersistentVolumeClaim, not " + v);
+    Map<String, Object> pvc = docs.stream()
+        .filter(d -> "PersistentVolumeClaim".equals(d.get("kind")) && claim.get("claimName").equals(name(d)))
+        .findFirst().orElseThrow(() -> new AssertionError("the manifests have no PersistentVolumeClaim " + claim.get("claimName")));
+    assertTrue(list(map(pvc.get("spec")), "accessModes").contains("ReadWriteOnce"), "one server pod writes it");
+    // the server's arguments, with the resume, parse and make a valid job (see checkAgainstCli)
+    ServerCommand parsed = (ServerCommand) Main.commandLine().parseArgs(expand(serverContainer()).toArray(String[]::new))
+        .subcommand().commandSpec().userObject();
+    assertEquals(Path.of(outDir), parsed.resumeIfAny);
   }
 
   @Test
   void prometheusScrapesTheServersMetricsPort() {
-    Map<String, Object> template = map(map(doc("StatefulSet").get("spec")).get("template"));
+    Map<String, Object> template = map(map(serverJob().get("spec")).get("template"));
     Map<String, Object> annotations = map(map(template.get("metadata")).get("annotations"));
     String port = valueOf(args(serverContainer()), "--metrics-port");
     assertNotNull(port, "the server is given --metrics-port");
@@ -145,12 +200,12 @@ class K8sManifestsTest {
 
   @Test
   void filesTheCommandsReadAndWriteAreOnTheirVolumes() {
-    Map<String, Object> stsSpec = map(doc("StatefulSet").get("spec"));
-    List<String> claims = list(stsSpec, "volumeClaimTemplates").stream().map(t -> name(map(t))).toList();
-    Map<String, Object> serverPod = map(map(stsSpec.get("template")).get("spec"));
+    Map<String, Object> serverPod = pod(serverJob());
     String outMount = mountFor(serverContainer(), valueOf(args(serverContainer()), "--out"));
-    assertTrue(claims.contains(outMount), "--out is on a persistent volume claim, not " + outMount);
-    Map<String, Object> jobPod = map(map(map(job().get("spec")).get("template")).get("spec"));
+    assertTrue(list(serverPod, "volumes").stream().map(K8sManifestsTest::map)
+        .anyMatch(v -> outMount.equals(v.get("name")) && v.containsKey("persistentVolumeClaim")),
+        "--out is on a persistent volume claim, not " + outMount);
+    Map<String, Object> jobPod = pod(workerJob());
     for (var c : List.of(Map.entry(serverContainer(), serverPod), Map.entry(workerContainer(), jobPod))) {
       List<String> a = args(c.getKey());
       for (String flag : List.of("--tls-cert", "--tls-key", "--tls-ca", "--token-file")) {
@@ -181,7 +236,7 @@ class K8sManifestsTest {
       Map<String, Object> requests = map(map(c.get("resources")).get("requests"));
       assertTrue(requests.containsKey("cpu") && requests.containsKey("memory"), c.get("name") + " requests cpu and memory");
     }
-    Map<String, Object> jobSpec = map(job().get("spec"));
+    Map<String, Object> jobSpec = map(workerJob().get("spec"));
     assertEquals("Indexed", jobSpec.get("completionMode"));
   }
 
@@ -201,13 +256,17 @@ class K8sManifestsTest {
     }
     Map<String, Object> cm = rendered.stream().filter(d -> "ConfigMap".equals(d.get("kind"))).findFirst().orElseThrow();
     int workers = Integer.parseInt(literals.get("GRADFLOW_WORKERS"));
-    Map<String, Object> job = rendered.stream().filter(d -> "Job".equals(d.get("kind"))).findFirst().orElseThrow();
+    Map<String, Object> job = rendered.stream().filter(d -> "Job".equals(d.get("kind")) && name(workerJob()).equals(name(d)))
+        .findFirst().orElseThrow();
     assertEquals(workers, map(job.get("spec")).get("completions"));
     assertEquals(workers, map(job.get("spec")).get("parallelism"));
+    Map<String, Object> serverJob = rendered.stream()
+        .filter(d -> "Job".equals(d.get("kind")) && name(serverJob()).equals(name(d))).findFirst().orElseThrow();
+    assertEquals(1, map(serverJob.get("spec")).get("completions"), "the replacement leaves the server's Job alone");
     Map<String, Object> image = map(list(kustomization, "images").get(0));
     String expectedImage = image.get("newName") + ":" + image.get("newTag");
     for (Map<String, Object> d : rendered) {
-      if (!Set.of("StatefulSet", "Job").contains(d.get("kind"))) {
+      if (!"Job".equals(d.get("kind"))) {
         continue;
       }
       Map<String, Object> pod = map(map(map(d.get("spec")).get("template")).get("spec"));
@@ -302,20 +361,37 @@ class K8sManifestsTest {
         .orElseThrow(() -> new AssertionError("no " + kind + " in the manifests"));
   }
 
-  private static Map<String, Object> job() {
-    return doc("Job");
+  /** The Job whose pods run {@code gradflow server}. */
+  private static Map<String, Object> serverJob() {
+    return jobRunning("server");
+  }
+
+  /** The Job whose pods run {@code gradflow worker}. */
+  private static Map<String, Object> workerJob() {
+    return jobRunning("worker");
+  }
+
+  private static Map<String, Object> jobRunning(String command) {
+    return docs.stream().filter(d -> "Job".equals(d.get("kind")))
+        .filter(d -> command.equals(args(container(d)).get(0))).findFirst()
+        .orElseThrow(() -> new AssertionError("no Job runs 'gradflow " + command + "'"));
   }
 
   private static Map<String, Object> serverContainer() {
-    return container(doc("StatefulSet"));
+    return container(serverJob());
   }
 
   private static Map<String, Object> workerContainer() {
-    return container(job());
+    return container(workerJob());
+  }
+
+  /** The pod template's spec of a workload. */
+  private static Map<String, Object> pod(Map<String, Object> workload) {
+    return map(map(map(workload.get("spec")).get("template")).get("spec"));
   }
 
   private static Map<String, Object> container(Map<String, Object> workload) {
-    Map<String, Object> pod = map(map(map(workload.get("spec")).get("template")).get("spec"));
+    Map<String, Object> pod = pod(workload);
     List<Object> containers = list(pod, "containers");
     assertEquals(1, containers.size(), name(workload) + " has one container");
     return map(containers.get(0));

@@ -15,6 +15,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
@@ -28,7 +29,9 @@ import org.junit.jupiter.api.Test;
  * munge, as root, configuration and state in a temporary directory): {@code gradflow submit
  * --slurm} writes and submits the job script, the job runs the server and two workers through srun
  * and writes its summary in the job's directory; requeued, the job runs again in the same directory
- * (resuming from its checkpoint where the server supports it).
+ * (resuming from its checkpoint where the server supports it). A worker killed mid-job does not
+ * end the job: its task starts it again, or, with no restart left, the other worker finishes; the
+ * weights are the single process's either way.
  */
 class SlurmIT {
   private static final String[] PROGRAMS = {
@@ -42,6 +45,7 @@ class SlurmIT {
   private static Path mungeLog;
   private static Path ctldLog;
   private static Path slurmdLog;
+  private static String singleProcess;
 
   @BeforeAll
   static void startCluster() throws Exception {
@@ -159,7 +163,7 @@ class SlurmIT {
     assertTrue(Files.isRegularFile(summary), "no summary.json in the job's directory" + logs);
     assertEquals(2, RunSummary.read(summary).workers(), logs);
     assertEquals(30, RunSummary.read(summary).steps(), logs);
-    String weights = ClusterTesting.singleProcessWeights(dir.resolve("single"));
+    String weights = singleProcessWeights();
     assertEquals(weights, RunSummary.read(summary).weightsSha256(), "same weights as one process");
     for (String w : List.of("worker-0.log", "worker-1.log")) {
       assertTrue(Files.readString(out.resolve("logs").resolve(w)).contains("joined as rank"), w + logs);
@@ -180,6 +184,93 @@ class SlurmIT {
     assertTrue(Files.readString(jobLog).contains("gradflow.sbatch: restart 1:"), again);
     assertEquals(30, RunSummary.read(summary).steps(), again);
     assertEquals(weights, RunSummary.read(summary).weightsSha256(), again);
+  }
+
+  /**
+   * kill -9 of worker 1's JVM at step 10: its task starts the worker again (GRADFLOW_WORKER_RESTARTS,
+   * default 3), which joins the running job; the job completes on the single process's weights.
+   */
+  @Test
+  void aWorkerKilledMidJobIsStartedAgainByItsTaskAndTheJobEndsOnTheSameWeights() throws Exception {
+    KilledWorkerJob j = runAndKillWorkerOne("restart", Map.of());
+    // the task's output, the worker's log, tells of the restart, and of the replacement's join and work
+    assertTrue(j.workerLog().contains("gradflow.sbatch: worker 1 exited with code 137; restarting it (1/3)"), j.logs());
+    String replacement = j.workerLog().substring(j.workerLog().indexOf("restarting it (1/3)"));
+    assertTrue(replacement.contains("gradflow worker: joined as rank") && replacement.contains("job done after step 30"),
+        j.logs());
+  }
+
+  /**
+   * With no restart left (GRADFLOW_WORKER_RESTARTS=0) the killed worker's task ends, and the other
+   * worker carries on: the server hands it the lost worker's micro-shards and the job completes
+   * (exit 0) on the single process's weights.
+   */
+  @Test
+  void aWorkerKilledMidJobWithNoRestartLeftLeavesTheJobToTheOthers() throws Exception {
+    KilledWorkerJob j = runAndKillWorkerOne("no-restart", Map.of("GRADFLOW_WORKER_RESTARTS", "0"));
+    assertTrue(j.workerLog().contains("gradflow.sbatch: worker 1 exited with code 137; no restart left"), j.logs());
+    assertTrue(j.jobLog().contains("the job finished without the worker task(s) that gave up"), j.logs());
+    assertTrue(j.serverLog().lines().anyMatch(l -> l.contains("lost: ") && l.contains("(worker-1)")), j.logs());
+  }
+
+  /** The logs of a job whose worker 1 was killed. */
+  record KilledWorkerJob(String jobLog, String serverLog, String workerLog, String logs) {}
+
+  /**
+   * Submits the small job (workers slowed to 150 ms a push so that it runs for a few seconds,
+   * a silent worker lost after 2 s), kills worker 1's JVM with SIGKILL once the job is past step
+   * 10, waits for the job to complete and checks its summary.
+   */
+  private KilledWorkerJob runAndKillWorkerOne(String name, Map<String, String> extraEnv) throws Exception {
+    Path work = Files.createDirectories(dir.resolve(name));
+    Map<String, String> jobEnv = new HashMap<>(env);
+    jobEnv.put("GRADFLOW_WORKER_OPTS", "--push-delay-ms 150");
+    jobEnv.put("GRADFLOW_SERVER_OPTS", "--worker-timeout 2");
+    jobEnv.putAll(extraEnv);
+    List<String> args = new ArrayList<>(List.of("submit", "--slurm", "--nodes", "1", "--ntasks", "3", "--time", "5:00",
+        "--script", work.resolve("job.sbatch").toString()));
+    args.addAll(SMALL_JOB);
+    ClusterTesting.Result r = ClusterTesting.run(gradflow(args.toArray(String[]::new)), work, jobEnv, 60);
+    Matcher id = Pattern.compile("submitted Slurm job (\\d+)").matcher(r.output());
+    if (!id.find()) {
+      fail("gradflow submit did not submit (exit " + r.code() + "):\n" + r.output() + tails(ctldLog));
+    }
+    String job = id.group(1);
+    Path out = work.resolve("gradflow-" + job);
+    Path jobLog = work.resolve("gradflow-" + job + ".out");
+    Path serverLog = out.resolve("logs/server.log");
+    Path workerLog = out.resolve("logs/worker-1.log");
+    try {
+      Jobs.awaitText(out.resolve("metrics.jsonl.partial"), "\"step\":10,", 120);
+      String port = Files.readString(out.resolve("logs/server.port")).trim();
+      // this job's worker 1 only: this jar, this server's port, that name
+      List<ProcessHandle> worker = ClusterTesting.processesWith(ClusterTesting.JAR.toString(), " worker ",
+          "--server localhost:" + port + " ", "--name worker-1");
+      assertEquals(1, worker.size(), "worker 1 of job " + job + ": " + worker + tails(jobLog, workerLog));
+      worker.get(0).destroyForcibly();
+      waitFor(() -> {
+        String show = ClusterTesting.run(List.of("scontrol", "show", "job", job), work, env, 20).output();
+        return show.contains("JobState=COMPLETED") || show.contains("JobState=FAILED");
+      }, 120, "the job did not end" + tails(jobLog, serverLog, workerLog, ctldLog));
+    } catch (Throwable t) {
+      ClusterTesting.run(List.of("scancel", job), work, env, 20);
+      throw t;
+    }
+    String logs = tails(jobLog, serverLog, out.resolve("logs/worker-0.log"), workerLog);
+    String show = ClusterTesting.run(List.of("scontrol", "show", "job", job), work, env, 20).output();
+    assertTrue(show.contains("JobState=COMPLETED"), show + logs);
+    Path summary = out.resolve("summary.json");
+    assertTrue(Files.isRegularFile(summary), "no summary.json in the job's directory" + logs);
+    assertEquals(30, RunSummary.read(summary).steps(), logs);
+    assertEquals(singleProcessWeights(), RunSummary.read(summary).weightsSha256(), "same weights as one process" + logs);
+    return new KilledWorkerJob(Files.readString(jobLog), Files.readString(serverLog), Files.readString(workerLog), logs);
+  }
+
+  private static synchronized String singleProcessWeights() throws IOException {
+    if (singleProcess == null) {
+      singleProcess = ClusterTesting.singleProcessWeights(dir.resolve("single"));
+    }
+    return singleProcess;
   }
 
   private static Process daemon(Path log, String... cmd) throws IOException {
