@@ -210,7 +210,8 @@ public final class Worker {
   private long pullTransferNanos;
   private long computeNanos;
   private long lastPushNanos;
-  private long pushDoneAt;
+  /** Time spent waiting for push acknowledgements since the last pull's answer. */
+  private long ackWaitNanos;
 
   /**
    * Joins until admitted: the server may declare this worker lost between its join and its ready
@@ -256,6 +257,12 @@ public final class Worker {
           }
           case READY -> {
             long step = header.getStep();
+            if (job.config().staleness() > 0 && shared != null) {
+              // Ask for step t + 1 before computing step t: its weights (version t + 1 - K) appear
+              // when step t - K closes, while this step computes. (The weights are copied from
+              // the shared file only when the answer is awaited, so the network is not touched.)
+              next = new PendingPull(step + 1, header.getShardFirst(), header.getShardEnd(), job.net());
+            }
             ExactGradientSum sum = job.sum();
             long computeStart = System.nanoTime();
             sum.clear();
@@ -275,10 +282,12 @@ public final class Worker {
             }
             sleep(options.pushDelayMillis().getAsLong());
             PushInFlight sent = push(step, header.getShardFirst(), header.getShardEnd(), sum, job.shards().lastShard(),
-                job.shardLoss(), job.config().pushPrecision(), job.net(), job.config().staleness() > 0);
+                job.shardLoss(), job.config().pushPrecision(), job.net(), job.config().staleness() > 0, next);
             next = sent.next();
             if (job.config().staleness() == 0) {
+              long ackStart = System.nanoTime();
               acknowledged(sent);
+              ackWaitNanos += System.nanoTime() - ackStart;
             } else {
               unacknowledged = sent;
             }
@@ -324,7 +333,6 @@ public final class Worker {
    */
   private final class PendingPull implements ClientResponseObserver<PullRequest, PullChunk> {
     private final Network net;
-    private final long start = System.nanoTime();
     private final long[] received;
     private final CompletableFuture<WeightsHeader> done = new CompletableFuture<>();
     private ClientCallStreamObserver<PullRequest> call;
@@ -413,6 +421,7 @@ public final class Worker {
      * behind), the answer becomes NOT_YET for the next step, and the worker asks again.
      */
     WeightsHeader await() {
+      long awaitStart = System.nanoTime();
       WeightsHeader h;
       try {
         h = awaitFuture(done, "pull", deadlineMillis() + 1000);
@@ -433,8 +442,7 @@ public final class Worker {
         if (!shared.weights().read(h.getWeightsVersion(), net)) {
           return WeightsHeader.newBuilder().setState(WeightsHeader.State.NOT_YET).setStep(h.getStep() + 1).build();
         }
-        pullWaitNanos = Math.max(0, headerAt - (pushDoneAt > 0 ? pushDoneAt : start)); // 0: it came while the push was sent
-        pullTransferNanos = System.nanoTime() - headerAt;
+        timeWaited(awaitStart, headerAt);
       } else if (h.getState() == WeightsHeader.State.READY) {
         for (int t = 0; t < received.length; t++) {
           if (received[t] != net.tensor(t).length) {
@@ -444,11 +452,21 @@ public final class Worker {
                     + received[t] + " of " + net.tensor(t).length + " elements");
           }
         }
-        pullWaitNanos = Math.max(0, headerAt - (pushDoneAt > 0 ? pushDoneAt : start)); // 0: it came while the push was sent
-        pullTransferNanos = System.nanoTime() - headerAt;
+        timeWaited(awaitStart, headerAt);
       }
       return h;
     }
+  }
+
+  /**
+   * The wait for the weights of this step: the acknowledgements waited for since the last pull,
+   * and the time between asking for the answer ({@code awaitStart}) and its header (0 when it was
+   * there already); the transfer: from then to the weights in the network.
+   */
+  private void timeWaited(long awaitStart, long headerAt) {
+    pullWaitNanos = ackWaitNanos + Math.max(0, headerAt - awaitStart);
+    ackWaitNanos = 0;
+    pullTransferNanos = System.nanoTime() - Math.max(headerAt, awaitStart);
   }
 
   /** The result of a call's future; its gRPC failure is rethrown as is, so {@link #call} can retry. */
@@ -474,11 +492,12 @@ public final class Worker {
    * chooses: one micro-shard as its float32 gradient, several as their packed fixed-point sum, or,
    * in a job with push precision bf16, the sum rounded once to bfloat16.
    * Non-finite gradients never get here: the fixed-point sum refused them during the compute.
-   * Returns the push in flight with the pull of the next step's weights, asked for while the push
-   * is acknowledged; {@link #acknowledged} waits for the acknowledgement.
+   * Returns the push in flight with the pull of the next step's weights: {@code asked} when it was
+   * asked for before this step computed, else asked for now (before the push with staleness, after
+   * it without); {@link #acknowledged} waits for the acknowledgement.
    */
   private PushInFlight push(long step, int first, int end, ExactGradientSum sum, Gradients single, double[] shardLoss,
-      PushPrecision precision, Network net, boolean pullFirst) {
+      PushPrecision precision, Network net, boolean pullFirst, PendingPull asked) {
     boolean viaMemory = shared != null && precision != PushPrecision.BF16;
     PushHeader.Encoding encoding = viaMemory ? PushHeader.Encoding.SHARED_FIXED64 : PushCodec.encodingFor(precision, end - first);
     PushHeader.Builder header =
@@ -506,10 +525,9 @@ public final class Worker {
     // With staleness the next step's weights exist already: ask for them before the push, so the
     // server answers the pull before it reduces the push and updates (one connection's calls are
     // handled in order), and this step's reduce and update overlap the next step's compute.
-    PendingPull early = pullFirst ? new PendingPull(step + 1, first, end, net) : null;
+    PendingPull early = asked != null ? asked : pullFirst ? new PendingPull(step + 1, first, end, net) : null;
     CompletableFuture<PushResponse> sent = sendPush(header.build(), chunks);
-    pushDoneAt = System.nanoTime();
-    lastPushNanos = pushDoneAt - start;
+    lastPushNanos = System.nanoTime() - start;
     // Ask for the next weights now: the server answers the moment the step closes, while the
     // push's acknowledgement travels back, instead of one round trip after it.
     PendingPull next = early != null ? early : new PendingPull(step + 1, first, end, net);
