@@ -41,7 +41,12 @@ final class LocalLauncher {
    * @param minWorkers the server's {@code --min-workers}: with fewer workers running and none to
    *     come, the job could only wait forever, so the launcher stops it with the reason
    */
-  record Settings(int workers, int maxRestarts, List<FaultSpec> faults, boolean unixSocket, int minWorkers) {
+  record Settings(int workers, int maxRestarts, List<FaultSpec> faults, boolean unixSocket, int minWorkers, int servers) {
+    /** Settings with one server. */
+    Settings(int workers, int maxRestarts, List<FaultSpec> faults, boolean unixSocket, int minWorkers) {
+      this(workers, maxRestarts, faults, unixSocket, minWorkers, 1);
+    }
+
     /** Settings with --min-workers 1. */
     Settings(int workers, int maxRestarts, List<FaultSpec> faults, boolean unixSocket) {
       this(workers, maxRestarts, faults, unixSocket, 1);
@@ -62,6 +67,9 @@ final class LocalLauncher {
   private ProcessSupervisor supervisor;
   private Child server;
   private int port;
+  /** Servers 1..S-1 of a job with sharded servers (--servers S), and their addresses for the others. */
+  private final List<Child> followers = new ArrayList<>();
+  private final List<String> followerAddresses = new ArrayList<>();
   /** The server's Unix domain socket for the workers, or null: they use loopback TCP. */
   private Path socket;
   private int restarts;
@@ -96,6 +104,7 @@ final class LocalLauncher {
     socket = socketDir == null ? null : socketDir.resolve("server.sock");
     try (ProcessSupervisor s = new ProcessSupervisor("gradflow-launcher", Duration.ZERO)) {
       supervisor = s;
+      startFollowers(socketDir);
       startServer(false, false);
       for (int i = 0; i < settings.workers(); i++) {
         startWorker();
@@ -109,6 +118,10 @@ final class LocalLauncher {
         if (failure != null) {
           throw new CommandFailure(ExitCode.FAILED, failure);
         }
+        if (settings.servers() > 1) {
+          throw new CommandFailure(ExitCode.ofChild(code), "parameter server exited with code " + code + ": " + server.lastWords()
+              + (code >= 128 ? " (a job with --servers " + settings.servers() + " does not restart its servers yet)" : ""));
+        }
         boolean restartable = server.killedOnPurpose || code >= 128;
         if (!restartable || (!server.killedOnPurpose && restarts >= settings.maxRestarts())) {
           throw new CommandFailure(ExitCode.ofChild(code),
@@ -120,11 +133,16 @@ final class LocalLauncher {
         restartServer(code);
       }
       ending = true;
-      ProcessSupervisor.awaitExit(workers(), WORKER_EXIT);
+      List<Child> rest = workers();
+      rest.addAll(followers);
+      ProcessSupervisor.awaitExit(rest, WORKER_EXIT);
     } finally {
       ending = true;
       if (socketDir != null) {
         Files.deleteIfExists(socket);
+        for (int i = 1; i < settings.servers(); i++) {
+          Files.deleteIfExists(socketDir.resolve("server-" + i + ".sock"));
+        }
         Files.deleteIfExists(socketDir);
       }
     }
@@ -190,12 +208,52 @@ final class LocalLauncher {
     startServer(true, fromCheckpoint);
   }
 
+  /**
+   * A job with sharded servers: starts servers 1..S-1, the followers, each on a free port (and its
+   * own Unix domain socket next to the coordinator's), before the coordinator, which reads them.
+   * A follower that fails stops the job.
+   */
+  private void startFollowers(Path socketDir) throws IOException, InterruptedException {
+    for (int i = 1; i < settings.servers(); i++) {
+      Path followerSocket = socketDir == null ? null : socketDir.resolve("server-" + i + ".sock");
+      JobLaunch.StartedServer started = job.startServer(supervisor, "127.0.0.1", 0, 1, false, followerSocket, i,
+          List.of("--servers", Integer.toString(settings.servers()), "--server-index", Integer.toString(i)));
+      Child f = started.child();
+      followers.add(f);
+      followerAddresses.add(followerSocket != null ? "unix:" + followerSocket : new HostPort("127.0.0.1", started.port()).toString());
+      supervisor.onFailure(f, code -> followerFailed(f, code));
+    }
+  }
+
+  /** A follower died: the job cannot go on without its range. */
+  private synchronized void followerFailed(Child f, int code) {
+    if (ending) {
+      return;
+    }
+    failure = f.role + " exited with code " + code + ": " + f.lastWords();
+    ending = true;
+    supervisor.stopAll();
+  }
+
+  /** The arguments that make a server the coordinator of the followers, or none with one server. */
+  private List<String> coordinatorArgs() {
+    if (settings.servers() <= 1) {
+      return List.of();
+    }
+    List<String> args = new ArrayList<>(List.of("--servers", Integer.toString(settings.servers()), "--server-index", "0"));
+    for (String a : followerAddresses) {
+      args.addAll(List.of("--range-server", a));
+    }
+    return args;
+  }
+
   private void startServer(boolean restart, boolean resume) throws IOException, InterruptedException {
     if (socket != null) {
       Files.deleteIfExists(socket); // left by a server killed with -9: the new one binds the same path
     }
     int waitFor = restart ? workersToResumeWith() : settings.workers();
-    JobLaunch.StartedServer started = job.startServer(supervisor, "127.0.0.1", restart ? port : 0, waitFor, resume, socket);
+    JobLaunch.StartedServer started = job.startServer(supervisor, "127.0.0.1", restart ? port : 0, waitFor, resume, socket, 0,
+        coordinatorArgs());
     server = started.child();
     port = started.port();
   }
@@ -215,6 +273,9 @@ final class LocalLauncher {
     List<String> cmd = new ArrayList<>(JvmCommand.thisProgram());
     cmd.addAll(job.workerCommand(socket != null ? "unix:" + socket : new HostPort("127.0.0.1", port).toString(), "worker-" + index));
     cmd.addAll(ParentPidOption.thisProcess());
+    for (String a : followerAddresses) {
+      cmd.addAll(List.of("--range-server", a));
+    }
     for (FaultSpec f : settings.faults()) {
       if (f.kind() == FaultSpec.Kind.DELAY_WORKER && f.worker() == index) {
         cmd.addAll(List.of("--push-delay-ms", Long.toString(f.millis())));

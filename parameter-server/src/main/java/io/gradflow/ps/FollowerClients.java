@@ -29,20 +29,21 @@ public final class FollowerClients implements FollowerStates {
   }
 
   @Override
-  public void fill(long version, Network weights, float[][] velocity, List<Network> earlier) {
+  public void fill(long version, Network weights, float[][] velocity, List<Network> earlier, boolean last) {
     for (int i = 0; i < channels.size(); i++) {
-      read(i + 1, channels.get(i), version, weights, velocity, earlier);
+      read(i + 1, channels.get(i), version, weights, velocity, earlier, last);
     }
   }
 
-  private void read(int server, Channel channel, long version, Network weights, float[][] velocity, List<Network> earlier) {
+  private void read(int server, Channel channel, long version, Network weights, float[][] velocity, List<Network> earlier,
+      boolean last) {
     long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(patienceMillis);
     long backoff = 100;
     while (true) {
       try {
         Iterator<RangeStateChunk> chunks = RangeFollowerGrpc.newBlockingStub(channel)
             .withDeadlineAfter(patienceMillis, TimeUnit.MILLISECONDS)
-            .rangeState(RangeStateRequest.newBuilder().setVersion(version).build());
+            .rangeState(RangeStateRequest.newBuilder().setVersion(version).setLast(last).build());
         while (chunks.hasNext()) {
           RangeStateChunk c = chunks.next();
           switch (c.getPartCase()) {

@@ -86,7 +86,7 @@ final class FollowerService extends ParameterServerGrpc.ParameterServerImplBase 
           }
         };
         try {
-          follower.state(request.getVersion(), answer);
+          follower.state(request.getVersion(), request.getLast(), answer);
         } catch (RuntimeException e) {
           response.onError(RefusalStatus.of(e));
         }

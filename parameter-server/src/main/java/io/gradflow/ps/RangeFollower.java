@@ -70,7 +70,7 @@ public final class RangeFollower {
 
   private record ParkedPull(long step, long version, long deadlineNanos, PullAnswer answer) {}
 
-  private record ParkedState(long version, StateAnswer answer) {}
+  private record ParkedState(long version, boolean last, StateAnswer answer) {}
 
   private final int index;
   private final Network net;
@@ -305,19 +305,22 @@ public final class RangeFollower {
     return new Pull(WeightsHeader.State.READY, step, 0, 0, chunks, false, version);
   }
 
-  /** The coordinator reads the state after {@code version} applied steps; answered once it exists. */
-  public synchronized void state(long version, StateAnswer answer) {
+  /**
+   * The coordinator reads the state after {@code version} applied steps; answered once it exists.
+   * {@code last}: its final read, after which this follower's job is over.
+   */
+  public synchronized void state(long version, boolean last, StateAnswer answer) {
     if (failure != null) {
       throw JobRefusal.jobStopped("the job stopped: " + failure);
     }
     if (version > applied) {
-      states.add(new ParkedState(version, answer));
+      states.add(new ParkedState(version, last, answer));
       return;
     }
-    answer.answer(stateAt(version));
+    answer.answer(stateAt(version, last));
   }
 
-  private State stateAt(long version) {
+  private State stateAt(long version, boolean last) {
     State s = kept.get(version);
     if (s == null && version == applied) {
       s = stateNow();
@@ -325,8 +328,8 @@ public final class RangeFollower {
     if (s == null) {
       throw JobRefusal.refused("server " + index + " kept no state after " + version + " steps (it has applied " + applied + ")");
     }
-    kept.headMap(version, true).clear(); // the coordinator reads in order: what is older is not asked for again
-    if (version >= totalSteps()) {
+    kept.headMap(version, false).clear(); // the coordinator reads in order: what is older is not asked for again
+    if (last) {
       finished = true;
       notifyAll();
     }
@@ -360,7 +363,7 @@ public final class RangeFollower {
       } else if (p.version() <= applied) {
         it.remove();
         try {
-          p.answer().answer(stateAt(p.version()));
+          p.answer().answer(stateAt(p.version(), p.last()));
         } catch (JobRefusal e) {
           p.answer().fail(e);
         }

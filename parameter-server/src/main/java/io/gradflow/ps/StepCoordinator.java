@@ -479,7 +479,7 @@ public final class StepCoordinator {
         Network last = net.copy();
         long version = step;
         background.submit(() -> {
-          fillFollowerRanges(version, last, null, null);
+          followers.fill(version, last, null, null, true);
           lastWeights(last);
         });
       }
@@ -525,7 +525,7 @@ public final class StepCoordinator {
    */
   private void fillFollowerRanges(long version, Network weights, float[][] velocity, List<Network> earlier) {
     if (followers != null) {
-      followers.fill(version, weights, velocity, earlier);
+      followers.fill(version, weights, velocity, earlier, false);
     }
   }
 
