@@ -51,6 +51,7 @@ public final class FollowerPush {
       throw JobRefusal.badRequest(tensors.names()[t] + " chunk at element " + c.getOffset() + ": expected element " + received[t]
           + " (chunks of a tensor come in order, from the start of this server's range)");
     }
+    PushSession.checkWithinRange(tensors.names()[t], c.getOffset(), n, tensors.range().from()[t], tensors.range().end()[t]);
     received[t] += n;
   }
 

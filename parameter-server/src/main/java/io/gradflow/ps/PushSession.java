@@ -193,7 +193,16 @@ public final class PushSession {
     if (c.getOffset() != received[t]) {
       throw invalid(tensorNames[t] + " chunk at element " + c.getOffset() + ": expected element " + received[t] + " (chunks of a tensor come in order)");
     }
+    checkWithinRange(tensorNames[t], c.getOffset(), n, from[t], end[t]);
     received[t] += n;
+  }
+
+  /** Refuses a chunk of elements {@code [offset, offset + n)} of a tensor beyond this server's range of it, {@code [from, end)}. */
+  static void checkWithinRange(String tensor, long offset, int n, int from, int end) {
+    if (offset + n > end) {
+      throw invalid(tensor + " chunk covers elements [" + offset + ", " + (offset + n) + "): this server's range of it is ["
+          + from + ", " + end + ")" + (from == end ? ", none of it" : ""));
+    }
   }
 
   /** Refuses a push that ended before every element of every tensor (of this server's range) arrived. */

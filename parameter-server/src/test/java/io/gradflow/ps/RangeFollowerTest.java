@@ -146,7 +146,7 @@ class RangeFollowerTest {
     ParameterRange other = ParameterRanges.split(Network.initialize(SPEC).tensorLengths(), 2).get(0);
     List<TensorChunk> wrong = RangeChunks.push(PushHeader.Encoding.PACKED64, other, sumOf(0, 1), null);
     JobRefusal outside = assertThrows(JobRefusal.class, () -> push(0, 0, 1, wrong));
-    assertTrue(outside.getMessage().contains("expected element"), outside.getMessage());
+    assertTrue(outside.getMessage().contains("this server's range"), outside.getMessage());
     List<TensorChunk> all = RangeChunks.push(PushHeader.Encoding.PACKED64, range, sumOf(0, 1), null);
     JobRefusal missing = assertThrows(JobRefusal.class, () -> push(0, 0, 1, all.subList(1, all.size())));
     assertTrue(missing.getMessage().contains("push ended with"), missing.getMessage());
