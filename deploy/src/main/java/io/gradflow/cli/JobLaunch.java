@@ -51,6 +51,20 @@ record JobLaunch(ModelSpec spec, TrainingConfig config, Path dataDir, Path out, 
    */
   StartedServer startServer(ProcessSupervisor supervisor, String bind, int port, int workers, boolean resume, Path socket,
       int index, List<String> shardArgs) throws IOException, InterruptedException {
+    return beginServer(supervisor, bind, port, workers, resume, socket, index, shardArgs).awaitPort(supervisor);
+  }
+
+  /** A server process started, whose port is not known yet. */
+  record StartingServer(ProcessSupervisor.Child child, Path portFile) {
+    /** Waits until it serves; returns it with its port. */
+    StartedServer awaitPort(ProcessSupervisor supervisor) throws IOException, InterruptedException {
+      return new StartedServer(child, supervisor.awaitPort(child, portFile));
+    }
+  }
+
+  /** As {@link #startServer(ProcessSupervisor, String, int, int, boolean, Path, int, List)}, without waiting for it to serve. */
+  StartingServer beginServer(ProcessSupervisor supervisor, String bind, int port, int workers, boolean resume, Path socket,
+      int index, List<String> shardArgs) throws IOException {
     Files.createDirectories(logs());
     String name = index == 0 ? "server" : "server-" + index;
     Path portFile = logs().resolve(name + ".port");
@@ -76,7 +90,7 @@ record JobLaunch(ModelSpec spec, TrainingConfig config, Path dataDir, Path out, 
       pb.redirectErrorStream(true).redirectOutput(resume ? ProcessBuilder.Redirect.appendTo(log.toFile()) : ProcessBuilder.Redirect.to(log.toFile()));
     }
     ProcessSupervisor.Child server = supervisor.start(index == 0 ? "parameter server" : "server " + index, pb, log);
-    return new StartedServer(server, supervisor.awaitPort(server, portFile));
+    return new StartingServer(server, portFile);
   }
 
   /** The gradflow arguments of a worker named {@code name} that joins the server at {@code server}. */

@@ -214,14 +214,21 @@ final class LocalLauncher {
    * A follower that fails stops the job.
    */
   private void startFollowers(Path socketDir) throws IOException, InterruptedException {
-    for (int i = 1; i < settings.servers(); i++) {
+    List<JobLaunch.StartingServer> starting = new ArrayList<>();
+    for (int i = 1; i < settings.servers(); i++) { // all at once: a JVM takes a while to start
       Path followerSocket = socketDir == null ? null : socketDir.resolve("server-" + i + ".sock");
-      JobLaunch.StartedServer started = job.startServer(supervisor, "127.0.0.1", 0, 1, false, followerSocket, i,
-          List.of("--servers", Integer.toString(settings.servers()), "--server-index", Integer.toString(i)));
-      Child f = started.child();
+      starting.add(job.beginServer(supervisor, "127.0.0.1", 0, 1, false, followerSocket, i,
+          List.of("--servers", Integer.toString(settings.servers()), "--server-index", Integer.toString(i))));
+    }
+    for (JobLaunch.StartingServer s : starting) {
+      Child f = s.child();
       followers.add(f);
-      followerAddresses.add(followerSocket != null ? "unix:" + followerSocket : new HostPort("127.0.0.1", started.port()).toString());
       supervisor.onFailure(f, code -> followerFailed(f, code));
+    }
+    for (int i = 1; i < settings.servers(); i++) {
+      JobLaunch.StartedServer started = starting.get(i - 1).awaitPort(supervisor);
+      Path followerSocket = socketDir == null ? null : socketDir.resolve("server-" + i + ".sock");
+      followerAddresses.add(followerSocket != null ? "unix:" + followerSocket : new HostPort("127.0.0.1", started.port()).toString());
     }
   }
 

@@ -42,6 +42,7 @@ final class ServerRun {
   private JobMetrics metrics;
   private java.util.List<io.gradflow.common.wire.ParameterRange> ranges = java.util.List.of();
   private java.util.List<String> rangeServers = java.util.List.of();
+  private io.gradflow.ps.FollowerClients followerClients;
 
   /** How long the workers get to leave once the job ended, before the server stops. */
   private static final long LEAVE_GRACE_MILLIS = 10_000;
@@ -97,7 +98,8 @@ final class ServerRun {
       for (String address : rangeServers) {
         followers.add(channelTo(address).build());
       }
-      server.coordinator().shard(ranges, new io.gradflow.ps.FollowerClients(java.util.List.copyOf(followers), FOLLOWER_PATIENCE_MILLIS));
+      followerClients = new io.gradflow.ps.FollowerClients(java.util.List.copyOf(followers), FOLLOWER_PATIENCE_MILLIS);
+      server.coordinator().shard(ranges, followerClients);
       log.accept("coordinator of " + ranges.size() + " sharded servers; it owns " + ranges.get(0));
     }
     if (endpoint.sharedMemory() != null) {
@@ -207,6 +209,32 @@ final class ServerRun {
         parameterBytes,
         perWorkerStep / parameterBytes,
         split.workers().stream().map(w -> new RunTiming.Worker(w.workerId(), w.pushes(), w.computeMillis(),
-            w.pushMillis(), w.waitMillis(), w.weightsBackMillis())).toList()).write(RunTiming.file(dir));
+            w.pushMillis(), w.waitMillis(), w.weightsBackMillis())).toList(),
+        serverTimings(server, split)).write(RunTiming.file(dir));
+  }
+
+  /**
+   * Sharded servers: each server's parameters, bytes and reduce and update milliseconds per step
+   * (the coordinator's after the warm-up, as the figures above; a follower's over the whole job, as
+   * it said at the coordinator's last read); none with one server.
+   */
+  private java.util.List<RunTiming.Server> serverTimings(ParameterServer server, StepTimings.Split split) {
+    if (followerClients == null) {
+      return java.util.List.of();
+    }
+    java.util.List<RunTiming.Server> out = new java.util.ArrayList<>();
+    out.add(new RunTiming.Server(0, ranges.get(0).elements(), server.wire().inboundBytes(), server.wire().outboundBytes(),
+        split.serverReduceMillis(), split.serverUpdateMillis()));
+    java.util.List<io.gradflow.proto.RangeStateHeader> said = followerClients.lastStates();
+    for (int i = 0; i < said.size(); i++) {
+      io.gradflow.proto.RangeStateHeader h = said.get(i);
+      if (h == null) {
+        continue;
+      }
+      double steps = Math.max(1, h.getSteps());
+      out.add(new RunTiming.Server(i + 1, ranges.get(i + 1).elements(), h.getBytesIn(), h.getBytesOut(),
+          h.getReduceNanos() / steps / 1e6, h.getUpdateNanos() / steps / 1e6));
+    }
+    return out;
   }
 }

@@ -72,6 +72,14 @@ class ShardedServersIT {
     Checkpoint last = new CheckpointStore(tmp.resolve("s3-w3").resolve("checkpoints"), 3, w -> { }).loadNewestValid().orElseThrow();
     assertEquals(STEPS, last.step());
     assertEquals(singleProcess, last.network().sha256());
+    // timing.json: every server's share of the bytes and of the reduce
+    io.gradflow.common.report.RunTiming timing = io.gradflow.common.report.RunTiming.read(
+        io.gradflow.common.report.RunTiming.file(tmp.resolve("s3-w3")));
+    assertEquals(3, timing.servers().size(), timing.toString());
+    assertEquals(24 * 2 + 24 + 24 * 24 + 24 + 24 * 3 + 3, timing.servers().stream().mapToLong(s -> s.parameters()).sum());
+    for (io.gradflow.common.report.RunTiming.Server s : timing.servers()) {
+      assertTrue(s.bytesIn() > 0 && s.bytesOut() > 0, s.toString());
+    }
   }
 
   @Test

@@ -4,6 +4,7 @@ import io.gradflow.common.model.Network;
 import io.gradflow.common.wire.TensorChunks;
 import io.gradflow.proto.RangeFollowerGrpc;
 import io.gradflow.proto.RangeStateChunk;
+import io.gradflow.proto.RangeStateHeader;
 import io.gradflow.proto.RangeStateRequest;
 import io.gradflow.proto.TensorChunk;
 import io.grpc.Channel;
@@ -21,11 +22,22 @@ import java.util.concurrent.TimeUnit;
 public final class FollowerClients implements FollowerStates {
   private final List<Channel> channels;
   private final long patienceMillis;
+  private final RangeStateHeader[] lastHeaders;
 
   /** @param channels follower 1..S-1, in server order */
   public FollowerClients(List<Channel> channels, long patienceMillis) {
     this.channels = List.copyOf(channels);
     this.patienceMillis = patienceMillis;
+    this.lastHeaders = new RangeStateHeader[channels.size()];
+  }
+
+  /** What each follower said of its work at the last read (server 1 first; null before any read). */
+  public synchronized List<RangeStateHeader> lastStates() {
+    return java.util.Arrays.asList(lastHeaders.clone());
+  }
+
+  private synchronized void said(int server, RangeStateHeader h) {
+    lastHeaders[server - 1] = h;
   }
 
   @Override
@@ -47,6 +59,7 @@ public final class FollowerClients implements FollowerStates {
         while (chunks.hasNext()) {
           RangeStateChunk c = chunks.next();
           switch (c.getPartCase()) {
+            case HEADER -> said(server, c.getHeader());
             case WEIGHTS -> write(c.getWeights(), weights.tensor(c.getWeights().getTensor()));
             case VELOCITY -> {
               if (velocity != null) {

@@ -17,6 +17,7 @@ public final class FollowerPush {
   private final long[][] staging;
   private final long[] received;
   private final PushCodec.Decoder decoder;
+  private long nanos;
 
   FollowerPush(PushHeader header, PushSession.Tensors tensors, long[][] staging) {
     this.header = header;
@@ -40,6 +41,20 @@ public final class FollowerPush {
 
   /** Validates one chunk and stages it (outside the follower's lock: the staging is this push's). */
   public void addChunk(TensorChunk c) {
+    long start = System.nanoTime();
+    try {
+      stage(c);
+    } finally {
+      nanos += System.nanoTime() - start;
+    }
+  }
+
+  /** Time spent staging this push's chunks so far. */
+  long stagingNanos() {
+    return nanos;
+  }
+
+  private void stage(TensorChunk c) {
     int n;
     try {
       n = decoder.decode(c, staging);

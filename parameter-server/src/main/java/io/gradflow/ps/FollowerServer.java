@@ -29,7 +29,7 @@ public final class FollowerServer {
 
   public FollowerServer(ServerBuilder<?> builder, RangeFollower follower, int index) {
     this.follower = follower;
-    this.service = new FollowerService(follower, index);
+    this.service = new FollowerService(follower, index, wire);
     alsoListen(builder);
   }
 

@@ -36,10 +36,12 @@ import io.grpc.stub.StreamObserver;
 final class FollowerService extends ParameterServerGrpc.ParameterServerImplBase {
   private final RangeFollower follower;
   private final int index;
+  private final WireCounter wire;
 
-  FollowerService(RangeFollower follower, int index) {
+  FollowerService(RangeFollower follower, int index, WireCounter wire) {
     this.follower = follower;
     this.index = index;
+    this.wire = wire;
   }
 
   /** The ParameterServer service with zero-copy push parsing (as {@link ParameterService#definition()}). */
@@ -67,7 +69,10 @@ final class FollowerService extends ParameterServerGrpc.ParameterServerImplBase 
           @Override
           public void answer(RangeFollower.State s) {
             response.onNext(RangeStateChunk.newBuilder().setHeader(RangeStateHeader.newBuilder()
-                .setVersion(s.version()).setOptimizerStarted(s.optimizerStarted())).build());
+                .setVersion(s.version()).setOptimizerStarted(s.optimizerStarted())
+                .setBytesIn(wire.inboundBytes()).setBytesOut(wire.outboundBytes())
+                .setReduceNanos(follower.reduceNanos()).setUpdateNanos(follower.updateNanos())
+                .setSteps(follower.applied())).build());
             for (TensorChunk c : s.weights()) {
               response.onNext(RangeStateChunk.newBuilder().setWeights(c).build());
             }

@@ -90,6 +90,8 @@ public final class RangeFollower {
   private final List<ParkedState> states = new ArrayList<>();
   private long applied;
   private long duplicates;
+  private long reduceNanos;
+  private long updateNanos;
   private String failure;
   private boolean finished;
 
@@ -198,6 +200,8 @@ public final class RangeFollower {
    */
   public synchronized PushResponse commitPush(FollowerPush push) {
     stagingPool.add(push.staging());
+    long start = System.nanoTime();
+    reduceNanos += push.stagingNanos();
     push.checkComplete();
     PushHeader h = push.header();
     OpenStep s = openStep(h.getStep());
@@ -216,6 +220,7 @@ public final class RangeFollower {
       duplicate = in > 0;
       if (!duplicate) {
         push.addTo(s.sum);
+        reduceNanos += System.nanoTime() - start;
         for (int m = h.getShardFirst(); m < h.getShardEnd(); m++) {
           s.covered[m] = true;
         }
@@ -237,7 +242,9 @@ public final class RangeFollower {
   /** Every micro-shard of the earliest open step is in: the update of this range, and the next version. */
   private void closeStep() {
     OpenStep s = open.removeFirst();
+    long start = System.nanoTime();
     setup.update().apply(net, s.sum, applied);
+    updateNanos += System.nanoTime() - start;
     spare.add(s);
     if (!net.isFinite()) {
       fail("the weights of " + range + " became non-finite at step " + (applied + 1) + ": lower --lr");
@@ -399,6 +406,16 @@ public final class RangeFollower {
     }
     answerWaiting(System.nanoTime());
     notifyAll();
+  }
+
+  /** Time spent staging and adding pushes so far. */
+  public synchronized long reduceNanos() {
+    return reduceNanos;
+  }
+
+  /** Time spent in the update so far. */
+  public synchronized long updateNanos() {
+    return updateNanos;
   }
 
   /** Duplicate pushes acknowledged so far. */
