@@ -70,6 +70,11 @@ final class LocalLauncher {
   /** Servers 1..S-1 of a job with sharded servers (--servers S), and their addresses for the others. */
   private final List<Child> followers = new ArrayList<>();
   private final List<String> followerAddresses = new ArrayList<>();
+  /** Each follower's port (0 until it first served), so that a restarted follower listens where the workers dial. */
+  private final List<Integer> followerPorts = new ArrayList<>();
+  /** Followers the launcher stopped itself to restart every server: their end is no failure. */
+  private final Set<Child> replacedFollowers = new HashSet<>();
+  private Path socketDir;
   /** The server's Unix domain socket for the workers, or null: they use loopback TCP. */
   private Path socket;
   private int restarts;
@@ -100,11 +105,11 @@ final class LocalLauncher {
 
   /** Runs the job; returns normally when it succeeded, throws {@link CommandFailure} otherwise. */
   void run() throws IOException, InterruptedException {
-    Path socketDir = settings.unixSocket() && Transport.unixSocketsAvailable() ? Files.createTempDirectory("gradflow-") : null;
+    socketDir = settings.unixSocket() && Transport.unixSocketsAvailable() ? Files.createTempDirectory("gradflow-") : null;
     socket = socketDir == null ? null : socketDir.resolve("server.sock");
     try (ProcessSupervisor s = new ProcessSupervisor("gradflow-launcher", Duration.ZERO)) {
       supervisor = s;
-      startFollowers(socketDir);
+      startFollowers(false);
       startServer(false, false);
       for (int i = 0; i < settings.workers(); i++) {
         startWorker();
@@ -118,10 +123,6 @@ final class LocalLauncher {
         if (failure != null) {
           throw new CommandFailure(ExitCode.FAILED, failure);
         }
-        if (settings.servers() > 1) {
-          throw new CommandFailure(ExitCode.ofChild(code), "parameter server exited with code " + code + ": " + server.lastWords()
-              + (code >= 128 ? " (a job with --servers " + settings.servers() + " does not restart its servers yet)" : ""));
-        }
         boolean restartable = server.killedOnPurpose || code >= 128;
         if (!restartable || (!server.killedOnPurpose && restarts >= settings.maxRestarts())) {
           throw new CommandFailure(ExitCode.ofChild(code),
@@ -130,7 +131,11 @@ final class LocalLauncher {
         if (!server.killedOnPurpose) {
           restarts++;
         }
-        restartServer(code);
+        if (settings.servers() > 1) {
+          restartAllServers(code);
+        } else {
+          restartServer(code);
+        }
       }
       ending = true;
       List<Child> rest = workers();
@@ -171,8 +176,17 @@ final class LocalLauncher {
       faultDone[i] = true;
       switch (f.kind()) {
         case KILL_SERVER -> {
-          job.display().onEvent("fault: kill -9 the parameter server after step " + completedSteps);
-          server.kill();
+          if (f.worker() > 0) {
+            if (f.worker() >= settings.servers()) {
+              job.display().onEvent("fault: there is no server " + f.worker() + " (--servers " + settings.servers() + "); nothing to kill");
+              continue;
+            }
+            job.display().onEvent("fault: kill -9 server " + f.worker() + " after step " + completedSteps);
+            followers.get(f.worker() - 1).kill();
+          } else {
+            job.display().onEvent("fault: kill -9 the parameter server after step " + completedSteps);
+            server.kill();
+          }
         }
         case ADD_WORKER -> {
           job.display().onEvent("fault: a new worker joins after step " + completedSteps);
@@ -213,33 +227,78 @@ final class LocalLauncher {
    * own Unix domain socket next to the coordinator's), before the coordinator, which reads them.
    * A follower that fails stops the job.
    */
-  private void startFollowers(Path socketDir) throws IOException, InterruptedException {
+  private void startFollowers(boolean resume) throws IOException, InterruptedException {
     List<JobLaunch.StartingServer> starting = new ArrayList<>();
     for (int i = 1; i < settings.servers(); i++) { // all at once: a JVM takes a while to start
       Path followerSocket = socketDir == null ? null : socketDir.resolve("server-" + i + ".sock");
-      starting.add(job.beginServer(supervisor, "127.0.0.1", 0, 1, false, followerSocket, i,
+      if (followerSocket != null) {
+        Files.deleteIfExists(followerSocket); // left by a follower killed with -9
+      }
+      int port = followerPorts.size() >= i ? followerPorts.get(i - 1) : 0;
+      starting.add(job.beginServer(supervisor, "127.0.0.1", port, 1, resume, followerSocket, i,
           List.of("--servers", Integer.toString(settings.servers()), "--server-index", Integer.toString(i))));
     }
-    for (JobLaunch.StartingServer s : starting) {
-      Child f = s.child();
-      followers.add(f);
-      supervisor.onFailure(f, code -> followerFailed(f, code));
+    synchronized (this) {
+      followers.clear();
+      for (JobLaunch.StartingServer s : starting) {
+        Child f = s.child();
+        followers.add(f);
+        supervisor.onFailure(f, code -> followerFailed(f, code));
+      }
     }
     for (int i = 1; i < settings.servers(); i++) {
       JobLaunch.StartedServer started = starting.get(i - 1).awaitPort(supervisor);
-      Path followerSocket = socketDir == null ? null : socketDir.resolve("server-" + i + ".sock");
-      followerAddresses.add(followerSocket != null ? "unix:" + followerSocket : new HostPort("127.0.0.1", started.port()).toString());
+      if (followerPorts.size() < i) {
+        followerPorts.add(started.port());
+        Path followerSocket = socketDir == null ? null : socketDir.resolve("server-" + i + ".sock");
+        followerAddresses.add(followerSocket != null ? "unix:" + followerSocket : new HostPort("127.0.0.1", started.port()).toString());
+      }
     }
   }
 
-  /** A follower died: the job cannot go on without its range. */
+  /**
+   * A follower died. Killed on purpose or by a signal (within --max-restarts): the coordinator is
+   * killed too and the main loop restarts every server from the newest checkpoint. Otherwise the
+   * job cannot go on without its range.
+   */
   private synchronized void followerFailed(Child f, int code) {
-    if (ending) {
+    if (ending || replacedFollowers.contains(f)) {
       return;
     }
-    failure = f.role + " exited with code " + code + ": " + f.lastWords();
-    ending = true;
-    supervisor.stopAll();
+    boolean restartable = f.killedOnPurpose || code >= 128;
+    if (!restartable || (!f.killedOnPurpose && restarts >= settings.maxRestarts())) {
+      failure = f.role + " exited with code " + code + ": " + f.lastWords();
+      ending = true;
+      supervisor.stopAll();
+      return;
+    }
+    if (!f.killedOnPurpose) {
+      restarts++;
+    }
+    job.display().onEvent(f.role + " exited with code " + code + "; every server restarts from the newest checkpoint");
+    server.kill(); // the main loop sees the coordinator gone and restarts them all
+  }
+
+  /**
+   * A job with sharded servers lost a server: every server restarts from the coordinator's newest
+   * checkpoint, which holds every range (from the first step when there is none yet), the
+   * followers on the ports and sockets the workers dial. The workers then join again.
+   */
+  private void restartAllServers(int code) throws IOException, InterruptedException {
+    synchronized (this) {
+      for (Child f : followers) {
+        replacedFollowers.add(f);
+        f.kill();
+      }
+    }
+    for (Child f : followers) {
+      f.process.waitFor();
+    }
+    boolean fromCheckpoint = !new CheckpointStore(job.out().resolve("checkpoints"), 1, w -> {}).list().isEmpty();
+    job.display().onEvent("a server of the job exited (the coordinator with code " + code + "); restarting all "
+        + settings.servers() + " servers from " + (fromCheckpoint ? "the newest checkpoint" : "the first step (no checkpoint yet)"));
+    startFollowers(fromCheckpoint);
+    startServer(true, fromCheckpoint);
   }
 
   /** The arguments that make a server the coordinator of the followers, or none with one server. */

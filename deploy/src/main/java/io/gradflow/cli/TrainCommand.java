@@ -122,9 +122,6 @@ final class TrainCommand implements Callable<Integer> {
     if (secure) {
       throw CommandFailure.usage("--servers " + servers + ": sharded servers do not take --secure yet");
     }
-    if (faults.stream().anyMatch(f -> f.startsWith("kill-server"))) {
-      throw CommandFailure.usage("--servers " + servers + ": --fault kill-server needs one server (sharded servers are not restarted yet)");
-    }
     ServerCommand.rangesOf(modelSpec, servers);
   }
 

@@ -15,7 +15,9 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * {@code train --servers S} with real JVMs: the parameters cut into S ranges, one server process
  * per range, give the single process's weights to the bit for S = 2 and 3 with 1, 2 and 3 workers,
- * with and without staleness; the coordinator's outputs and final checkpoint hold the whole model.
+ * with and without staleness; the coordinator's outputs and final checkpoint hold the whole model;
+ * a follower or the coordinator killed with -9 restarts every server from the checkpoint, and the
+ * job ends on the same weights.
  */
 class ShardedServersIT {
   /** Two epochs of 12 steps and a bit: evaluations read the followers' ranges twice, the end once. */
@@ -86,6 +88,18 @@ class ShardedServersIT {
   void withStalenessEachRangeFollowsTheSameRule() {
     Path out = tmp.resolve("s3-stale");
     assertWeights(singleProcessStale, out, Jobs.run(job(out, 2, "--servers", "3", "--staleness", "1", "--push-jitter-ms", "5")));
+  }
+
+  @Test
+  void aKilledFollowerOrCoordinatorRestartsEveryServerFromTheCheckpointAndEndsOnTheSameWeights() {
+    Path follower = tmp.resolve("kill-follower");
+    Jobs.Run r = Jobs.run(job(follower, 2, "--servers", "2", "--fault", "kill-server:1@15"));
+    assertWeights(singleProcess, follower, r);
+    assertTrue(r.out().contains("restarting all 2 servers from the newest checkpoint"), r.out());
+    Path coordinator = tmp.resolve("kill-coordinator");
+    r = Jobs.run(job(coordinator, 2, "--servers", "3", "--staleness", "1", "--fault", "kill-server:0@22"));
+    assertWeights(singleProcessStale, coordinator, r);
+    assertTrue(r.out().contains("restarting all 3 servers from the newest checkpoint"), r.out());
   }
 
   @Test

@@ -5,8 +5,6 @@ import io.grpc.ServerBuilder;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -15,17 +13,10 @@ import java.util.concurrent.TimeUnit;
  * coordinator's reads), on one or more listeners.
  */
 public final class FollowerServer {
-  private static final long EXPIRY_PERIOD_MILLIS = 200;
-
   private final RangeFollower follower;
   private final FollowerService service;
   private final WireCounter wire = new WireCounter();
   private final List<Server> servers = new ArrayList<>();
-  private final ScheduledExecutorService monitor = Executors.newSingleThreadScheduledExecutor(r -> {
-    Thread t = new Thread(r, "gradflow-follower-deadlines");
-    t.setDaemon(true);
-    return t;
-  });
 
   public FollowerServer(ServerBuilder<?> builder, RangeFollower follower, int index) {
     this.follower = follower;
@@ -43,7 +34,6 @@ public final class FollowerServer {
     for (Server s : servers) {
       s.start();
     }
-    monitor.scheduleWithFixedDelay(follower::checkDeadlines, EXPIRY_PERIOD_MILLIS, EXPIRY_PERIOD_MILLIS, TimeUnit.MILLISECONDS);
     return this;
   }
 
@@ -62,7 +52,6 @@ public final class FollowerServer {
   }
 
   public void stop() throws InterruptedException {
-    monitor.shutdownNow();
     for (Server s : servers) {
       s.shutdown();
     }

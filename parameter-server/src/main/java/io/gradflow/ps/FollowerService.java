@@ -25,7 +25,6 @@ import io.grpc.ServerCallHandler;
 import io.grpc.ServerMethodDefinition;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.Status;
-import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 
 /**
@@ -126,7 +125,6 @@ final class FollowerService extends ParameterServerGrpc.ParameterServerImplBase 
 
   @Override
   public void pullWeights(PullRequest request, StreamObserver<PullChunk> response) {
-    ServerCallStreamObserver<PullChunk> call = (ServerCallStreamObserver<PullChunk>) response;
     PullAnswer answer = new PullAnswer() {
       @Override
       public void answer(Pull pull) {
@@ -146,9 +144,8 @@ final class FollowerService extends ParameterServerGrpc.ParameterServerImplBase 
         response.onError(RefusalStatus.of(refusal));
       }
     };
-    call.setOnCancelHandler(() -> follower.cancelPull(answer));
     try {
-      follower.pull(request.getStep(), ParameterService.PULL_WAIT_MILLIS, answer);
+      follower.pull(request.getStep(), answer);
     } catch (RuntimeException e) {
       response.onError(RefusalStatus.of(e));
     }

@@ -18,7 +18,6 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.concurrent.TimeUnit;
 
 /**
  * A follower of a job with sharded servers (server i > 0 of S): it owns one {@link ParameterRange}
@@ -68,8 +67,6 @@ public final class RangeFollower {
     void fail(JobRefusal refusal);
   }
 
-  private record ParkedPull(long step, long version, long deadlineNanos, PullAnswer answer) {}
-
   private record ParkedState(long version, boolean last, StateAnswer answer) {}
 
   private final int index;
@@ -86,7 +83,6 @@ public final class RangeFollower {
   private final Deque<long[][]> stagingPool = new ArrayDeque<>();
   private final TreeMap<Long, List<TensorChunk>> versions = new TreeMap<>();
   private final TreeMap<Long, State> kept = new TreeMap<>();
-  private final List<ParkedPull> pulls = new ArrayList<>();
   private final List<ParkedState> states = new ArrayList<>();
   private long applied;
   private long duplicates;
@@ -175,9 +171,9 @@ public final class RangeFollower {
       throw JobRefusal.jobStopped("the job stopped: " + failure);
     }
     PushSession.checkHeader(h, microShards, precision, false);
-    if (h.getStep() > applied + staleness) {
-      throw JobRefusal.refused("push for step " + (h.getStep() + 1) + " but server " + index + " has applied " + applied
-          + " steps: it takes steps up to " + (applied + staleness + 1));
+    if (h.getStep() > applied + staleness) { // never in a running job: the servers restarted from a checkpoint
+      throw JobRefusal.rejoin("push for step " + (h.getStep() + 1) + " but server " + index + " has applied " + applied
+          + " steps (it restarted from a checkpoint): join the coordinator again");
     }
     long[][] staging = stagingPool.poll();
     if (staging == null) {
@@ -257,7 +253,7 @@ public final class RangeFollower {
       kept.put(applied, stateNow());
     }
     openDue();
-    answerWaiting(System.nanoTime());
+    answerWaiting();
   }
 
   /**
@@ -288,17 +284,20 @@ public final class RangeFollower {
 
   /**
    * A worker's pull of step {@code step}: this range of the weights of version {@code max(0, step -
-   * K)}, at once when that version exists, else when it appears, or NOT_YET after {@code
-   * timeoutMillis}.
+   * K)}, answered at once. The version exists: a worker pulls here after the coordinator's READY,
+   * and the coordinator hands out a step only after it closed the steps before, which every
+   * follower closed first (a worker completes its push to the coordinator only after the followers
+   * acknowledged theirs). A version not made yet means the servers restarted from a checkpoint
+   * since the coordinator's answer: the worker is asked to join again.
    */
-  public synchronized void pull(long step, long timeoutMillis, PullAnswer answer) {
+  public synchronized void pull(long step, PullAnswer answer) {
     if (failure != null) {
       throw JobRefusal.jobStopped("the job stopped: " + failure);
     }
     long version = Math.max(0, step - staleness);
     if (version > applied) {
-      pulls.add(new ParkedPull(step, version, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis), answer));
-      return;
+      throw JobRefusal.rejoin("pull of step " + (step + 1) + " (version " + version + ") but server " + index + " has applied "
+          + applied + " steps (it restarted from a checkpoint): join the coordinator again");
     }
     answer.answer(pullAnswer(step, version));
   }
@@ -343,25 +342,8 @@ public final class RangeFollower {
     return s;
   }
 
-  /** Answers the parked pulls and reads whose version exists, and NOT_YET to the pulls past their deadline. */
-  private void answerWaiting(long now) {
-    for (Iterator<ParkedPull> it = pulls.iterator(); it.hasNext(); ) {
-      ParkedPull p = it.next();
-      if (failure != null) {
-        it.remove();
-        p.answer().fail(JobRefusal.jobStopped("the job stopped: " + failure));
-      } else if (p.version() <= applied) {
-        it.remove();
-        try {
-          p.answer().answer(pullAnswer(p.step(), p.version()));
-        } catch (JobRefusal e) {
-          p.answer().fail(e);
-        }
-      } else if (now - p.deadlineNanos() > 0) {
-        it.remove();
-        p.answer().answer(Pull.notYet(p.step()));
-      }
-    }
+  /** Answers the parked reads whose version exists (or fails them when the job failed here). */
+  private void answerWaiting() {
     for (Iterator<ParkedState> it = states.iterator(); it.hasNext(); ) {
       ParkedState p = it.next();
       if (failure != null) {
@@ -378,22 +360,8 @@ public final class RangeFollower {
     }
   }
 
-  /** Answers NOT_YET to the pulls that waited too long; the server calls it a few times per second. */
-  public synchronized void checkDeadlines() {
-    answerWaiting(System.nanoTime());
-  }
-
-  /** A waiting pull's call was cancelled. */
-  public synchronized void cancelPull(PullAnswer answer) {
-    pulls.removeIf(p -> p.answer() == answer);
-  }
-
   /** The server stops: every waiting call fails as SHUTTING_DOWN. */
   public synchronized void failWaiting() {
-    for (ParkedPull p : pulls) {
-      p.answer().fail(JobRefusal.shuttingDown("server " + index + " shutting down"));
-    }
-    pulls.clear();
     for (ParkedState p : states) {
       p.answer().fail(JobRefusal.shuttingDown("server " + index + " shutting down"));
     }
@@ -404,7 +372,7 @@ public final class RangeFollower {
     if (failure == null) {
       failure = reason;
     }
-    answerWaiting(System.nanoTime());
+    answerWaiting();
     notifyAll();
   }
 

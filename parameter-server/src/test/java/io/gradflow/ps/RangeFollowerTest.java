@@ -87,7 +87,7 @@ class RangeFollowerTest {
   /** This follower's range of the weights of step {@code step} (answered at once or never). */
   private Network pull(long step) {
     CompletableFuture<Pull> answer = new CompletableFuture<>();
-    follower.pull(step, 10_000, new PullAnswer() {
+    follower.pull(step, new PullAnswer() {
       @Override
       public void answer(Pull pull) {
         answer.complete(pull);
@@ -154,22 +154,11 @@ class RangeFollowerTest {
   }
 
   @Test
-  void aPullOfAVersionNotYetMadeWaitsForTheStepToClose() {
-    CompletableFuture<Pull> answer = new CompletableFuture<>();
-    follower.pull(1, 10_000, new PullAnswer() {
-      @Override
-      public void answer(Pull pull) {
-        answer.complete(pull);
-      }
-
-      @Override
-      public void fail(JobRefusal refusal) {
-        answer.completeExceptionally(refusal);
-      }
-    });
-    assertFalse(answer.isDone());
-    push(0, 0, 4);
-    assertTrue(answer.isDone());
-    assertEquals(1, answer.join().weightsVersion());
+  void aPullOrPushBeyondTheFollowersStepsAsksTheWorkerToJoinAgain() {
+    // never in a running job: the follower restarted from a checkpoint behind the worker
+    JobRefusal pull = assertThrows(JobRefusal.class, () -> pull(1));
+    assertTrue(io.gradflow.common.wire.Rejoin.isAsked(RefusalStatus.of(pull)), pull.getMessage());
+    JobRefusal push = assertThrows(JobRefusal.class, () -> push(1, 0, 4));
+    assertTrue(io.gradflow.common.wire.Rejoin.isAsked(RefusalStatus.of(push)), push.getMessage());
   }
 }
