@@ -1,5 +1,6 @@
 package io.gradflow.metrics;
 
+import io.gradflow.proto.ExchangeReply;
 import io.grpc.ForwardingServerCall.SimpleForwardingServerCall;
 import io.grpc.Metadata;
 import io.grpc.ServerCall;
@@ -11,7 +12,8 @@ import java.util.Locale;
 /**
  * Counts the pushes the server refuses, by the gRPC status it answers with ({@code
  * invalid_argument}, {@code failed_precondition}, ...), at the edge: it watches how each {@code
- * PushGradients} call closes and leaves the step loop alone.
+ * PushGradients} call closes, and the push refusals an {@code Exchange} stream replies with (the
+ * shared-memory path), and leaves the step loop alone.
  */
 public final class RefusedPushCounter implements ServerInterceptor {
   private final JobMetrics metrics;
@@ -22,7 +24,19 @@ public final class RefusedPushCounter implements ServerInterceptor {
 
   @Override
   public <Q, A> ServerCall.Listener<Q> interceptCall(ServerCall<Q, A> call, Metadata headers, ServerCallHandler<Q, A> next) {
-    if (!call.getMethodDescriptor().getBareMethodName().equals("PushGradients")) {
+    String method = call.getMethodDescriptor().getBareMethodName();
+    if (method.equals("Exchange")) { // a push refused on the stream is a reply, and the stream goes on
+      return next.startCall(new SimpleForwardingServerCall<>(call) {
+        @Override
+        public void sendMessage(A message) {
+          if (message instanceof ExchangeReply reply && reply.hasRefused() && reply.getRefused().getPush()) {
+            metrics.pushRefused(Status.fromCodeValue(reply.getRefused().getCode()).getCode().name().toLowerCase(Locale.ROOT));
+          }
+          super.sendMessage(message);
+        }
+      }, headers);
+    }
+    if (!method.equals("PushGradients")) {
       return next.startCall(call, headers);
     }
     return next.startCall(new SimpleForwardingServerCall<>(call) {

@@ -1,5 +1,7 @@
 package io.gradflow.ps;
 
+import io.gradflow.proto.ExchangeReply;
+import io.gradflow.proto.ExchangeRequest;
 import io.gradflow.proto.HeartbeatRequest;
 import io.gradflow.proto.HeartbeatResponse;
 import io.gradflow.proto.JoinRequest;
@@ -106,22 +108,31 @@ final class ParameterService extends ParameterServerGrpc.ParameterServerImplBase
   }
 
   private void send(StreamObserver<PullChunk> response, Pull pull) {
-    response.onNext(
-        PullChunk.newBuilder()
-            .setHeader(
-                WeightsHeader.newBuilder()
-                    .setState(pull.state())
-                    .setStep(pull.step())
-                    .setShardFirst(pull.first())
-                    .setShardEnd(pull.end())
-                    .setTensorCount(pull.weights().isEmpty() ? 0 : coordinator.tensorCount())
-                    .setWeightsInSharedMemory(pull.weightsInSharedMemory())
-                    .setWeightsVersion(pull.weightsVersion()))
-            .build());
+    response.onNext(PullChunk.newBuilder().setHeader(header(pull, coordinator.tensorCount())).build());
     for (TensorChunk c : pull.weights()) {
       response.onNext(PullChunk.newBuilder().setChunk(c).build());
     }
     response.onCompleted();
+  }
+
+  /** The header of a pull's answer; {@code tensorCount} is the model's (said when weights follow). */
+  static WeightsHeader header(Pull pull, int tensorCount) {
+    return WeightsHeader.newBuilder()
+        .setState(pull.state())
+        .setStep(pull.step())
+        .setShardFirst(pull.first())
+        .setShardEnd(pull.end())
+        .setTensorCount(pull.weights().isEmpty() ? 0 : tensorCount)
+        .setWeightsInSharedMemory(pull.weightsInSharedMemory())
+        .setWeightsVersion(pull.weightsVersion())
+        .build();
+  }
+
+  @Override
+  public StreamObserver<ExchangeRequest> exchange(StreamObserver<ExchangeReply> response) {
+    ExchangeSession session = new ExchangeSession(coordinator, response);
+    ((ServerCallStreamObserver<ExchangeReply>) response).setOnCancelHandler(session::cancelled);
+    return session;
   }
 
   @Override

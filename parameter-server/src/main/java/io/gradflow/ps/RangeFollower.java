@@ -242,7 +242,7 @@ public final class RangeFollower {
     setup.update().apply(net, s.sum, applied);
     updateNanos += System.nanoTime() - start;
     spare.add(s);
-    if (!net.isFinite()) {
+    if (!setup.update().optimizer().lastWeightsFinite()) { // checked in the update's own pass
       fail("the weights of " + range + " became non-finite at step " + (applied + 1) + ": lower --lr");
       return;
     }

@@ -453,7 +453,7 @@ public final class StepCoordinator {
   private void closeStep() {
     long start = System.nanoTime();
     double loss = applyUpdate(steps.first());
-    if (!net.isFinite()) {
+    if (!setup.update().optimizer().lastWeightsFinite()) { // checked in the update's own pass
       fail("the weights became non-finite at step " + (step + 1) + " (loss " + loss + "): lower --lr");
       return;
     }

@@ -2,6 +2,7 @@ package io.gradflow.ps;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -16,6 +17,8 @@ import io.gradflow.common.shm.SharedWeights;
 import io.gradflow.common.train.TrainingConfig;
 import io.gradflow.common.train.TrainingListener;
 import io.gradflow.common.wire.PushCodec;
+import io.gradflow.proto.ExchangeReply;
+import io.gradflow.proto.ExchangeRequest;
 import io.gradflow.proto.JoinRequest;
 import io.gradflow.proto.JoinResponse;
 import io.gradflow.proto.ParameterServerGrpc;
@@ -24,6 +27,7 @@ import io.gradflow.proto.PullRequest;
 import io.gradflow.proto.PushHeader;
 import io.gradflow.proto.PushResponse;
 import io.gradflow.proto.ReadyRequest;
+import io.gradflow.proto.Refusal;
 import io.gradflow.proto.TensorChunk;
 import io.gradflow.proto.WeightsHeader;
 import io.grpc.ManagedChannel;
@@ -31,11 +35,14 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
+import io.grpc.stub.StreamObserver;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -45,7 +52,8 @@ import org.junit.jupiter.api.io.TempDir;
  * The server's shared-memory data plane: a worker that maps it gets the weights in the shared file
  * (no chunks) and pushes through its push file to the same sums as a PACKED64 push through the
  * socket; a bad shared push is refused with a Status and changes nothing; a worker off the plane
- * cannot push that way; the files go when the server stops, and those of a killed server go when
+ * cannot push that way; the Exchange stream carries a plane worker's pulls and pushes, answers a
+ * refusal with the call's Status and stays open; the files go when the server stops, and those of a killed server go when
  * the next one starts.
  */
 class SharedMemoryPlaneTest {
@@ -190,6 +198,91 @@ class SharedMemoryPlaneTest {
     assertEquals(before, servers.get(0).coordinator().networkSha256());
     assertFalse(push(shared, header(joined.getWorkerId(), PushHeader.Encoding.SHARED_FIXED64), List.of()).getDuplicate());
     assertEquals(1, servers.get(0).coordinator().step());
+  }
+
+  /** One Exchange call: its replies in a queue, its requests sent one by one. */
+  private static final class Exchange implements StreamObserver<ExchangeReply> {
+    private final BlockingQueue<ExchangeReply> replies = new LinkedBlockingQueue<>();
+    private final StreamObserver<ExchangeRequest> requests;
+
+    Exchange(ParameterServerGrpc.ParameterServerStub s) {
+      requests = s.exchange(this);
+    }
+
+    ExchangeReply send(ExchangeRequest request) throws InterruptedException {
+      requests.onNext(request);
+      ExchangeReply r = replies.poll(20, TimeUnit.SECONDS);
+      assertNotNull(r, "no reply to " + request);
+      return r;
+    }
+
+    ExchangeReply pull(String id, long step) throws InterruptedException {
+      return send(ExchangeRequest.newBuilder().setPull(PullRequest.newBuilder().setWorkerId(id).setStep(step)).build());
+    }
+
+    ExchangeReply push(PushHeader header) throws InterruptedException {
+      return send(ExchangeRequest.newBuilder().setPush(header).build());
+    }
+
+    @Override
+    public void onNext(ExchangeReply r) {
+      replies.add(r);
+    }
+
+    @Override
+    public void onError(Throwable t) {}
+
+    @Override
+    public void onCompleted() {}
+  }
+
+  @Test
+  void theExchangeStreamCarriesPullsAndPushesAndARefusalLeavesItOpen() throws Exception {
+    ParameterServerGrpc.ParameterServerStub shared = server(true);
+    JoinResponse joined = joinReady(shared, true);
+    String id = joined.getWorkerId();
+    Exchange stream = new Exchange(shared);
+    ExchangeReply first = stream.pull(id, 0);
+    assertEquals(WeightsHeader.State.READY, first.getWeights().getState());
+    assertTrue(first.getWeights().getWeightsInSharedMemory());
+    assertEquals(0, first.getWeights().getTensorCount());
+
+    SharedPushArea area = SharedPushArea.open(SharedPushArea.fileFor(Path.of(joined.getSharedMemoryDir()), id), lengths(),
+        joined.getSharedMemoryToken());
+    String before = servers.get(0).coordinator().networkSha256();
+    ExactGradientSum bad = someSums();
+    bad.tensor(2)[7] = Long.MIN_VALUE;
+    area.write(bad);
+    Refusal refused = stream.push(header(id, PushHeader.Encoding.SHARED_FIXED64)).getRefused();
+    assertTrue(refused.getPush());
+    assertEquals(Status.Code.INVALID_ARGUMENT.value(), refused.getCode());
+    assertTrue(refused.getDescription().contains("layer1.W[7]"), refused.getDescription());
+    assertEquals(before, servers.get(0).coordinator().networkSha256());
+    refused = stream.push(header(id, PushHeader.Encoding.PACKED64)).getRefused();
+    assertEquals(Status.Code.INVALID_ARGUMENT.value(), refused.getCode());
+    assertTrue(refused.getDescription().contains("SHARED_FIXED64"), refused.getDescription());
+
+    area.write(someSums());
+    ExchangeReply pushed = stream.push(header(id, PushHeader.Encoding.SHARED_FIXED64));
+    assertTrue(pushed.hasPushed(), pushed.toString());
+    assertFalse(pushed.getPushed().getDuplicate());
+    assertEquals(1, servers.get(0).coordinator().step());
+    ExchangeReply next = stream.pull(id, 1);
+    assertEquals(WeightsHeader.State.READY, next.getWeights().getState());
+    assertEquals(1, next.getWeights().getStep());
+
+    refused = stream.pull("nobody", 1).getRefused();
+    assertFalse(refused.getPush());
+    assertTrue(refused.getRejoin(), "an unknown worker is asked to join again");
+  }
+
+  @Test
+  void aWorkerOffThePlaneIsRefusedTheExchangeStream() throws Exception {
+    ParameterServerGrpc.ParameterServerStub shared = server(true);
+    JoinResponse joined = joinReady(shared, false);
+    Refusal refused = new Exchange(shared).pull(joined.getWorkerId(), 0).getRefused();
+    assertEquals(Status.Code.FAILED_PRECONDITION.value(), refused.getCode());
+    assertTrue(refused.getDescription().contains("shared-memory data plane"), refused.getDescription());
   }
 
   @Test

@@ -100,6 +100,8 @@ public final class Worker {
   private String trainDigest;
   /** The server's shared-memory data plane as mapped at the last join, or null: everything goes through the socket. */
   private SharedMemoryLink shared;
+  /** With {@link #shared}: the stream that carries this worker's pulls and pushes, or null until the next one opens it. */
+  private ExchangeStream exchange;
   /** Channels to servers 1..S-1 of a job with sharded servers (empty: one server). */
   private List<Channel> rangeServers = List.of();
   /** The ranges this worker exchanges with the servers, as of the last join; null with one server. */
@@ -171,6 +173,7 @@ public final class Worker {
     if (firstJoin) {
       warmUp(net, shards, config);
     }
+    closeExchange();
     ranges = RangeExchange.forJob(r.getServers(), net, rangeServers);
     shared = SharedMemoryLink.attach(r, net, options.log());
     ReadyRequest ready = ReadyRequest.newBuilder()
@@ -187,8 +190,9 @@ public final class Worker {
 
   /**
    * Compiles the kernels before the job starts: runs the first step's forward and backward over
-   * every micro-shard {@code warmupPasses} times on the network as joined (zeros until the first
-   * pull writes the step's weights), and throws the gradients away. A JVM runs Vector API code interpreted, many times slower, until the JIT has compiled
+   * every micro-shard {@code warmupPasses} times on the model's initial weights (those of a fresh
+   * job; zeros would teach the JIT branch profiles, of ReLU say, that real weights never take),
+   * and throws the gradients away. A JVM runs Vector API code interpreted, many times slower, until the JIT has compiled
    * it; this pays for that while the job assembles (before Ready), not in its first steps.
    */
   private void warmUp(Network net, ShardGradients shards, TrainingConfig config) {
@@ -197,6 +201,7 @@ public final class Worker {
       return;
     }
     ExactGradientSum scratch = new ExactGradientSum(net);
+    Network initial = Network.initialize(net.spec());
     double[] loss = new double[config.microShards()];
     long start = System.nanoTime();
     long last = 0;
@@ -204,7 +209,7 @@ public final class Worker {
       long passStart = System.nanoTime();
       scratch.clear();
       try {
-        shards.compute(net, 0, 0, config.microShards(), scratch, loss);
+        shards.compute(initial, 0, 0, config.microShards(), scratch, loss);
       } catch (ExactGradientSum.NonFiniteGradientException e) {
         return; // the first real step reports it, with its step and micro-shards
       }
@@ -258,6 +263,7 @@ public final class Worker {
           }
           case DONE -> {
             job.shards().close();
+            closeExchange();
             leave("", false);
             options.log().accept("job done after step " + header.getStep());
             return new Result(rank, computed, header.getStep());
@@ -339,6 +345,8 @@ public final class Worker {
     private WeightsHeader header;
     private long headerAt;
     private String broken;
+    /** The exchange stream this pull was asked on, or null: a call of its own. */
+    private final ExchangeStream stream;
 
     /** Asks for step {@code >= want}; micro-shards {@code [pushedFirst, pushedEnd)} of step {@code want - 1} are being pushed. */
     PendingPull(long want, int pushedFirst, int pushedEnd, Network net) {
@@ -346,9 +354,15 @@ public final class Worker {
       this.received = new long[net.tensorCount()];
       PullRequest request = PullRequest.newBuilder()
           .setWorkerId(workerId).setStep(want).setPushedFirst(pushedFirst).setPushedEnd(pushedEnd).build();
-      ClientCalls.asyncServerStreamingCall(
-          channel.newCall(ExchangeMethods.PULL, async.getCallOptions().withDeadlineAfter(deadlineMillis(), TimeUnit.MILLISECONDS)),
-          request, this);
+      if (shared != null) {
+        stream = exchange();
+        stream.pull(request, this);
+      } else {
+        stream = null;
+        ClientCalls.asyncServerStreamingCall(
+            channel.newCall(ExchangeMethods.PULL, async.getCallOptions().withDeadlineAfter(deadlineMillis(), TimeUnit.MILLISECONDS)),
+            request, this);
+      }
     }
 
     @Override
@@ -400,7 +414,9 @@ public final class Worker {
 
     /** Gives up the pull (its answer is no longer wanted). */
     void cancel() {
-      if (call != null) {
+      if (stream != null) {
+        stream.close(); // its answer would otherwise come on the stream in place of the next pull's
+      } else if (call != null) {
         call.cancel("not needed", null);
       }
     }
@@ -411,7 +427,15 @@ public final class Worker {
      * behind), the answer becomes NOT_YET for the next step, and the worker asks again.
      */
     WeightsHeader await() {
-      WeightsHeader h = awaitFuture(done, "pull", deadlineMillis() + 1000);
+      WeightsHeader h;
+      try {
+        h = awaitFuture(done, "pull", deadlineMillis() + 1000);
+      } catch (RuntimeException e) {
+        if (stream != null) {
+          stream.close(); // a refusal leaves the stream usable, but after a timeout it may be stuck
+        }
+        throw e;
+      }
       if (broken != null) {
         throw new WorkerFailure(WorkerFailure.Kind.FAILED, broken);
       }
@@ -534,12 +558,19 @@ public final class Worker {
     boolean[] firstTry = {true};
     try {
       call("push", () -> {
-        if (firstTry[0]) {
-          firstTry[0] = false;
-          return awaitFuture(push.sent(), what, deadlineMillis() + 1000);
+        try {
+          if (firstTry[0]) {
+            firstTry[0] = false;
+            return awaitFuture(push.sent(), what, deadlineMillis() + 1000);
+          }
+          return awaitFuture(sendPush(push.header().setWorkerId(workerId).build(), push.chunks(), push.rangeChunks()), what,
+              deadlineMillis() + 1000);
+        } catch (RuntimeException e) {
+          if (push.header().getEncoding() == PushHeader.Encoding.SHARED_FIXED64) {
+            closeExchange(); // the retry, if any, goes on a new stream
+          }
+          throw e;
         }
-        return awaitFuture(sendPush(push.header().setWorkerId(workerId).build(), push.chunks(), push.rangeChunks()), what,
-            deadlineMillis() + 1000);
       });
     } catch (RuntimeException e) {
       push.next().cancel();
@@ -554,6 +585,9 @@ public final class Worker {
    * push completes once the others acknowledged theirs ({@link RangeExchange#push}).
    */
   private CompletableFuture<PushResponse> sendPush(PushHeader header, List<TensorChunk> chunks, List<List<TensorChunk>> rangeChunks) {
+    if (header.getEncoding() == PushHeader.Encoding.SHARED_FIXED64) {
+      return exchange().push(header);
+    }
     CompletableFuture<PushResponse> done = new CompletableFuture<>();
     StreamObserver<PushChunk> out =
         async
@@ -584,6 +618,21 @@ public final class Worker {
     }
     out.onCompleted();
     return done;
+  }
+
+  /** The open exchange stream, opened now when there is none (or the last one ended). */
+  private ExchangeStream exchange() {
+    if (exchange == null || !exchange.isOpen()) {
+      exchange = ExchangeStream.open(channel, async.getCallOptions());
+    }
+    return exchange;
+  }
+
+  private void closeExchange() {
+    if (exchange != null) {
+      exchange.close();
+      exchange = null;
+    }
   }
 
   private void leave(String reason, boolean fatal) {

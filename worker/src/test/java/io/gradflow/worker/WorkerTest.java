@@ -20,6 +20,7 @@ import io.gradflow.ps.ServerJob;
 import io.grpc.ManagedChannel;
 import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -30,6 +31,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Workers' loop against a real parameter server over in-process gRPC: the distributed job gives
@@ -71,17 +73,26 @@ class WorkerTest {
   }
 
   private String distributedHash(TrainingConfig cfg, int workers, long maxDelayMillis) throws Exception {
+    return distributedHash(cfg, workers, maxDelayMillis, null);
+  }
+
+  /** With {@code sharedMemory} the server offers its shared-memory plane there: the workers pull and push on the Exchange stream. */
+  private String distributedHash(TrainingConfig cfg, int workers, long maxDelayMillis, Path sharedMemory) throws Exception {
     String name = InProcessServerBuilder.generateName();
     ParameterServer server =
         new ParameterServer(
             InProcessServerBuilder.forName(name).directExecutor(),
             new ServerJob(Network.initialize(spec), cfg, DATA, workers),
             new TrainingListener() {});
+    if (sharedMemory != null) {
+      server.sharedMemory(sharedMemory);
+    }
     server.start();
     closers.add(server::stop);
     ExecutorService pool = Executors.newFixedThreadPool(workers);
     closers.add(pool::shutdownNow);
     List<Future<Worker.Result>> results = new ArrayList<>();
+    List<String> logged = java.util.Collections.synchronizedList(new ArrayList<>());
     for (int i = 0; i < workers; i++) {
       Random delays = new Random(i);
       ManagedChannel channel = InProcessChannelBuilder.forName(name).build();
@@ -89,13 +100,15 @@ class WorkerTest {
       int threads = 1 + i % 2; // some workers compute their micro-shards in two threads
       int warmupPasses = i % 2 == 0 ? 2 : 0; // and some warm their kernels up first: neither may change the weights
       Worker w = new Worker(channel, new Worker.Options("w" + i, JoinRequest.getDefaultInstance(), c -> DATA.train(),
-          Duration.ofSeconds(20), () -> maxDelayMillis > 0 ? delays.nextInt((int) maxDelayMillis + 1) : 0, line -> {},
+          Duration.ofSeconds(20), () -> maxDelayMillis > 0 ? delays.nextInt((int) maxDelayMillis + 1) : 0, logged::add,
           Duration.ofSeconds(60), Duration.ofMillis(500), threads, warmupPasses));
       results.add(pool.submit(w::run));
     }
     for (Future<Worker.Result> r : results) {
       assertTrue(r.get(60, TimeUnit.SECONDS).stepsComputed() > 0, "every one of " + workers + " workers computed");
     }
+    long onThePlane = logged.stream().filter(l -> l.startsWith("weights and pushes go through shared memory")).count();
+    assertEquals(sharedMemory != null ? workers : 0, onThePlane, String.join("\n", logged));
     assertEquals(null, server.awaitJob(1000));
     return server.coordinator().isFinished() ? networkHash(server) : "unfinished";
   }
@@ -134,6 +147,18 @@ class WorkerTest {
         assertEquals(reference, distributedHash(stale, workers, workers == 3 ? 10 : 0), "staleness " + k + ", " + workers + " workers");
       }
     }
+  }
+
+  /**
+   * Workers on the shared-memory plane exchange headers on one Exchange stream each (the sums and
+   * weights go through the shared files): the same bits, with and without staleness, in any order.
+   */
+  @Test
+  void onTheSharedMemoryPlaneTheExchangeStreamGivesTheSameWeights(@TempDir Path shm) throws Exception {
+    assertEquals(singleProcessHash(eightShards), distributedHash(eightShards, 1, 0, shm));
+    assertEquals(singleProcessHash(eightShards), distributedHash(eightShards, 3, 10, shm));
+    TrainingConfig stale = eightShards.withStaleness(1);
+    assertEquals(singleProcessHash(stale), distributedHash(stale, 2, 10, shm));
   }
 
   @Test

@@ -28,13 +28,15 @@ interface SgdLoop {
     MOMENTUM
   }
 
-  void apply(long[] s, float[] g, float[] w, float[] v, float decay, float momentum, float lr, Mode mode);
+  /** Returns whether every updated weight is finite (checked in the same pass: {@code w * 0} is 0 only for finite w). */
+  boolean apply(long[] s, float[] g, float[] w, float[] v, float decay, float momentum, float lr, Mode mode);
 
   /** The scalar reference loop. */
   SgdLoop SCALAR = (s, g, w, v, decay, momentum, lr, mode) -> scalar(s, g, w, v, decay, momentum, lr, mode, 0, s.length);
 
-  /** The scalar loop over elements {@code [from, to)}. */
-  static void scalar(long[] s, float[] g, float[] w, float[] v, float decay, float momentum, float lr, Mode mode, int from, int to) {
+  /** The scalar loop over elements {@code [from, to)}; returns whether every updated weight is finite. */
+  static boolean scalar(long[] s, float[] g, float[] w, float[] v, float decay, float momentum, float lr, Mode mode, int from, int to) {
+    float nonFinite = 0f;
     for (int i = from; i < to; i++) {
       float gi = FixedPoint.toFloat(s[i]);
       s[i] = 0L;
@@ -52,7 +54,9 @@ interface SgdLoop {
           w[i] -= lr * vi;
         }
       }
+      nonFinite += w[i] * 0f;
     }
+    return nonFinite == 0f;
   }
 
   /** The vector loop when the JVM has the Vector API, else {@link #SCALAR}. */

@@ -24,6 +24,7 @@ public final class SgdOptimizer {
   private final LearningRateSchedule schedule;
   private final float[][] velocity;
   private final SgdLoop loop = SgdLoop.fastest();
+  private boolean lastWeightsFinite = true;
   private boolean started;
 
   public SgdOptimizer(Network shape, LearningRateSchedule schedule, double momentum, double weightDecay) {
@@ -84,12 +85,19 @@ public final class SgdOptimizer {
   public float step(Network net, ExactGradientSum sum, Gradients gradient, long step) {
     float lr = schedule.rate(step);
     SgdLoop.Mode mode = momentum == 0f ? SgdLoop.Mode.NONE : started ? SgdLoop.Mode.MOMENTUM : SgdLoop.Mode.FIRST;
+    boolean finite = true;
     for (int t = 0; t < velocity.length; t++) {
       float decay = (t & 1) == 0 ? weightDecay : 0f;
-      loop.apply(sum.tensor(t), gradient.tensor(t), net.tensor(t), velocity[t], decay, momentum, lr, mode);
+      finite &= loop.apply(sum.tensor(t), gradient.tensor(t), net.tensor(t), velocity[t], decay, momentum, lr, mode);
     }
+    lastWeightsFinite = finite;
     started = true;
     return lr;
+  }
+
+  /** Whether every weight was finite after the last {@link #step(Network, ExactGradientSum, Gradients, long)}. */
+  public boolean lastWeightsFinite() {
+    return lastWeightsFinite;
   }
 
   /** The momentum buffer of tensor {@code t} (checkpointed with the weights). */

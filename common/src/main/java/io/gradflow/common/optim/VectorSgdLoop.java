@@ -33,7 +33,8 @@ final class VectorSgdLoop implements SgdLoop {
   private static final LongVector ZERO = LongVector.zero(LONGS);
 
   @Override
-  public void apply(long[] s, float[] g, float[] w, float[] v, float decay, float momentum, float lr, Mode mode) {
+  public boolean apply(long[] s, float[] g, float[] w, float[] v, float decay, float momentum, float lr, Mode mode) {
+    FloatVector nonFinite = FloatVector.zero(FLOATS);
     int lanes = FLOATS.length();
     int n = s.length;
     int end = n - n % lanes;
@@ -49,9 +50,12 @@ final class VectorSgdLoop implements SgdLoop {
       if (mode != Mode.NONE) {
         step.intoArray(v, i);
       }
-      wi.sub(step.mul(lr)).intoArray(w, i);
+      FloatVector updated = wi.sub(step.mul(lr));
+      updated.intoArray(w, i);
+      nonFinite = nonFinite.add(updated.mul(0f));
     }
-    SgdLoop.scalar(s, g, w, v, decay, momentum, lr, mode, end, n);
+    boolean tailFinite = SgdLoop.scalar(s, g, w, v, decay, momentum, lr, mode, end, n);
+    return tailFinite && nonFinite.reduceLanes(VectorOperators.ADD) == 0f;
   }
 
   /**

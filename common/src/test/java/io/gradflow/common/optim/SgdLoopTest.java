@@ -2,6 +2,8 @@ package io.gradflow.common.optim;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.gradflow.common.model.ModelSpec;
 import io.gradflow.common.model.Network;
@@ -27,14 +29,35 @@ class SgdLoopTest {
         float[] g = new float[n];
         float[] g2 = new float[n];
         float decay = n % 2 == 0 ? 5e-4f : 0f;
-        SgdLoop.SCALAR.apply(s, g, w, v, decay, 0.9f, 0.01f, mode);
-        vector.apply(s2, g2, w2, v2, decay, 0.9f, 0.01f, mode);
+        boolean scalarFinite = SgdLoop.SCALAR.apply(s, g, w, v, decay, 0.9f, 0.01f, mode);
+        boolean vectorFinite = vector.apply(s2, g2, w2, v2, decay, 0.9f, 0.01f, mode);
         String what = mode + " n=" + n;
+        assertTrue(scalarFinite, what);
+        assertTrue(vectorFinite, what);
         assertArrayEquals(new long[n], s2, what);
         assertArrayEquals(bits(g), bits(g2), what);
         assertArrayEquals(bits(w), bits(w2), what);
         assertArrayEquals(bits(v), bits(v2), what);
       }
+    }
+  }
+
+  /** The loop reports a weight that became infinite or NaN, wherever it is (vector body or scalar tail). */
+  @Test
+  void aNonFiniteWeightIsReported() {
+    int n = 70;
+    for (SgdLoop loop : new SgdLoop[] {SgdLoop.SCALAR, new VectorSgdLoop()}) {
+      for (int bad : new int[] {0, 5, 17, 40, 69}) {
+        for (float weight : new float[] {Float.MAX_VALUE, Float.NaN}) {
+          long[] s = new long[n];
+          float[] w = new float[n];
+          w[bad] = weight;
+          s[bad] = -(1L << 57); // a gradient of -2^17: with lr 2^110 the step overflows a float
+          assertFalse(loop.apply(s, new float[n], w, new float[n], 0f, 0f, 0x1p110f, SgdLoop.Mode.NONE),
+              loop + " missed w[" + bad + "] = " + w[bad]);
+        }
+      }
+      assertTrue(loop.apply(new long[n], new float[n], new float[n], new float[n], 0f, 0f, 0x1p110f, SgdLoop.Mode.NONE));
     }
   }
 
