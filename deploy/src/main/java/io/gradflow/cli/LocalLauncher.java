@@ -109,8 +109,9 @@ final class LocalLauncher {
     socket = socketDir == null ? null : socketDir.resolve("server.sock");
     try (ProcessSupervisor s = new ProcessSupervisor("gradflow-launcher", Duration.ZERO)) {
       supervisor = s;
-      startFollowers(false);
+      List<JobLaunch.StartingServer> starting = startFollowers(false);
       startServer(false, false);
+      awaitFollowers(starting);
       for (int i = 0; i < settings.workers(); i++) {
         startWorker();
       }
@@ -225,9 +226,11 @@ final class LocalLauncher {
   /**
    * A job with sharded servers: starts servers 1..S-1, the followers, each on a free port (and its
    * own Unix domain socket next to the coordinator's), before the coordinator, which reads them.
-   * A follower that fails stops the job.
+   * With Unix domain sockets their addresses are known at once and the coordinator starts while
+   * they do: the followers still starting are returned for {@link #awaitFollowers}. Over TCP this
+   * waits for their ports (the coordinator and the workers need them) and returns none.
    */
-  private void startFollowers(boolean resume) throws IOException, InterruptedException {
+  private List<JobLaunch.StartingServer> startFollowers(boolean resume) throws IOException, InterruptedException {
     List<JobLaunch.StartingServer> starting = new ArrayList<>();
     for (int i = 1; i < settings.servers(); i++) { // all at once: a JVM takes a while to start
       Path followerSocket = socketDir == null ? null : socketDir.resolve("server-" + i + ".sock");
@@ -246,12 +249,27 @@ final class LocalLauncher {
         supervisor.onFailure(f, code -> followerFailed(f, code));
       }
     }
-    for (int i = 1; i < settings.servers(); i++) {
+    if (socketDir != null) {
+      if (followerAddresses.isEmpty()) {
+        for (int i = 1; i < settings.servers(); i++) {
+          followerAddresses.add("unix:" + socketDir.resolve("server-" + i + ".sock"));
+        }
+      }
+      return starting;
+    }
+    awaitFollowers(starting);
+    return List.of();
+  }
+
+  /** Waits until the followers {@code starting} (server 1 first) serve; one that exits first ends the job. */
+  private void awaitFollowers(List<JobLaunch.StartingServer> starting) throws IOException, InterruptedException {
+    for (int i = 1; i <= starting.size(); i++) {
       JobLaunch.StartedServer started = starting.get(i - 1).awaitPort(supervisor);
       if (followerPorts.size() < i) {
         followerPorts.add(started.port());
-        Path followerSocket = socketDir == null ? null : socketDir.resolve("server-" + i + ".sock");
-        followerAddresses.add(followerSocket != null ? "unix:" + followerSocket : new HostPort("127.0.0.1", started.port()).toString());
+        if (socketDir == null) {
+          followerAddresses.add(new HostPort("127.0.0.1", started.port()).toString());
+        }
       }
     }
   }
@@ -297,8 +315,9 @@ final class LocalLauncher {
     boolean fromCheckpoint = !new CheckpointStore(job.out().resolve("checkpoints"), 1, w -> {}).list().isEmpty();
     job.display().onEvent("a server of the job exited (the coordinator with code " + code + "); restarting all "
         + settings.servers() + " servers from " + (fromCheckpoint ? "the newest checkpoint" : "the first step (no checkpoint yet)"));
-    startFollowers(fromCheckpoint);
+    List<JobLaunch.StartingServer> starting = startFollowers(fromCheckpoint);
     startServer(true, fromCheckpoint);
+    awaitFollowers(starting);
   }
 
   /** The arguments that make a server the coordinator of the followers, or none with one server. */
