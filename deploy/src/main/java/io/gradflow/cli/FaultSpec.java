@@ -12,6 +12,8 @@ import java.util.Locale;
  *   <li>{@code restart-worker:I@S} — kill -9 worker I at step S and start a replacement
  *   <li>{@code kill-server@S} — kill -9 the server at step S; the launcher restarts it from its
  *       newest checkpoint
+ *   <li>{@code kill-server:I@S} — with {@code --servers}: kill -9 server I (0: the coordinator) at
+ *       step S; the launcher restarts every server from the newest checkpoint
  *   <li>{@code add-worker@S} — start one more worker at step S (a late joiner)
  *   <li>{@code delay-worker:I:MS} — worker I delays every push by MS milliseconds (a straggler)
  * </ul>
@@ -29,7 +31,7 @@ record FaultSpec(Kind kind, int worker, long step, long millis) {
   }
 
   static final String FORMS =
-      "kill-worker:I@STEP, restart-worker:I@STEP, kill-server@STEP, add-worker@STEP or delay-worker:I:MS";
+      "kill-worker:I@STEP, restart-worker:I@STEP, kill-server@STEP, kill-server:I@STEP, add-worker@STEP or delay-worker:I:MS";
 
   /** Parses every {@code --fault}; a malformed one is a usage error naming the accepted forms. */
   static List<FaultSpec> parseAll(List<String> texts) {
@@ -63,6 +65,9 @@ record FaultSpec(Kind kind, int worker, long step, long millis) {
       String what = t.substring(0, at);
       if (what.equals("kill-server")) {
         return new FaultSpec(Kind.KILL_SERVER, -1, step, 0);
+      }
+      if (what.startsWith("kill-server:")) {
+        return new FaultSpec(Kind.KILL_SERVER, nonNegative(what.substring("kill-server:".length())), step, 0);
       }
       if (what.equals("add-worker")) {
         return new FaultSpec(Kind.ADD_WORKER, -1, step, 0);

@@ -39,8 +39,35 @@ record JobLaunch(ModelSpec spec, TrainingConfig config, Path dataDir, Path out, 
   /** As {@link #startServer(ProcessSupervisor, String, int, int, boolean)}, also listening on the Unix domain socket {@code socket} when not null. */
   StartedServer startServer(ProcessSupervisor supervisor, String bind, int port, int workers, boolean resume, Path socket)
       throws IOException, InterruptedException {
+    return startServer(supervisor, bind, port, workers, resume, socket, 0, List.of());
+  }
+
+  /**
+   * As {@link #startServer(ProcessSupervisor, String, int, int, boolean, Path)} for server {@code
+   * index} of a job with sharded servers, with {@code shardArgs} ({@code --servers}, {@code
+   * --server-index}, {@code --range-server}) added. Server 0 is the coordinator, whose events the
+   * launcher reads (log {@code logs/server.log}); a follower's output all goes to {@code
+   * logs/server-I.log}.
+   */
+  StartedServer startServer(ProcessSupervisor supervisor, String bind, int port, int workers, boolean resume, Path socket,
+      int index, List<String> shardArgs) throws IOException, InterruptedException {
+    return beginServer(supervisor, bind, port, workers, resume, socket, index, shardArgs).awaitPort(supervisor);
+  }
+
+  /** A server process started, whose port is not known yet. */
+  record StartingServer(ProcessSupervisor.Child child, Path portFile) {
+    /** Waits until it serves; returns it with its port. */
+    StartedServer awaitPort(ProcessSupervisor supervisor) throws IOException, InterruptedException {
+      return new StartedServer(child, supervisor.awaitPort(child, portFile));
+    }
+  }
+
+  /** As {@link #startServer(ProcessSupervisor, String, int, int, boolean, Path, int, List)}, without waiting for it to serve. */
+  StartingServer beginServer(ProcessSupervisor supervisor, String bind, int port, int workers, boolean resume, Path socket,
+      int index, List<String> shardArgs) throws IOException {
     Files.createDirectories(logs());
-    Path portFile = logs().resolve("server.port");
+    String name = index == 0 ? "server" : "server-" + index;
+    Path portFile = logs().resolve(name + ".port");
     Files.deleteIfExists(portFile);
     List<String> cmd = new ArrayList<>(JvmCommand.thisProgram());
     cmd.addAll(List.of("server", "--port", Integer.toString(port), "--bind", bind, "--port-file", portFile.toString(),
@@ -49,17 +76,21 @@ record JobLaunch(ModelSpec spec, TrainingConfig config, Path dataDir, Path out, 
     cmd.addAll(ParentPidOption.thisProcess());
     cmd.addAll(JobOptions.argsFor(spec, config, dataDir));
     cmd.addAll(serverArgs);
+    cmd.addAll(shardArgs);
     if (socket != null) {
       cmd.addAll(List.of("--unix-socket", socket.toString()));
     }
     if (resume) {
       cmd.addAll(List.of("--resume", out.toString()));
     }
-    Path log = logs().resolve("server.log");
+    Path log = logs().resolve(name + ".log");
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(
         resume ? ProcessBuilder.Redirect.appendTo(log.toFile()) : ProcessBuilder.Redirect.to(log.toFile()));
-    ProcessSupervisor.Child server = supervisor.start("parameter server", pb, log);
-    return new StartedServer(server, supervisor.awaitPort(server, portFile));
+    if (index > 0) {
+      pb.redirectErrorStream(true).redirectOutput(resume ? ProcessBuilder.Redirect.appendTo(log.toFile()) : ProcessBuilder.Redirect.to(log.toFile()));
+    }
+    ProcessSupervisor.Child server = supervisor.start(index == 0 ? "parameter server" : "server " + index, pb, log);
+    return new StartingServer(server, portFile);
   }
 
   /** The gradflow arguments of a worker named {@code name} that joins the server at {@code server}. */

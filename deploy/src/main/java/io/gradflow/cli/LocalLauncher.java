@@ -41,7 +41,12 @@ final class LocalLauncher {
    * @param minWorkers the server's {@code --min-workers}: with fewer workers running and none to
    *     come, the job could only wait forever, so the launcher stops it with the reason
    */
-  record Settings(int workers, int maxRestarts, List<FaultSpec> faults, boolean unixSocket, int minWorkers) {
+  record Settings(int workers, int maxRestarts, List<FaultSpec> faults, boolean unixSocket, int minWorkers, int servers) {
+    /** Settings with one server. */
+    Settings(int workers, int maxRestarts, List<FaultSpec> faults, boolean unixSocket, int minWorkers) {
+      this(workers, maxRestarts, faults, unixSocket, minWorkers, 1);
+    }
+
     /** Settings with --min-workers 1. */
     Settings(int workers, int maxRestarts, List<FaultSpec> faults, boolean unixSocket) {
       this(workers, maxRestarts, faults, unixSocket, 1);
@@ -62,6 +67,14 @@ final class LocalLauncher {
   private ProcessSupervisor supervisor;
   private Child server;
   private int port;
+  /** Servers 1..S-1 of a job with sharded servers (--servers S), and their addresses for the others. */
+  private final List<Child> followers = new ArrayList<>();
+  private final List<String> followerAddresses = new ArrayList<>();
+  /** Each follower's port (0 until it first served), so that a restarted follower listens where the workers dial. */
+  private final List<Integer> followerPorts = new ArrayList<>();
+  /** Followers the launcher stopped itself to restart every server: their end is no failure. */
+  private final Set<Child> replacedFollowers = new HashSet<>();
+  private Path socketDir;
   /** The server's Unix domain socket for the workers, or null: they use loopback TCP. */
   private Path socket;
   private int restarts;
@@ -92,11 +105,13 @@ final class LocalLauncher {
 
   /** Runs the job; returns normally when it succeeded, throws {@link CommandFailure} otherwise. */
   void run() throws IOException, InterruptedException {
-    Path socketDir = settings.unixSocket() && Transport.unixSocketsAvailable() ? Files.createTempDirectory("gradflow-") : null;
+    socketDir = settings.unixSocket() && Transport.unixSocketsAvailable() ? Files.createTempDirectory("gradflow-") : null;
     socket = socketDir == null ? null : socketDir.resolve("server.sock");
     try (ProcessSupervisor s = new ProcessSupervisor("gradflow-launcher", Duration.ZERO)) {
       supervisor = s;
+      List<JobLaunch.StartingServer> starting = startFollowers(false);
       startServer(false, false);
+      awaitFollowers(starting);
       for (int i = 0; i < settings.workers(); i++) {
         startWorker();
       }
@@ -117,14 +132,23 @@ final class LocalLauncher {
         if (!server.killedOnPurpose) {
           restarts++;
         }
-        restartServer(code);
+        if (settings.servers() > 1) {
+          restartAllServers(code);
+        } else {
+          restartServer(code);
+        }
       }
       ending = true;
-      ProcessSupervisor.awaitExit(workers(), WORKER_EXIT);
+      List<Child> rest = workers();
+      rest.addAll(followers);
+      ProcessSupervisor.awaitExit(rest, WORKER_EXIT);
     } finally {
       ending = true;
       if (socketDir != null) {
         Files.deleteIfExists(socket);
+        for (int i = 1; i < settings.servers(); i++) {
+          Files.deleteIfExists(socketDir.resolve("server-" + i + ".sock"));
+        }
         Files.deleteIfExists(socketDir);
       }
     }
@@ -153,8 +177,17 @@ final class LocalLauncher {
       faultDone[i] = true;
       switch (f.kind()) {
         case KILL_SERVER -> {
-          job.display().onEvent("fault: kill -9 the parameter server after step " + completedSteps);
-          server.kill();
+          if (f.worker() > 0) {
+            if (f.worker() >= settings.servers()) {
+              job.display().onEvent("fault: there is no server " + f.worker() + " (--servers " + settings.servers() + "); nothing to kill");
+              continue;
+            }
+            job.display().onEvent("fault: kill -9 server " + f.worker() + " after step " + completedSteps);
+            followers.get(f.worker() - 1).kill();
+          } else {
+            job.display().onEvent("fault: kill -9 the parameter server after step " + completedSteps);
+            server.kill();
+          }
         }
         case ADD_WORKER -> {
           job.display().onEvent("fault: a new worker joins after step " + completedSteps);
@@ -190,12 +223,122 @@ final class LocalLauncher {
     startServer(true, fromCheckpoint);
   }
 
+  /**
+   * A job with sharded servers: starts servers 1..S-1, the followers, each on a free port (and its
+   * own Unix domain socket next to the coordinator's), before the coordinator, which reads them.
+   * With Unix domain sockets their addresses are known at once and the coordinator starts while
+   * they do: the followers still starting are returned for {@link #awaitFollowers}. Over TCP this
+   * waits for their ports (the coordinator and the workers need them) and returns none.
+   */
+  private List<JobLaunch.StartingServer> startFollowers(boolean resume) throws IOException, InterruptedException {
+    List<JobLaunch.StartingServer> starting = new ArrayList<>();
+    for (int i = 1; i < settings.servers(); i++) { // all at once: a JVM takes a while to start
+      Path followerSocket = socketDir == null ? null : socketDir.resolve("server-" + i + ".sock");
+      if (followerSocket != null) {
+        Files.deleteIfExists(followerSocket); // left by a follower killed with -9
+      }
+      int port = followerPorts.size() >= i ? followerPorts.get(i - 1) : 0;
+      starting.add(job.beginServer(supervisor, "127.0.0.1", port, 1, resume, followerSocket, i,
+          List.of("--servers", Integer.toString(settings.servers()), "--server-index", Integer.toString(i))));
+    }
+    synchronized (this) {
+      followers.clear();
+      for (JobLaunch.StartingServer s : starting) {
+        Child f = s.child();
+        followers.add(f);
+        supervisor.onFailure(f, code -> followerFailed(f, code));
+      }
+    }
+    if (socketDir != null) {
+      if (followerAddresses.isEmpty()) {
+        for (int i = 1; i < settings.servers(); i++) {
+          followerAddresses.add("unix:" + socketDir.resolve("server-" + i + ".sock"));
+        }
+      }
+      return starting;
+    }
+    awaitFollowers(starting);
+    return List.of();
+  }
+
+  /** Waits until the followers {@code starting} (server 1 first) serve; one that exits first ends the job. */
+  private void awaitFollowers(List<JobLaunch.StartingServer> starting) throws IOException, InterruptedException {
+    for (int i = 1; i <= starting.size(); i++) {
+      JobLaunch.StartedServer started = starting.get(i - 1).awaitPort(supervisor);
+      if (followerPorts.size() < i) {
+        followerPorts.add(started.port());
+        if (socketDir == null) {
+          followerAddresses.add(new HostPort("127.0.0.1", started.port()).toString());
+        }
+      }
+    }
+  }
+
+  /**
+   * A follower died. Killed on purpose or by a signal (within --max-restarts): the coordinator is
+   * killed too and the main loop restarts every server from the newest checkpoint. Otherwise the
+   * job cannot go on without its range.
+   */
+  private synchronized void followerFailed(Child f, int code) {
+    if (ending || replacedFollowers.contains(f)) {
+      return;
+    }
+    boolean restartable = f.killedOnPurpose || code >= 128;
+    if (!restartable || (!f.killedOnPurpose && restarts >= settings.maxRestarts())) {
+      failure = f.role + " exited with code " + code + ": " + f.lastWords();
+      ending = true;
+      supervisor.stopAll();
+      return;
+    }
+    if (!f.killedOnPurpose) {
+      restarts++;
+    }
+    job.display().onEvent(f.role + " exited with code " + code + "; every server restarts from the newest checkpoint");
+    server.kill(); // the main loop sees the coordinator gone and restarts them all
+  }
+
+  /**
+   * A job with sharded servers lost a server: every server restarts from the coordinator's newest
+   * checkpoint, which holds every range (from the first step when there is none yet), the
+   * followers on the ports and sockets the workers dial. The workers then join again.
+   */
+  private void restartAllServers(int code) throws IOException, InterruptedException {
+    synchronized (this) {
+      for (Child f : followers) {
+        replacedFollowers.add(f);
+        f.kill();
+      }
+    }
+    for (Child f : followers) {
+      f.process.waitFor();
+    }
+    boolean fromCheckpoint = !new CheckpointStore(job.out().resolve("checkpoints"), 1, w -> {}).list().isEmpty();
+    job.display().onEvent("a server of the job exited (the coordinator with code " + code + "); restarting all "
+        + settings.servers() + " servers from " + (fromCheckpoint ? "the newest checkpoint" : "the first step (no checkpoint yet)"));
+    List<JobLaunch.StartingServer> starting = startFollowers(fromCheckpoint);
+    startServer(true, fromCheckpoint);
+    awaitFollowers(starting);
+  }
+
+  /** The arguments that make a server the coordinator of the followers, or none with one server. */
+  private List<String> coordinatorArgs() {
+    if (settings.servers() <= 1) {
+      return List.of();
+    }
+    List<String> args = new ArrayList<>(List.of("--servers", Integer.toString(settings.servers()), "--server-index", "0"));
+    for (String a : followerAddresses) {
+      args.addAll(List.of("--range-server", a));
+    }
+    return args;
+  }
+
   private void startServer(boolean restart, boolean resume) throws IOException, InterruptedException {
     if (socket != null) {
       Files.deleteIfExists(socket); // left by a server killed with -9: the new one binds the same path
     }
     int waitFor = restart ? workersToResumeWith() : settings.workers();
-    JobLaunch.StartedServer started = job.startServer(supervisor, "127.0.0.1", restart ? port : 0, waitFor, resume, socket);
+    JobLaunch.StartedServer started = job.startServer(supervisor, "127.0.0.1", restart ? port : 0, waitFor, resume, socket, 0,
+        coordinatorArgs());
     server = started.child();
     port = started.port();
   }
@@ -215,6 +358,9 @@ final class LocalLauncher {
     List<String> cmd = new ArrayList<>(JvmCommand.thisProgram());
     cmd.addAll(job.workerCommand(socket != null ? "unix:" + socket : new HostPort("127.0.0.1", port).toString(), "worker-" + index));
     cmd.addAll(ParentPidOption.thisProcess());
+    for (String a : followerAddresses) {
+      cmd.addAll(List.of("--range-server", a));
+    }
     for (FaultSpec f : settings.faults()) {
       if (f.kind() == FaultSpec.Kind.DELAY_WORKER && f.worker() == index) {
         cmd.addAll(List.of("--push-delay-ms", Long.toString(f.millis())));

@@ -22,6 +22,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -80,6 +82,15 @@ final class ServerCommand implements Callable<Integer> {
   @Option(names = "--linger-seconds", paramLabel = "S", description = "After the job ended, keep answering for S seconds, so that a worker that comes late (started after the end, or paused through it) is told the job is over (exit 10) instead of finding nobody (default: ${DEFAULT-VALUE}).")
   double lingerSeconds = 10;
 
+  @Option(names = "--servers", paramLabel = "S", description = "Sharded servers: the job's parameters are cut into S ranges, one per server (see train --servers); this is server --server-index of them (default: ${DEFAULT-VALUE}).")
+  int servers = 1;
+
+  @Option(names = "--server-index", paramLabel = "I", description = "With --servers S: which server this is, 0 (the coordinator: membership, the step plan, the outputs; range 0) or 1..S-1 (a follower that owns range I) (default: ${DEFAULT-VALUE}).")
+  int serverIndex = 0;
+
+  @Option(names = "--range-server", paramLabel = "ADDR", description = "The coordinator of a job with --servers S: the address (HOST:PORT or unix:PATH) of server i for i = 1..S-1, in order (repeatable); it reads their ranges for evaluations, checkpoints and the final model.")
+  List<String> rangeServers = new ArrayList<>();
+
   @Option(names = "--events", hidden = true, description = "Print progress as event lines for the launcher.")
   boolean events;
 
@@ -124,6 +135,7 @@ final class ServerCommand implements Callable<Integer> {
           "--batch " + config.batch() + " is larger than the training set (" + data.train().count() + " rows)");
     }
     ModelDataMatch.checkOption(modelSpec, data);
+    List<io.gradflow.common.wire.ParameterRange> ranges = checkServers(modelSpec);
     ServerJob serverJob;
     ServerPolicy policy;
     try {
@@ -134,6 +146,10 @@ final class ServerCommand implements Callable<Integer> {
           recovery.checkpointEvery, new CheckpointStore(dir.resolve("checkpoints"), keepCheckpoints, w -> say("WARNING: " + w)));
     } catch (IllegalArgumentException e) {
       throw CommandFailure.usage(e.getMessage());
+    }
+    if (serverIndex > 0) {
+      new FollowerRun(serverJob, ranges.get(serverIndex), serverIndex, recovery.checkpointEvery, endpoint, this::say).run();
+      return ExitCode.OK.code();
     }
     JobMetrics metrics = metricsOption.metrics(dir);
     try (JobRecorder recorder = new JobRecorder(dir, report.logEvery, started, checkpoint != null);
@@ -147,10 +163,43 @@ final class ServerCommand implements Callable<Integer> {
           ? TrainingListener.all(recorder, display)
           : TrainingListener.all(recorder, display, metrics);
       new ServerRun(serverJob, policy, endpoint, Duration.ofMillis((long) (lingerSeconds * 1000)), this::say)
-          .metrics(metrics).run(listener, dir);
+          .metrics(metrics).shard(ranges, rangeServers).run(listener, dir);
     }
     spec.commandLine().getOut().println("wrote " + dir.resolve("model.gfm") + ", " + dir.resolve("summary.json"));
     return ExitCode.OK.code();
+  }
+
+  /**
+   * Checks {@code --servers}, {@code --server-index} and {@code --range-server}; returns the ranges
+   * of the servers (one, the whole model, with one server).
+   */
+  private List<io.gradflow.common.wire.ParameterRange> checkServers(ModelSpec modelSpec) {
+    if (servers < 1) {
+      throw CommandFailure.usage("--servers " + servers + ": expected at least 1");
+    }
+    if (serverIndex < 0 || serverIndex >= servers) {
+      throw CommandFailure.usage("--server-index " + serverIndex + ": expected 0.." + (servers - 1) + " with --servers " + servers);
+    }
+    if (serverIndex == 0 && rangeServers.size() != servers - 1) {
+      throw CommandFailure.usage("--servers " + servers + ": the coordinator needs " + (servers - 1)
+          + " --range-server address(es), one per follower, got " + rangeServers.size());
+    }
+    if (serverIndex > 0 && !rangeServers.isEmpty()) {
+      throw CommandFailure.usage("--range-server: only the coordinator (--server-index 0) reads the other servers");
+    }
+    if (servers > 1 && (security.tlsCert != null || security.tokenFile != null)) {
+      throw CommandFailure.usage("--servers " + servers + ": sharded servers do not take --tls-cert or --token-file yet");
+    }
+    return rangesOf(modelSpec, servers);
+  }
+
+  /** The ranges of {@code servers} sharded servers for the model, or a usage error naming S and the model when it is too small. */
+  static List<io.gradflow.common.wire.ParameterRange> rangesOf(ModelSpec modelSpec, int servers) {
+    try {
+      return io.gradflow.common.wire.ParameterRanges.split(new Network(modelSpec).tensorLengths(), servers);
+    } catch (IllegalArgumentException e) {
+      throw CommandFailure.usage("--servers " + servers + ": model " + modelSpec.sizesText() + " is too small to shard: " + e.getMessage());
+    }
   }
 
   /** The newest valid checkpoint under {@code dir} (or {@code dir/checkpoints}); none is an error. */

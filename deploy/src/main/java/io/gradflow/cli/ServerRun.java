@@ -40,6 +40,9 @@ final class ServerRun {
   private final Duration linger;
   private final Consumer<String> log;
   private JobMetrics metrics;
+  private java.util.List<io.gradflow.common.wire.ParameterRange> ranges = java.util.List.of();
+  private java.util.List<String> rangeServers = java.util.List.of();
+  private io.gradflow.ps.FollowerClients followerClients;
 
   /** How long the workers get to leave once the job ended, before the server stops. */
   private static final long LEAVE_GRACE_MILLIS = 10_000;
@@ -64,6 +67,17 @@ final class ServerRun {
   }
 
   /**
+   * A job with sharded servers: this server is the coordinator, owns {@code ranges.get(0)} and reads
+   * the other ranges from the followers at {@code rangeServers} (HOST:PORT or unix:PATH, server 1
+   * first). One range: nothing changes.
+   */
+  ServerRun shard(java.util.List<io.gradflow.common.wire.ParameterRange> ranges, java.util.List<String> rangeServers) {
+    this.ranges = ranges;
+    this.rangeServers = rangeServers;
+    return this;
+  }
+
+  /**
    * Serves the job, reporting to {@code listener}, until it ends; writes {@code dir/timing.json}
    * when it succeeded and throws {@link CommandFailure} when it failed.
    */
@@ -78,6 +92,15 @@ final class ServerRun {
     ParameterServer server = new ParameterServer(builder, job, policy, listener);
     if (metrics != null) {
       metrics.wire(server.wire()::inboundBytes, server.wire()::outboundBytes);
+    }
+    java.util.List<io.grpc.ManagedChannel> followers = new java.util.ArrayList<>();
+    if (ranges.size() > 1) {
+      for (String address : rangeServers) {
+        followers.add(channelTo(address).build());
+      }
+      followerClients = new io.gradflow.ps.FollowerClients(java.util.List.copyOf(followers), FOLLOWER_PATIENCE_MILLIS);
+      server.coordinator().shard(ranges, followerClients);
+      log.accept("coordinator of " + ranges.size() + " sharded servers; it owns " + ranges.get(0));
     }
     if (endpoint.sharedMemory() != null) {
       server.sharedMemory(endpoint.sharedMemory());
@@ -124,8 +147,26 @@ final class ServerRun {
     }
     lingerAfter(endedAt);
     server.stop();
+    for (io.grpc.ManagedChannel f : followers) {
+      f.shutdownNow();
+    }
     if (failure != null) {
       throw new CommandFailure(SaveFailure.is(failure) ? ExitCode.SAVE_FAILED : ExitCode.FAILED, "job failed: " + failure);
+    }
+  }
+
+  /** How long the coordinator keeps trying to read an unreachable follower before the job fails. */
+  private static final long FOLLOWER_PATIENCE_MILLIS = 60_000;
+
+  /** A channel to the follower at {@code address}: HOST:PORT or unix:PATH (plaintext: sharded jobs take no TLS yet). */
+  static io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder channelTo(String address) {
+    if (address.startsWith("unix:")) {
+      return Transport.unixChannel(Path.of(address.substring("unix:".length())), io.grpc.InsecureChannelCredentials.create());
+    }
+    try {
+      return Transport.channel(HostPort.parse("--range-server", address), io.grpc.InsecureChannelCredentials.create());
+    } catch (IllegalArgumentException e) {
+      throw CommandFailure.usage(e.getMessage());
     }
   }
 
@@ -168,6 +209,32 @@ final class ServerRun {
         parameterBytes,
         perWorkerStep / parameterBytes,
         split.workers().stream().map(w -> new RunTiming.Worker(w.workerId(), w.pushes(), w.computeMillis(),
-            w.pushMillis(), w.waitMillis(), w.weightsBackMillis())).toList()).write(RunTiming.file(dir));
+            w.pushMillis(), w.waitMillis(), w.weightsBackMillis())).toList(),
+        serverTimings(server, split)).write(RunTiming.file(dir));
+  }
+
+  /**
+   * Sharded servers: each server's parameters, bytes and reduce and update milliseconds per step
+   * (the coordinator's after the warm-up, as the figures above; a follower's over the whole job, as
+   * it said at the coordinator's last read); none with one server.
+   */
+  private java.util.List<RunTiming.Server> serverTimings(ParameterServer server, StepTimings.Split split) {
+    if (followerClients == null) {
+      return java.util.List.of();
+    }
+    java.util.List<RunTiming.Server> out = new java.util.ArrayList<>();
+    out.add(new RunTiming.Server(0, ranges.get(0).elements(), server.wire().inboundBytes(), server.wire().outboundBytes(),
+        split.serverReduceMillis(), split.serverUpdateMillis()));
+    java.util.List<io.gradflow.proto.RangeStateHeader> said = followerClients.lastStates();
+    for (int i = 0; i < said.size(); i++) {
+      io.gradflow.proto.RangeStateHeader h = said.get(i);
+      if (h == null) {
+        continue;
+      }
+      double steps = Math.max(1, h.getSteps());
+      out.add(new RunTiming.Server(i + 1, ranges.get(i + 1).elements(), h.getBytesIn(), h.getBytesOut(),
+          h.getReduceNanos() / steps / 1e6, h.getUpdateNanos() / steps / 1e6));
+    }
+    return out;
   }
 }

@@ -46,6 +46,12 @@ final class TrainCommand implements Callable<Integer> {
       description = "Worker processes on this machine, plus one parameter server; 0 trains in this process (default: ${DEFAULT-VALUE}).")
   int workers = 2;
 
+  @Option(
+      names = "--servers",
+      paramLabel = "S",
+      description = "Parameter server processes: the flattened parameters are cut into S contiguous ranges balanced by bytes, one per server; server 0 also coordinates the job. The result is the same bits for any S (default: ${DEFAULT-VALUE}).")
+  int servers = 1;
+
   @Option(names = "--fault", paramLabel = "SPEC", description = "Inject a failure to rehearse recovery: " + FaultSpec.FORMS + " (repeatable).")
   List<String> faults = new ArrayList<>();
 
@@ -77,6 +83,7 @@ final class TrainCommand implements Callable<Integer> {
       job.push.requireWorkersFor(workers);
     }
     TrainingConfig config = job.trainingConfig();
+    checkServers(modelSpec);
     Path dir = out.dir(null);
     ProgressDisplay progress = report.display();
     if (ssh.selected()) {
@@ -98,6 +105,26 @@ final class TrainCommand implements Callable<Integer> {
     return ExitCode.OK.code();
   }
 
+  /** {@code --servers S}: at least 1; more than one needs local worker processes and a model with at least S chunks. */
+  private void checkServers(ModelSpec modelSpec) {
+    if (servers < 1) {
+      throw CommandFailure.usage("--servers must be >= 1, got " + servers);
+    }
+    if (servers == 1) {
+      return;
+    }
+    if (workers == 0) {
+      throw CommandFailure.usage("--servers " + servers + " needs worker processes (--workers N, N >= 1): a single-process job has no server");
+    }
+    if (ssh.selected()) {
+      throw CommandFailure.usage("--servers " + servers + ": the ssh launcher starts one server; sharded servers run with the local launcher");
+    }
+    if (secure) {
+      throw CommandFailure.usage("--servers " + servers + ": sharded servers do not take --secure yet");
+    }
+    ServerCommand.rangesOf(modelSpec, servers);
+  }
+
   private void launchLocal(ModelSpec modelSpec, TrainingConfig config, Path dir, ProgressDisplay progress)
       throws IOException, InterruptedException {
     LocalLauncher.checkWorkers(workers, config);
@@ -110,7 +137,7 @@ final class TrainCommand implements Callable<Integer> {
       workerArgs.addAll(files.workerArgs());
     }
     new LocalLauncher(launch(modelSpec, config, dir, progress, serverArgs, workerArgs),
-        new LocalLauncher.Settings(workers, maxRestarts, faultSpecs, unixSocket && !secure, recovery.minWorkers)).run();
+        new LocalLauncher.Settings(workers, maxRestarts, faultSpecs, unixSocket && !secure, recovery.minWorkers, servers)).run();
   }
 
   /** The job for a launcher: these options' server and worker arguments, then {@code serverArgs}, {@code workerArgs}. */

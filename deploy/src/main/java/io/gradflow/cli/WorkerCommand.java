@@ -59,10 +59,13 @@ final class WorkerCommand implements Callable<Integer> {
   @Option(names = "--push-delay-ms", paramLabel = "MS", description = "Delay each push by MS ms (rehearses a straggler; default: ${DEFAULT-VALUE}).")
   long pushDelayMs = 0;
 
+  @Option(names = "--range-server", paramLabel = "ADDR", description = "A job with sharded servers (train --servers S): the address (HOST:PORT or unix:PATH) of server i for i = 1..S-1, in order (repeatable); --server is server 0, the coordinator.")
+  java.util.List<String> rangeServers = new java.util.ArrayList<>();
+
   private static final String UNIX_PREFIX = "unix:";
 
   /** The channel of {@code --server unix:PATH}: the server's Unix domain socket on this host. */
-  private NettyChannelBuilder unixChannel(Consumer<String> log) {
+  private NettyChannelBuilder unixChannel(String server, Consumer<String> log) {
     Path socket = Path.of(server.substring(UNIX_PREFIX.length()).replaceFirst("^//", ""));
     if (!Transport.unixSocketsAvailable()) {
       throw CommandFailure.usage("--server " + server + ": this system has no Unix domain sockets for gRPC (Netty's epoll transport, Linux only)");
@@ -82,21 +85,7 @@ final class WorkerCommand implements Callable<Integer> {
       err.flush();
     };
     compute.check();
-    NettyChannelBuilder channelBuilder;
-    if (server.startsWith(UNIX_PREFIX)) {
-      channelBuilder = unixChannel(log);
-    } else {
-      HostPort target;
-      try {
-        target = HostPort.parse("--server", server);
-      } catch (IllegalArgumentException e) {
-        throw CommandFailure.usage(e.getMessage());
-      }
-      channelBuilder = Transport.channel(target, security.credentials(target, log));
-    }
-    if (security.tlsServerName != null) {
-      channelBuilder.overrideAuthority(security.tlsServerName);
-    }
+    NettyChannelBuilder channelBuilder = channelTo("--server", server, log);
     String workerName = name != null ? name : InetAddress.getLocalHost().getHostName() + "/" + ProcessHandle.current().pid();
     Worker.Options options = new Worker.Options(
         workerName,
@@ -113,8 +102,12 @@ final class WorkerCommand implements Callable<Integer> {
         compute.threads,
         compute.warmupPasses);
     ManagedChannel channel = channelBuilder.build();
+    java.util.List<ManagedChannel> followers = new java.util.ArrayList<>();
+    for (String address : rangeServers) {
+      followers.add(channelTo("--range-server", address, log).build());
+    }
     try {
-      Worker.Result r = new Worker(channel, options).run();
+      Worker.Result r = new Worker(channel, options).rangeServers(java.util.List.copyOf(followers)).run();
       log.accept("rank " + r.rank() + " computed " + r.stepsComputed() + " steps; exiting");
       return ExitCode.OK.code();
     } catch (WorkerFailure f) {
@@ -128,8 +121,31 @@ final class WorkerCommand implements Callable<Integer> {
           WorkerSecurityOptions.firstLine(f.getMessage()) + security.handshakeFailure(f) + " (server " + server + ")");
     } finally {
       channel.shutdownNow();
+      for (ManagedChannel f : followers) {
+        f.shutdownNow();
+      }
       channel.awaitTermination(5, TimeUnit.SECONDS);
     }
+  }
+
+  /** The channel to a server at {@code address} (HOST:PORT or unix:PATH), given as {@code option}. */
+  private NettyChannelBuilder channelTo(String option, String address, Consumer<String> log) {
+    NettyChannelBuilder channelBuilder;
+    if (address.startsWith(UNIX_PREFIX)) {
+      channelBuilder = unixChannel(address, log);
+    } else {
+      HostPort target;
+      try {
+        target = HostPort.parse(option, address);
+      } catch (IllegalArgumentException e) {
+        throw CommandFailure.usage(e.getMessage());
+      }
+      channelBuilder = Transport.channel(target, security.credentials(target, log));
+    }
+    if (security.tlsServerName != null) {
+      channelBuilder.overrideAuthority(security.tlsServerName);
+    }
+    return channelBuilder;
   }
 
   /**

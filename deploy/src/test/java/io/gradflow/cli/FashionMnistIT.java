@@ -23,12 +23,13 @@ class FashionMnistIT {
 
   @TempDir Path tmp;
 
-  private String train(int workers) throws Exception {
+  private String train(int workers, String... extra) throws Exception {
     Prerequisites.need(Files.isRegularFile(DATA.resolve("train-images-idx3-ubyte.gz")),
         "Fashion-MNIST is not in " + DATA + ": apt-get install -y dataset-fashion-mnist");
     Path out = tmp.resolve("workers-" + workers);
     List<String> args = new ArrayList<>(List.of("train", "--workers", Integer.toString(workers), "--out", out.toString(),
         "--dataset", "fashion-mnist", "--max-steps", Integer.toString(STEPS)));
+    args.addAll(List.of(extra));
     Jobs.Run r = Jobs.run(args);
     assertEquals(0, r.exitCode(), r.err() + r.out());
     RunSummary summary = Jobs.summary(out);
@@ -42,5 +43,11 @@ class FashionMnistIT {
   void oneProcessAndTwoWorkerJvmsEndOnThePinnedHash() throws Exception {
     assertEquals(PINNED, train(0), "one process");
     assertEquals(PINNED, train(2), "two worker JVMs");
+  }
+
+  /** Three sharded servers: both followers' ranges begin inside layer0.W (at elements 65,536 and 131,072). */
+  @Test
+  void twoWorkerJvmsWithThreeShardedServersEndOnThePinnedHash() throws Exception {
+    assertEquals(PINNED, train(2, "--servers", "3"), "two worker JVMs, three servers");
   }
 }

@@ -207,4 +207,25 @@ class UserMistakesTest {
     assertTrue(m.find(), line);
     assertTrue(!m.group(1).equals(m.group(2)), line);
   }
+
+  @Test
+  void badShardedServerOptionsAreUsageErrorsOfOneLine() {
+    List<String> job = List.of("--dataset", "spirals", "--model", "2-24-24-3", "--max-steps", "2", "--out", tmp.resolve("s").toString());
+    List<String> args = new ArrayList<>(List.of("train", "--workers", "2", "--servers", "0"));
+    args.addAll(job);
+    assertTrue(failsWith(ExitCode.USAGE, args).contains("--servers must be >= 1"));
+    args = new ArrayList<>(List.of("train", "--workers", "0", "--servers", "2"));
+    args.addAll(job);
+    assertTrue(failsWith(ExitCode.USAGE, args).contains("needs worker processes"));
+    args = new ArrayList<>(List.of("train", "--workers", "2", "--servers", "7"));
+    args.addAll(job);
+    String line = failsWith(ExitCode.USAGE, args);
+    assertTrue(line.contains("--servers 7: model 2-24-24-3 is too small to shard") && line.contains("6 chunk(s)"), line);
+    args = new ArrayList<>(List.of("server", "--servers", "2", "--server-index", "2", "--port", "0"));
+    args.addAll(job);
+    assertTrue(failsWith(ExitCode.USAGE, args).contains("--server-index 2: expected 0..1"));
+    args = new ArrayList<>(List.of("server", "--servers", "2", "--port", "0"));
+    args.addAll(job);
+    assertTrue(failsWith(ExitCode.USAGE, args).contains("needs 1 --range-server"));
+  }
 }

@@ -19,6 +19,8 @@ final class MicroShardAssignment {
   private final boolean[] covered;
   private final double[] shardLoss;
   private int coveredCount;
+  /** Sharded servers: orphans are cut one by one, never merged with their neighbours (see {@link RangeFollower}). */
+  private boolean keepItemsApart;
 
   /** @param backupWorkers how many extra copies of an unfinished item idle workers may get */
   MicroShardAssignment(SamplingPlan plan, int backupWorkers) {
@@ -30,6 +32,15 @@ final class MicroShardAssignment {
 
   int microShards() {
     return covered.length;
+  }
+
+  /**
+   * A job with sharded servers: a lost worker's items are cut into smaller items one by one, never
+   * merged with neighbouring orphans, so every item is part of an item handed out before, and a
+   * follower that has some of an item's micro-shards has all of them.
+   */
+  void keepItemsApart() {
+    keepItemsApart = true;
   }
 
   /** A new step: nothing is in, and the micro-shards are cut contiguously among {@code workers} in rank order. */
@@ -111,6 +122,12 @@ final class MicroShardAssignment {
       return;
     }
     items.removeAll(orphans);
+    if (keepItemsApart) {
+      for (WorkItem item : orphans) {
+        cut(item.first, item.end - item.first, workers);
+      }
+      return;
+    }
     List<Integer> shards = new ArrayList<>();
     for (WorkItem item : orphans) {
       for (int i = item.first; i < item.end; i++) {
@@ -120,16 +137,19 @@ final class MicroShardAssignment {
     int runStart = 0;
     for (int k = 1; k <= shards.size(); k++) {
       if (k == shards.size() || shards.get(k) != shards.get(k - 1) + 1) {
-        int first = shards.get(runStart);
-        int count = k - runStart;
-        int parts = Math.min(count, workers.size());
-        for (int p = 0; p < parts; p++) {
-          int a = first + (int) ((long) p * count / parts);
-          int b = first + (int) ((long) (p + 1) * count / parts);
-          items.add(new WorkItem(a, b, workers.get(p).id));
-        }
+        cut(shards.get(runStart), k - runStart, workers);
         runStart = k;
       }
+    }
+  }
+
+  /** Micro-shards {@code [first, first + count)} as at most one new item per worker, in rank order. */
+  private void cut(int first, int count, List<Member> workers) {
+    int parts = Math.min(count, workers.size());
+    for (int p = 0; p < parts; p++) {
+      int a = first + (int) ((long) p * count / parts);
+      int b = first + (int) ((long) (p + 1) * count / parts);
+      items.add(new WorkItem(a, b, workers.get(p).id));
     }
   }
 

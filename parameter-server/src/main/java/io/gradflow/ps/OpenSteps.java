@@ -41,6 +41,13 @@ final class OpenSteps {
     }
   }
 
+  /** A job with sharded servers: see {@link MicroShardAssignment#keepItemsApart()}. */
+  void keepItemsApart() {
+    for (MicroShardAssignment a : all) {
+      a.keepItemsApart();
+    }
+  }
+
   int microShards() {
     return microShards;
   }

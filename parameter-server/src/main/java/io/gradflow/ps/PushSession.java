@@ -2,6 +2,7 @@ package io.gradflow.ps;
 
 import io.gradflow.common.model.Network;
 import io.gradflow.common.reduce.FixedPoint;
+import io.gradflow.common.wire.ParameterRange;
 import io.gradflow.common.wire.PushCodec;
 import io.gradflow.common.wire.PushPrecision;
 import io.gradflow.proto.PushHeader;
@@ -15,14 +16,22 @@ import io.gradflow.proto.TensorChunk;
  * run with the coordinator's lock held.
  */
 public final class PushSession {
-  /** The model's tensors as a push must fill them: element counts and names, in tensor order. */
-  record Tensors(int[] lengths, String[] names) {
+  /**
+   * The model's tensors as a push must fill them: element counts and names, in tensor order, and
+   * the range of them this server owns ({@link ParameterRange#whole} unless the job has sharded
+   * servers): a push fills elements {@code [range.from[t], range.end[t])} of each tensor t.
+   */
+  record Tensors(int[] lengths, String[] names, ParameterRange range) {
     static Tensors of(Network net) {
+      return of(net, ParameterRange.whole(net.tensorLengths()));
+    }
+
+    static Tensors of(Network net, ParameterRange range) {
       String[] names = new String[net.tensorCount()];
       for (int t = 0; t < names.length; t++) {
         names[t] = Network.tensorName(t);
       }
-      return new Tensors(net.tensorLengths(), names);
+      return new Tensors(net.tensorLengths(), names, range);
     }
   }
 
@@ -41,6 +50,8 @@ public final class PushSession {
   private final boolean duplicate;
   private final int[] tensorLengths;
   private final String[] tensorNames;
+  private final int[] from;
+  private final int[] end;
   private final long[] received;
   private final PushCodec.Decoder decoder;
   private long reduceNanos;
@@ -51,7 +62,12 @@ public final class PushSession {
     this.duplicate = duplicate;
     this.tensorLengths = tensors.lengths();
     this.tensorNames = tensors.names();
+    this.from = tensors.range().from();
+    this.end = tensors.range().end();
     this.received = new long[tensorLengths.length];
+    for (int t = 0; t < received.length; t++) {
+      received[t] = from[t];
+    }
     if (member.staging == null) {
       member.staging = new long[tensorLengths.length][];
       for (int t = 0; t < tensorLengths.length; t++) {
@@ -85,7 +101,7 @@ public final class PushSession {
       reduceNanos += System.nanoTime() - start;
     }
     for (int t = 0; t < received.length; t++) {
-      received[t] = tensorLengths[t];
+      received[t] = end[t];
     }
   }
 
@@ -121,7 +137,7 @@ public final class PushSession {
    * Checks what a push header says of itself: a range within the {@code microShards}, one finite
    * loss per micro-shard, an encoding the job's {@code precision} takes.
    */
-  private static void checkHeader(PushHeader h, int microShards, PushPrecision precision, boolean sharedMemory) {
+  static void checkHeader(PushHeader h, int microShards, PushPrecision precision, boolean sharedMemory) {
     if (h.getShardFirst() < 0 || h.getShardEnd() > microShards || h.getShardFirst() >= h.getShardEnd()) {
       throw invalid("micro-shards [" + h.getShardFirst() + ", " + h.getShardEnd() + "): expected a range within [0, " + microShards + ")");
     }
@@ -177,14 +193,29 @@ public final class PushSession {
     if (c.getOffset() != received[t]) {
       throw invalid(tensorNames[t] + " chunk at element " + c.getOffset() + ": expected element " + received[t] + " (chunks of a tensor come in order)");
     }
+    checkWithinRange(tensorNames[t], c.getOffset(), n, from[t], end[t]);
     received[t] += n;
   }
 
-  /** Refuses a push that ended before every element of every tensor arrived. */
+  /** Refuses a chunk of elements {@code [offset, offset + n)} of a tensor beyond this server's range of it, {@code [from, end)}. */
+  static void checkWithinRange(String tensor, long offset, int n, int from, int end) {
+    if (offset + n > end) {
+      throw invalid(tensor + " chunk covers elements [" + offset + ", " + (offset + n) + "): this server's range of it is ["
+          + from + ", " + end + ")" + (from == end ? ", none of it" : ""));
+    }
+  }
+
+  /** Refuses a push that ended before every element of every tensor (of this server's range) arrived. */
   private void checkComplete() {
+    checkComplete(received, from, end, tensorNames);
+  }
+
+  /** As {@link #checkComplete()} for chunks received up to {@code received[t]} of elements {@code [from[t], end[t])}. */
+  static void checkComplete(long[] received, int[] from, int[] end, String[] tensorNames) {
     for (int t = 0; t < received.length; t++) {
-      if (received[t] != tensorLengths[t]) {
-        throw invalid("push ended with " + received[t] + " of " + tensorLengths[t] + " elements of " + tensorNames[t]);
+      if (received[t] != end[t]) {
+        throw invalid("push ended with " + (received[t] - from[t]) + " of " + (end[t] - from[t]) + " elements of " + tensorNames[t]
+            + (from[t] == 0 ? "" : " (elements from " + from[t] + " on)"));
       }
     }
   }
@@ -217,12 +248,23 @@ public final class PushSession {
     }
     long addStart = System.nanoTime();
     for (int t = 0; t < received.length; t++) {
-      open.sum().addFixed(t, 0, member.staging[t], tensorLengths[t]);
+      if (from[t] == 0) {
+        open.sum().addFixed(t, 0, member.staging[t], end[t]);
+      } else {
+        addStaged(open.sum().tensor(t), member.staging[t], from[t], end[t]);
+      }
     }
     timings.addPush(header.getStep(), header, reduceNanos + System.nanoTime() - addStart);
     boolean complete = assignment.markDone(item, header.getShardLossList());
     member.seen(System.nanoTime());
     return complete ? Commit.COMPLETED_STEP : Commit.ADDED;
+  }
+
+  /** {@code sum[i] += staged[i]} for i in {@code [from, end)}. */
+  static void addStaged(long[] sum, long[] staged, int from, int end) {
+    for (int i = from; i < end; i++) {
+      sum[i] += staged[i];
+    }
   }
 
   private static JobRefusal invalid(String message) {

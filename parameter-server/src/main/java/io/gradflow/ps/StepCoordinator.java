@@ -50,7 +50,7 @@ public final class StepCoordinator {
   private final ServerPolicy policy;
   private final TrainingListener listener;
   private final TrainingSetup setup;
-  private final PushSession.Tensors tensors;
+  private PushSession.Tensors tensors;
   private final StepCheckpoints checkpoints;
   private final StepTimings timings;
   private final BackgroundWork background = new BackgroundWork(this::backgroundFailed);
@@ -68,6 +68,10 @@ public final class StepCoordinator {
   private long step;
   private long duplicatePushes;
   private SharedMemoryPlane plane;
+  /** Servers of the job (sharded servers: this one, the coordinator, owns range 0); 1: all of it. */
+  private int servers = 1;
+  /** The followers' ranges (sharded servers), or null. */
+  private FollowerStates followers;
 
   public StepCoordinator(ServerJob job, ServerPolicy policy, TrainingListener listener) {
     this.job = job;
@@ -95,7 +99,28 @@ public final class StepCoordinator {
    * the socket. Call before the first join.
    */
   public synchronized void useSharedMemory(java.nio.file.Path root) {
+    if (servers > 1) {
+      return; // the weights and pushes of several servers would need a file per range
+    }
     plane = SharedMemoryPlane.create(root, tensors.lengths(), job.config().staleness(), listener::onEvent);
+  }
+
+  /**
+   * Makes this server the coordinator of a job with {@code ranges.size()} sharded servers: it owns
+   * {@code ranges.get(0)} (its pushes and pulls carry those elements only), tells the workers how
+   * many servers there are at their join, and reads the other ranges from {@code followers} for
+   * evaluations, checkpoints and the final model. Call before the first join and before {@link
+   * #useSharedMemory} (a sharded job has no shared-memory data plane).
+   */
+  public synchronized void shard(java.util.List<io.gradflow.common.wire.ParameterRange> ranges, FollowerStates followers) {
+    if (ranges.size() <= 1) {
+      return;
+    }
+    this.servers = ranges.size();
+    this.followers = followers;
+    this.tensors = PushSession.Tensors.of(net, ranges.get(0));
+    snapshots.sendOnly(ranges.get(0));
+    steps.keepItemsApart();
   }
 
   /** Deletes the shared-memory files (the server stops). */
@@ -178,6 +203,9 @@ public final class StepCoordinator {
     listener.onEvent("joined: " + m + ", " + membership.liveCount() + (started ? " live" : "/" + job.workers())
         + (started ? "; it computes from step " + (step + 2) + " on" : ""));
     JoinResponse admitted = identity.admitted(m, step);
+    if (servers > 1) {
+      admitted = admitted.toBuilder().setServers(servers).build();
+    }
     if (m.sharedPush == null) {
       return admitted;
     }
@@ -437,12 +465,24 @@ public final class StepCoordinator {
       weights = net.copy();
       EpochBookkeeping.ClosedEpoch closed = epochs.close(step - 1);
       Network evaluated = weights;
-      background.submit(() -> epochs.report(closed, evaluated));
+      long version = step;
+      background.submit(() -> {
+        fillFollowerRanges(version, evaluated, null, null);
+        epochs.report(closed, evaluated);
+      });
     }
     checkpointIfDue(weights);
     if (step >= setup.totalSteps()) {
       ending = true;
       snapshots.clear();
+      if (followers != null) {
+        Network last = net.copy();
+        long version = step;
+        background.submit(() -> {
+          followers.fill(version, last, null, null, true);
+          lastWeights(last);
+        });
+      }
       background.submit(this::finishAfterBackgroundWork);
       background.shutdown();
     } else {
@@ -468,8 +508,30 @@ public final class StepCoordinator {
     if (!checkpoints.dueAfter(step)) {
       return;
     }
-    Checkpoint state = checkpoints.snapshot(step, weights != null ? weights : net.copy(), snapshots.versions().earlier(), epochs);
-    background.submit(() -> checkpointWritten(state.step(), checkpoints.write(state)));
+    List<Network> earlier = snapshots.versions().earlier();
+    if (followers != null) {
+      earlier = earlier.stream().map(Network::copy).toList(); // the followers' ranges go into the copies
+    }
+    Checkpoint state = checkpoints.snapshot(step, weights != null ? weights : net.copy(), earlier, epochs);
+    background.submit(() -> {
+      fillFollowerRanges(state.step(), state.network(), state.velocity(), state.earlierWeights());
+      checkpointWritten(state.step(), checkpoints.write(state));
+    });
+  }
+
+  /**
+   * Sharded servers: writes the followers' ranges of the state after {@code version} applied steps
+   * into these copies (on the background thread, without the lock); nothing otherwise.
+   */
+  private void fillFollowerRanges(long version, Network weights, float[][] velocity, List<Network> earlier) {
+    if (followers != null) {
+      followers.fill(version, weights, velocity, earlier, false);
+    }
+  }
+
+  /** Sharded servers: the final weights, with every range, become the network the job ends with. */
+  private synchronized void lastWeights(Network last) {
+    net.copyFrom(last);
   }
 
   /** A checkpoint write ended (on the background thread); {@code failed} is null or why it failed: the job fails. */

@@ -127,4 +127,21 @@ class MicroShardAssignmentTest {
     assertTrue(assignment.markDone(assignment.itemOf(a, 6, 8), losses(2)), "the copy completes the step");
     assertNull(assignment.workFor(d, 0, 0), "done: the owner's push will be a duplicate");
   }
+
+  @Test
+  void inAShardedJobOrphansAreCutOneByOneNeverMerged() {
+    // a [0, 2) and b [2, 5) are lost while nobody else is ready (the job pauses), then c takes over
+    MicroShardAssignment merged = opened(0, a, b, c);
+    merged.handOver(a, List.of());
+    merged.handOver(b, List.of());
+    merged.reassign(merged.orphans(), List.of(c));
+    assertEquals("[5, 8), [0, 5)", merged.assignedTo(c), "one server: the orphans' run [0, 5) goes as one item");
+
+    MicroShardAssignment apart = opened(0, a, b, c);
+    apart.keepItemsApart();
+    apart.handOver(a, List.of());
+    apart.handOver(b, List.of());
+    apart.reassign(apart.orphans(), List.of(c));
+    assertEquals("[5, 8), [0, 2), [2, 5)", apart.assignedTo(c), "sharded servers: each item as it was handed out before");
+  }
 }

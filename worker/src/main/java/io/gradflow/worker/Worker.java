@@ -102,12 +102,25 @@ public final class Worker {
   private SharedMemoryLink shared;
   /** With {@link #shared}: the stream that carries this worker's pulls and pushes, or null until the next one opens it. */
   private ExchangeStream exchange;
+  /** Channels to servers 1..S-1 of a job with sharded servers (empty: one server). */
+  private List<Channel> rangeServers = List.of();
+  /** The ranges this worker exchanges with the servers, as of the last join; null with one server. */
+  private RangeExchange ranges;
 
   public Worker(Channel channel, Options options) {
     this.channel = channel;
     this.blocking = ParameterServerGrpc.newBlockingStub(channel);
     this.async = ParameterServerGrpc.newStub(channel);
     this.options = options;
+  }
+
+  /**
+   * A job with sharded servers: {@code followers} reach servers 1..S-1 in order (the channel given
+   * to the constructor reaches server 0, the coordinator). See {@link RangeExchange}.
+   */
+  public Worker rangeServers(List<Channel> followers) {
+    this.rangeServers = List.copyOf(followers);
+    return this;
   }
 
   public Result run() {
@@ -161,6 +174,7 @@ public final class Worker {
       warmUp(net, shards, config);
     }
     closeExchange();
+    ranges = RangeExchange.forJob(r.getServers(), net, rangeServers);
     shared = SharedMemoryLink.attach(r, net, options.log());
     ReadyRequest ready = ReadyRequest.newBuilder()
         .setWorkerId(workerId).setDataDigest(trainDigest).setTrainCount(train.count())
@@ -445,12 +459,16 @@ public final class Worker {
         timeWaited(awaitStart, headerAt);
       } else if (h.getState() == WeightsHeader.State.READY) {
         for (int t = 0; t < received.length; t++) {
-          if (received[t] != net.tensor(t).length) {
+          int expected = ranges == null ? net.tensor(t).length : ranges.range(0).lengthIn(t);
+          if (received[t] != expected) {
             throw new WorkerFailure(
                 WorkerFailure.Kind.FAILED,
                 "weights of step " + (h.getStep() + 1) + " arrived incomplete: " + Network.tensorName(t) + " has "
-                    + received[t] + " of " + net.tensor(t).length + " elements");
+                    + received[t] + " of " + expected + " elements");
           }
+        }
+        if (ranges != null) {
+          ranges.pullFollowers(workerId, h.getStep(), net, deadlineMillis());
         }
         timeWaited(awaitStart, headerAt);
       }
@@ -516,9 +534,13 @@ public final class Worker {
     }
     long start = System.nanoTime();
     List<TensorChunk> chunks;
+    List<List<TensorChunk>> rangeChunks = null;
     if (viaMemory) {
       shared.push().write(sum); // the server acknowledged the previous push: it no longer reads the file
       chunks = List.of();
+    } else if (ranges != null) {
+      rangeChunks = ranges.chunks(encoding, sum, single);
+      chunks = rangeChunks.get(0);
     } else {
       chunks = PushCodec.encode(encoding, sum, single);
     }
@@ -526,17 +548,20 @@ public final class Worker {
     // server answers the pull before it reduces the push and updates (one connection's calls are
     // handled in order), and this step's reduce and update overlap the next step's compute.
     PendingPull early = asked != null ? asked : pullFirst ? new PendingPull(step + 1, first, end, net) : null;
-    CompletableFuture<PushResponse> sent = sendPush(header.build(), chunks);
+    CompletableFuture<PushResponse> sent = sendPush(header.build(), chunks, rangeChunks);
     lastPushNanos = System.nanoTime() - start;
     // Ask for the next weights now: the server answers the moment the step closes, while the
     // push's acknowledgement travels back, instead of one round trip after it.
     PendingPull next = early != null ? early : new PendingPull(step + 1, first, end, net);
-    return new PushInFlight(step, header, chunks, sent, next);
+    return new PushInFlight(step, header, chunks, rangeChunks, sent, next);
   }
 
-  /** A push sent and not yet acknowledged (its chunks kept to send it again), and the pull asked for after it. */
+  /**
+   * A push sent and not yet acknowledged (its chunks kept to send it again; with sharded servers
+   * also every server's, {@code rangeChunks}), and the pull asked for after it.
+   */
   private record PushInFlight(long step, PushHeader.Builder header, List<TensorChunk> chunks,
-      CompletableFuture<PushResponse> sent, PendingPull next) {}
+      List<List<TensorChunk>> rangeChunks, CompletableFuture<PushResponse> sent, PendingPull next) {}
 
   /**
    * Waits for the acknowledgement of {@code push} (null: nothing to wait for), sending it again
@@ -556,7 +581,8 @@ public final class Worker {
             firstTry[0] = false;
             return awaitFuture(push.sent(), what, deadlineMillis() + 1000);
           }
-          return awaitFuture(sendPush(push.header().setWorkerId(workerId).build(), push.chunks()), what, deadlineMillis() + 1000);
+          return awaitFuture(sendPush(push.header().setWorkerId(workerId).build(), push.chunks(), push.rangeChunks()), what,
+              deadlineMillis() + 1000);
         } catch (RuntimeException e) {
           if (push.header().getEncoding() == PushHeader.Encoding.SHARED_FIXED64) {
             closeExchange(); // the retry, if any, goes on a new stream
@@ -571,8 +597,12 @@ public final class Worker {
     return null;
   }
 
-  /** Sends a whole push (header, then chunks); the future completes with the server's answer. */
-  private CompletableFuture<PushResponse> sendPush(PushHeader header, List<TensorChunk> chunks) {
+  /**
+   * Sends a whole push (header, then chunks); the future completes with the server's answer. With
+   * sharded servers ({@code rangeChunks} not null) every server gets its range and the coordinator's
+   * push completes once the others acknowledged theirs ({@link RangeExchange#push}).
+   */
+  private CompletableFuture<PushResponse> sendPush(PushHeader header, List<TensorChunk> chunks, List<List<TensorChunk>> rangeChunks) {
     if (header.getEncoding() == PushHeader.Encoding.SHARED_FIXED64) {
       return exchange().push(header);
     }
@@ -600,6 +630,9 @@ public final class Worker {
     out.onNext(PushChunk.newBuilder().setHeader(header).build());
     for (TensorChunk c : chunks) {
       out.onNext(PushChunk.newBuilder().setChunk(c).build());
+    }
+    if (rangeChunks != null) {
+      return ranges.push(header, rangeChunks, out, done, deadlineMillis());
     }
     out.onCompleted();
     return done;

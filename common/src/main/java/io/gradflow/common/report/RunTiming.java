@@ -20,6 +20,8 @@ import java.util.List;
  * @param parameterBytes 4 bytes per parameter: one float copy of the model
  * @param wireToParameterRatio {@code bytesPerWorkerPerStep / parameterBytes}
  * @param workers the worker parts per worker (by worker id); absent in files written before it was
+ * @param servers with sharded servers ({@code train --servers S}), each server's bytes and reduce and
+ *     update times, server 0 (the coordinator) first; empty with one server
  */
 public record RunTiming(
     long stepsMeasured,
@@ -35,7 +37,8 @@ public record RunTiming(
     double bytesPerWorkerPerStep,
     long parameterBytes,
     double wireToParameterRatio,
-    List<Worker> workers) {
+    List<Worker> workers,
+    List<Server> servers) {
 
   /**
    * One worker's mean milliseconds per push after the warm-up.
@@ -44,8 +47,23 @@ public record RunTiming(
    */
   public record Worker(String workerId, long pushes, double computeMs, double pushMs, double waitMs, double weightsBackMs) {}
 
+  /**
+   * One server of a job with sharded servers: the parameters of its range, its bytes on the wire,
+   * and its mean milliseconds per step staging and adding pushes and in the update (all steps).
+   */
+  public record Server(int index, long parameters, long bytesIn, long bytesOut, double reduceMs, double updateMs) {}
+
   public RunTiming {
     workers = workers == null ? List.of() : List.copyOf(workers);
+    servers = servers == null ? List.of() : List.copyOf(servers);
+  }
+
+  /** A timing of one server. */
+  public RunTiming(long stepsMeasured, double measuredSeconds, double computeMs, double pushMs, double waitMs,
+      double weightsBackMs, double serverReduceMs, double serverUpdateMs, long bytesIn, long bytesOut,
+      double bytesPerWorkerPerStep, long parameterBytes, double wireToParameterRatio, List<Worker> workers) {
+    this(stepsMeasured, measuredSeconds, computeMs, pushMs, waitMs, weightsBackMs, serverReduceMs, serverUpdateMs, bytesIn,
+        bytesOut, bytesPerWorkerPerStep, parameterBytes, wireToParameterRatio, workers, List.of());
   }
 
   /** The timing.json file of the job directory {@code dir}. */

@@ -1,0 +1,74 @@
+package io.gradflow.cli;
+
+import io.gradflow.common.wire.ParameterRange;
+import io.gradflow.ps.FollowerServer;
+import io.gradflow.ps.RangeFollower;
+import io.gradflow.ps.ServerJob;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.StandardCopyOption;
+import java.util.function.Consumer;
+
+/**
+ * Runs one follower of a job with sharded servers ({@code server --server-index I}, I >= 1) until
+ * the coordinator has read its final range: listens (TCP and, when asked, a Unix domain socket),
+ * writes the port file, and stops. A follower writes no outputs of its own: the coordinator's hold
+ * the whole model.
+ */
+final class FollowerRun {
+  private final ServerJob job;
+  private final ParameterRange range;
+  private final int index;
+  private final long checkpointEvery;
+  private final ServerRun.Endpoint endpoint;
+  private final Consumer<String> log;
+
+  FollowerRun(ServerJob job, ParameterRange range, int index, long checkpointEvery, ServerRun.Endpoint endpoint,
+      Consumer<String> log) {
+    this.job = job;
+    this.range = range;
+    this.index = index;
+    this.checkpointEvery = checkpointEvery;
+    this.endpoint = endpoint;
+    this.log = log;
+  }
+
+  void run() throws IOException, InterruptedException {
+    RangeFollower follower = new RangeFollower(index, job, range, checkpointEvery);
+    NettyServerBuilder builder = Transport.server(endpoint.bind(), endpoint.port(), endpoint.credentials());
+    FollowerServer server = new FollowerServer(builder, follower, index);
+    if (endpoint.unixSocket() != null) {
+      server.alsoListen(Transport.unixServer(endpoint.unixSocket()));
+    }
+    try {
+      server.start();
+    } catch (IOException e) {
+      throw new CommandFailure(ExitCode.UNAVAILABLE, "cannot listen on " + endpoint.bind() + ":" + endpoint.port()
+          + (endpoint.unixSocket() == null ? "" : " and unix:" + endpoint.unixSocket()) + ": " + e.getMessage());
+    }
+    log.accept("server " + index + " (a follower) listening on " + endpoint.bind() + ":" + server.port()
+        + (endpoint.unixSocket() == null ? "" : " and unix:" + endpoint.unixSocket()) + "; it owns " + range
+        + (follower.applied() > 0 ? "; resuming after step " + follower.applied() : ""));
+    if (endpoint.portFile() != null) {
+      java.nio.file.Path tmp = endpoint.portFile().resolveSibling(endpoint.portFile().getFileName() + ".tmp");
+      Files.writeString(tmp, Integer.toString(server.port()));
+      Files.move(tmp, endpoint.portFile(), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    }
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      try {
+        server.stop();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }));
+    String failure = follower.awaitEnd();
+    log.accept("server " + index + ": " + (failure == null ? "the coordinator read the final range after "
+        + follower.applied() + " steps (" + follower.duplicates() + " duplicate push(es)); stopping" : "job failed: " + failure));
+    Thread.sleep(200); // the final answer leaves before the listener closes
+    server.stop();
+    if (failure != null) {
+      throw new CommandFailure(ExitCode.FAILED, "job failed: " + failure);
+    }
+  }
+}

@@ -1,0 +1,114 @@
+package io.gradflow.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.gradflow.common.checkpoint.Checkpoint;
+import io.gradflow.common.checkpoint.CheckpointStore;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code train --servers S} with real JVMs: the parameters cut into S ranges, one server process
+ * per range, give the single process's weights to the bit for S = 2 and 3 with 1, 2 and 3 workers,
+ * with and without staleness; the coordinator's outputs and final checkpoint hold the whole model;
+ * a follower or the coordinator killed with -9 restarts every server from the checkpoint, and the
+ * job ends on the same weights.
+ */
+class ShardedServersIT {
+  /** Two epochs of 12 steps and a bit: evaluations read the followers' ranges twice, the end once. */
+  private static final int STEPS = 30;
+  @TempDir static Path shared;
+  @TempDir Path tmp;
+  private static String singleProcess;
+  private static String singleProcessStale;
+
+  private static List<String> job(Path out, int workers, String... extra) {
+    List<String> args = new ArrayList<>(List.of("train", "--workers", Integer.toString(workers), "--out", out.toString()));
+    args.addAll(Jobs.spiralsJob(STEPS));
+    args.addAll(List.of("--checkpoint-every", "10"));
+    if (workers > 0) {
+      args.addAll(List.of("--warmup-passes", "0"));
+    }
+    args.addAll(List.of(extra));
+    return args;
+  }
+
+  @BeforeAll
+  static void singleProcessRuns() {
+    Path out = shared.resolve("single");
+    Jobs.Run r = Jobs.run(job(out, 0));
+    assertEquals(0, r.exitCode(), r.err());
+    singleProcess = Jobs.summary(out).weightsSha256();
+    Path stale = shared.resolve("single-stale");
+    r = Jobs.run(job(stale, 0, "--staleness", "1"));
+    assertEquals(0, r.exitCode(), r.err());
+    singleProcessStale = Jobs.summary(stale).weightsSha256();
+  }
+
+  private static void assertWeights(String expected, Path out, Jobs.Run r) {
+    assertEquals(0, r.exitCode(), r.err() + r.out());
+    assertEquals(STEPS, Jobs.summary(out).steps());
+    assertEquals(expected, Jobs.summary(out).weightsSha256(), "weights of " + out.getFileName());
+  }
+
+  @Test
+  void twoServersGiveTheSingleProcessWeightsWithOneTwoAndThreeWorkers() {
+    for (int workers = 1; workers <= 3; workers++) {
+      Path out = tmp.resolve("s2-w" + workers);
+      // one worker over TCP, the others through the servers' Unix domain sockets
+      String transport = workers == 1 ? "--no-unix-socket" : "--unix-socket";
+      assertWeights(singleProcess, out, Jobs.run(job(out, workers, "--servers", "2", transport)));
+    }
+  }
+
+  @Test
+  void threeServersGiveTheSingleProcessWeightsWithOneTwoAndThreeWorkers() throws Exception {
+    for (int workers = 1; workers <= 3; workers++) {
+      Path out = tmp.resolve("s3-w" + workers);
+      assertWeights(singleProcess, out, Jobs.run(job(out, workers, "--servers", "3", "--push-jitter-ms", "5")));
+    }
+    // the final checkpoint holds the whole model too (the coordinator read every range)
+    Checkpoint last = new CheckpointStore(tmp.resolve("s3-w3").resolve("checkpoints"), 3, w -> { }).loadNewestValid().orElseThrow();
+    assertEquals(STEPS, last.step());
+    assertEquals(singleProcess, last.network().sha256());
+    // timing.json: every server's share of the bytes and of the reduce
+    io.gradflow.common.report.RunTiming timing = io.gradflow.common.report.RunTiming.read(
+        io.gradflow.common.report.RunTiming.file(tmp.resolve("s3-w3")));
+    assertEquals(3, timing.servers().size(), timing.toString());
+    assertEquals(24 * 2 + 24 + 24 * 24 + 24 + 24 * 3 + 3, timing.servers().stream().mapToLong(s -> s.parameters()).sum());
+    for (io.gradflow.common.report.RunTiming.Server s : timing.servers()) {
+      assertTrue(s.bytesIn() > 0 && s.bytesOut() > 0, s.toString());
+    }
+  }
+
+  @Test
+  void withStalenessEachRangeFollowsTheSameRule() {
+    Path out = tmp.resolve("s3-stale");
+    assertWeights(singleProcessStale, out, Jobs.run(job(out, 2, "--servers", "3", "--staleness", "1", "--push-jitter-ms", "5")));
+  }
+
+  @Test
+  void aKilledFollowerOrCoordinatorRestartsEveryServerFromTheCheckpointAndEndsOnTheSameWeights() {
+    Path follower = tmp.resolve("kill-follower");
+    Jobs.Run r = Jobs.run(job(follower, 2, "--servers", "2", "--fault", "kill-server:1@15"));
+    assertWeights(singleProcess, follower, r);
+    assertTrue(r.out().contains("restarting all 2 servers from the newest checkpoint"), r.out());
+    Path coordinator = tmp.resolve("kill-coordinator");
+    r = Jobs.run(job(coordinator, 2, "--servers", "3", "--staleness", "1", "--fault", "kill-server:0@22"));
+    assertWeights(singleProcessStale, coordinator, r);
+    assertTrue(r.out().contains("restarting all 3 servers from the newest checkpoint"), r.out());
+  }
+
+  @Test
+  void aModelTooSmallForTheServersIsRefused() {
+    Jobs.Run r = Jobs.run(List.of("train", "--workers", "2", "--servers", "7", "--out", tmp.resolve("small").toString(),
+        "--dataset", "spirals", "--model", "2-24-24-3", "--max-steps", "2"));
+    assertEquals(ExitCode.USAGE.code(), r.exitCode(), r.err());
+    assertTrue(r.err().contains("--servers 7") && r.err().contains("2-24-24-3"), r.err());
+  }
+}

@@ -1,0 +1,22 @@
+package io.gradflow.ps;
+
+import io.gradflow.common.model.Network;
+import java.util.List;
+
+/**
+ * The coordinator's view of its followers in a job with sharded servers: it reads their ranges of
+ * the state after a given number of applied steps (evaluations, checkpoints, the final model). The
+ * coordinator's own copies hold only its range correctly; these calls fill in the rest.
+ */
+public interface FollowerStates {
+  /**
+   * Writes every follower's range of the state after {@code version} applied steps into {@code
+   * weights}, and into {@code velocity} (the momentum, tensor by tensor) and {@code earlier} (the
+   * weight versions {@code version - earlier.size() .. version - 1}) when they are not null. Blocks
+   * until every follower answered (a follower answers once it has applied that many steps). {@code
+   * last}: the coordinator's last read; the followers stop after it.
+   *
+   * @throws RuntimeException saying which follower could not be read
+   */
+  void fill(long version, Network weights, float[][] velocity, List<Network> earlier, boolean last);
+}

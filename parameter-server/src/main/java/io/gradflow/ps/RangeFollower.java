@@ -1,0 +1,406 @@
+package io.gradflow.ps;
+
+import io.gradflow.common.model.Network;
+import io.gradflow.common.reduce.ExactGradientSum;
+import io.gradflow.common.train.TrainingSetup;
+import io.gradflow.common.wire.ParameterRange;
+import io.gradflow.common.wire.RangeChunks;
+import io.gradflow.proto.EarlierWeightsChunk;
+import io.gradflow.proto.PushHeader;
+import io.gradflow.proto.PushResponse;
+import io.gradflow.proto.TensorChunk;
+import io.gradflow.proto.WeightsHeader;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Deque;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * A follower of a job with sharded servers (server i > 0 of S): it owns one {@link ParameterRange}
+ * of the flattened parameters and keeps no membership and no plan. It takes pushes of (step,
+ * micro-shards) for its range from any worker, adds each micro-shard of a step at most once (a push
+ * whose micro-shards are all in already is acknowledged as a duplicate and not added), closes step
+ * t when every micro-shard of it is in (after step t - 1), applies the update and answers pulls of
+ * its range of the next versions. The coordinator (server 0) decides who computes what; the
+ * follower only counts.
+ *
+ * <p>Which steps can arrive: a worker pushes step t only after it pulled version {@code max(0, t -
+ * K)} of this range from here, so pushes come for the open steps {@code applied .. applied + K}
+ * (earlier ones are duplicates). Which versions can be asked for: the coordinator's open steps
+ * (from {@code c} on) compute on versions from {@code c - K} on, and this follower is at most {@code
+ * K + 1} steps ahead of it (it cannot close step {@code c + K + 1} before the coordinator opened
+ * it), so the versions {@code applied - 2K - 1 .. applied} are kept. The coordinator reads the state
+ * after the steps its evaluations, checkpoints and the end need ({@link #dueForCoordinator}); those
+ * are kept until read.
+ *
+ * <p>Micro-shards are accepted all or nothing per push. The coordinator's work items only ever
+ * split into smaller items when a worker is lost (never merged across items: {@link
+ * MicroShardAssignment} in a sharded job), so a push's micro-shards are either all in or none in; a
+ * push that is partly in is refused. All state is guarded by this object's monitor.
+ */
+public final class RangeFollower {
+  /** One open step: which micro-shards are in and their exact sum (of this range). */
+  private static final class OpenStep {
+    long step;
+    final boolean[] covered;
+    int coveredCount;
+    final ExactGradientSum sum;
+
+    OpenStep(int microShards, Network shape) {
+      covered = new boolean[microShards];
+      sum = new ExactGradientSum(shape);
+    }
+  }
+
+  /** The state after {@code version} applied steps, as the coordinator reads it. */
+  record State(long version, boolean optimizerStarted, List<TensorChunk> weights, List<TensorChunk> velocity,
+      List<EarlierWeightsChunk> earlier) {}
+
+  /** Receives a state once it exists (called with the follower's lock held). */
+  interface StateAnswer {
+    void answer(State state);
+
+    void fail(JobRefusal refusal);
+  }
+
+  private record ParkedState(long version, boolean last, StateAnswer answer) {}
+
+  private final int index;
+  private final Network net;
+  private final ParameterRange range;
+  private final TrainingSetup setup;
+  private final int staleness;
+  private final int microShards;
+  private final long every;
+  private final io.gradflow.common.wire.PushPrecision precision;
+  private final PushSession.Tensors tensors;
+  private final Deque<OpenStep> open = new ArrayDeque<>();
+  private final Deque<OpenStep> spare = new ArrayDeque<>();
+  private final Deque<long[][]> stagingPool = new ArrayDeque<>();
+  private final TreeMap<Long, List<TensorChunk>> versions = new TreeMap<>();
+  private final TreeMap<Long, State> kept = new TreeMap<>();
+  private final List<ParkedState> states = new ArrayList<>();
+  private long applied;
+  private long duplicates;
+  private long reduceNanos;
+  private long updateNanos;
+  private String failure;
+  private boolean finished;
+
+  /**
+   * @param index this server's index (1..S-1), for messages
+   * @param job the job (its weights as initialised or from the checkpoint it resumes)
+   * @param range the range this follower owns
+   * @param checkpointEvery the coordinator's {@code --checkpoint-every} (0: at the end only)
+   */
+  public RangeFollower(int index, ServerJob job, ParameterRange range, long checkpointEvery) {
+    this.index = index;
+    this.net = job.network();
+    this.range = range;
+    this.setup = TrainingSetup.of(net, job.config(), job.data().train().count());
+    this.staleness = job.config().staleness();
+    this.microShards = job.config().microShards();
+    this.every = checkpointEvery;
+    this.precision = job.config().pushPrecision();
+    this.tensors = PushSession.Tensors.of(net, range);
+    List<Network> earlier = List.of();
+    if (job.resumeFrom() != null) {
+      setup.update().optimizer().restore(job.resumeFrom().velocity(), job.resumeFrom().optimizerStarted());
+      applied = job.resumeFrom().step();
+      earlier = job.resumeFrom().earlierWeights();
+    }
+    for (int i = 0; i < earlier.size(); i++) {
+      versions.put(applied - earlier.size() + i, RangeChunks.floats(range, WeightSnapshots.tensorsOf(earlier.get(i))));
+    }
+    versions.put(applied, RangeChunks.floats(range, WeightSnapshots.tensorsOf(net)));
+    for (int i = 0; i <= staleness; i++) {
+      spare.add(new OpenStep(microShards, net));
+    }
+    openDue();
+  }
+
+  /** The range this follower owns. */
+  public ParameterRange range() {
+    return range;
+  }
+
+  /** Steps applied so far. */
+  public synchronized long applied() {
+    return applied;
+  }
+
+  /** SHA-256 of the whole network as this follower holds it (only its range is the job's). */
+  synchronized Network network() {
+    return net;
+  }
+
+  private long totalSteps() {
+    return setup.totalSteps();
+  }
+
+  /** Opens every step up to {@code min(applied + K, totalSteps - 1)} not open yet. */
+  private void openDue() {
+    long next = open.isEmpty() ? applied : open.peekLast().step + 1;
+    for (long t = next; t <= Math.min(applied + staleness, totalSteps() - 1); t++) {
+      OpenStep s = spare.poll();
+      s.step = t;
+      Arrays.fill(s.covered, false);
+      s.coveredCount = 0;
+      open.addLast(s);
+    }
+  }
+
+  private OpenStep openStep(long step) {
+    for (OpenStep s : open) {
+      if (s.step == step) {
+        return s;
+      }
+    }
+    return null;
+  }
+
+  // ---- pushes
+
+  /** A push begins: its header must be well formed; returns the session that stages its chunks (outside the lock). */
+  public synchronized FollowerPush beginPush(PushHeader h) {
+    if (failure != null) {
+      throw JobRefusal.jobStopped("the job stopped: " + failure);
+    }
+    PushSession.checkHeader(h, microShards, precision, false);
+    if (h.getStep() > applied + staleness) { // never in a running job: the servers restarted from a checkpoint
+      throw JobRefusal.rejoin("push for step " + (h.getStep() + 1) + " but server " + index + " has applied " + applied
+          + " steps (it restarted from a checkpoint): join the coordinator again");
+    }
+    long[][] staging = stagingPool.poll();
+    if (staging == null) {
+      staging = new long[tensors.lengths().length][];
+      for (int t = 0; t < staging.length; t++) {
+        staging[t] = new long[tensors.lengths()[t]];
+      }
+    }
+    return new FollowerPush(h, tensors, staging);
+  }
+
+  /** Drops a push (broken stream or refused chunk): nothing of it was added. */
+  public synchronized void abortPush(FollowerPush push) {
+    stagingPool.add(push.staging());
+  }
+
+  /**
+   * Adds a complete push to its step's sum unless its micro-shards are in already (a duplicate);
+   * closes the steps that are complete, in order.
+   */
+  public synchronized PushResponse commitPush(FollowerPush push) {
+    stagingPool.add(push.staging());
+    long start = System.nanoTime();
+    reduceNanos += push.stagingNanos();
+    push.checkComplete();
+    PushHeader h = push.header();
+    OpenStep s = openStep(h.getStep());
+    boolean duplicate;
+    if (h.getStep() < applied || s == null) {
+      duplicate = true; // closed: every micro-shard of it is in
+    } else {
+      int in = 0;
+      for (int m = h.getShardFirst(); m < h.getShardEnd(); m++) {
+        in += s.covered[m] ? 1 : 0;
+      }
+      if (in > 0 && in < h.getShardEnd() - h.getShardFirst()) {
+        throw JobRefusal.refused("micro-shards [" + h.getShardFirst() + ", " + h.getShardEnd() + ") of step " + (h.getStep() + 1)
+            + " are partly in at server " + index + " already (" + in + " of them): a push adds all of its micro-shards or none");
+      }
+      duplicate = in > 0;
+      if (!duplicate) {
+        push.addTo(s.sum);
+        reduceNanos += System.nanoTime() - start;
+        for (int m = h.getShardFirst(); m < h.getShardEnd(); m++) {
+          s.covered[m] = true;
+        }
+        s.coveredCount += h.getShardEnd() - h.getShardFirst();
+      }
+    }
+    if (duplicate) {
+      duplicates++;
+    }
+    while (failure == null && !open.isEmpty() && open.peekFirst().coveredCount == microShards) {
+      closeStep();
+    }
+    if (failure != null) {
+      throw JobRefusal.jobStopped("the job stopped: " + failure);
+    }
+    return PushResponse.newBuilder().setStep(h.getStep()).setDuplicate(duplicate).build();
+  }
+
+  /** Every micro-shard of the earliest open step is in: the update of this range, and the next version. */
+  private void closeStep() {
+    OpenStep s = open.removeFirst();
+    long start = System.nanoTime();
+    setup.update().apply(net, s.sum, applied);
+    updateNanos += System.nanoTime() - start;
+    spare.add(s);
+    if (!setup.update().optimizer().lastWeightsFinite()) { // checked in the update's own pass
+      fail("the weights of " + range + " became non-finite at step " + (applied + 1) + ": lower --lr");
+      return;
+    }
+    applied++;
+    versions.put(applied, RangeChunks.floats(range, WeightSnapshots.tensorsOf(net)));
+    versions.headMap(applied - 2L * staleness - 1).clear();
+    if (dueForCoordinator(applied)) {
+      kept.put(applied, stateNow());
+    }
+    openDue();
+    answerWaiting();
+  }
+
+  /**
+   * True when the coordinator will read the state after {@code version} applied steps: the end of
+   * an epoch (its test evaluation), a checkpoint ({@code --checkpoint-every}), the end of the job.
+   */
+  boolean dueForCoordinator(long version) {
+    return version % setup.plan().stepsPerEpoch() == 0 || version >= totalSteps() || (every > 0 && version % every == 0);
+  }
+
+  /** The state after {@code applied} steps, copied into chunks. */
+  private State stateNow() {
+    float[][] velocity = new float[net.tensorCount()][];
+    for (int t = 0; t < velocity.length; t++) {
+      velocity[t] = setup.update().optimizer().velocity(t);
+    }
+    List<EarlierWeightsChunk> earlier = new ArrayList<>();
+    for (long v = Math.max(0, applied - staleness); v < applied; v++) {
+      for (TensorChunk c : versions.get(v)) {
+        earlier.add(EarlierWeightsChunk.newBuilder().setVersion(v).setChunk(c).build());
+      }
+    }
+    return new State(applied, setup.update().optimizer().started(), versions.get(applied),
+        RangeChunks.floats(range, velocity), earlier);
+  }
+
+  // ---- pulls and the coordinator's reads
+
+  /**
+   * A worker's pull of step {@code step}: this range of the weights of version {@code max(0, step -
+   * K)}, answered at once. The version exists: a worker pulls here after the coordinator's READY,
+   * and the coordinator hands out a step only after it closed the steps before, which every
+   * follower closed first (a worker completes its push to the coordinator only after the followers
+   * acknowledged theirs). A version not made yet means the servers restarted from a checkpoint
+   * since the coordinator's answer: the worker is asked to join again.
+   */
+  public synchronized void pull(long step, PullAnswer answer) {
+    if (failure != null) {
+      throw JobRefusal.jobStopped("the job stopped: " + failure);
+    }
+    long version = Math.max(0, step - staleness);
+    if (version > applied) {
+      throw JobRefusal.rejoin("pull of step " + (step + 1) + " (version " + version + ") but server " + index + " has applied "
+          + applied + " steps (it restarted from a checkpoint): join the coordinator again");
+    }
+    answer.answer(pullAnswer(step, version));
+  }
+
+  private Pull pullAnswer(long step, long version) {
+    List<TensorChunk> chunks = versions.get(version);
+    if (chunks == null) {
+      throw JobRefusal.refused("server " + index + " no longer keeps version " + version + " of its range (it has applied "
+          + applied + " steps); the coordinator should not have handed out step " + (step + 1));
+    }
+    return new Pull(WeightsHeader.State.READY, step, 0, 0, chunks, false, version);
+  }
+
+  /**
+   * The coordinator reads the state after {@code version} applied steps; answered once it exists.
+   * {@code last}: its final read, after which this follower's job is over.
+   */
+  public synchronized void state(long version, boolean last, StateAnswer answer) {
+    if (failure != null) {
+      throw JobRefusal.jobStopped("the job stopped: " + failure);
+    }
+    if (version > applied) {
+      states.add(new ParkedState(version, last, answer));
+      return;
+    }
+    answer.answer(stateAt(version, last));
+  }
+
+  private State stateAt(long version, boolean last) {
+    State s = kept.get(version);
+    if (s == null && version == applied) {
+      s = stateNow();
+    }
+    if (s == null) {
+      throw JobRefusal.refused("server " + index + " kept no state after " + version + " steps (it has applied " + applied + ")");
+    }
+    kept.headMap(version, false).clear(); // the coordinator reads in order: what is older is not asked for again
+    if (last) {
+      finished = true;
+      notifyAll();
+    }
+    return s;
+  }
+
+  /** Answers the parked reads whose version exists (or fails them when the job failed here). */
+  private void answerWaiting() {
+    for (Iterator<ParkedState> it = states.iterator(); it.hasNext(); ) {
+      ParkedState p = it.next();
+      if (failure != null) {
+        it.remove();
+        p.answer().fail(JobRefusal.jobStopped("the job stopped: " + failure));
+      } else if (p.version() <= applied) {
+        it.remove();
+        try {
+          p.answer().answer(stateAt(p.version(), p.last()));
+        } catch (JobRefusal e) {
+          p.answer().fail(e);
+        }
+      }
+    }
+  }
+
+  /** The server stops: every waiting call fails as SHUTTING_DOWN. */
+  public synchronized void failWaiting() {
+    for (ParkedState p : states) {
+      p.answer().fail(JobRefusal.shuttingDown("server " + index + " shutting down"));
+    }
+    states.clear();
+  }
+
+  private void fail(String reason) {
+    if (failure == null) {
+      failure = reason;
+    }
+    answerWaiting();
+    notifyAll();
+  }
+
+  /** Time spent staging and adding pushes so far. */
+  public synchronized long reduceNanos() {
+    return reduceNanos;
+  }
+
+  /** Time spent in the update so far. */
+  public synchronized long updateNanos() {
+    return updateNanos;
+  }
+
+  /** Duplicate pushes acknowledged so far. */
+  public synchronized long duplicates() {
+    return duplicates;
+  }
+
+  /** Waits until the coordinator read the final state or the job failed here; returns the failure or null. */
+  public synchronized String awaitEnd() throws InterruptedException {
+    while (!finished && failure == null) {
+      wait();
+    }
+    return failure;
+  }
+
+  /** The version chunks kept for pulls (for tests). */
+  synchronized Map<Long, List<TensorChunk>> keptVersions() {
+    return new TreeMap<>(versions);
+  }
+}
