@@ -13,6 +13,7 @@
 #                                              --server-index I, --range-server); the coordinator
 #                                              writes OUT, the followers OUT/server-I, logs in
 #                                              OUT/bed-logs; exits 0 when every process did
+#   deploy/netns-bed.sh bytes NAME               each host's eth0 bytes so far: "HOST RX TX" lines
 #   deploy/netns-bed.sh down NAME                deletes the namespaces (and so every link)
 #
 # GRADFLOW names the gradflow command (default: this checkout's ./gradflow); the tests point it
@@ -61,6 +62,14 @@ down() {
   local ns
   for ns in $(ip netns list | awk '{print $1}' | grep -E "^$1-(sw|s[0-9]+|w[0-9]+)$" || true); do
     ip netns del "$ns"
+  done
+}
+
+bytes() {
+  [ $# -eq 1 ] || die "bytes NAME: expected 1 argument, got $#"
+  local ns
+  for ns in $(ip netns list | awk '{print $1}' | grep -E "^$1-(s[0-9]+|w[0-9]+)$" | sort -V || true); do
+    echo "${ns#"$1"-} $(ip netns exec "$ns" cat /sys/class/net/eth0/statistics/rx_bytes) $(ip netns exec "$ns" cat /sys/class/net/eth0/statistics/tx_bytes)"
   done
 }
 
@@ -114,12 +123,13 @@ job() {
 
 [ "$(id -u)" = 0 ] || die "needs root (network namespaces and tc)"
 command -v ip >/dev/null && command -v tc >/dev/null || die "needs ip and tc (Debian package iproute2)"
-[ $# -ge 1 ] || die "expected up, job or down"
+[ $# -ge 1 ] || die "expected up, job, bytes or down"
 cmd=$1
 shift
 case "$cmd" in
   up) up "$@" ;;
   job) job "$@" ;;
+  bytes) bytes "$@" ;;
   down) down "$@" ;;
-  *) die "$cmd: expected up, job or down" ;;
+  *) die "$cmd: expected up, job, bytes or down" ;;
 esac
