@@ -87,6 +87,13 @@ final class BenchCommand implements Callable<Integer> {
       throw CommandFailure.usage("--servers " + servers.stream().map(String::valueOf).collect(java.util.stream.Collectors.joining(","))
           + ": expected every server count >= 1");
     }
+    if (!kernelsOnly) {
+      for (int s : servers) {
+        if (s > 1) {
+          ServerCommand.rangesOf(modelSpec, s); // a model too small to shard: a usage error before any job
+        }
+      }
+    }
     if (targetLoss != null && !(targetLoss > 0)) {
       throw CommandFailure.usage("--target-loss " + targetLoss + ": expected a positive loss");
     }

@@ -72,6 +72,13 @@ class BenchCommandTest {
   }
 
   @Test
+  void aModelTooSmallForTheServersIsAUsageErrorBeforeAnyJob() {
+    Jobs.Run r = Jobs.run(List.of("bench", "--workers", "2", "--servers", "2,7", "--model", "6-8-3", "--steps", "5"));
+    assertEquals(ExitCode.USAGE.code(), r.exitCode(), r.err());
+    assertTrue(r.err().contains("--servers 7: model 6-8-3 is too small to shard"), r.err());
+  }
+
+  @Test
   void theSingleProcessRunsOnceWhateverTheServerCounts() {
     BenchSeries series = new BenchSeries(List.of(0, 2, 4), List.of(1, 2), 1, (n, s) -> null);
     assertEquals(List.of(new BenchSeries.Config(0, 1), new BenchSeries.Config(2, 1), new BenchSeries.Config(2, 2),
