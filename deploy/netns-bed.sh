@@ -88,7 +88,10 @@ job() {
   [ $# -ge 4 ] || die "job NAME S N OUT [TRAIN OPTIONS...]: expected at least 4 arguments, got $#"
   local name=$1 s=$2 n=$3 out=$4
   shift 4
-  local logs="$out/bed-logs" pids=() ranges=() i j
+  local logs="$out/bed-logs" ranges=() i j pid
+  pids=()
+  # whatever ends the script (a failure, a server that never served) stops what it started
+  trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
   mkdir -p "$logs"
   local common=(--port "$port" --workers "$n" --linger-seconds 0 --no-shared-memory "$@")
   for ((i = 1; i < s; i++)); do # the followers first: the coordinator reads them
@@ -110,9 +113,16 @@ job() {
       "${ranges[@]}" --rpc-timeout 60 >"$logs/worker-$j.log" 2>&1 &
     pids+=($!)
   done
-  local failed=0 pid
-  for pid in "${pids[@]}"; do
-    wait "$pid" || failed=1
+  # the first process to fail ends the job: the others are stopped rather than left waiting
+  local failed=0 done_pid rest
+  while [ "${#pids[@]}" -gt 0 ]; do
+    if ! wait -n -p done_pid "${pids[@]}"; then
+      failed=1
+      break
+    fi
+    rest=()
+    for pid in "${pids[@]}"; do [ "$pid" = "$done_pid" ] || rest+=("$pid"); done
+    pids=("${rest[@]}")
   done
   if [ "$failed" -ne 0 ]; then
     echo "netns-bed.sh: the job failed; logs in $logs" >&2
