@@ -37,6 +37,11 @@ final class BenchCommand implements Callable<Integer> {
           + "e.g. 0,1,2,4 (default: 2).")
   List<Integer> workers = List.of(2);
 
+  @Option(names = "--servers", paramLabel = "S", split = ",",
+      description = "Parameter server processes the parameters are sharded over (as train --servers), or a comma-separated "
+          + "list to compare with each worker count, e.g. 1,2,4 (default: 1).")
+  List<Integer> servers = List.of(1);
+
   @Option(names = "--runs", paramLabel = "R",
       description = "Runs of each configuration, interleaved; medians are reported (default: ${DEFAULT-VALUE}).")
   int runs = 1;
@@ -78,6 +83,17 @@ final class BenchCommand implements Callable<Integer> {
     if (batch.batch <= 0 || steps <= 0 || repeats <= 0 || runs <= 0 || workers.stream().anyMatch(n -> n < 0)) {
       throw CommandFailure.usage("--batch, --steps, --repeats and --runs must be positive, every --workers >= 0");
     }
+    if (servers.stream().anyMatch(s -> s < 1)) {
+      throw CommandFailure.usage("--servers " + servers.stream().map(String::valueOf).collect(java.util.stream.Collectors.joining(","))
+          + ": expected every server count >= 1");
+    }
+    if (!kernelsOnly) {
+      for (int s : servers) {
+        if (s > 1) {
+          ServerCommand.rangesOf(modelSpec, s); // a model too small to shard: a usage error before any job
+        }
+      }
+    }
     if (targetLoss != null && !(targetLoss > 0)) {
       throw CommandFailure.usage("--target-loss " + targetLoss + ": expected a positive loss");
     }
@@ -85,13 +101,14 @@ final class BenchCommand implements Callable<Integer> {
       return new KernelBench(batch.batch, repeats, kernelImpl).run(modelSpec, spec.commandLine().getOut(), json);
     }
     double loss = targetLoss == null ? Double.NaN : targetLoss;
-    if (workers.size() == 1 && runs == 1) {
-      return new JobBench(modelSpec, batch.batch, batch.microShards(), workers.get(0), steps, kernelImpl, push.value(), loss,
+    if (workers.size() == 1 && servers.size() == 1 && runs == 1) {
+      int s = workers.get(0) == 0 ? 1 : servers.get(0);
+      return new JobBench(modelSpec, batch.batch, batch.microShards(), workers.get(0), s, steps, kernelImpl, push.value(), loss,
           sharedMemory.enabled, unixSocket, staleness.value())
           .run(spec.commandLine().getOut(), json);
     }
-    BenchSeries series = new BenchSeries(workers, runs,
-        n -> new JobBench(modelSpec, batch.batch, batch.microShards(), n, steps, kernelImpl, push.value(), loss,
+    BenchSeries series = new BenchSeries(workers, servers, runs,
+        (n, s) -> new JobBench(modelSpec, batch.batch, batch.microShards(), n, s, steps, kernelImpl, push.value(), loss,
             sharedMemory.enabled, unixSocket, staleness.value()));
     return series.run(spec.commandLine().getOut(), json);
   }

@@ -22,13 +22,14 @@ import java.util.Locale;
  * (Gaussian blobs shaped like the model), in this process or with local worker processes, and
  * what it measured: samples/s, where a step's time goes, bytes on the wire, the kernels' GFLOP/s.
  *
+ * @param servers the parameter server processes the parameters are sharded over ({@code train --servers S}); 1 unsharded
  * @param kernels the kernel implementation, as named on the command line
  * @param targetLoss a training loss to time the run to ({@code seconds_to_loss}); NaN for none
  * @param sharedMemory whether the server offers its workers the shared-memory data plane
  * @param unixSocket whether the workers reach the server through a Unix domain socket (else loopback TCP)
  * @param staleness the job's staleness K (0: synchronous)
  */
-record JobBench(ModelSpec spec, int batch, int microShards, int workers, int steps, String kernels,
+record JobBench(ModelSpec spec, int batch, int microShards, int workers, int servers, int steps, String kernels,
     PushPrecision precision, double targetLoss, boolean sharedMemory, boolean unixSocket, int staleness) {
 
   /** Steps between the metrics records {@code seconds_to_loss} is read from. */
@@ -65,6 +66,7 @@ record JobBench(ModelSpec spec, int batch, int microShards, int workers, int ste
         .put("model", spec.sizesText())
         .put("batch", batch)
         .put("workers", workers)
+        .put("servers", servers)
         .put("steps", steps)
         .put("kernels", kernels)
         .put("push_precision", workers > 0 ? precision.id() : "none")
@@ -84,6 +86,9 @@ record JobBench(ModelSpec spec, int batch, int microShards, int workers, int ste
           .put("wire_to_parameter_ratio", t.wireToParameterRatio());
       double samplesPerWorker = (double) batch / workers;
       result.put("kernel_gflops", t.computeMs() > 0 ? flopsPerSample * samplesPerWorker / (t.computeMs() * 1e6) : 0.0);
+      if (!t.servers().isEmpty()) {
+        result.put("server_timings", serverTimings(t.servers()));
+      }
     } else {
       result.put("kernel_gflops", flopsPerSample * samplesPerSecond / 1e9);
     }
@@ -91,6 +96,20 @@ record JobBench(ModelSpec spec, int batch, int microShards, int workers, int ste
       result.put("target_loss", targetLoss).put("seconds_to_loss", secondsToLoss);
     }
     return result;
+  }
+
+  /**
+   * Each sharded server's share: its parameters, its bytes in and out per step (over the whole
+   * job, {@code bytes / steps}) and its reduce and update milliseconds per step, from timing.json.
+   */
+  private List<Json> serverTimings(List<RunTiming.Server> servers) {
+    List<Json> out = new ArrayList<>();
+    for (RunTiming.Server s : servers) {
+      out.add(new Json().put("index", s.index()).put("parameters", s.parameters())
+          .put("bytes_in_per_step", (double) s.bytesIn() / steps).put("bytes_out_per_step", (double) s.bytesOut() / steps)
+          .put("reduce_ms", s.reduceMs()).put("update_ms", s.updateMs()));
+    }
+    return out;
   }
 
   /**
@@ -140,7 +159,7 @@ record JobBench(ModelSpec spec, int batch, int microShards, int workers, int ste
           serverArgs.add("--no-shared-memory");
         }
         JobLaunch launch = new JobLaunch(spec, config, null, dir, silent, serverArgs, new WorkerOptions().toArgs());
-        new LocalLauncher(launch, new LocalLauncher.Settings(workers, 3, List.of(), unixSocket)).run();
+        new LocalLauncher(launch, new LocalLauncher.Settings(workers, 3, List.of(), unixSocket, 1, servers)).run();
       }
     } catch (CommandFailure f) {
       throw new CommandFailure(f.exitCode() == ExitCode.USAGE ? ExitCode.USAGE : ExitCode.FAILED, "bench job failed: " + f.getMessage());
@@ -150,7 +169,8 @@ record JobBench(ModelSpec spec, int batch, int microShards, int workers, int ste
 
   private void print(PrintWriter out, Json result, double samplesPerSecond, double flopsPerSample) {
     out.printf(Locale.ROOT, "bench %s batch %d, %s, kernels %s, %d steps%n", spec.sizesText(), batch,
-        workers == 0 ? "single process" : workers + " workers, push precision " + precision.id(), kernels, steps);
+        workers == 0 ? "single process" : workers + " workers, " + (servers > 1 ? servers + " servers, " : "")
+            + "push precision " + precision.id(), kernels, steps);
     if (staleness > 0) {
       out.printf(Locale.ROOT, "  staleness         %d%n", staleness);
     }
@@ -165,6 +185,14 @@ record JobBench(ModelSpec spec, int batch, int microShards, int workers, int ste
       out.printf(Locale.ROOT, "  wire:             %,.0f bytes per worker per step = %.2fx the %,d parameter bytes%n",
           (double) result.get("bytes_per_worker_per_step"), (double) result.get("wire_to_parameter_ratio"),
           4 * spec.parameterCount());
+    }
+    if (result.get("server_timings") instanceof List<?> servers) {
+      for (Object o : servers) {
+        Json s = (Json) o;
+        out.printf(Locale.ROOT, "  server %d:         %,d parameters, %,.0f B in and %,.0f B out per step, reduce %.3f ms, update %.3f ms%n",
+            (int) s.get("index"), (long) s.get("parameters"), (double) s.get("bytes_in_per_step"),
+            (double) s.get("bytes_out_per_step"), (double) s.get("reduce_ms"), (double) s.get("update_ms"));
+      }
     }
     out.printf(Locale.ROOT, "  kernels           %.1f GFLOP/s (%.2f MFLOP per sample)%n",
         (double) result.get("kernel_gflops"), flopsPerSample / 1e6);

@@ -17,7 +17,7 @@ class BenchCommandTest {
     assertEquals(0, r.exitCode(), r.err());
     String json = r.out().strip();
     Map<?, ?> fields = io.gradflow.common.report.Json.parse(json, Map.class, "bench --json");
-    assertTrue(json.startsWith("{\"model\":\"6-8-3\",\"batch\":16,\"workers\":0,\"steps\":25,\"kernels\":\"ejml\","
+    assertTrue(json.startsWith("{\"model\":\"6-8-3\",\"batch\":16,\"workers\":0,\"servers\":1,\"steps\":25,\"kernels\":\"ejml\","
         + "\"push_precision\":\"none\",\"samples_per_second\":"), json);
     double samplesPerSecond = (Double) fields.get("samples_per_second");
     assertTrue(samplesPerSecond > 0, json);
@@ -62,5 +62,26 @@ class BenchCommandTest {
     Jobs.Run r = Jobs.run(List.of("bench", "--workers", "0,-1", "--steps", "5"));
     assertEquals(ExitCode.USAGE.code(), r.exitCode(), r.err());
     assertTrue(r.err().contains("every --workers >= 0"), r.err());
+  }
+
+  @Test
+  void aServerCountBelowOneIsAUsageError() {
+    Jobs.Run r = Jobs.run(List.of("bench", "--workers", "2", "--servers", "1,0", "--steps", "5"));
+    assertEquals(ExitCode.USAGE.code(), r.exitCode(), r.err());
+    assertTrue(r.err().contains("--servers 1,0: expected every server count >= 1"), r.err());
+  }
+
+  @Test
+  void aModelTooSmallForTheServersIsAUsageErrorBeforeAnyJob() {
+    Jobs.Run r = Jobs.run(List.of("bench", "--workers", "2", "--servers", "2,7", "--model", "6-8-3", "--steps", "5"));
+    assertEquals(ExitCode.USAGE.code(), r.exitCode(), r.err());
+    assertTrue(r.err().contains("--servers 7: model 6-8-3 is too small to shard"), r.err());
+  }
+
+  @Test
+  void theSingleProcessRunsOnceWhateverTheServerCounts() {
+    BenchSeries series = new BenchSeries(List.of(0, 2, 4), List.of(1, 2), 1, (n, s) -> null);
+    assertEquals(List.of(new BenchSeries.Config(0, 1), new BenchSeries.Config(2, 1), new BenchSeries.Config(2, 2),
+        new BenchSeries.Config(4, 1), new BenchSeries.Config(4, 2)), series.configurations());
   }
 }
