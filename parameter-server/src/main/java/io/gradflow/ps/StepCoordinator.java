@@ -68,6 +68,8 @@ public final class StepCoordinator {
   private long step;
   private long duplicatePushes;
   private SharedMemoryPlane plane;
+  /** The plane's exchange socket for the local workers' pulls and pushes, or null. */
+  private ExchangeSocket exchangeSocket;
   /** Servers of the job (sharded servers: this one, the coordinator, owns range 0); 1: all of it. */
   private int servers = 1;
   /** The followers' ranges (sharded servers), or null. */
@@ -103,6 +105,9 @@ public final class StepCoordinator {
       return; // the weights and pushes of several servers would need a file per range
     }
     plane = SharedMemoryPlane.create(root, tensors.lengths(), job.config().staleness(), listener::onEvent);
+    if (plane != null) {
+      exchangeSocket = ExchangeSocket.open(plane.dir(), this, listener::onEvent);
+    }
   }
 
   /**
@@ -125,6 +130,9 @@ public final class StepCoordinator {
 
   /** Deletes the shared-memory files (the server stops). */
   public synchronized void closeSharedMemory() {
+    if (exchangeSocket != null) {
+      exchangeSocket.close();
+    }
     if (plane != null) {
       plane.close();
     }

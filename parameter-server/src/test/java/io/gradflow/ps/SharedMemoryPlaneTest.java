@@ -17,6 +17,7 @@ import io.gradflow.common.shm.SharedWeights;
 import io.gradflow.common.train.TrainingConfig;
 import io.gradflow.common.train.TrainingListener;
 import io.gradflow.common.wire.PushCodec;
+import io.gradflow.common.shm.ExchangeFrames;
 import io.gradflow.proto.ExchangeReply;
 import io.gradflow.proto.ExchangeRequest;
 import io.gradflow.proto.JoinRequest;
@@ -37,6 +38,10 @@ import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
 import io.grpc.stub.StreamObserver;
 import java.nio.file.Files;
+import java.io.IOException;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -47,13 +52,16 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The server's shared-memory data plane: a worker that maps it gets the weights in the shared file
  * (no chunks) and pushes through its push file to the same sums as a PACKED64 push through the
  * socket; a bad shared push is refused with a Status and changes nothing; a worker off the plane
- * cannot push that way; the Exchange stream carries a plane worker's pulls and pushes, answers a
- * refusal with the call's Status and stays open; the files go when the server stops, and those of a killed server go when
+ * cannot push that way; the Exchange stream (the gRPC call and the plane's exchange socket) carries
+ * a plane worker's pulls and pushes, answers a refusal with the call's Status and stays open; a
+ * connection to the socket that sends what is not a frame is closed; the files go when the server stops, and those of a killed server go when
  * the next one starts.
  */
 class SharedMemoryPlaneTest {
@@ -200,28 +208,34 @@ class SharedMemoryPlaneTest {
     assertEquals(1, servers.get(0).coordinator().step());
   }
 
-  /** One Exchange call: its replies in a queue, its requests sent one by one. */
-  private static final class Exchange implements StreamObserver<ExchangeReply> {
+  /** One exchange stream: the gRPC Exchange call or the plane's exchange socket; requests sent one by one. */
+  private abstract static class Exchange {
+    abstract ExchangeReply send(ExchangeRequest request) throws Exception;
+
+    ExchangeReply pull(String id, long step) throws Exception {
+      return send(ExchangeRequest.newBuilder().setPull(PullRequest.newBuilder().setWorkerId(id).setStep(step)).build());
+    }
+
+    ExchangeReply push(PushHeader header) throws Exception {
+      return send(ExchangeRequest.newBuilder().setPush(header).build());
+    }
+  }
+
+  /** The Exchange call: its replies in a queue. */
+  private static final class CallExchange extends Exchange implements StreamObserver<ExchangeReply> {
     private final BlockingQueue<ExchangeReply> replies = new LinkedBlockingQueue<>();
     private final StreamObserver<ExchangeRequest> requests;
 
-    Exchange(ParameterServerGrpc.ParameterServerStub s) {
+    CallExchange(ParameterServerGrpc.ParameterServerStub s) {
       requests = s.exchange(this);
     }
 
+    @Override
     ExchangeReply send(ExchangeRequest request) throws InterruptedException {
       requests.onNext(request);
       ExchangeReply r = replies.poll(20, TimeUnit.SECONDS);
       assertNotNull(r, "no reply to " + request);
       return r;
-    }
-
-    ExchangeReply pull(String id, long step) throws InterruptedException {
-      return send(ExchangeRequest.newBuilder().setPull(PullRequest.newBuilder().setWorkerId(id).setStep(step)).build());
-    }
-
-    ExchangeReply push(PushHeader header) throws InterruptedException {
-      return send(ExchangeRequest.newBuilder().setPush(header).build());
     }
 
     @Override
@@ -236,12 +250,41 @@ class SharedMemoryPlaneTest {
     public void onCompleted() {}
   }
 
-  @Test
-  void theExchangeStreamCarriesPullsAndPushesAndARefusalLeavesItOpen() throws Exception {
+  /** The exchange socket in the plane's directory {@code dir}: frames written and read on this thread. */
+  private static final class SocketExchange extends Exchange {
+    private final SocketChannel socket;
+    private final ExchangeFrames.Reader<ExchangeReply> replies = new ExchangeFrames.Reader<>(ExchangeReply.parser());
+
+    SocketExchange(Path dir) throws IOException {
+      socket = SocketChannel.open(UnixDomainSocketAddress.of(dir.resolve(ExchangeFrames.SOCKET_NAME)));
+    }
+
+    @Override
+    ExchangeReply send(ExchangeRequest request) throws IOException {
+      ExchangeFrames.write(socket, request);
+      return next();
+    }
+
+    ExchangeReply next() throws IOException {
+      ExchangeReply r;
+      while ((r = replies.next()) == null) {
+        replies.fill(socket);
+      }
+      return r;
+    }
+  }
+
+  private Exchange exchange(boolean overSocket, ParameterServerGrpc.ParameterServerStub s, JoinResponse joined) throws IOException {
+    return overSocket ? new SocketExchange(Path.of(joined.getSharedMemoryDir())) : new CallExchange(s);
+  }
+
+  @ParameterizedTest(name = "over the exchange socket: {0}")
+  @ValueSource(booleans = {false, true})
+  void theExchangeStreamCarriesPullsAndPushesAndARefusalLeavesItOpen(boolean overSocket) throws Exception {
     ParameterServerGrpc.ParameterServerStub shared = server(true);
     JoinResponse joined = joinReady(shared, true);
     String id = joined.getWorkerId();
-    Exchange stream = new Exchange(shared);
+    Exchange stream = exchange(overSocket, shared, joined);
     ExchangeReply first = stream.pull(id, 0);
     assertEquals(WeightsHeader.State.READY, first.getWeights().getState());
     assertTrue(first.getWeights().getWeightsInSharedMemory());
@@ -276,13 +319,28 @@ class SharedMemoryPlaneTest {
     assertTrue(refused.getRejoin(), "an unknown worker is asked to join again");
   }
 
-  @Test
-  void aWorkerOffThePlaneIsRefusedTheExchangeStream() throws Exception {
+  @ParameterizedTest(name = "over the exchange socket: {0}")
+  @ValueSource(booleans = {false, true})
+  void aWorkerOffThePlaneIsRefusedTheExchangeStream(boolean overSocket) throws Exception {
     ParameterServerGrpc.ParameterServerStub shared = server(true);
     JoinResponse joined = joinReady(shared, false);
-    Refusal refused = new Exchange(shared).pull(joined.getWorkerId(), 0).getRefused();
+    Refusal refused = exchange(overSocket, shared, joined).pull(joined.getWorkerId(), 0).getRefused();
     assertEquals(Status.Code.FAILED_PRECONDITION.value(), refused.getCode());
     assertTrue(refused.getDescription().contains("shared-memory data plane"), refused.getDescription());
+  }
+
+  @Test
+  void aConnectionThatSendsWhatIsNotAFrameIsClosedAndTheOthersGoOn() throws Exception {
+    ParameterServerGrpc.ParameterServerStub shared = server(true);
+    JoinResponse joined = joinReady(shared, true);
+    Path dir = Path.of(joined.getSharedMemoryDir());
+    try (SocketChannel bad = SocketChannel.open(UnixDomainSocketAddress.of(dir.resolve(ExchangeFrames.SOCKET_NAME)))) {
+      bad.write(ByteBuffer.wrap(new byte[] {0x7f, 0, 0, 0, 1, 2, 3})); // a length far beyond any frame
+      ByteBuffer b = ByteBuffer.allocate(8);
+      assertEquals(-1, bad.read(b), "the server closes a connection that sent a bad frame");
+    }
+    ExchangeReply first = new SocketExchange(dir).pull(joined.getWorkerId(), 0);
+    assertEquals(WeightsHeader.State.READY, first.getWeights().getState());
   }
 
   @Test

@@ -17,23 +17,98 @@ import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientCalls;
 import io.grpc.stub.ClientResponseObserver;
 import io.grpc.stub.StreamObserver;
+import io.gradflow.common.shm.ExchangeFrames;
+import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Path;
 import java.util.concurrent.CompletableFuture;
 
 /**
- * The {@code Exchange} call of a worker on the shared-memory data plane: its pulls and pushes as
- * messages of one stream instead of two calls per step (a call costs hundreds of microseconds of
- * CPU on each side; a message on an open stream a fraction of that). At most one pull and one push
- * are in flight; each reply goes to the one waiting for it. A refusal fails only the request it
- * answers, with the Status the call would have ended with; a broken stream fails both, and the
- * worker opens a new one for its next request.
+ * The exchange of a worker on the shared-memory data plane: its pulls and pushes as messages of one
+ * stream instead of two calls per step (a call costs hundreds of microseconds of CPU on each side;
+ * a message on an open stream a fraction of that). The stream is the server's exchange socket
+ * ({@link #connect}: the worker's own thread writes each request and reads the replies while it
+ * waits for one, {@link #awaitReplies}, so no other thread is woken on this side), or, where that
+ * socket cannot be reached, the gRPC {@code Exchange} call ({@link #open}: replies arrive on the
+ * transport's thread). At most one pull and one push are in flight; each reply goes to the one
+ * waiting for it. A refusal fails only the request it answers, with the Status the call would have
+ * ended with; a broken stream fails both, and the worker opens a new one for its next request.
  */
 final class ExchangeStream implements ClientResponseObserver<ExchangeRequest, ExchangeReply> {
   private ClientCallStreamObserver<ExchangeRequest> requests;
+  /** The exchange socket (non-blocking, with its selector and reader), or null on the gRPC call. */
+  private final SocketChannel socket;
+  private final Selector selector;
+  private final ExchangeFrames.Reader<ExchangeReply> replies;
   private StreamObserver<PullChunk> pull;
   private CompletableFuture<PushResponse> push;
   private boolean closed;
 
-  private ExchangeStream() {}
+  private ExchangeStream() {
+    this(null, null);
+  }
+
+  private ExchangeStream(SocketChannel socket, Selector selector) {
+    this.socket = socket;
+    this.selector = selector;
+    this.replies = socket == null ? null : new ExchangeFrames.Reader<>(ExchangeReply.parser());
+  }
+
+  /** Connects to the server's exchange socket at {@code path}. */
+  static ExchangeStream connect(Path path) throws IOException {
+    SocketChannel socket = SocketChannel.open(StandardProtocolFamily.UNIX);
+    try {
+      socket.connect(UnixDomainSocketAddress.of(path));
+      socket.configureBlocking(false);
+      Selector selector = Selector.open();
+      socket.register(selector, SelectionKey.OP_READ);
+      return new ExchangeStream(socket, selector);
+    } catch (IOException | RuntimeException e) {
+      socket.close();
+      throw e;
+    }
+  }
+
+  /** True when replies are read by {@link #awaitReplies} (the socket), false when they arrive by themselves. */
+  boolean readsOnAwait() {
+    return socket != null;
+  }
+
+  /**
+   * Reads and hands out replies until {@code wanted} is complete or {@code timeoutMillis} passed
+   * (on the gRPC call, returns at once: the transport delivers them). A broken socket fails what
+   * is in flight.
+   */
+  void awaitReplies(CompletableFuture<?> wanted, long timeoutMillis) {
+    if (socket == null) {
+      return;
+    }
+    long deadline = System.nanoTime() + timeoutMillis * 1_000_000L;
+    try {
+      while (!wanted.isDone()) {
+        ExchangeReply reply = replies.next();
+        if (reply != null) {
+          onNext(reply);
+          continue;
+        }
+        if (replies.fill(socket) > 0) {
+          continue;
+        }
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+          return;
+        }
+        selector.select(Math.max(1, left / 1_000_000L));
+        selector.selectedKeys().clear();
+      }
+    } catch (IOException e) {
+      failAll(Status.UNAVAILABLE.withDescription("the exchange socket broke: " + e.getMessage()).asRuntimeException());
+    }
+  }
 
   /** Opens the stream on {@code channel} with the stub's call options (its credentials). */
   static ExchangeStream open(Channel channel, CallOptions options) {
@@ -49,28 +124,56 @@ final class ExchangeStream implements ClientResponseObserver<ExchangeRequest, Ex
 
   /** Asks for {@code request}; the answer arrives at {@code answer} as a pull call's header and end. */
   void pull(PullRequest request, StreamObserver<PullChunk> answer) {
+    boolean open;
     synchronized (this) {
-      if (!closed) {
+      open = !closed;
+      if (open) {
         pull = answer;
-        requests.onNext(ExchangeRequest.newBuilder().setPull(request).build());
-        return;
+        if (send(ExchangeRequest.newBuilder().setPull(request).build())) {
+          return;
+        }
       }
     }
-    answer.onError(ended());
+    if (open) {
+      failAll(ended()); // the socket broke: fails this pull and a push in flight
+    } else {
+      answer.onError(ended());
+    }
   }
 
   /** Sends {@code header} (its sums are in the push file); the future completes with the acknowledgement. */
   CompletableFuture<PushResponse> push(PushHeader header) {
     CompletableFuture<PushResponse> acknowledged = new CompletableFuture<>();
+    boolean open;
     synchronized (this) {
-      if (!closed) {
+      open = !closed;
+      if (open) {
         push = acknowledged;
-        requests.onNext(ExchangeRequest.newBuilder().setPush(header).build());
-        return acknowledged;
+        if (send(ExchangeRequest.newBuilder().setPush(header).build())) {
+          return acknowledged;
+        }
       }
     }
-    acknowledged.completeExceptionally(ended());
+    if (open) {
+      failAll(ended()); // the socket broke: fails this push and a pull in flight
+    } else {
+      acknowledged.completeExceptionally(ended());
+    }
     return acknowledged;
+  }
+
+  /** Sends one request; false when the socket broke (the caller fails what is in flight). */
+  private boolean send(ExchangeRequest request) {
+    if (socket == null) {
+      requests.onNext(request);
+      return true;
+    }
+    try {
+      ExchangeFrames.write(socket, request);
+      return true;
+    } catch (IOException e) {
+      return false;
+    }
   }
 
   synchronized boolean isOpen() {
@@ -84,7 +187,9 @@ final class ExchangeStream implements ClientResponseObserver<ExchangeRequest, Ex
       wasOpen = !closed;
     }
     if (wasOpen) {
-      requests.cancel("closed by the worker", null);
+      if (socket == null) {
+        requests.cancel("closed by the worker", null);
+      }
       failAll(ended());
     }
   }
@@ -155,6 +260,14 @@ final class ExchangeStream implements ClientResponseObserver<ExchangeRequest, Ex
       closed = true;
       answer = takePull();
       acknowledged = takePush();
+    }
+    if (socket != null) {
+      try {
+        selector.close();
+        socket.close();
+      } catch (IOException closedAlready) {
+        // nothing to release
+      }
     }
     if (answer != null) {
       answer.onError(e);

@@ -1,6 +1,7 @@
 package io.gradflow.worker;
 
 import io.gradflow.common.model.Network;
+import io.gradflow.common.shm.ExchangeFrames;
 import io.gradflow.common.shm.SharedPushArea;
 import io.gradflow.common.shm.SharedWeights;
 import io.gradflow.proto.JoinResponse;
@@ -10,11 +11,11 @@ import java.util.function.Consumer;
 
 /**
  * A worker's end of the server's shared-memory data plane: the mapped weights file and its own
- * push file. Made at a join when the server offers the plane and this worker can map its files
- * and finds the server's token in them, which proves it runs on the server's host; otherwise the
- * worker keeps the socket for everything.
+ * push file, and the server's exchange socket beside them when it has one. Made at a join when the
+ * server offers the plane and this worker can map its files and finds the server's token in them,
+ * which proves it runs on the server's host; otherwise the worker keeps the socket for everything.
  */
-record SharedMemoryLink(SharedWeights weights, SharedPushArea push) {
+record SharedMemoryLink(SharedWeights weights, SharedPushArea push, Path exchangeSocket) {
 
   /** The link the join answer {@code r} offers, or null (said on {@code log} when it fails). */
   static SharedMemoryLink attach(JoinResponse r, Network net, Consumer<String> log) {
@@ -26,8 +27,11 @@ record SharedMemoryLink(SharedWeights weights, SharedPushArea push) {
     try {
       SharedWeights weights = SharedWeights.open(dir.resolve(SharedWeights.FILE_NAME), lengths, r.getSharedMemoryToken());
       SharedPushArea push = SharedPushArea.open(SharedPushArea.fileFor(dir, r.getWorkerId()), lengths, r.getSharedMemoryToken());
-      log.accept("weights and pushes go through shared memory (" + dir + ")");
-      return new SharedMemoryLink(weights, push);
+      Path socket = dir.resolve(ExchangeFrames.SOCKET_NAME);
+      boolean hasSocket = java.nio.file.Files.exists(socket);
+      log.accept("weights and pushes go through shared memory (" + dir + ")"
+          + (hasSocket ? ", requests through its exchange socket" : ", requests on the Exchange call"));
+      return new SharedMemoryLink(weights, push, hasSocket ? socket : null);
     } catch (IOException | RuntimeException e) {
       // another host, another user, or a server that has gone: the socket carries everything
       log.accept("the server's shared memory is not reachable from here (" + e.getMessage() + "); weights and pushes go through the socket");

@@ -34,6 +34,7 @@ import io.grpc.stub.ClientCalls;
 import io.grpc.stub.ClientResponseObserver;
 import io.grpc.stub.StreamObserver;
 import java.time.Duration;
+import java.io.IOException;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
@@ -438,7 +439,7 @@ public final class Worker {
       long awaitStart = System.nanoTime();
       WeightsHeader h;
       try {
-        h = awaitFuture(done, "pull", deadlineMillis() + 1000);
+        h = awaitReply(stream, done, "pull", deadlineMillis() + 1000);
       } catch (RuntimeException e) {
         if (stream != null) {
           stream.close(); // a refusal leaves the stream usable, but after a timeout it may be stuck
@@ -485,6 +486,18 @@ public final class Worker {
     pullWaitNanos = ackWaitNanos + Math.max(0, headerAt - awaitStart);
     ackWaitNanos = 0;
     pullTransferNanos = System.nanoTime() - Math.max(headerAt, awaitStart);
+  }
+
+  /**
+   * As {@link #awaitFuture}, for an answer that comes on {@code stream} (null: a call of its own):
+   * on the exchange socket this thread reads the replies until it is there.
+   */
+  private static <T> T awaitReply(ExchangeStream stream, CompletableFuture<T> future, String what, long timeoutMillis) {
+    if (stream != null && stream.readsOnAwait()) {
+      stream.awaitReplies(future, timeoutMillis);
+      return awaitFuture(future, what, 1); // there, or failed, or the time is up
+    }
+    return awaitFuture(future, what, timeoutMillis);
   }
 
   /** The result of a call's future; its gRPC failure is rethrown as is, so {@link #call} can retry. */
@@ -579,7 +592,8 @@ public final class Worker {
         try {
           if (firstTry[0]) {
             firstTry[0] = false;
-            return awaitFuture(push.sent(), what, deadlineMillis() + 1000);
+            ExchangeStream on = push.header().getEncoding() == PushHeader.Encoding.SHARED_FIXED64 ? exchange : null;
+            return awaitReply(on, push.sent(), what, deadlineMillis() + 1000);
           }
           return awaitFuture(sendPush(push.header().setWorkerId(workerId).build(), push.chunks(), push.rangeChunks()), what,
               deadlineMillis() + 1000);
@@ -641,7 +655,17 @@ public final class Worker {
   /** The open exchange stream, opened now when there is none (or the last one ended). */
   private ExchangeStream exchange() {
     if (exchange == null || !exchange.isOpen()) {
-      exchange = ExchangeStream.open(channel, async.getCallOptions());
+      exchange = null;
+      if (shared.exchangeSocket() != null) {
+        try {
+          exchange = ExchangeStream.connect(shared.exchangeSocket());
+        } catch (IOException e) {
+          options.log().accept("the server's exchange socket is not reachable (" + e.getMessage() + "); using the Exchange call");
+        }
+      }
+      if (exchange == null) {
+        exchange = ExchangeStream.open(channel, async.getCallOptions());
+      }
     }
     return exchange;
   }
