@@ -225,6 +225,8 @@ public final class Worker {
   private long pullTransferNanos;
   private long computeNanos;
   private long lastPushNanos;
+  /** The sums cleared right after the last push (null: clear them before computing). */
+  private ExactGradientSum clearedSum;
   /** Time spent waiting for push acknowledgements since the last pull's answer. */
   private long ackWaitNanos;
 
@@ -280,7 +282,10 @@ public final class Worker {
             }
             ExactGradientSum sum = job.sum();
             long computeStart = System.nanoTime();
-            sum.clear();
+            if (sum != clearedSum) {
+              sum.clear();
+            }
+            clearedSum = null;
             try {
               job.shards().compute(job.net(), step, header.getShardFirst(), header.getShardEnd(), sum, job.shardLoss());
             } catch (ExactGradientSum.NonFiniteGradientException e) {
@@ -299,6 +304,10 @@ public final class Worker {
             PushInFlight sent = push(step, header.getShardFirst(), header.getShardEnd(), sum, job.shards().lastShard(),
                 job.shardLoss(), job.config().pushPrecision(), job.net(), job.config().staleness() > 0, next);
             next = sent.next();
+            // The push is in the push file or its chunks now: clear the sums for the next step
+            // while the server reduces, instead of before the next compute.
+            sum.clear();
+            clearedSum = sum;
             if (job.config().staleness() == 0) {
               long ackStart = System.nanoTime();
               acknowledged(sent);
