@@ -25,7 +25,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class FaultCombinationsIT {
   private static final int STEPS = 30;
-  private static final int HANG = 90;
+  private static final int HANG = 120;
   private static final int CONCURRENT_JOBS = 3;
 
   @TempDir Path tmp;
