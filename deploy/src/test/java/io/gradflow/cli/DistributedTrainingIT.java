@@ -25,6 +25,7 @@ class DistributedTrainingIT {
     Path out = tmp.resolve(name);
     List<String> args = new ArrayList<>(List.of("train", "--workers", Integer.toString(workers), "--out", out.toString()));
     args.addAll(Jobs.spiralsJob(40));
+    args.addAll(List.of("--warmup-passes", "0")); // a tiny model: nothing to gain, JVM time to lose
     args.addAll(List.of(extra));
     Jobs.Run r = Jobs.run(args);
     assertEquals(0, r.exitCode(), r.err() + r.out());

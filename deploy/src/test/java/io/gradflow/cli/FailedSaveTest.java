@@ -24,7 +24,7 @@ class FailedSaveTest {
 
   private static List<String> job(Path out) {
     List<String> args = new ArrayList<>(List.of("train", "--workers", "1", "--out", out.toString(),
-        "--checkpoint-every", "10"));
+        "--checkpoint-every", "10", "--warmup-passes", "0"));
     args.addAll(Jobs.spiralsJob(30));
     return args;
   }

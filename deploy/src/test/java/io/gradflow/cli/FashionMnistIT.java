@@ -30,7 +30,7 @@ class FashionMnistIT {
     List<String> args = new ArrayList<>(List.of("train", "--workers", Integer.toString(workers), "--out", out.toString(),
         "--dataset", "fashion-mnist", "--max-steps", Integer.toString(STEPS)));
     args.addAll(List.of(extra));
-    Jobs.Run r = Jobs.run(args);
+    Jobs.Run r = workers == 0 ? Jobs.run(args) : Jobs.runWithFullJit(args, tmp.resolve("workers-" + workers + ".log"), 600);
     assertEquals(0, r.exitCode(), r.err() + r.out());
     RunSummary summary = Jobs.summary(out);
     assertEquals(STEPS, summary.steps());

@@ -30,7 +30,7 @@ class FaultToleranceIT {
     List<String> args = new ArrayList<>(List.of("train", "--workers", Integer.toString(workers), "--out", out.toString(),
         "--worker-timeout", "2", "--checkpoint-every", "10"));
     args.addAll(Jobs.spiralsJob(STEPS));
-    args.addAll(List.of("--push-jitter-ms", "15"));
+    args.addAll(List.of("--push-jitter-ms", "15", "--warmup-passes", "0"));
     args.addAll(List.of(extra));
     return Jobs.run(args);
   }
@@ -43,7 +43,7 @@ class FaultToleranceIT {
     List<String> args = new ArrayList<>(List.of("train", "--workers", Integer.toString(workers), "--out", out.toString(),
         "--worker-timeout", "2", "--checkpoint-every", "10"));
     args.addAll(Jobs.spiralsJob(STEPS));
-    args.addAll(List.of("--push-jitter-ms", "15"));
+    args.addAll(List.of("--push-jitter-ms", "15", "--warmup-passes", "0"));
     args.addAll(List.of(extra));
     return Jobs.startChild(args, log);
   }
@@ -187,12 +187,12 @@ class FaultToleranceIT {
     Files.delete(out.resolve("summary.json"));
     Path portFile = tmp.resolve("corrupt.port");
     List<String> serverArgs = List.of("server", "--port", "0", "--bind", "127.0.0.1", "--workers", "1",
-        "--resume", out.toString(), "--port-file", portFile.toString());
+        "--resume", out.toString(), "--port-file", portFile.toString(), "--linger-seconds", "0");
     Process server = Jobs.startChild(serverArgs, tmp.resolve("corrupt-server.log"));
     try {
       Jobs.awaitText(portFile, "", 60);
       String port = Files.readString(portFile).trim();
-      Jobs.Run worker = Jobs.run(List.of("worker", "--server", "127.0.0.1:" + port));
+      Jobs.Run worker = Jobs.run(List.of("worker", "--server", "127.0.0.1:" + port, "--warmup-passes", "0"));
       assertEquals(0, worker.exitCode(), worker.err());
       assertEquals(0, server.waitFor());
     } finally {

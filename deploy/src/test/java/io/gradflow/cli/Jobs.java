@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 
 /** Helpers for tests that run gradflow commands in this JVM or as real child JVMs. */
 final class Jobs {
@@ -33,6 +34,27 @@ final class Jobs {
   /** The summary.json of the job directory {@code dir}. */
   static RunSummary summary(Path dir) {
     return RunSummary.read(RunSummary.file(dir));
+  }
+
+  /**
+   * Runs {@code gradflow ARGS} with the launcher in a child JVM (output to {@code log}) whose own
+   * children get the JVM's full JIT: the build gives the JVMs that tests start C1 only
+   * ({@code $GRADFLOW_CHILD_JAVA_OPTS}, see deploy/pom.xml), which is cheaper for tiny jobs but
+   * runs the Vector API kernels far slower; jobs with a real model need C2. Fails after {@code
+   * seconds}, stopping the launcher (its children watch it and exit).
+   */
+  static Run runWithFullJit(List<String> args, Path log, int seconds) throws Exception {
+    List<String> cmd = new ArrayList<>(JvmCommand.thisProgram());
+    cmd.addAll(args);
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
+    pb.environment().remove("GRADFLOW_CHILD_JAVA_OPTS");
+    Process launcher = pb.start();
+    if (!launcher.waitFor(seconds, TimeUnit.SECONDS)) {
+      launcher.destroyForcibly().waitFor();
+      throw new AssertionError("gradflow " + String.join(" ", args) + " did not end in " + seconds + " s:\n"
+          + Files.readString(log));
+    }
+    return new Run(launcher.exitValue(), Files.readString(log), "");
   }
 
   /** Starts {@code gradflow ARGS} as a child JVM with stdout and stderr to {@code log}. */

@@ -18,9 +18,11 @@ class LargeModelIT {
   @Test
   void twentyMillionParametersTrainThroughTheServer() throws Exception {
     Path out = tmp.resolve("large");
-    Jobs.Run r = Jobs.run(List.of("train", "--workers", "2", "--out", out.toString(),
+    // no warm-up: 40 passes of this model would cost more than the job, and the test is about the wire
+    Jobs.Run r = Jobs.runWithFullJit(List.of("train", "--workers", "2", "--out", out.toString(),
         "--dataset", "spirals", "--model", "2-4480-4480-3", "--activation", "relu", "--batch", "8",
-        "--micro-shards", "2", "--max-steps", "3", "--lr", "0.01", "--log-every", "1"));
+        "--micro-shards", "2", "--max-steps", "3", "--lr", "0.01", "--log-every", "1", "--warmup-passes", "0"),
+        tmp.resolve("large.log"), 600);
     assertEquals(0, r.exitCode(), r.err() + r.out());
     long parameters = Jobs.summary(out).parameters();
     assertTrue(parameters >= 20_000_000L, "parameters: " + parameters);

@@ -24,13 +24,13 @@ class LateWorkerIT {
     Path portFile = tmp.resolve("server.port");
     Path serverLog = tmp.resolve("server.log");
     List<String> serverArgs = new ArrayList<>(List.of("server", "--port", "0", "--bind", "127.0.0.1", "--workers", "1",
-        "--port-file", portFile.toString(), "--out", tmp.resolve("out").toString(), "--linger-seconds", "20"));
+        "--port-file", portFile.toString(), "--out", tmp.resolve("out").toString(), "--linger-seconds", "8"));
     serverArgs.addAll(Jobs.spiralsJob(10));
     Process server = Jobs.startChild(serverArgs, serverLog);
     try {
       Jobs.awaitText(portFile, "", 60);
       String address = "127.0.0.1:" + Files.readString(portFile).trim();
-      Jobs.Run onTime = Jobs.run(List.of("worker", "--server", address));
+      Jobs.Run onTime = Jobs.run(List.of("worker", "--server", address, "--warmup-passes", "0"));
       assertEquals(0, onTime.exitCode(), onTime.err());
 
       Jobs.Run late = Jobs.run(List.of("worker", "--server", address, "--name", "late", "--reconnect-seconds", "5"));
@@ -53,22 +53,25 @@ class LateWorkerIT {
    */
   @Test
   void aWorkerPausedThroughTheEndIsToldTheJobIsOverWhenItContinues() throws Exception {
+    int steps = 120; // paused after step 10: 110 steps of at least 30 ms to lose it (1 s) and end without it
     Path portFile = tmp.resolve("server.port");
     Path serverLog = tmp.resolve("server.log");
     Path out = tmp.resolve("out");
     List<String> serverArgs = new ArrayList<>(List.of("server", "--port", "0", "--bind", "127.0.0.1", "--workers", "2",
         "--port-file", portFile.toString(), "--out", out.toString(), "--worker-timeout", "1", "--linger-seconds", "60"));
-    serverArgs.addAll(Jobs.spiralsJob(200));
+    serverArgs.addAll(Jobs.spiralsJob(steps));
     Process server = Jobs.startChild(serverArgs, serverLog);
     Process onTime = null;
     Process paused = null;
     try {
       Jobs.awaitText(portFile, "", 60);
       String address = "127.0.0.1:" + Files.readString(portFile).trim();
-      onTime = Jobs.startChild(List.of("worker", "--server", address, "--name", "on-time", "--push-delay-ms", "30"),
+      onTime = Jobs.startChild(List.of("worker", "--server", address, "--name", "on-time", "--push-delay-ms", "30",
+          "--warmup-passes", "0"),
           tmp.resolve("on-time.log"));
       Path pausedLog = tmp.resolve("paused.log");
-      paused = Jobs.startChild(List.of("worker", "--server", address, "--name", "paused"), pausedLog);
+      paused = Jobs.startChild(List.of("worker", "--server", address, "--name", "paused", "--warmup-passes", "0"),
+          pausedLog);
       Jobs.awaitText(out.resolve("metrics.jsonl.partial"), "\"step\":10,", 120);
       signal("STOP", paused);
       Jobs.awaitText(out.resolve("summary.json"), "weights_sha256", 120); // the job ended without it
@@ -77,7 +80,7 @@ class LateWorkerIT {
       assertTrue(paused.waitFor(30, TimeUnit.SECONDS), "the continued worker ends at once:\n" + Files.readString(pausedLog));
       String log = Files.readString(pausedLog);
       assertEquals(ExitCode.JOB_OVER.code(), paused.exitValue(), log);
-      assertTrue(log.contains("the job is over: it finished after step 200") && !log.contains("unreachable"), log);
+      assertTrue(log.contains("the job is over: it finished after step " + steps) && !log.contains("unreachable"), log);
       assertTrue(Files.readString(serverLog).contains("lost: "), Files.readString(serverLog));
     } finally {
       for (Process p : new Process[] {paused, onTime, server}) {

@@ -23,6 +23,8 @@ import org.junit.jupiter.api.io.TempDir;
  * goes up between two scrapes and the live-worker gauge says 2.
  */
 class MetricsIT {
+  /** Steps of up to 30 ms (the jitter): seconds of a running job to scrape twice. */
+  private static final int STEPS = 200;
   private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
   @TempDir Path tmp;
@@ -31,8 +33,8 @@ class MetricsIT {
   void aRunningTwoWorkerJobServesItsMetrics() throws Exception {
     int port = freePort();
     List<String> args = new ArrayList<>(List.of("train", "--workers", "2", "--out", tmp.resolve("run").toString(),
-        "--metrics-port", Integer.toString(port), "--push-jitter-ms", "30"));
-    args.addAll(Jobs.spiralsJob(400));
+        "--metrics-port", Integer.toString(port), "--push-jitter-ms", "30", "--warmup-passes", "0"));
+    args.addAll(Jobs.spiralsJob(STEPS));
     CompletableFuture<Jobs.Run> job = CompletableFuture.supplyAsync(() -> Jobs.run(args));
 
     PrometheusText first = scrapeUntil(port, job, m -> m.value("gradflow_workers_live") == 2 && m.value("gradflow_step") >= 1);
@@ -42,7 +44,7 @@ class MetricsIT {
     assertEquals(2, second.value("gradflow_workers_live"), "both workers live");
     assertEquals(2, second.value("gradflow_workers_joined_total"));
     assertEquals(0, second.value("gradflow_workers_lost_total"));
-    assertEquals(400, second.value("gradflow_total_steps"));
+    assertEquals(STEPS, second.value("gradflow_total_steps"));
     assertTrue(second.value("gradflow_wire_bytes_total{direction=\"in\"}") > 0, "bytes in");
     assertTrue(second.value("gradflow_wire_bytes_total{direction=\"out\"}") > 0, "bytes out");
     double observed = second.value("gradflow_step_seconds_count");

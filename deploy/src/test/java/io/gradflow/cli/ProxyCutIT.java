@@ -104,9 +104,11 @@ class ProxyCutIT {
         proxy.cutAfter(direction, CUT_AFTER_BYTES);
         Path cutLog = tmp.resolve("worker-0.log");
         Path directLog = tmp.resolve("worker-1.log");
-        Process cut = Jobs.startChild(List.of("worker", "--server", proxy.address(), "--name", "worker-0"), cutLog);
+        Process cut = Jobs.startChild(List.of("worker", "--server", proxy.address(), "--name", "worker-0",
+            "--warmup-passes", "0"), cutLog);
         children.add(cut);
-        Process direct = Jobs.startChild(List.of("worker", "--server", "127.0.0.1:" + port, "--name", "worker-1"), directLog);
+        Process direct = Jobs.startChild(List.of("worker", "--server", "127.0.0.1:" + port, "--name", "worker-1",
+            "--warmup-passes", "0"), directLog);
         children.add(direct);
         String logs = "";
         for (Process p : children) {

@@ -42,7 +42,8 @@ class ServerRestartInPlaceIT {
     Process second = null;
     Process worker = null;
     try {
-      worker = Jobs.startChild(List.of("worker", "--server", "127.0.0.1:" + port, "--push-delay-ms", "40"), workerLog);
+      worker = Jobs.startChild(List.of("worker", "--server", "127.0.0.1:" + port, "--push-delay-ms", "40",
+          "--warmup-passes", "0"), workerLog);
       Jobs.awaitText(out.resolve("metrics.jsonl.partial"), "\"step\":20,", 120);
       first.destroyForcibly().waitFor();
       assertTrue(Files.readString(firstLog).contains("no checkpoint in " + out + " yet: starting the job at step 1"),

@@ -25,7 +25,8 @@ class WorkerGivenOptionsTest {
   void aRealServerAcceptsAWorkerGivenOnlyItsOwnLr() throws Exception {
     Path portFile = tmp.resolve("port");
     List<String> server = new ArrayList<>(List.of("server", "--port", "0", "--bind", "127.0.0.1",
-        "--port-file", portFile.toString(), "--workers", "1", "--out", tmp.resolve("out").toString()));
+        "--port-file", portFile.toString(), "--workers", "1", "--out", tmp.resolve("out").toString(),
+        "--linger-seconds", "0"));
     server.addAll(Jobs.spiralsJob(5));
     server.addAll(List.of("--lr", "0.05"));
     Process p = Jobs.startChild(server, tmp.resolve("server.log"));
@@ -39,7 +40,7 @@ class WorkerGivenOptionsTest {
       assertEquals(ExitCode.REFUSED.code(), refused.exitCode(), refused.err());
       assertTrue(refused.err().contains("lr: 0.05 (server) vs 0.1 (worker)")
           && !refused.err().contains("batch") && !refused.err().contains("model"), refused.err());
-      Jobs.Run ok = Jobs.run(List.of("worker", "--server", target, "--lr", "0.05"));
+      Jobs.Run ok = Jobs.run(List.of("worker", "--server", target, "--lr", "0.05", "--warmup-passes", "0"));
       assertEquals(0, ok.exitCode(), ok.err());
       assertTrue(p.waitFor(60, TimeUnit.SECONDS));
       assertEquals(0, p.exitValue(), Files.readString(tmp.resolve("server.log")));
