@@ -18,7 +18,7 @@ import org.junit.jupiter.api.io.TempDir;
  * Every pair of {@code --fault} kinds, in both orders, on a small job with two workers: each job
  * ends, with the weights of an undisturbed run. A job that has not ended after {@link #HANG}
  * seconds is a hang: its launcher is killed (its children watch it and exit) and the pair is
- * named in the failure. The jobs run three at a time (a job mostly waits: for JVMs to start, a
+ * named in the failure. The jobs run two at a time (a job mostly waits: for JVMs to start, a
  * lost worker's timeout, a server's restart); their JVMs run with the C1 compiler only (as
  * every JVM a test starts: deploy/pom.xml), which starts faster on a small machine and computes the
  * same bits.
@@ -26,7 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
 class FaultCombinationsIT {
   private static final int STEPS = 30;
   private static final int HANG = 120;
-  private static final int CONCURRENT_JOBS = 3;
+  private static final int CONCURRENT_JOBS = 2;
 
   @TempDir Path tmp;
 
