@@ -46,6 +46,18 @@ class RangeFollowerTest {
     List<ParameterRange> ranges = ParameterRanges.split(net.tensorLengths(), 2);
     range = ranges.get(1);
     follower = new RangeFollower(1, new ServerJob(net, CONFIG, DATA, 1), range, 0);
+    seed(GENERATION, 0, Network.initialize(SPEC), new float[net.tensorCount()][0], false);
+  }
+
+  private static final long GENERATION = 0x5eed;
+
+  /** Seeds the follower with {@code step} applied steps, the weights {@code weights} and momentum {@code velocity} (zeros when empty). */
+  private long seed(long generation, long step, Network weights, float[][] velocity, boolean started) {
+    float[][] v = new float[weights.tensorCount()][];
+    for (int t = 0; t < v.length; t++) {
+      v[t] = velocity[t].length == 0 ? new float[weights.tensor(t).length] : velocity[t];
+    }
+    return follower.seed(generation, new JobIdentity(weights, CONFIG).fingerprint(), step, started, weights, v, List.of());
   }
 
   /** The fixed-point sum of micro-shards [first, end): micro-shard m adds (m + 1) * (i + 1) * 2^30 to element i of every tensor. */
@@ -62,9 +74,11 @@ class RangeFollowerTest {
     return sum;
   }
 
+  private long generation = GENERATION;
+
   private PushResponse push(long step, int first, int end, List<TensorChunk> chunks) {
     PushHeader.Builder h = PushHeader.newBuilder().setWorkerId("w").setStep(step).setShardFirst(first).setShardEnd(end)
-        .setEncoding(PushHeader.Encoding.PACKED64);
+        .setEncoding(PushHeader.Encoding.PACKED64).setServerGeneration(generation);
     for (int m = first; m < end; m++) {
       h.addShardLoss(1.0);
     }
@@ -160,5 +174,60 @@ class RangeFollowerTest {
     assertTrue(io.gradflow.common.wire.Rejoin.isAsked(RefusalStatus.of(pull)), pull.getMessage());
     JobRefusal push = assertThrows(JobRefusal.class, () -> push(1, 0, 4));
     assertTrue(io.gradflow.common.wire.Rejoin.isAsked(RefusalStatus.of(push)), push.getMessage());
+  }
+
+  @Test
+  void beforeItsSeedAFollowerAnswersUnavailable() {
+    RangeFollower empty = new RangeFollower(1, new ServerJob(Network.initialize(SPEC), CONFIG, DATA, 1), range, 0);
+    assertEquals(0, empty.generation());
+    follower = empty;
+    JobRefusal e = assertThrows(JobRefusal.class, () -> pull(0));
+    assertEquals(io.grpc.Status.Code.UNAVAILABLE, RefusalStatus.of(e).getStatus().getCode(), e.getMessage());
+    e = assertThrows(JobRefusal.class, () -> push(0, 0, 4));
+    assertEquals(io.grpc.Status.Code.UNAVAILABLE, RefusalStatus.of(e).getStatus().getCode(), e.getMessage());
+  }
+
+  @Test
+  void aSeedResetsAFollowerThatIsAheadAndItsPartialSteps() {
+    push(0, 0, 4);
+    push(1, 0, 2); // step 2 half in
+    assertEquals(1, follower.applied());
+    Network seeded = Network.initialize(SPEC);
+    for (int t = 0; t < seeded.tensorCount(); t++) {
+      java.util.Arrays.fill(seeded.tensor(t), 0.25f * (t + 1));
+    }
+    assertEquals(1, seed(GENERATION + 1, 0, seeded, new float[seeded.tensorCount()][0], false), "it had applied one step");
+    assertEquals(0, follower.applied());
+    assertEquals(GENERATION + 1, follower.generation());
+    Network mine = pull(0);
+    for (int t = 0; t < mine.tensorCount(); t++) {
+      for (int i = range.from()[t]; i < range.end()[t]; i++) {
+        assertEquals(0.25f * (t + 1), mine.tensor(t)[i], "the seed's weights");
+      }
+    }
+    // a push of the earlier coordinator's generation is not counted: its worker joins again
+    JobRefusal old = assertThrows(JobRefusal.class, () -> push(0, 0, 4));
+    assertTrue(io.gradflow.common.wire.Rejoin.isAsked(RefusalStatus.of(old)), old.getMessage());
+    generation = GENERATION + 1;
+    assertFalse(push(0, 0, 2).getDuplicate(), "the partial sums were dropped with the steps");
+    assertFalse(push(0, 2, 4).getDuplicate());
+    assertEquals(1, follower.applied());
+    // the same as a follower that started from those weights: one update of the same sum
+    Network whole = seeded.copy();
+    TrainingSetup.of(whole, CONFIG, DATA.train().count()).update().apply(whole, sumOf(0, 4), 0);
+    Network after = pull(1);
+    for (int t = 0; t < whole.tensorCount(); t++) {
+      for (int i = range.from()[t]; i < range.end()[t]; i++) {
+        assertEquals(Float.floatToIntBits(whole.tensor(t)[i]), Float.floatToIntBits(after.tensor(t)[i]));
+      }
+    }
+  }
+
+  @Test
+  void aSeedOfAnotherJobIsRefused() {
+    Network other = Network.initialize(ModelSpec.parse("2-6-3", "tanh", "", 5));
+    JobRefusal e = assertThrows(JobRefusal.class, () -> follower.seed(7, new JobIdentity(other, CONFIG).fingerprint(), 0, false,
+        Network.initialize(SPEC), new float[][] {{}}, List.of()));
+    assertTrue(e.getMessage().contains("another job"), e.getMessage());
   }
 }

@@ -41,17 +41,21 @@ import java.util.concurrent.TimeoutException;
 final class RangeExchange {
   private final List<ParameterRange> ranges;
   private final List<Channel> followers;
+  /** The coordinator's generation (from the join): the followers take only pushes that carry it. */
+  private final long generation;
 
-  private RangeExchange(List<ParameterRange> ranges, List<Channel> followers) {
+  private RangeExchange(List<ParameterRange> ranges, long generation, List<Channel> followers) {
     this.ranges = ranges;
+    this.generation = generation;
     this.followers = followers;
   }
 
   /**
-   * The exchange of a job with {@code servers} servers (as the coordinator said at the join), or
-   * null for one server; {@code followers} are the channels to servers 1..S-1.
+   * The exchange of a job with {@code servers} servers of coordinator generation {@code generation}
+   * (as the coordinator said at the join), or null for one server; {@code followers} are the
+   * channels to servers 1..S-1.
    */
-  static RangeExchange forJob(int servers, Network net, List<Channel> followers) {
+  static RangeExchange forJob(int servers, long generation, Network net, List<Channel> followers) {
     if (servers <= 1) {
       if (!followers.isEmpty()) {
         throw new WorkerFailure(WorkerFailure.Kind.REFUSED, "this worker was given " + followers.size()
@@ -63,7 +67,7 @@ final class RangeExchange {
       throw new WorkerFailure(WorkerFailure.Kind.REFUSED, "the job has " + servers + " sharded servers: expected "
           + (servers - 1) + " --range-server address(es) for servers 1.." + (servers - 1) + ", got " + followers.size());
     }
-    return new RangeExchange(ParameterRanges.split(net.tensorLengths(), servers), List.copyOf(followers));
+    return new RangeExchange(ParameterRanges.split(net.tensorLengths(), servers), generation, List.copyOf(followers));
   }
 
   /** The range server {@code i} owns. */
@@ -115,8 +119,9 @@ final class RangeExchange {
   CompletableFuture<PushResponse> push(PushHeader header, List<List<TensorChunk>> chunks, StreamObserver<PushChunk> coordinator,
       CompletableFuture<PushResponse> coordinatorAnswer, long deadlineMillis) {
     List<CompletableFuture<PushResponse>> acks = new ArrayList<>();
+    PushHeader toFollowers = header.toBuilder().setServerGeneration(generation).build();
     for (int i = 0; i < followers.size(); i++) {
-      acks.add(send(followers.get(i), header, chunks.get(i + 1), deadlineMillis));
+      acks.add(send(followers.get(i), toFollowers, chunks.get(i + 1), deadlineMillis));
     }
     CompletableFuture<PushResponse> result = new CompletableFuture<>();
     CompletableFuture.allOf(acks.toArray(new CompletableFuture<?>[0])).whenComplete((ok, failed) -> {

@@ -174,7 +174,7 @@ public final class Worker {
       warmUp(net, shards, config);
     }
     closeExchange();
-    ranges = RangeExchange.forJob(r.getServers(), net, rangeServers);
+    ranges = RangeExchange.forJob(r.getServers(), r.getServerGeneration(), net, rangeServers);
     shared = SharedMemoryLink.attach(r, net, options.log());
     ReadyRequest ready = ReadyRequest.newBuilder()
         .setWorkerId(workerId).setDataDigest(trainDigest).setTrainCount(train.count())
