@@ -314,7 +314,7 @@ public final class RangeFollower {
   private void closeStep() {
     OpenStep s = open.removeFirst();
     long start = System.nanoTime();
-    setup.update().apply(net, s.sum, applied);
+    setup.update().apply(net, s.sum, applied, range); // this range only: the rest of net is not the job's here
     updateNanos += System.nanoTime() - start;
     spare.add(s);
     if (!setup.update().optimizer().lastWeightsFinite()) { // checked in the update's own pass

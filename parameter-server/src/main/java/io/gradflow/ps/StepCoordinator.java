@@ -555,7 +555,8 @@ public final class StepCoordinator {
 
   /** Applies the reduced gradient of {@code open} (step {@code step}) once and tells the bookkeeping; returns the step's mean loss. */
   private double applyUpdate(OpenSteps.Step open) {
-    float lr = setup.update().apply(net, open.sum(), step);
+    float lr = ranges.isEmpty() ? setup.update().apply(net, open.sum(), step)
+        : setup.update().apply(net, open.sum(), step, ranges.get(0)); // sharded: range 0 only, the followers update theirs
     double loss = EpochBookkeeping.meanLoss(open.assignment().shardLosses(), job.config().batch());
     epochs.stepApplied(step, loss, lr, setup.update().gradient());
     return loss;

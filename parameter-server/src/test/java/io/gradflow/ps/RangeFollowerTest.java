@@ -230,4 +230,37 @@ class RangeFollowerTest {
         Network.initialize(SPEC), new float[][] {{}}, List.of()));
     assertTrue(e.getMessage().contains("another job"), e.getMessage());
   }
+
+  /**
+   * With staleness 1 steps 1 and 2 are open together and pushes come out of order; the follower's
+   * ranged update (weight decay, momentum from its first step on) gives its range the bits of the
+   * whole model's update of the same sums, step after step.
+   */
+  @Test
+  void withStalenessTheRangedUpdateGivesTheWholeUpdatesBitsOnTheRange() {
+    TrainingConfig stale = CONFIG.withStaleness(1);
+    Network start = Network.initialize(SPEC);
+    follower = new RangeFollower(1, new ServerJob(start.copy(), stale, DATA, 1), range, 0);
+    follower.seed(GENERATION, new JobIdentity(start, stale).fingerprint(), 0, false, start,
+        new float[][] {new float[start.tensor(0).length], new float[start.tensor(1).length], new float[start.tensor(2).length],
+            new float[start.tensor(3).length]}, List.of());
+    push(1, 0, 4); // step 2 complete before step 1
+    assertEquals(0, follower.applied());
+    push(0, 2, 4);
+    push(0, 0, 2);
+    assertEquals(2, follower.applied(), "step 1 closed, then step 2");
+    push(2, 0, 4);
+    assertEquals(3, follower.applied());
+    Network whole = start.copy();
+    TrainingSetup setup = TrainingSetup.of(whole, stale, DATA.train().count());
+    for (int step = 0; step < 3; step++) {
+      setup.update().apply(whole, sumOf(0, 4), step);
+    }
+    Network mine = pull(4); // step 4 computes on version 3
+    for (int t = 0; t < whole.tensorCount(); t++) {
+      for (int i = range.from()[t]; i < range.end()[t]; i++) {
+        assertEquals(Float.floatToIntBits(whole.tensor(t)[i]), Float.floatToIntBits(mine.tensor(t)[i]), Network.tensorName(t) + "[" + i + "]");
+      }
+    }
+  }
 }
