@@ -29,6 +29,7 @@ import io.grpc.ServerCallHandler;
 import io.grpc.ServerMethodDefinition;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.Status;
+import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 
 /**
@@ -196,6 +197,9 @@ final class FollowerService extends ParameterServerGrpc.ParameterServerImplBase 
         response.onError(RefusalStatus.of(refusal));
       }
     };
+    if (response instanceof ServerCallStreamObserver<PullChunk> call) {
+      call.setOnCancelHandler(() -> follower.cancelPull(answer)); // a pull waiting for the next version, given up
+    }
     try {
       follower.pull(request.getStep(), answer);
     } catch (RuntimeException e) {

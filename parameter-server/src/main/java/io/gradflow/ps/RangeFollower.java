@@ -75,6 +75,8 @@ public final class RangeFollower {
 
   private record ParkedState(long version, boolean last, StateAnswer answer) {}
 
+  private record ParkedPull(long step, long version, PullAnswer answer) {}
+
   private final int index;
   private final Network net;
   private final ParameterRange range;
@@ -91,6 +93,7 @@ public final class RangeFollower {
   private final TreeMap<Long, List<TensorChunk>> versions = new TreeMap<>();
   private final TreeMap<Long, State> kept = new TreeMap<>();
   private final List<ParkedState> states = new ArrayList<>();
+  private final List<ParkedPull> pulls = new ArrayList<>();
   private long applied;
   private long duplicates;
   private long reduceNanos;
@@ -169,6 +172,7 @@ public final class RangeFollower {
       p.answer().fail(JobRefusal.notReady("server " + index + " was seeded again by a restarted coordinator"));
     }
     states.clear();
+    answerPulls(JobRefusal.rejoin("server " + index + " was seeded again by a restarted coordinator: join the coordinator again"));
     failure = null;
     finished = false;
     this.generation = generation;
@@ -329,6 +333,7 @@ public final class RangeFollower {
     }
     openDue();
     answerWaiting();
+    answerPulls(null);
   }
 
   /**
@@ -359,11 +364,12 @@ public final class RangeFollower {
 
   /**
    * A worker's pull of step {@code step}: this range of the weights of version {@code max(0, step -
-   * K)}, answered at once. The version exists: a worker pulls here after the coordinator's READY,
-   * and the coordinator hands out a step only after it closed the steps before, which every
-   * follower closed first (a worker completes its push to the coordinator only after the followers
-   * acknowledged theirs). A version not made yet means the servers restarted from a checkpoint
-   * since the coordinator's answer: the worker is asked to join again.
+   * K)}. A worker asks here together with its pull at the coordinator, before the coordinator
+   * answered: the version exists then, or it is the next one ({@code applied + 1}), which this
+   * follower makes when the step it has open closes (the coordinator answers that pull once it
+   * closed the same step), and the pull waits for it without a thread ({@link #cancelPull} when its
+   * call ends first). A version further ahead means the servers rolled back to a checkpoint since
+   * the worker's last answer: the worker is asked to join again.
    */
   public synchronized void pull(long step, PullAnswer answer) {
     if (failure != null) {
@@ -371,11 +377,43 @@ public final class RangeFollower {
     }
     checkSeeded();
     long version = Math.max(0, step - staleness);
+    if (version == applied + 1 && version <= totalSteps()) {
+      pulls.add(new ParkedPull(step, version, answer));
+      return;
+    }
     if (version > applied) {
       throw JobRefusal.rejoin("pull of step " + (step + 1) + " (version " + version + ") but server " + index + " has applied "
           + applied + " steps (the servers rolled back to a checkpoint): join the coordinator again");
     }
     answer.answer(pullAnswer(step, version));
+  }
+
+  /** Forgets a waiting pull (its call ended). */
+  public synchronized void cancelPull(PullAnswer answer) {
+    pulls.removeIf(p -> p.answer() == answer);
+  }
+
+  /** Pulls waiting for the next version (for tests). */
+  synchronized int waitingPulls() {
+    return pulls.size();
+  }
+
+  /** Answers the waiting pulls whose version exists now; after a seed or a failure, fails those that wait for more. */
+  private void answerPulls(JobRefusal others) {
+    for (Iterator<ParkedPull> it = pulls.iterator(); it.hasNext(); ) {
+      ParkedPull p = it.next();
+      if (p.version() <= applied && others == null) {
+        it.remove();
+        try {
+          p.answer().answer(pullAnswer(p.step(), p.version()));
+        } catch (JobRefusal e) {
+          p.answer().fail(e);
+        }
+      } else if (others != null) {
+        it.remove();
+        p.answer().fail(others);
+      }
+    }
   }
 
   private Pull pullAnswer(long step, long version) {
@@ -443,6 +481,7 @@ public final class RangeFollower {
       p.answer().fail(JobRefusal.shuttingDown("server " + index + " shutting down"));
     }
     states.clear();
+    answerPulls(JobRefusal.shuttingDown("server " + index + " shutting down"));
   }
 
   private void fail(String reason) {
@@ -450,6 +489,7 @@ public final class RangeFollower {
       failure = reason;
     }
     answerWaiting();
+    answerPulls(JobRefusal.jobStopped("the job stopped: " + failure));
     notifyAll();
   }
 

@@ -169,8 +169,8 @@ class RangeFollowerTest {
 
   @Test
   void aPullOrPushBeyondTheFollowersStepsAsksTheWorkerToJoinAgain() {
-    // never in a running job: the follower restarted from a checkpoint behind the worker
-    JobRefusal pull = assertThrows(JobRefusal.class, () -> pull(1));
+    // never in a running job: the servers rolled back to a checkpoint behind the worker
+    JobRefusal pull = assertThrows(JobRefusal.class, () -> pull(2));
     assertTrue(io.gradflow.common.wire.Rejoin.isAsked(RefusalStatus.of(pull)), pull.getMessage());
     JobRefusal push = assertThrows(JobRefusal.class, () -> push(1, 0, 4));
     assertTrue(io.gradflow.common.wire.Rejoin.isAsked(RefusalStatus.of(push)), push.getMessage());
@@ -262,5 +262,52 @@ class RangeFollowerTest {
         assertEquals(Float.floatToIntBits(whole.tensor(t)[i]), Float.floatToIntBits(mine.tensor(t)[i]), Network.tensorName(t) + "[" + i + "]");
       }
     }
+  }
+
+  /**
+   * A worker asks a follower for the next step's weights together with the coordinator, before the
+   * step closed: the pull waits and is answered when its version is made; a cancelled one is
+   * forgotten, and a seed fails the waiting ones with a rejoin.
+   */
+  @Test
+  void aPullOfTheNextVersionWaitsUntilTheStepCloses() {
+    List<Pull> answers = new java.util.ArrayList<>();
+    List<JobRefusal> failures = new java.util.ArrayList<>();
+    PullAnswer answer = new PullAnswer() {
+      @Override
+      public void answer(Pull pull) {
+        answers.add(pull);
+      }
+
+      @Override
+      public void fail(JobRefusal refusal) {
+        failures.add(refusal);
+      }
+    };
+    PullAnswer cancelled = new PullAnswer() {
+      @Override
+      public void answer(Pull pull) {
+        throw new AssertionError("a cancelled pull is not answered");
+      }
+
+      @Override
+      public void fail(JobRefusal refusal) {
+        throw new AssertionError("a cancelled pull is not answered");
+      }
+    };
+    follower.pull(1, answer);
+    follower.pull(1, cancelled);
+    follower.cancelPull(cancelled);
+    assertEquals(1, follower.waitingPulls());
+    push(0, 0, 2);
+    assertTrue(answers.isEmpty(), "step 1 is not closed yet");
+    push(0, 2, 4);
+    assertEquals(1, answers.size(), "answered when step 1 closed");
+    assertEquals(1, answers.get(0).weightsVersion());
+    assertEquals(0, follower.waitingPulls());
+    follower.pull(2, answer);
+    seed(GENERATION + 1, 0, Network.initialize(SPEC), new float[Network.initialize(SPEC).tensorCount()][0], false);
+    assertEquals(1, failures.size());
+    assertTrue(io.gradflow.common.wire.Rejoin.isAsked(RefusalStatus.of(failures.get(0))), failures.get(0).getMessage());
   }
 }
