@@ -36,6 +36,12 @@ public enum ExitCode {
    * {@code server --linger-seconds}) said there is nothing left to compute.
    */
   JOB_OVER(10),
+  /**
+   * The coordinator of a job with sharded servers stopped because a follower lost its state (it
+   * restarted): the job rolls back. Restart the coordinator from its newest checkpoint ({@code
+   * --resume-if-any}); it seeds every follower again. The local launcher does so itself.
+   */
+  ROLL_BACK(11),
   /** Interrupted (Ctrl-C). */
   INTERRUPTED(130);
 

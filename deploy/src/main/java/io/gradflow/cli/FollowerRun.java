@@ -13,8 +13,8 @@ import java.util.function.Consumer;
 /**
  * Runs one follower of a job with sharded servers ({@code server --server-index I}, I >= 1) until
  * the coordinator has read its final range: listens (TCP and, when asked, a Unix domain socket),
- * writes the port file, and stops. A follower writes no outputs of its own: the coordinator's hold
- * the whole model.
+ * writes the port file, and stops. A follower writes no outputs of its own (the coordinator's hold
+ * the whole model) and reads no checkpoint: it starts empty and the coordinator seeds it.
  */
 final class FollowerRun {
   private final ServerJob job;
@@ -49,7 +49,7 @@ final class FollowerRun {
     }
     log.accept("server " + index + " (a follower) listening on " + endpoint.bind() + ":" + server.port()
         + (endpoint.unixSocket() == null ? "" : " and unix:" + endpoint.unixSocket()) + "; it owns " + range
-        + (follower.applied() > 0 ? "; resuming after step " + follower.applied() : ""));
+        + "; waiting for the coordinator's state");
     if (endpoint.portFile() != null) {
       java.nio.file.Path tmp = endpoint.portFile().resolveSibling(endpoint.portFile().getFileName() + ".tmp");
       Files.writeString(tmp, Integer.toString(server.port()));

@@ -72,8 +72,6 @@ final class LocalLauncher {
   private final List<String> followerAddresses = new ArrayList<>();
   /** Each follower's port (0 until it first served), so that a restarted follower listens where the workers dial. */
   private final List<Integer> followerPorts = new ArrayList<>();
-  /** Followers the launcher stopped itself to restart every server: their end is no failure. */
-  private final Set<Child> replacedFollowers = new HashSet<>();
   private Path socketDir;
   /** The server's Unix domain socket for the workers, or null: they use loopback TCP. */
   private Path socket;
@@ -109,7 +107,7 @@ final class LocalLauncher {
     socket = socketDir == null ? null : socketDir.resolve("server.sock");
     try (ProcessSupervisor s = new ProcessSupervisor("gradflow-launcher", Duration.ZERO)) {
       supervisor = s;
-      List<JobLaunch.StartingServer> starting = startFollowers(false);
+      List<JobLaunch.StartingServer> starting = startFollowers();
       startServer(false, false);
       awaitFollowers(starting);
       for (int i = 0; i < settings.workers(); i++) {
@@ -124,19 +122,16 @@ final class LocalLauncher {
         if (failure != null) {
           throw new CommandFailure(ExitCode.FAILED, failure);
         }
-        boolean restartable = server.killedOnPurpose || code >= 128;
-        if (!restartable || (!server.killedOnPurpose && restarts >= settings.maxRestarts())) {
+        boolean rollBack = code == ExitCode.ROLL_BACK.code(); // asked for: a follower lost its state
+        boolean restartable = server.killedOnPurpose || code >= 128 || rollBack;
+        if (!restartable || (!server.killedOnPurpose && !rollBack && restarts >= settings.maxRestarts())) {
           throw new CommandFailure(ExitCode.ofChild(code),
               "parameter server exited with code " + code + ": " + server.lastWords());
         }
-        if (!server.killedOnPurpose) {
+        if (!server.killedOnPurpose && !rollBack) {
           restarts++;
         }
-        if (settings.servers() > 1) {
-          restartAllServers(code);
-        } else {
-          restartServer(code);
-        }
+        restartServer(code);
       }
       ending = true;
       List<Child> rest = workers();
@@ -218,8 +213,10 @@ final class LocalLauncher {
    */
   private void restartServer(int code) throws IOException, InterruptedException {
     boolean fromCheckpoint = !new CheckpointStore(job.out().resolve("checkpoints"), 1, w -> {}).list().isEmpty();
-    job.display().onEvent("parameter server exited with code " + code + "; restarting it from "
-        + (fromCheckpoint ? "its newest checkpoint" : "the first step (it wrote no checkpoint yet)"));
+    job.display().onEvent((settings.servers() > 1 ? "the coordinator" : "parameter server") + " exited with code " + code
+        + (code == ExitCode.ROLL_BACK.code() ? " (a follower lost its state)" : "") + "; restarting it from "
+        + (fromCheckpoint ? "its newest checkpoint" : "the first step (it wrote no checkpoint yet)")
+        + (settings.servers() > 1 ? "; it seeds the followers" : ""));
     startServer(true, fromCheckpoint);
   }
 
@@ -230,16 +227,10 @@ final class LocalLauncher {
    * they do: the followers still starting are returned for {@link #awaitFollowers}. Over TCP this
    * waits for their ports (the coordinator and the workers need them) and returns none.
    */
-  private List<JobLaunch.StartingServer> startFollowers(boolean resume) throws IOException, InterruptedException {
+  private List<JobLaunch.StartingServer> startFollowers() throws IOException, InterruptedException {
     List<JobLaunch.StartingServer> starting = new ArrayList<>();
     for (int i = 1; i < settings.servers(); i++) { // all at once: a JVM takes a while to start
-      Path followerSocket = socketDir == null ? null : socketDir.resolve("server-" + i + ".sock");
-      if (followerSocket != null) {
-        Files.deleteIfExists(followerSocket); // left by a follower killed with -9
-      }
-      int port = followerPorts.size() >= i ? followerPorts.get(i - 1) : 0;
-      starting.add(job.beginServer(supervisor, "127.0.0.1", port, 1, resume, followerSocket, i,
-          List.of("--servers", Integer.toString(settings.servers()), "--server-index", Integer.toString(i))));
+      starting.add(beginFollower(i));
     }
     synchronized (this) {
       followers.clear();
@@ -261,6 +252,20 @@ final class LocalLauncher {
     return List.of();
   }
 
+  /**
+   * Starts follower {@code i} with the same arguments every time, on its port (0 the first time)
+   * and its Unix domain socket: it starts empty, and the coordinator seeds it.
+   */
+  private JobLaunch.StartingServer beginFollower(int i) throws IOException {
+    Path followerSocket = socketDir == null ? null : socketDir.resolve("server-" + i + ".sock");
+    if (followerSocket != null) {
+      Files.deleteIfExists(followerSocket); // left by a follower killed with -9
+    }
+    int port = followerPorts.size() >= i ? followerPorts.get(i - 1) : 0;
+    return job.beginServer(supervisor, "127.0.0.1", port, 1, false, followerSocket, i,
+        List.of("--servers", Integer.toString(settings.servers()), "--server-index", Integer.toString(i)));
+  }
+
   /** Waits until the followers {@code starting} (server 1 first) serve; one that exits first ends the job. */
   private void awaitFollowers(List<JobLaunch.StartingServer> starting) throws IOException, InterruptedException {
     for (int i = 1; i <= starting.size(); i++) {
@@ -275,12 +280,13 @@ final class LocalLauncher {
   }
 
   /**
-   * A follower died. Killed on purpose or by a signal (within --max-restarts): the coordinator is
-   * killed too and the main loop restarts every server from the newest checkpoint. Otherwise the
-   * job cannot go on without its range.
+   * A follower died. Killed on purpose or by a signal (within --max-restarts): it alone is started
+   * again, with the same arguments; it comes back empty, the coordinator finds it so and rolls the
+   * job back to its newest checkpoint (it exits with {@link ExitCode#ROLL_BACK} and the main loop
+   * restarts it), seeding every follower. Otherwise the job cannot go on without its range.
    */
   private synchronized void followerFailed(Child f, int code) {
-    if (ending || replacedFollowers.contains(f)) {
+    if (ending) {
       return;
     }
     boolean restartable = f.killedOnPurpose || code >= 128;
@@ -293,31 +299,17 @@ final class LocalLauncher {
     if (!f.killedOnPurpose) {
       restarts++;
     }
-    job.display().onEvent(f.role + " exited with code " + code + "; every server restarts from the newest checkpoint");
-    server.kill(); // the main loop sees the coordinator gone and restarts them all
-  }
-
-  /**
-   * A job with sharded servers lost a server: every server restarts from the coordinator's newest
-   * checkpoint, which holds every range (from the first step when there is none yet), the
-   * followers on the ports and sockets the workers dial. The workers then join again.
-   */
-  private void restartAllServers(int code) throws IOException, InterruptedException {
-    synchronized (this) {
-      for (Child f : followers) {
-        replacedFollowers.add(f);
-        f.kill();
-      }
+    int i = followers.indexOf(f) + 1;
+    job.display().onEvent(f.role + " exited with code " + code + "; restarting it alone (the coordinator seeds it)");
+    try {
+      Child again = beginFollower(i).child();
+      followers.set(i - 1, again);
+      supervisor.onFailure(again, c -> followerFailed(again, c));
+    } catch (IOException e) {
+      failure = "cannot restart " + f.role + ": " + e.getMessage();
+      ending = true;
+      supervisor.stopAll();
     }
-    for (Child f : followers) {
-      f.process.waitFor();
-    }
-    boolean fromCheckpoint = !new CheckpointStore(job.out().resolve("checkpoints"), 1, w -> {}).list().isEmpty();
-    job.display().onEvent("a server of the job exited (the coordinator with code " + code + "); restarting all "
-        + settings.servers() + " servers from " + (fromCheckpoint ? "the newest checkpoint" : "the first step (no checkpoint yet)"));
-    List<JobLaunch.StartingServer> starting = startFollowers(fromCheckpoint);
-    startServer(true, fromCheckpoint);
-    awaitFollowers(starting);
   }
 
   /** The arguments that make a server the coordinator of the followers, or none with one server. */

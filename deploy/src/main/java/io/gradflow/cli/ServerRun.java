@@ -100,7 +100,12 @@ final class ServerRun {
       }
       followerClients = new io.gradflow.ps.FollowerClients(java.util.List.copyOf(followers), FOLLOWER_PATIENCE_MILLIS);
       server.coordinator().shard(ranges, followerClients);
-      log.accept("coordinator of " + ranges.size() + " sharded servers; it owns " + ranges.get(0));
+      log.accept("coordinator of " + ranges.size() + " sharded servers; it owns " + ranges.get(0) + "; seeding the followers");
+      try {
+        server.coordinator().seedFollowers();
+      } catch (IllegalStateException e) {
+        throw new CommandFailure(ExitCode.UNAVAILABLE, e.getMessage());
+      }
     }
     if (endpoint.sharedMemory() != null) {
       server.sharedMemory(endpoint.sharedMemory());
@@ -139,7 +144,20 @@ final class ServerRun {
         Thread.currentThread().interrupt();
       }
     }));
+    io.gradflow.ps.FollowerWatch watch = followerClients == null ? null
+        : new io.gradflow.ps.FollowerWatch(followerClients, server.coordinator()).start();
     String failure = server.coordinator().awaitEnd();
+    if (watch != null) {
+      watch.stop();
+    }
+    String rollBack = server.coordinator().rollBackReason();
+    if (rollBack != null) {
+      server.stop();
+      for (io.grpc.ManagedChannel f : followers) {
+        f.shutdownNow();
+      }
+      throw new CommandFailure(ExitCode.ROLL_BACK, rollBack + ": restart the coordinator from its newest checkpoint (--resume-if-any)");
+    }
     long endedAt = System.nanoTime();
     server.coordinator().awaitAllLeft(LEAVE_GRACE_MILLIS);
     if (failure == null) {

@@ -1,6 +1,7 @@
 package io.gradflow.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.gradflow.common.checkpoint.Checkpoint;
@@ -16,8 +17,9 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code train --servers S} with real JVMs: the parameters cut into S ranges, one server process
  * per range, give the single process's weights to the bit for S = 2 and 3 with 1, 2 and 3 workers,
  * with and without staleness; the coordinator's outputs and final checkpoint hold the whole model;
- * a follower or the coordinator killed with -9 restarts every server from the checkpoint, and the
- * job ends on the same weights.
+ * a follower killed with -9 and restarted alone comes back empty, the coordinator rolls back to its
+ * checkpoint and seeds it; a coordinator killed and restarted alone seeds the followers ahead of
+ * it; either way the job ends on the same weights.
  */
 class ShardedServersIT {
   /** Two epochs of 12 steps and a bit: evaluations read the followers' ranges twice, the end once. */
@@ -93,15 +95,21 @@ class ShardedServersIT {
   }
 
   @Test
-  void aKilledFollowerOrCoordinatorRestartsEveryServerFromTheCheckpointAndEndsOnTheSameWeights() {
+  void aKilledFollowerRestartedAloneIsSeededAndTheJobEndsOnTheSameWeights() {
     Path follower = tmp.resolve("kill-follower");
     Jobs.Run r = Jobs.run(job(follower, 2, "--servers", "2", "--fault", "kill-server:1@15"));
     assertWeights(singleProcess, follower, r);
-    assertTrue(r.out().contains("restarting all 2 servers from the newest checkpoint"), r.out());
+    assertTrue(r.out().contains("restarting it alone"), r.out());
+    assertTrue(r.out().contains("rolling back: server 1 lost its state"), r.out());
+    assertFalse(r.out().contains("restarting all"), r.out());
+  }
+
+  @Test
+  void aKilledCoordinatorRestartedAloneSeedsTheFollowersAheadOfItAndTheJobEndsOnTheSameWeights() {
     Path coordinator = tmp.resolve("kill-coordinator");
-    r = Jobs.run(job(coordinator, 2, "--servers", "3", "--staleness", "1", "--fault", "kill-server:0@22"));
+    Jobs.Run r = Jobs.run(job(coordinator, 2, "--servers", "3", "--staleness", "1", "--fault", "kill-server:0@22"));
     assertWeights(singleProcessStale, coordinator, r);
-    assertTrue(r.out().contains("restarting all 3 servers from the newest checkpoint"), r.out());
+    assertTrue(r.out().contains("restarting it from its newest checkpoint; it seeds the followers"), r.out());
   }
 
   @Test

@@ -10,14 +10,23 @@ import io.gradflow.proto.TensorChunk;
 import io.grpc.Channel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import io.gradflow.common.wire.ParameterRange;
+import io.gradflow.proto.FollowerStatusRequest;
+import io.gradflow.proto.SeedChunk;
+import io.gradflow.proto.SeedHeader;
+import io.gradflow.proto.SeedResponse;
+import io.grpc.stub.StreamObserver;
 import java.util.Iterator;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The coordinator's {@link FollowerStates} over gRPC: reads each follower's range with the
- * RangeFollower service's RangeState, one follower after the other, retrying for up to {@code
- * patience} while a follower is unreachable.
+ * The coordinator's {@link FollowerStates} over gRPC: seeds each follower with the RangeFollower
+ * service's Seed and reads its range with RangeState, one follower after the other, retrying for up
+ * to {@code patience} while a follower is unreachable (or not seeded yet); asks their generations
+ * with Status.
  */
 public final class FollowerClients implements FollowerStates {
   private final List<Channel> channels;
@@ -91,6 +100,97 @@ public final class FollowerClients implements FollowerStates {
         } catch (InterruptedException ie) {
           Thread.currentThread().interrupt();
           throw new IllegalStateException("interrupted while reading server " + server);
+        }
+        backoff = Math.min(2_000, backoff * 2);
+      }
+    }
+  }
+
+  @Override
+  public void seed(SeedHeader header, List<ParameterRange> ranges, Network weights, float[][] velocity, List<Network> earlier) {
+    for (int i = 0; i < channels.size(); i++) {
+      List<SeedChunk> chunks = FollowerSeed.chunks(header, ranges.get(i + 1), weights, velocity, earlier);
+      int server = i + 1;
+      Channel channel = channels.get(i);
+      retrying(server, "seed", () -> {
+        CompletableFuture<SeedResponse> done = new CompletableFuture<>();
+        StreamObserver<SeedChunk> out = RangeFollowerGrpc.newStub(channel).withDeadlineAfter(patienceMillis, TimeUnit.MILLISECONDS)
+            .seed(observer(done));
+        for (SeedChunk c : chunks) {
+          out.onNext(c);
+        }
+        out.onCompleted();
+        try {
+          done.get();
+        } catch (ExecutionException e) {
+          if (e.getCause() instanceof StatusRuntimeException sre) {
+            throw sre;
+          }
+          throw new IllegalStateException("seeding server " + server + " failed: " + e.getCause(), e.getCause());
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new IllegalStateException("interrupted while seeding server " + server);
+        }
+      });
+    }
+  }
+
+  /**
+   * The coordinator generation each follower was seeded by, server 1 first (0: none since it
+   * started), or -1 for a follower that did not answer within {@code timeoutMillis}.
+   */
+  public long[] generations(long timeoutMillis) {
+    long[] out = new long[channels.size()];
+    for (int i = 0; i < out.length; i++) {
+      try {
+        out[i] = RangeFollowerGrpc.newBlockingStub(channels.get(i)).withDeadlineAfter(timeoutMillis, TimeUnit.MILLISECONDS)
+            .status(FollowerStatusRequest.getDefaultInstance()).getGeneration();
+      } catch (StatusRuntimeException e) {
+        out[i] = -1;
+      }
+    }
+    return out;
+  }
+
+  private static StreamObserver<SeedResponse> observer(CompletableFuture<SeedResponse> done) {
+    return new StreamObserver<>() {
+      @Override
+      public void onNext(SeedResponse r) {
+        done.complete(r);
+      }
+
+      @Override
+      public void onError(Throwable t) {
+        done.completeExceptionally(t);
+      }
+
+      @Override
+      public void onCompleted() {
+        done.complete(SeedResponse.getDefaultInstance());
+      }
+    };
+  }
+
+  /** Runs {@code call} against {@code server}, again with backoff while it is unreachable, for up to the patience. */
+  private void retrying(int server, String what, Runnable call) {
+    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(patienceMillis);
+    long backoff = 100;
+    while (true) {
+      try {
+        call.run();
+        return;
+      } catch (StatusRuntimeException e) {
+        Status.Code code = e.getStatus().getCode();
+        boolean again = (code == Status.Code.UNAVAILABLE || code == Status.Code.DEADLINE_EXCEEDED) && System.nanoTime() < deadline;
+        if (!again) {
+          throw new IllegalStateException("cannot " + what + " server " + server + ": " + code
+              + (e.getStatus().getDescription() == null ? "" : ": " + e.getStatus().getDescription()), e);
+        }
+        try {
+          Thread.sleep(backoff);
+        } catch (InterruptedException ie) {
+          Thread.currentThread().interrupt();
+          throw new IllegalStateException("interrupted while trying to " + what + " server " + server);
         }
         backoff = Math.min(2_000, backoff * 2);
       }

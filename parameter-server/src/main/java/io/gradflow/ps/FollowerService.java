@@ -16,6 +16,10 @@ import io.gradflow.proto.RangeFollowerGrpc;
 import io.gradflow.proto.RangeStateChunk;
 import io.gradflow.proto.RangeStateHeader;
 import io.gradflow.proto.RangeStateRequest;
+import io.gradflow.proto.FollowerStatus;
+import io.gradflow.proto.FollowerStatusRequest;
+import io.gradflow.proto.SeedChunk;
+import io.gradflow.proto.SeedResponse;
 import io.gradflow.proto.ReadyRequest;
 import io.gradflow.proto.ReadyResponse;
 import io.gradflow.proto.TensorChunk;
@@ -25,11 +29,12 @@ import io.grpc.ServerCallHandler;
 import io.grpc.ServerMethodDefinition;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.Status;
+import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 
 /**
  * The gRPC face of a {@link RangeFollower}: the workers' PullWeights and PushGradients for its
- * range, the coordinator's RangeState; join, ready, heartbeat and leave belong to the coordinator
+ * range, the coordinator's RangeState, Seed and Status; join, ready, heartbeat and leave belong to the coordinator
  * and are refused here.
  */
 final class FollowerService extends ParameterServerGrpc.ParameterServerImplBase {
@@ -95,6 +100,54 @@ final class FollowerService extends ParameterServerGrpc.ParameterServerImplBase 
           response.onError(RefusalStatus.of(e));
         }
       }
+
+      @Override
+      public StreamObserver<SeedChunk> seed(StreamObserver<SeedResponse> response) {
+        FollowerSeed seed = new FollowerSeed(follower.network(), follower.range());
+        return new StreamObserver<>() {
+          private boolean failed;
+
+          @Override
+          public void onNext(SeedChunk chunk) {
+            if (failed) {
+              return;
+            }
+            try {
+              seed.add(chunk);
+            } catch (RuntimeException e) {
+              failed = true;
+              response.onError(RefusalStatus.of(e));
+            }
+          }
+
+          @Override
+          public void onError(Throwable t) {
+            failed = true; // nothing was taken
+          }
+
+          @Override
+          public void onCompleted() {
+            if (failed) {
+              return;
+            }
+            long before;
+            try {
+              before = seed.seed(follower);
+            } catch (RuntimeException e) {
+              response.onError(RefusalStatus.of(e));
+              return;
+            }
+            response.onNext(SeedResponse.newBuilder().setAppliedBefore(before).build());
+            response.onCompleted();
+          }
+        };
+      }
+
+      @Override
+      public void status(FollowerStatusRequest request, StreamObserver<FollowerStatus> response) {
+        response.onNext(FollowerStatus.newBuilder().setGeneration(follower.generation()).setApplied(follower.applied()).build());
+        response.onCompleted();
+      }
     }.bindService();
   }
 
@@ -144,6 +197,9 @@ final class FollowerService extends ParameterServerGrpc.ParameterServerImplBase 
         response.onError(RefusalStatus.of(refusal));
       }
     };
+    if (response instanceof ServerCallStreamObserver<PullChunk> call) {
+      call.setOnCancelHandler(() -> follower.cancelPull(answer)); // a pull waiting for the next version, given up
+    }
     try {
       follower.pull(request.getStep(), answer);
     } catch (RuntimeException e) {

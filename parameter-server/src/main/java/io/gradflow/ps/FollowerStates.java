@@ -19,4 +19,15 @@ public interface FollowerStates {
    * @throws RuntimeException saying which follower could not be read
    */
   void fill(long version, Network weights, float[][] velocity, List<Network> earlier, boolean last);
+
+  /**
+   * Seeds every follower with its range ({@code ranges.get(i)} to server i) of the state the
+   * coordinator starts from: {@code header} (generation, steps applied, fingerprint), the weights,
+   * the momentum and the earlier versions {@code header.step - earlier.size() .. header.step - 1}.
+   * Blocks until every follower took it (waiting for one that is still starting).
+   *
+   * @throws RuntimeException saying which follower could not be seeded
+   */
+  void seed(io.gradflow.proto.SeedHeader header, List<io.gradflow.common.wire.ParameterRange> ranges, Network weights,
+      float[][] velocity, List<Network> earlier);
 }

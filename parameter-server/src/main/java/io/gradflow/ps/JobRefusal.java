@@ -20,7 +20,7 @@ public final class JobRefusal extends RuntimeException {
     JOB_STOPPED,
     /** The job finished: there is nothing left to compute (OUT_OF_RANGE). */
     JOB_OVER,
-    /** The server is shutting down; the worker may retry elsewhen (UNAVAILABLE). */
+    /** The server is shutting down, or not ready yet (a follower not seeded); the worker may retry elsewhen (UNAVAILABLE). */
     SHUTTING_DOWN,
     /** The server does not know this worker (any more): it should join again (FAILED_PRECONDITION marked rejoin). */
     REJOIN
@@ -58,6 +58,11 @@ public final class JobRefusal extends RuntimeException {
   }
 
   static JobRefusal shuttingDown(String message) {
+    return new JobRefusal(Kind.SHUTTING_DOWN, message);
+  }
+
+  /** Not ready yet (a follower waiting for its coordinator's state): UNAVAILABLE, the caller retries. */
+  static JobRefusal notReady(String message) {
     return new JobRefusal(Kind.SHUTTING_DOWN, message);
   }
 

@@ -28,6 +28,12 @@ import java.util.TreeMap;
  * its range of the next versions. The coordinator (server 0) decides who computes what; the
  * follower only counts.
  *
+ * <p>A follower keeps nothing on disk: it starts empty and answers every call UNAVAILABLE until the
+ * coordinator seeds it ({@link #seed}) with its range of the state the coordinator starts from
+ * (fresh or a checkpoint), and a seed resets whatever it held (a coordinator restarted from a
+ * checkpoint behind it). The seed names the coordinator's generation; a push must carry the same
+ * one, so a push computed for an earlier coordinator is not counted (the worker joins again).
+ *
  * <p>Which steps can arrive: a worker pushes step t only after it pulled version {@code max(0, t -
  * K)} of this range from here, so pushes come for the open steps {@code applied .. applied + K}
  * (earlier ones are duplicates). Which versions can be asked for: the coordinator's open steps
@@ -69,11 +75,14 @@ public final class RangeFollower {
 
   private record ParkedState(long version, boolean last, StateAnswer answer) {}
 
+  private record ParkedPull(long step, long version, PullAnswer answer) {}
+
   private final int index;
   private final Network net;
   private final ParameterRange range;
   private final TrainingSetup setup;
   private final int staleness;
+  private final String fingerprint;
   private final int microShards;
   private final long every;
   private final io.gradflow.common.wire.PushPrecision precision;
@@ -84,16 +93,19 @@ public final class RangeFollower {
   private final TreeMap<Long, List<TensorChunk>> versions = new TreeMap<>();
   private final TreeMap<Long, State> kept = new TreeMap<>();
   private final List<ParkedState> states = new ArrayList<>();
+  private final List<ParkedPull> pulls = new ArrayList<>();
   private long applied;
   private long duplicates;
   private long reduceNanos;
   private long updateNanos;
   private String failure;
   private boolean finished;
+  /** The coordinator generation that seeded this follower; 0: not seeded since it started. */
+  private long generation;
 
   /**
    * @param index this server's index (1..S-1), for messages
-   * @param job the job (its weights as initialised or from the checkpoint it resumes)
+   * @param job the job (its spec, config and data; the state comes with {@link #seed})
    * @param range the range this follower owns
    * @param checkpointEvery the coordinator's {@code --checkpoint-every} (0: at the end only)
    */
@@ -107,20 +119,84 @@ public final class RangeFollower {
     this.every = checkpointEvery;
     this.precision = job.config().pushPrecision();
     this.tensors = PushSession.Tensors.of(net, range);
-    List<Network> earlier = List.of();
-    if (job.resumeFrom() != null) {
-      setup.update().optimizer().restore(job.resumeFrom().velocity(), job.resumeFrom().optimizerStarted());
-      applied = job.resumeFrom().step();
-      earlier = job.resumeFrom().earlierWeights();
-    }
-    for (int i = 0; i < earlier.size(); i++) {
-      versions.put(applied - earlier.size() + i, RangeChunks.floats(range, WeightSnapshots.tensorsOf(earlier.get(i))));
-    }
-    versions.put(applied, RangeChunks.floats(range, WeightSnapshots.tensorsOf(net)));
+    this.fingerprint = new JobIdentity(net, job.config()).fingerprint();
     for (int i = 0; i <= staleness; i++) {
       spare.add(new OpenStep(microShards, net));
     }
+  }
+
+  /**
+   * Takes the coordinator's state for this range, whatever this follower held: {@code step}
+   * applied steps, the weights and momentum ({@code weights}, {@code velocity}: only this range's
+   * elements are read) and, with staleness K, the versions {@code step - earlier.size() .. step -
+   * 1}. Open steps and their partial sums are dropped (they are handed out again), and reads parked
+   * by an earlier coordinator fail. Returns the steps applied before, or -1 when it held no state.
+   */
+  public synchronized long seed(long generation, String jobFingerprint, long step, boolean optimizerStarted, Network weights,
+      float[][] velocity, List<Network> earlier) {
+    if (generation == 0) {
+      throw JobRefusal.badRequest("a seed names the coordinator's generation, got 0");
+    }
+    if (!fingerprint.equals(jobFingerprint)) {
+      throw JobRefusal.refused("server " + index + " serves another job (fingerprint " + fingerprint.substring(0, 12)
+          + "), not the coordinator's (" + (jobFingerprint.length() > 12 ? jobFingerprint.substring(0, 12) : jobFingerprint)
+          + "): start it with the coordinator's job options");
+    }
+    if (step < 0 || step > totalSteps() || earlier.size() != Math.min(step, staleness)) {
+      throw JobRefusal.badRequest("a seed of " + step + " applied steps with " + earlier.size() + " earlier version(s): expected 0.."
+          + totalSteps() + " steps and " + Math.min(Math.max(step, 0), staleness) + " earlier version(s)");
+    }
+    long before = this.generation == 0 ? -1 : applied;
+    float[][] v = new float[net.tensorCount()][];
+    for (int t = 0; t < v.length; t++) {
+      int from = range.from()[t];
+      int n = range.lengthIn(t);
+      System.arraycopy(weights.tensor(t), from, net.tensor(t), from, n);
+      v[t] = setup.update().optimizer().velocity(t).clone();
+      System.arraycopy(velocity[t], from, v[t], from, n);
+    }
+    setup.update().optimizer().restore(v, optimizerStarted);
+    applied = step;
+    while (!open.isEmpty()) {
+      OpenStep s = open.removeFirst();
+      s.sum.clear();
+      spare.add(s);
+    }
+    versions.clear();
+    kept.clear();
+    for (int i = 0; i < earlier.size(); i++) {
+      versions.put(step - earlier.size() + i, RangeChunks.floats(range, WeightSnapshots.tensorsOf(earlier.get(i))));
+    }
+    versions.put(applied, RangeChunks.floats(range, WeightSnapshots.tensorsOf(net)));
+    for (ParkedState p : states) {
+      p.answer().fail(JobRefusal.notReady("server " + index + " was seeded again by a restarted coordinator"));
+    }
+    states.clear();
+    answerPulls(JobRefusal.rejoin("server " + index + " was seeded again by a restarted coordinator: join the coordinator again"));
+    failure = null;
+    finished = false;
+    this.generation = generation;
     openDue();
+    notifyAll();
+    return before;
+  }
+
+  /** The coordinator generation that seeded this follower, 0 before its first seed. */
+  public synchronized long generation() {
+    return generation;
+  }
+
+  private void checkSeeded() {
+    if (generation == 0) {
+      throw JobRefusal.notReady("server " + index + " (a follower) holds no state yet: it waits for the coordinator's seed");
+    }
+  }
+
+  private void checkGeneration(PushHeader h) {
+    if (h.getServerGeneration() != generation) {
+      throw JobRefusal.rejoin("push for coordinator generation " + Long.toHexString(h.getServerGeneration()) + " but server " + index
+          + " was seeded by generation " + Long.toHexString(generation) + " (the coordinator restarted): join the coordinator again");
+    }
   }
 
   /** The range this follower owns. */
@@ -170,10 +246,12 @@ public final class RangeFollower {
     if (failure != null) {
       throw JobRefusal.jobStopped("the job stopped: " + failure);
     }
+    checkSeeded();
     PushSession.checkHeader(h, microShards, precision, false);
-    if (h.getStep() > applied + staleness) { // never in a running job: the servers restarted from a checkpoint
+    checkGeneration(h);
+    if (h.getStep() > applied + staleness) { // never in a running job: the servers rolled back to a checkpoint
       throw JobRefusal.rejoin("push for step " + (h.getStep() + 1) + " but server " + index + " has applied " + applied
-          + " steps (it restarted from a checkpoint): join the coordinator again");
+          + " steps (the servers rolled back to a checkpoint): join the coordinator again");
     }
     long[][] staging = stagingPool.poll();
     if (staging == null) {
@@ -200,6 +278,7 @@ public final class RangeFollower {
     reduceNanos += push.stagingNanos();
     push.checkComplete();
     PushHeader h = push.header();
+    checkGeneration(h); // seeded again while the push was staged
     OpenStep s = openStep(h.getStep());
     boolean duplicate;
     if (h.getStep() < applied || s == null) {
@@ -239,7 +318,7 @@ public final class RangeFollower {
   private void closeStep() {
     OpenStep s = open.removeFirst();
     long start = System.nanoTime();
-    setup.update().apply(net, s.sum, applied);
+    setup.update().apply(net, s.sum, applied, range); // this range only: the rest of net is not the job's here
     updateNanos += System.nanoTime() - start;
     spare.add(s);
     if (!setup.update().optimizer().lastWeightsFinite()) { // checked in the update's own pass
@@ -254,6 +333,7 @@ public final class RangeFollower {
     }
     openDue();
     answerWaiting();
+    answerPulls(null);
   }
 
   /**
@@ -284,22 +364,56 @@ public final class RangeFollower {
 
   /**
    * A worker's pull of step {@code step}: this range of the weights of version {@code max(0, step -
-   * K)}, answered at once. The version exists: a worker pulls here after the coordinator's READY,
-   * and the coordinator hands out a step only after it closed the steps before, which every
-   * follower closed first (a worker completes its push to the coordinator only after the followers
-   * acknowledged theirs). A version not made yet means the servers restarted from a checkpoint
-   * since the coordinator's answer: the worker is asked to join again.
+   * K)}. A worker asks here together with its pull at the coordinator, before the coordinator
+   * answered: the version exists then, or it is the next one ({@code applied + 1}), which this
+   * follower makes when the step it has open closes (the coordinator answers that pull once it
+   * closed the same step), and the pull waits for it without a thread ({@link #cancelPull} when its
+   * call ends first). A version further ahead means the servers rolled back to a checkpoint since
+   * the worker's last answer: the worker is asked to join again.
    */
   public synchronized void pull(long step, PullAnswer answer) {
     if (failure != null) {
       throw JobRefusal.jobStopped("the job stopped: " + failure);
     }
+    checkSeeded();
     long version = Math.max(0, step - staleness);
+    if (version == applied + 1 && version <= totalSteps()) {
+      pulls.add(new ParkedPull(step, version, answer));
+      return;
+    }
     if (version > applied) {
       throw JobRefusal.rejoin("pull of step " + (step + 1) + " (version " + version + ") but server " + index + " has applied "
-          + applied + " steps (it restarted from a checkpoint): join the coordinator again");
+          + applied + " steps (the servers rolled back to a checkpoint): join the coordinator again");
     }
     answer.answer(pullAnswer(step, version));
+  }
+
+  /** Forgets a waiting pull (its call ended). */
+  public synchronized void cancelPull(PullAnswer answer) {
+    pulls.removeIf(p -> p.answer() == answer);
+  }
+
+  /** Pulls waiting for the next version (for tests). */
+  synchronized int waitingPulls() {
+    return pulls.size();
+  }
+
+  /** Answers the waiting pulls whose version exists now; after a seed or a failure, fails those that wait for more. */
+  private void answerPulls(JobRefusal others) {
+    for (Iterator<ParkedPull> it = pulls.iterator(); it.hasNext(); ) {
+      ParkedPull p = it.next();
+      if (p.version() <= applied && others == null) {
+        it.remove();
+        try {
+          p.answer().answer(pullAnswer(p.step(), p.version()));
+        } catch (JobRefusal e) {
+          p.answer().fail(e);
+        }
+      } else if (others != null) {
+        it.remove();
+        p.answer().fail(others);
+      }
+    }
   }
 
   private Pull pullAnswer(long step, long version) {
@@ -319,6 +433,7 @@ public final class RangeFollower {
     if (failure != null) {
       throw JobRefusal.jobStopped("the job stopped: " + failure);
     }
+    checkSeeded();
     if (version > applied) {
       states.add(new ParkedState(version, last, answer));
       return;
@@ -366,6 +481,7 @@ public final class RangeFollower {
       p.answer().fail(JobRefusal.shuttingDown("server " + index + " shutting down"));
     }
     states.clear();
+    answerPulls(JobRefusal.shuttingDown("server " + index + " shutting down"));
   }
 
   private void fail(String reason) {
@@ -373,6 +489,7 @@ public final class RangeFollower {
       failure = reason;
     }
     answerWaiting();
+    answerPulls(JobRefusal.jobStopped("the job stopped: " + failure));
     notifyAll();
   }
 

@@ -74,6 +74,11 @@ public final class StepCoordinator {
   private int servers = 1;
   /** The followers' ranges (sharded servers), or null. */
   private FollowerStates followers;
+  private List<io.gradflow.common.wire.ParameterRange> ranges = List.of();
+  /** Sharded servers: this coordinator's generation, random and non-zero (see {@link #seedFollowers}); 0 with one server. */
+  private long generation;
+  /** Why the job must roll back to its newest checkpoint (a follower lost its state), or null. */
+  private String rollBack;
 
   public StepCoordinator(ServerJob job, ServerPolicy policy, TrainingListener listener) {
     this.job = job;
@@ -123,9 +128,65 @@ public final class StepCoordinator {
     }
     this.servers = ranges.size();
     this.followers = followers;
+    this.ranges = List.copyOf(ranges);
+    while (generation == 0) {
+      generation = new java.security.SecureRandom().nextLong();
+    }
     this.tensors = PushSession.Tensors.of(net, ranges.get(0));
     snapshots.sendOnly(ranges.get(0));
     steps.keepItemsApart();
+  }
+
+  /**
+   * Sharded servers: sends every follower its range of the state this coordinator starts from (the
+   * initial weights, or the checkpoint it resumes from), with this coordinator's generation; a
+   * follower takes it whatever it held. Blocks until every follower took it; call before the first
+   * join. Nothing with one server.
+   */
+  public void seedFollowers() {
+    io.gradflow.proto.SeedHeader header;
+    Network weights;
+    float[][] velocity;
+    List<Network> earlier;
+    synchronized (this) {
+      if (followers == null) {
+        return;
+      }
+      header = io.gradflow.proto.SeedHeader.newBuilder().setGeneration(generation).setStep(step)
+          .setOptimizerStarted(setup.update().optimizer().started()).setFingerprint(identity.fingerprint()).build();
+      weights = net.copy();
+      velocity = new float[net.tensorCount()][];
+      for (int t = 0; t < velocity.length; t++) {
+        velocity[t] = setup.update().optimizer().velocity(t).clone();
+      }
+      earlier = snapshots.versions().earlier().stream().map(Network::copy).toList();
+    }
+    followers.seed(header, ranges, weights, velocity, earlier);
+  }
+
+  /** Sharded servers: the generation this coordinator seeds its followers with (0 with one server). */
+  public synchronized long generation() {
+    return generation;
+  }
+
+  /**
+   * A follower lost its state (it restarted): the job cannot go on, since no server holds that
+   * range of the newest weights, and must roll back to its newest checkpoint. The coordinator stops
+   * taking part ({@link #awaitEnd} returns, {@link #rollBackReason} says why) and its process
+   * restarts from the checkpoint and seeds the followers again. Nothing once the job finished.
+   */
+  public synchronized void rollBack(String why) {
+    if (finished || failure != null || rollBack != null) {
+      return;
+    }
+    rollBack = why;
+    listener.onEvent("rolling back: " + why + "; the coordinator restarts from the newest checkpoint and seeds every server");
+    notifyAll();
+  }
+
+  /** Why the job rolls back to its newest checkpoint, or null. */
+  public synchronized String rollBackReason() {
+    return rollBack;
   }
 
   /** Deletes the shared-memory files (the server stops). */
@@ -212,7 +273,7 @@ public final class StepCoordinator {
         + (started ? "; it computes from step " + (step + 2) + " on" : ""));
     JoinResponse admitted = identity.admitted(m, step);
     if (servers > 1) {
-      admitted = admitted.toBuilder().setServers(servers).build();
+      admitted = admitted.toBuilder().setServers(servers).setServerGeneration(generation).build();
     }
     if (m.sharedPush == null) {
       return admitted;
@@ -502,7 +563,8 @@ public final class StepCoordinator {
 
   /** Applies the reduced gradient of {@code open} (step {@code step}) once and tells the bookkeeping; returns the step's mean loss. */
   private double applyUpdate(OpenSteps.Step open) {
-    float lr = setup.update().apply(net, open.sum(), step);
+    float lr = ranges.isEmpty() ? setup.update().apply(net, open.sum(), step)
+        : setup.update().apply(net, open.sum(), step, ranges.get(0)); // sharded: range 0 only, the followers update theirs
     double loss = EpochBookkeeping.meanLoss(open.assignment().shardLosses(), job.config().batch());
     epochs.stepApplied(step, loss, lr, setup.update().gradient());
     return loss;
@@ -598,9 +660,9 @@ public final class StepCoordinator {
     return !started || paused;
   }
 
-  /** Waits until the job finished or failed; returns the failure or null. */
+  /** Waits until the job finished, failed or must roll back ({@link #rollBackReason}); returns the failure or null. */
   public synchronized String awaitEnd() throws InterruptedException {
-    while (!finished && failure == null) {
+    while (!finished && failure == null && rollBack == null) {
       wait();
     }
     return failure;

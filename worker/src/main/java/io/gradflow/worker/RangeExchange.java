@@ -31,8 +31,9 @@ import java.util.concurrent.TimeoutException;
 /**
  * A worker's side of a job with sharded servers: server i owns range i of the flattened parameters
  * ({@link ParameterRanges}); server 0, the coordinator, is the worker's main channel, servers 1..S-1
- * (the followers) are reached here. After the coordinator's READY the worker pulls every
- * follower's range of the same step's weights, in parallel; a push goes to every server at once,
+ * (the followers) are reached here. The worker asks every follower for its range of the step's
+ * weights together with its pull at the coordinator, in parallel (and again when the coordinator's
+ * READY names another step); a push goes to every server at once,
  * each with its range, and the coordinator's push is completed (half-closed, which is when the
  * coordinator counts it) only once every follower acknowledged its range: the coordinator never
  * counts micro-shards that a follower lacks, so a follower always has every micro-shard of a step
@@ -41,17 +42,21 @@ import java.util.concurrent.TimeoutException;
 final class RangeExchange {
   private final List<ParameterRange> ranges;
   private final List<Channel> followers;
+  /** The coordinator's generation (from the join): the followers take only pushes that carry it. */
+  private final long generation;
 
-  private RangeExchange(List<ParameterRange> ranges, List<Channel> followers) {
+  private RangeExchange(List<ParameterRange> ranges, long generation, List<Channel> followers) {
     this.ranges = ranges;
+    this.generation = generation;
     this.followers = followers;
   }
 
   /**
-   * The exchange of a job with {@code servers} servers (as the coordinator said at the join), or
-   * null for one server; {@code followers} are the channels to servers 1..S-1.
+   * The exchange of a job with {@code servers} servers of coordinator generation {@code generation}
+   * (as the coordinator said at the join), or null for one server; {@code followers} are the
+   * channels to servers 1..S-1.
    */
-  static RangeExchange forJob(int servers, Network net, List<Channel> followers) {
+  static RangeExchange forJob(int servers, long generation, Network net, List<Channel> followers) {
     if (servers <= 1) {
       if (!followers.isEmpty()) {
         throw new WorkerFailure(WorkerFailure.Kind.REFUSED, "this worker was given " + followers.size()
@@ -63,7 +68,7 @@ final class RangeExchange {
       throw new WorkerFailure(WorkerFailure.Kind.REFUSED, "the job has " + servers + " sharded servers: expected "
           + (servers - 1) + " --range-server address(es) for servers 1.." + (servers - 1) + ", got " + followers.size());
     }
-    return new RangeExchange(ParameterRanges.split(net.tensorLengths(), servers), List.copyOf(followers));
+    return new RangeExchange(ParameterRanges.split(net.tensorLengths(), servers), generation, List.copyOf(followers));
   }
 
   /** The range server {@code i} owns. */
@@ -77,10 +82,72 @@ final class RangeExchange {
    * is (the caller retries).
    */
   void pullFollowers(String workerId, long step, Network net, long deadlineMillis) {
+    awaitAll(askFollowers(workerId, step, net, deadlineMillis), workerId, net, deadlineMillis);
+  }
+
+  /**
+   * The followers' pulls of one step, asked for together with the coordinator's pull, before its
+   * answer says which step it is: a follower answers as soon as it has that version (it waits for
+   * the next one), so the ranges travel while the coordinator's answer does.
+   */
+  final class FollowerPulls {
+    private final long step;
+    private final List<RangePull> pulls;
+
+    private FollowerPulls(long step, List<RangePull> pulls) {
+      this.step = step;
+      this.pulls = pulls;
+    }
+
+    /** Gives the pulls up and waits until none of them writes into the network any more. */
+    void cancel() {
+      for (RangePull p : pulls) {
+        p.cancel();
+      }
+      for (RangePull p : pulls) {
+        p.awaitEnd();
+      }
+    }
+  }
+
+  /** Asks every follower for its range of the weights of step {@code step}, in parallel; the chunks go into {@code net} as they arrive. */
+  FollowerPulls askFollowers(String workerId, long step, Network net, long deadlineMillis) {
     List<RangePull> pulls = new ArrayList<>();
     for (int i = 0; i < followers.size(); i++) {
       pulls.add(new RangePull(i + 1, workerId, step, net, deadlineMillis));
     }
+    return new FollowerPulls(step, pulls);
+  }
+
+  /**
+   * The coordinator answered READY for step {@code step}: waits for the followers' ranges of it,
+   * from {@code asked} when those pulls were of that step, else (another step, or none asked) from
+   * new pulls once the others are given up. Rethrows a follower's gRPC failure as is (the caller
+   * retries).
+   */
+  void awaitFollowers(FollowerPulls asked, String workerId, long step, Network net, long deadlineMillis) {
+    if (asked != null && asked.step == step) {
+      awaitAll(asked, workerId, net, deadlineMillis);
+      return;
+    }
+    if (asked != null) {
+      asked.cancel();
+    }
+    pullFollowers(workerId, step, net, deadlineMillis);
+  }
+
+  private void awaitAll(FollowerPulls asked, String workerId, Network net, long deadlineMillis) {
+    try {
+      awaitEach(asked, workerId, net, deadlineMillis);
+    } catch (RuntimeException e) {
+      asked.cancel(); // the others no longer write into the network
+      throw e;
+    }
+  }
+
+  private void awaitEach(FollowerPulls asked, String workerId, Network net, long deadlineMillis) {
+    List<RangePull> pulls = asked.pulls;
+    long step = asked.step;
     for (int i = 0; i < pulls.size(); i++) {
       RangePull p = pulls.get(i);
       while (true) {
@@ -93,6 +160,7 @@ final class RangeExchange {
               + " with " + h.getState());
         }
         p = new RangePull(i + 1, workerId, step, net, deadlineMillis);
+        pulls.set(i, p);
       }
     }
   }
@@ -115,8 +183,9 @@ final class RangeExchange {
   CompletableFuture<PushResponse> push(PushHeader header, List<List<TensorChunk>> chunks, StreamObserver<PushChunk> coordinator,
       CompletableFuture<PushResponse> coordinatorAnswer, long deadlineMillis) {
     List<CompletableFuture<PushResponse>> acks = new ArrayList<>();
+    PushHeader toFollowers = header.toBuilder().setServerGeneration(generation).build();
     for (int i = 0; i < followers.size(); i++) {
-      acks.add(send(followers.get(i), header, chunks.get(i + 1), deadlineMillis));
+      acks.add(send(followers.get(i), toFollowers, chunks.get(i + 1), deadlineMillis));
     }
     CompletableFuture<PushResponse> result = new CompletableFuture<>();
     CompletableFuture.allOf(acks.toArray(new CompletableFuture<?>[0])).whenComplete((ok, failed) -> {
@@ -178,6 +247,7 @@ final class RangeExchange {
     private final long step;
     private final long[] received;
     private final CompletableFuture<WeightsHeader> done = new CompletableFuture<>();
+    private final io.grpc.ClientCall<PullRequest, PullChunk> call;
     private WeightsHeader header;
     private String broken;
 
@@ -186,9 +256,25 @@ final class RangeExchange {
       this.net = net;
       this.step = step;
       this.received = new long[net.tensorCount()];
-      ClientCalls.asyncServerStreamingCall(
-          followers.get(server - 1).newCall(ExchangeMethods.PULL, CallOptions.DEFAULT.withDeadlineAfter(deadlineMillis, TimeUnit.MILLISECONDS)),
-          PullRequest.newBuilder().setWorkerId(workerId).setStep(step).build(), this);
+      this.call = followers.get(server - 1).newCall(ExchangeMethods.PULL,
+          CallOptions.DEFAULT.withDeadlineAfter(deadlineMillis, TimeUnit.MILLISECONDS));
+      ClientCalls.asyncServerStreamingCall(call, PullRequest.newBuilder().setWorkerId(workerId).setStep(step).build(), this);
+    }
+
+    void cancel() {
+      call.cancel("not needed", null);
+    }
+
+    /** Waits until the call ended (after its last chunk was written), however it ended. */
+    void awaitEnd() {
+      try {
+        done.handle((h, e) -> null).get(10, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new WorkerFailure(WorkerFailure.Kind.FAILED, "interrupted");
+      } catch (ExecutionException | TimeoutException e) {
+        throw new WorkerFailure(WorkerFailure.Kind.FAILED, "a pull from server " + server + " did not end after it was cancelled");
+      }
     }
 
     @Override

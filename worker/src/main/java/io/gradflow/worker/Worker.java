@@ -175,7 +175,7 @@ public final class Worker {
       warmUp(net, shards, config);
     }
     closeExchange();
-    ranges = RangeExchange.forJob(r.getServers(), net, rangeServers);
+    ranges = RangeExchange.forJob(r.getServers(), r.getServerGeneration(), net, rangeServers);
     shared = SharedMemoryLink.attach(r, net, options.log());
     ReadyRequest ready = ReadyRequest.newBuilder()
         .setWorkerId(workerId).setDataDigest(trainDigest).setTrainCount(train.count())
@@ -365,6 +365,8 @@ public final class Worker {
     private String broken;
     /** The exchange stream this pull was asked on, or null: a call of its own. */
     private final ExchangeStream stream;
+    /** Sharded servers: the followers' pulls of step {@code want}, asked together with this one. */
+    private final RangeExchange.FollowerPulls followerPulls;
 
     /** Asks for step {@code >= want}; micro-shards {@code [pushedFirst, pushedEnd)} of step {@code want - 1} are being pushed. */
     PendingPull(long want, int pushedFirst, int pushedEnd, Network net) {
@@ -381,6 +383,7 @@ public final class Worker {
             channel.newCall(ExchangeMethods.PULL, async.getCallOptions().withDeadlineAfter(deadlineMillis(), TimeUnit.MILLISECONDS)),
             request, this);
       }
+      followerPulls = ranges == null ? null : ranges.askFollowers(workerId, want, net, deadlineMillis());
     }
 
     @Override
@@ -437,6 +440,9 @@ public final class Worker {
       } else if (call != null) {
         call.cancel("not needed", null);
       }
+      if (followerPulls != null) {
+        followerPulls.cancel();
+      }
     }
 
     /**
@@ -453,7 +459,13 @@ public final class Worker {
         if (stream != null) {
           stream.close(); // a refusal leaves the stream usable, but after a timeout it may be stuck
         }
+        if (followerPulls != null) {
+          followerPulls.cancel();
+        }
         throw e;
+      }
+      if (followerPulls != null && (broken != null || h.getState() != WeightsHeader.State.READY)) {
+        followerPulls.cancel(); // no weights of this step wanted now
       }
       if (broken != null) {
         throw new WorkerFailure(WorkerFailure.Kind.FAILED, broken);
@@ -478,7 +490,7 @@ public final class Worker {
           }
         }
         if (ranges != null) {
-          ranges.pullFollowers(workerId, h.getStep(), net, deadlineMillis());
+          ranges.awaitFollowers(followerPulls, workerId, h.getStep(), net, deadlineMillis());
         }
         timeWaited(awaitStart, headerAt);
       }

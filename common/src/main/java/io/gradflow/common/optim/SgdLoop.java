@@ -29,10 +29,18 @@ interface SgdLoop {
   }
 
   /** Returns whether every updated weight is finite (checked in the same pass: {@code w * 0} is 0 only for finite w). */
-  boolean apply(long[] s, float[] g, float[] w, float[] v, float decay, float momentum, float lr, Mode mode);
+  default boolean apply(long[] s, float[] g, float[] w, float[] v, float decay, float momentum, float lr, Mode mode) {
+    return apply(s, g, w, v, decay, momentum, lr, mode, 0, s.length);
+  }
+
+  /**
+   * The update of elements {@code [from, to)} only (a sharded server's range of the tensor); the
+   * others are not read or written. Each element gets the same bits as in the whole pass.
+   */
+  boolean apply(long[] s, float[] g, float[] w, float[] v, float decay, float momentum, float lr, Mode mode, int from, int to);
 
   /** The scalar reference loop. */
-  SgdLoop SCALAR = (s, g, w, v, decay, momentum, lr, mode) -> scalar(s, g, w, v, decay, momentum, lr, mode, 0, s.length);
+  SgdLoop SCALAR = SgdLoop::scalar;
 
   /** The scalar loop over elements {@code [from, to)}; returns whether every updated weight is finite. */
   static boolean scalar(long[] s, float[] g, float[] w, float[] v, float decay, float momentum, float lr, Mode mode, int from, int to) {

@@ -83,12 +83,26 @@ public final class SgdOptimizer {
    * it used.
    */
   public float step(Network net, ExactGradientSum sum, Gradients gradient, long step) {
+    return step(net, sum, gradient, step, null, null);
+  }
+
+  /**
+   * As {@link #step(Network, ExactGradientSum, Gradients, long)} over the elements {@code [from[t],
+   * end[t])} of each tensor t only (a sharded server's range; null: every element): the others of
+   * the weights, momentum, gradient and sum are neither read nor written. Each element in the range
+   * gets the bits of the whole pass; {@link #lastWeightsFinite()} speaks of the range.
+   */
+  public float step(Network net, ExactGradientSum sum, Gradients gradient, long step, int[] from, int[] end) {
     float lr = schedule.rate(step);
     SgdLoop.Mode mode = momentum == 0f ? SgdLoop.Mode.NONE : started ? SgdLoop.Mode.MOMENTUM : SgdLoop.Mode.FIRST;
     boolean finite = true;
     for (int t = 0; t < velocity.length; t++) {
       float decay = (t & 1) == 0 ? weightDecay : 0f;
-      finite &= loop.apply(sum.tensor(t), gradient.tensor(t), net.tensor(t), velocity[t], decay, momentum, lr, mode);
+      int a = from == null ? 0 : from[t];
+      int b = end == null ? velocity[t].length : end[t];
+      if (a < b) {
+        finite &= loop.apply(sum.tensor(t), gradient.tensor(t), net.tensor(t), velocity[t], decay, momentum, lr, mode, a, b);
+      }
     }
     lastWeightsFinite = finite;
     started = true;

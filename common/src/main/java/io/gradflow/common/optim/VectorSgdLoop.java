@@ -33,12 +33,11 @@ final class VectorSgdLoop implements SgdLoop {
   private static final LongVector ZERO = LongVector.zero(LONGS);
 
   @Override
-  public boolean apply(long[] s, float[] g, float[] w, float[] v, float decay, float momentum, float lr, Mode mode) {
+  public boolean apply(long[] s, float[] g, float[] w, float[] v, float decay, float momentum, float lr, Mode mode, int from, int to) {
     FloatVector nonFinite = FloatVector.zero(FLOATS);
     int lanes = FLOATS.length();
-    int n = s.length;
-    int end = n - n % lanes;
-    for (int i = 0; i < end; i += lanes) {
+    int end = to - (to - from) % lanes;
+    for (int i = from; i < end; i += lanes) {
       FloatVector gi = toFloats(s, i, 0).blend(toFloats(s, i + HALF, -1), UPPER);
       ZERO.intoArray(s, i);
       ZERO.intoArray(s, i + HALF);
@@ -54,7 +53,7 @@ final class VectorSgdLoop implements SgdLoop {
       updated.intoArray(w, i);
       nonFinite = nonFinite.add(updated.mul(0f));
     }
-    boolean tailFinite = SgdLoop.scalar(s, g, w, v, decay, momentum, lr, mode, end, n);
+    boolean tailFinite = SgdLoop.scalar(s, g, w, v, decay, momentum, lr, mode, end, to);
     return tailFinite && nonFinite.reduceLanes(VectorOperators.ADD) == 0f;
   }
 

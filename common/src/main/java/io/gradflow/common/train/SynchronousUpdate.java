@@ -49,4 +49,13 @@ public final class SynchronousUpdate {
   public float apply(Network net, ExactGradientSum stepSum, long step) {
     return optimizer.step(net, stepSum, gradient, step);
   }
+
+  /**
+   * As {@link #apply(Network, ExactGradientSum, long)} over one sharded server's range only: the
+   * fused pass runs over {@code range}'s elements of each tensor and leaves the others alone (see
+   * {@link SgdOptimizer#step(Network, ExactGradientSum, Gradients, long, int[], int[])}).
+   */
+  public float apply(Network net, ExactGradientSum stepSum, long step, io.gradflow.common.wire.ParameterRange range) {
+    return optimizer.step(net, stepSum, gradient, step, range.from(), range.end());
+  }
 }

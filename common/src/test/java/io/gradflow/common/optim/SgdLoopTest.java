@@ -92,6 +92,57 @@ class SgdLoopTest {
     }
   }
 
+  /**
+   * A sharded server's ranged pass (elements [from, end) of each tensor) gives each element of the
+   * range the bits of the whole pass, with weight decay and momentum over several steps (first step
+   * and later), and reads or writes nothing outside the range, vector body and scalar tail alike.
+   */
+  @Test
+  void aRangedStepEqualsTheWholeStepOnTheRangeAndLeavesTheRestAlone() {
+    ModelSpec spec = ModelSpec.parse("40-37-3", "relu", "", 1);
+    for (double momentum : new double[] {0.0, 0.9}) {
+      Network whole = Network.initialize(spec);
+      Network ranged = whole.copy();
+      Network before = whole.copy();
+      int[] from = new int[whole.tensorCount()];
+      int[] end = new int[whole.tensorCount()];
+      for (int t = 0; t < from.length; t++) {
+        int n = whole.tensor(t).length;
+        from[t] = Math.min(n, (t * 13 + 5) % 41);
+        end[t] = t == 3 ? from[t] : Math.max(from[t], n - (t * 7 + 3) % 29); // tensor 3: an empty range
+      }
+      SgdOptimizer all = new SgdOptimizer(whole, LearningRateSchedule.constant(0.05), momentum, 1e-3);
+      SgdOptimizer part = new SgdOptimizer(ranged, LearningRateSchedule.constant(0.05), momentum, 1e-3);
+      ExactGradientSum sumAll = new ExactGradientSum(whole);
+      ExactGradientSum sumPart = new ExactGradientSum(ranged);
+      Gradients gAll = new Gradients(spec);
+      Gradients gPart = new Gradients(spec);
+      SplitMix64 rng = new SplitMix64(17);
+      for (int step = 0; step < 4; step++) {
+        long[][] given = new long[sumAll.tensorCount()][];
+        for (int t = 0; t < sumAll.tensorCount(); t++) {
+          given[t] = sums(rng, sumAll.tensor(t).length);
+          System.arraycopy(given[t], 0, sumAll.tensor(t), 0, given[t].length);
+          System.arraycopy(given[t], 0, sumPart.tensor(t), 0, given[t].length);
+        }
+        assertEquals(all.step(whole, sumAll, gAll, step), part.step(ranged, sumPart, gPart, step, from, end));
+        for (int t = 0; t < whole.tensorCount(); t++) {
+          for (int i = 0; i < whole.tensor(t).length; i++) {
+            String what = "momentum " + momentum + " step " + step + " tensor " + t + " [" + i + "]";
+            boolean in = i >= from[t] && i < end[t];
+            assertEquals(Float.floatToRawIntBits(in ? whole.tensor(t)[i] : before.tensor(t)[i]),
+                Float.floatToRawIntBits(ranged.tensor(t)[i]), what + " weight");
+            assertEquals(Float.floatToRawIntBits(in ? all.velocity(t)[i] : 0f), Float.floatToRawIntBits(part.velocity(t)[i]),
+                what + " momentum");
+            assertEquals(Float.floatToRawIntBits(in ? gAll.tensor(t)[i] : 0f), Float.floatToRawIntBits(gPart.tensor(t)[i]),
+                what + " gradient");
+            assertEquals(in ? 0L : given[t][i], sumPart.tensor(t)[i], what + " sum");
+          }
+        }
+      }
+    }
+  }
+
   /** Fixed-point sums of every size up to 2^58, zeros included. */
   private static long[] sums(SplitMix64 rng, int n) {
     long[] s = new long[n];
