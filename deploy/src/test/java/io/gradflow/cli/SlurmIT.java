@@ -131,6 +131,13 @@ class SlurmIT {
   static void stopCluster() throws Exception {
     if (conf != null) {
       ClusterTesting.run(List.of("scancel", "--quiet", "--user", System.getProperty("user.name")), dir, env, 20);
+      // give slurmd the time to end the jobs' steps (after a failed test): stopped first, it
+      // would leave their processes running
+      long deadline = System.nanoTime() + 30_000_000_000L;
+      while (System.nanoTime() < deadline
+          && !ClusterTesting.run(List.of("squeue", "-h", "-o", "%i"), dir, env, 20).output().isBlank()) {
+        Thread.sleep(500);
+      }
     }
     for (int i = daemons.size() - 1; i >= 0; i--) {
       ClusterTesting.stop(daemons.get(i));

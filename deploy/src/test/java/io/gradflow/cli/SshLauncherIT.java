@@ -154,7 +154,7 @@ class SshLauncherIT {
         } catch (java.io.IOException e) {
           return false;
         }
-      }, 120, "the remote workers did not join" + tails(log, sshdLog));
+      }, 180, "the remote workers did not join" + tails(log, sshdLog));
       String server = "127.0.0.1:" + Files.readString(out.resolve("logs/server.port")).trim();
       List<ProcessHandle> javaWorkers = processesWith(" worker --server " + server).stream()
           .filter(p -> p.info().command().orElse("").endsWith("java")).toList();
