@@ -80,7 +80,10 @@ class SlurmIT {
     conf = dir.resolve("slurm.conf");
     // One node, "localhost", with 4 CPUs whatever the machine has (config_overrides): two
     // servers and two workers fit. No cgroups, no accounting. cred_expire is also the delay of a
-    // requeued job (default 120 s); sched_interval makes the scheduler look every 2 s.
+    // requeued job (default 120 s); sched_interval makes the scheduler look every 2 s. MinJobAge
+    // paces 'sbatch --wait': it sleeps 2 s between polls, times 4 after each poll while the sleep
+    // is below MinJobAge / 2, up to 32 s: 2, 8, 8, ... s with 16; 2, 8, 32, 32, ... s with the
+    // default 300. A finished job stays visible at least MinJobAge (16 s) for the requeue.
     Files.writeString(conf, String.join("\n",
         "ClusterName=gradflowit",
         "SlurmctldHost=localhost(127.0.0.1)",
@@ -109,7 +112,7 @@ class SlurmIT {
         "SlurmdParameters=config_overrides",
         "MailProg=/bin/true",
         "InactiveLimit=0",
-        "MinJobAge=300",
+        "MinJobAge=16",
         "KillWait=5",
         "SlurmctldDebug=info",
         "SlurmdDebug=info",
@@ -151,6 +154,7 @@ class SlurmIT {
     List<String> args = new ArrayList<>(List.of("submit", "--slurm", "--nodes", "1", "--servers", "2", "--ntasks", "4",
         "--time", "5:00", "--wait", "--script", work.resolve("job.sbatch").toString()));
     args.addAll(SMALL_JOB);
+    String weights = singleProcessWeights(); // before: the finished job is requeued at once
     // every worker gets the job's end from the server: no late worker to wait for
     Map<String, String> jobEnv = new HashMap<>(env);
     jobEnv.put("GRADFLOW_SERVER_OPTS", "--linger-seconds 1");
@@ -175,7 +179,6 @@ class SlurmIT {
     assertTrue(Files.isRegularFile(summary), "no summary.json in the job's directory" + logs);
     assertEquals(2, RunSummary.read(summary).workers(), logs);
     assertEquals(30, RunSummary.read(summary).steps(), logs);
-    String weights = singleProcessWeights();
     assertEquals(weights, RunSummary.read(summary).weightsSha256(), "same weights as one process");
     for (String w : List.of("worker-0.log", "worker-1.log")) {
       assertTrue(Files.readString(out.resolve("logs").resolve(w)).contains("joined as rank"), w + logs);
