@@ -13,12 +13,25 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * {@code gradflow train --hosts FILE}: the parameter server on this machine, workers on the hosts
  * of a host list, started with the system {@code ssh} (BatchMode, so keys or an agent must be set
  * up). Each remote worker's output comes back over its ssh connection and is shown with a {@code
  * host/slot:} prefix and kept in {@code OUT/logs/}.
+ *
+ * <p>With sharded servers ({@code --servers S}) the server here is server 0, the coordinator, which
+ * writes the outputs; servers 1..S-1, the followers, run over ssh on the first S-1 hosts of the
+ * list, one slot each ({@link Placement}), and the workers on the slots left. The launcher learns
+ * each follower's port from the line it logs when it listens, then starts the coordinator and the
+ * workers with their addresses ({@code --range-server}).
  *
  * <p>The remote command runs the jar at the same path as here (a shared filesystem), or {@code
  * --remote-jar}. It runs the worker in the background and kills it as soon as its ssh connection's
@@ -42,13 +55,52 @@ final class SshLauncher {
           + "(while read -r _ <&3; do :; done; kill $pid 2>/dev/null) & w=$!; exec 3<&-; "
           + "wait $pid; rc=$?; kill $w 2>/dev/null; exit $rc";
 
+  /** The line a follower logs once it listens ({@code FollowerRun}), with its port. */
+  private static final Pattern FOLLOWER_LISTENING = Pattern.compile("server \\d+ \\(a follower\\) listening on \\S+:(\\d+)");
+
   /**
    * Where the workers run and how they are reached: the hosts, the address they dial for the
    * server here, ssh's {@code -o} options, java and the jar on the hosts; {@code err} shows their
-   * output.
+   * output; {@code servers} the job's parameter servers S (1: only the one here).
    */
   record Settings(List<Host> hosts, String serverHost, int serverPort, List<String> sshOpts, String remoteJava,
-      String remoteJar, PrintWriter err) {}
+      String remoteJar, PrintWriter err, int servers) {
+    /** Settings with one server. */
+    Settings(List<Host> hosts, String serverHost, int serverPort, List<String> sshOpts, String remoteJava,
+        String remoteJar, PrintWriter err) {
+      this(hosts, serverHost, serverPort, sshOpts, remoteJava, remoteJar, err, 1);
+    }
+  }
+
+  /** One slot of a host: a worker, or with sharded servers a follower. */
+  record Slot(Host host, int slot) {}
+
+  /**
+   * Where a job's processes go: server i (i = 1..S-1) on the first slot of the host list's i-th
+   * line, a worker on every other slot. The coordinator, server 0, runs here.
+   */
+  record Placement(List<Slot> followers, List<Slot> workers) {
+    /** The placement of {@code servers} servers on {@code hosts}; too few lines or slots is an {@link IllegalArgumentException}. */
+    static Placement of(List<Host> hosts, int servers) {
+      if (servers - 1 > hosts.size()) {
+        throw new IllegalArgumentException("--servers " + servers + " runs servers 1.." + (servers - 1)
+            + " on the first " + (servers - 1) + " hosts of the list, which has " + hosts.size());
+      }
+      List<Slot> followers = new ArrayList<>();
+      List<Slot> workers = new ArrayList<>();
+      for (int i = 0; i < hosts.size(); i++) {
+        Host h = hosts.get(i);
+        for (int slot = 0; slot < h.slots(); slot++) {
+          (slot == 0 && i < servers - 1 ? followers : workers).add(new Slot(h, slot));
+        }
+      }
+      if (workers.isEmpty()) {
+        throw new IllegalArgumentException("--servers " + servers + " takes " + (servers - 1)
+            + " slot(s) of the host list for servers 1.." + (servers - 1) + " and leaves none for a worker");
+      }
+      return new Placement(followers, workers);
+    }
+  }
 
   private final JobLaunch job;
   private final Settings settings;
@@ -63,17 +115,25 @@ final class SshLauncher {
 
   /** Runs the job; returns normally when it succeeded, throws {@link CommandFailure} otherwise. */
   void run() throws IOException, InterruptedException {
-    int workers = settings.hosts().stream().mapToInt(Host::slots).sum();
+    Placement placement = Placement.of(settings.hosts(), settings.servers());
+    int workers = placement.workers().size();
     try (ProcessSupervisor s = new ProcessSupervisor("gradflow-ssh", STDIN_GRACE)) {
       supervisor = s;
-      JobLaunch.StartedServer server = job.startServer(s, "0.0.0.0", settings.serverPort(), workers, false);
-      job.display().onEvent("parameter server on " + settings.serverHost() + ":" + server.port() + "; starting " + workers
-          + " worker(s) over ssh on " + settings.hosts().size() + " host(s)");
-      int rank = 0;
-      for (Host h : settings.hosts()) {
-        for (int slot = 0; slot < h.slots(); slot++) {
-          startWorker(h, slot, rank++, server.port());
+      List<String> rangeServers = startFollowers(placement.followers(), workers);
+      List<String> shardArgs = new ArrayList<>();
+      if (settings.servers() > 1) {
+        shardArgs.addAll(List.of("--servers", Integer.toString(settings.servers()), "--server-index", "0"));
+        for (String a : rangeServers) {
+          shardArgs.addAll(List.of("--range-server", a));
         }
+      }
+      JobLaunch.StartedServer server = job.startServer(s, "0.0.0.0", settings.serverPort(), workers, false, null, 0, shardArgs);
+      job.display().onEvent("parameter server on " + settings.serverHost() + ":" + server.port()
+          + (rangeServers.isEmpty() ? "" : ", servers 1.." + rangeServers.size() + " on " + String.join(", ", rangeServers))
+          + "; starting " + workers + " worker(s) over ssh on " + settings.hosts().size() + " host(s)");
+      int rank = 0;
+      for (Slot w : placement.workers()) {
+        startWorker(w.host(), w.slot(), rank++, server.port(), rangeServers);
       }
       EventStream.Reader events = job.events();
       events.follow(server.child().process.getInputStream(), steps -> {});
@@ -87,7 +147,11 @@ final class SshLauncher {
             "parameter server exited with code " + serverCode + ": " + server.child().lastWords());
       }
     } finally {
-      for (Thread t : pumps) {
+      List<Thread> started;
+      synchronized (pumps) {
+        started = new ArrayList<>(pumps);
+      }
+      for (Thread t : started) {
         t.join(5_000);
       }
     }
@@ -95,6 +159,35 @@ final class SshLauncher {
 
   /** The ssh command line that runs one worker on {@code host}. */
   List<String> sshCommand(Host host, String name, int port) {
+    return sshCommand(host, name, port, List.of());
+  }
+
+  /** The ssh command line that runs one worker on {@code host}, given the followers' addresses. */
+  List<String> sshCommand(Host host, String name, int port, List<String> rangeServers) {
+    List<String> gradflow = new ArrayList<>(job.workerCommand(new HostPort(settings.serverHost(), port), name));
+    for (String a : rangeServers) {
+      gradflow.addAll(List.of("--range-server", a));
+    }
+    return ssh(host, gradflow);
+  }
+
+  /**
+   * The ssh command line that runs follower {@code index} of the job's servers on {@code host}:
+   * the job's server arguments, no outputs of its own, {@code --server-port} + index when the
+   * port is fixed.
+   */
+  List<String> followerSshCommand(Host host, int index, int workers) {
+    int port = settings.serverPort() == 0 ? 0 : settings.serverPort() + index;
+    List<String> gradflow = new ArrayList<>(List.of("server", "--servers", Integer.toString(settings.servers()),
+        "--server-index", Integer.toString(index), "--port", Integer.toString(port), "--bind", "0.0.0.0",
+        "--workers", Integer.toString(workers)));
+    gradflow.addAll(JobOptions.argsFor(job.spec(), job.config(), job.dataDir()));
+    gradflow.addAll(job.serverArgs());
+    return ssh(host, gradflow);
+  }
+
+  /** ssh to {@code host} running {@code gradflow} there under {@link #REMOTE_WRAPPER}. */
+  private List<String> ssh(Host host, List<String> gradflow) {
     List<String> cmd = new ArrayList<>(List.of("ssh"));
     for (String o : settings.sshOpts()) {
       cmd.addAll(List.of("-o", o));
@@ -102,26 +195,87 @@ final class SshLauncher {
     cmd.addAll(List.of("-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=accept-new", host.name()));
     List<String> remote = new ArrayList<>(List.of("sh", "-c", REMOTE_WRAPPER, "gradflow-worker",
         settings.remoteJava(), "--add-modules", "jdk.incubator.vector", "-jar", settings.remoteJar()));
-    remote.addAll(job.workerCommand(new HostPort(settings.serverHost(), port), name));
+    remote.addAll(gradflow);
     // ssh hands one string to the remote login shell: quote every word for it.
     cmd.add(ShellWords.join(remote));
     return cmd;
   }
 
-  private void startWorker(Host host, int slot, int rank, int port) throws IOException {
-    String shortName = host.name().substring(host.name().indexOf('@') + 1);
-    String name = shortName + "/" + slot;
-    Path log = job.logs().resolve("worker-" + rank + "-" + shortName.replaceAll("[^A-Za-z0-9._-]", "_") + ".log");
-    Child worker = supervisor.start("worker " + name, new ProcessBuilder(sshCommand(host, name, port)).redirectErrorStream(true), log);
-    Thread pump = new Thread(() -> copyOutput(worker, name), "gradflow-ssh-" + name);
-    pump.setDaemon(true);
-    pump.start();
-    pumps.add(pump);
-    supervisor.onFailure(worker, code -> workerFailed(host, worker, pump, code));
+  /**
+   * Starts servers 1..S-1 over ssh on their slots, all at once, and waits until each has logged
+   * the port it listens on; returns their addresses, server 1 first (none with one server).
+   */
+  private List<String> startFollowers(List<Slot> followers, int workers) throws IOException, InterruptedException {
+    List<CompletableFuture<Integer>> ports = new ArrayList<>();
+    List<Child> children = new ArrayList<>();
+    for (int i = 1; i <= followers.size(); i++) {
+      Host host = followers.get(i - 1).host();
+      String name = shortName(host) + "/server-" + i;
+      Path log = job.logs().resolve("server-" + i + "-" + fileName(host) + ".log");
+      Files.createDirectories(job.logs());
+      CompletableFuture<Integer> port = new CompletableFuture<>();
+      Child follower = supervisor.start("server " + i, new ProcessBuilder(followerSshCommand(host, i, workers)).redirectErrorStream(true), log);
+      follower.process.onExit().thenRun(() -> port.completeExceptionally(new IllegalStateException("ended")));
+      Thread pump = startPump(follower, name, line -> {
+        Matcher m = FOLLOWER_LISTENING.matcher(line);
+        if (m.find()) {
+          port.complete(Integer.parseInt(m.group(1)));
+        }
+      });
+      supervisor.onFailure(follower, code -> childFailed(host, follower, pump, code));
+      ports.add(port);
+      children.add(follower);
+    }
+    List<String> addresses = new ArrayList<>();
+    for (int i = 1; i <= followers.size(); i++) {
+      Child follower = children.get(i - 1);
+      try {
+        int port = ports.get(i - 1).get(ProcessSupervisor.PORT_WAIT.toSeconds(), TimeUnit.SECONDS);
+        addresses.add(new HostPort(shortName(followers.get(i - 1).host()), port).toString());
+      } catch (ExecutionException e) {
+        follower.process.waitFor(5, TimeUnit.SECONDS);
+        throw new CommandFailure(ExitCode.FAILED, failure != null ? failure
+            : follower.role + " on " + followers.get(i - 1).host().name() + " ended before serving: " + follower.lastWords());
+      } catch (TimeoutException e) {
+        throw new CommandFailure(ExitCode.FAILED, follower.role + " on " + followers.get(i - 1).host().name()
+            + " did not start serving within " + ProcessSupervisor.PORT_WAIT.toSeconds() + " s");
+      }
+    }
+    return addresses;
   }
 
-  /** Copies a worker's output to its log and, prefixed with its name, to the launcher's stderr. */
-  private void copyOutput(Child worker, String name) {
+  private void startWorker(Host host, int slot, int rank, int port, List<String> rangeServers) throws IOException {
+    String name = shortName(host) + "/" + slot;
+    Path log = job.logs().resolve("worker-" + rank + "-" + fileName(host) + ".log");
+    Child worker = supervisor.start("worker " + name,
+        new ProcessBuilder(sshCommand(host, name, port, rangeServers)).redirectErrorStream(true), log);
+    Thread pump = startPump(worker, name, line -> {});
+    supervisor.onFailure(worker, code -> childFailed(host, worker, pump, code));
+  }
+
+  /** {@code host} without its {@code user@}. */
+  private static String shortName(Host host) {
+    return host.name().substring(host.name().indexOf('@') + 1);
+  }
+
+  /** {@code host}'s name as a part of a file name. */
+  private static String fileName(Host host) {
+    return shortName(host).replaceAll("[^A-Za-z0-9._-]", "_");
+  }
+
+  /** Starts the thread that copies a child's output (see {@link #copyOutput}), each line also to {@code lines}. */
+  private Thread startPump(Child child, String name, Consumer<String> lines) {
+    Thread pump = new Thread(() -> copyOutput(child, name, lines), "gradflow-ssh-" + name);
+    pump.setDaemon(true);
+    pump.start();
+    synchronized (pumps) {
+      pumps.add(pump);
+    }
+    return pump;
+  }
+
+  /** Copies a remote child's output to its log and, prefixed with its name, to the launcher's stderr. */
+  private void copyOutput(Child worker, String name, Consumer<String> lines) {
     PrintWriter err = settings.err();
     try (BufferedReader r = new BufferedReader(new InputStreamReader(worker.process.getInputStream(), StandardCharsets.UTF_8));
         Writer w = Files.newBufferedWriter(worker.log, StandardCharsets.UTF_8)) {
@@ -134,14 +288,15 @@ final class SshLauncher {
           err.println(name + ": " + line);
           err.flush();
         }
+        lines.accept(line);
       }
     } catch (IOException e) {
       // the connection went away; the exit code tells
     }
   }
 
-  /** The first worker (or ssh) that fails ends the job. */
-  private synchronized void workerFailed(Host host, Child worker, Thread pump, int code) {
+  /** The first worker or follower (or ssh) that fails ends the job. */
+  private synchronized void childFailed(Host host, Child worker, Thread pump, int code) {
     if (failure != null) {
       return;
     }

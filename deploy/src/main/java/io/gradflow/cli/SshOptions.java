@@ -24,7 +24,8 @@ final class SshOptions {
       names = "--hosts",
       paramLabel = "FILE",
       description = "Run the workers over ssh on the hosts listed in FILE, one 'host[:slots]' a line (# comments); "
-          + "slots workers per host (default 1). The server runs here.")
+          + "slots workers per host (default 1). The server runs here; with --servers S, servers 1..S-1 take the "
+          + "first slot of the first S-1 hosts.")
   Path hosts;
 
   @Option(
@@ -49,7 +50,7 @@ final class SshOptions {
       description = "With --hosts: the address of this machine that the hosts dial (default: its host name).")
   String serverHost;
 
-  @Option(names = "--server-port", paramLabel = "P", description = "With --hosts: the server's port (default: 0, a free one).")
+  @Option(names = "--server-port", paramLabel = "P", description = "With --hosts: the server's port; with --servers S, server I listens on P + I (default: 0, a free one).")
   int serverPort = 0;
 
   /** True when {@code --hosts} asks for workers over ssh. */
@@ -58,20 +59,27 @@ final class SshOptions {
   }
 
   /**
-   * Parses the host list, checks it against the other options and runs the job; returns normally
-   * when it succeeded, throws {@link CommandFailure} otherwise.
+   * Parses the host list, checks it against the other options and runs the job with {@code
+   * servers} parameter servers; returns normally when it succeeded, throws {@link CommandFailure}
+   * otherwise.
    */
-  void launch(JobLaunch job) throws IOException, InterruptedException {
+  void launch(JobLaunch job, int servers) throws IOException, InterruptedException {
     List<Host> list = hostList();
-    int workers = list.stream().mapToInt(Host::slots).sum();
+    int workers;
+    try {
+      workers = SshLauncher.Placement.of(list, servers).workers().size();
+    } catch (IllegalArgumentException e) {
+      throw CommandFailure.usage(e.getMessage() + " (" + hosts + ")");
+    }
+    String slots = servers == 1 ? "" : " for workers (after servers 1.." + (servers - 1) + ")";
     if (mixee.commandLine().getParseResult().hasMatchedOption("--workers")) {
       int given = mixee.findOption("--workers").getValue();
       if (given != workers) {
-        throw CommandFailure.usage("--workers " + given + " disagrees with " + hosts + ", which has " + workers + " slot(s)");
+        throw CommandFailure.usage("--workers " + given + " disagrees with " + hosts + ", which has " + workers + " slot(s)" + slots);
       }
     }
     if (workers > job.config().microShards()) {
-      throw CommandFailure.usage(hosts + " has " + workers + " slots, more than --micro-shards "
+      throw CommandFailure.usage(hosts + " has " + workers + " slots" + slots + ", more than --micro-shards "
           + job.config().microShards() + ": raise --micro-shards to at least the slot count");
     }
     for (String o : sshOpts) {
@@ -83,7 +91,7 @@ final class SshOptions {
         CommandFailure.usage("--remote-jar is required when gradflow does not run from its jar"));
     String host = serverHost != null ? serverHost : localHostName();
     new SshLauncher(job, new SshLauncher.Settings(list, host, serverPort, sshOpts, remoteJava, jar,
-        mixee.commandLine().getErr())).run();
+        mixee.commandLine().getErr(), servers)).run();
   }
 
   private List<Host> hostList() throws IOException {

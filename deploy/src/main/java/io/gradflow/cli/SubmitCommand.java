@@ -21,14 +21,14 @@ import picocli.CommandLine.Spec;
 /**
  * {@code gradflow submit --slurm}: writes a job script from {@code deploy/slurm/gradflow.sbatch}
  * (bundled in the jar) with this job's options and resources filled in, and submits it with
- * {@code sbatch}. The parameter server runs on the first node of the allocation, one worker per
- * remaining task.
+ * {@code sbatch}. The first {@code --servers} tasks run the parameter servers (the coordinator on
+ * the first node of the allocation), one worker per remaining task.
  */
 @Command(
     name = "submit",
     mixinStandardHelpOptions = true,
     description = "Submit a training job to a cluster scheduler: with --slurm, write a job script from "
-        + "the bundled gradflow.sbatch and run sbatch (one parameter server plus ntasks-1 workers).")
+        + "the bundled gradflow.sbatch and run sbatch (S parameter servers, the first S tasks, plus ntasks-S workers).")
 final class SubmitCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
@@ -47,8 +47,15 @@ final class SubmitCommand implements Callable<Integer> {
   @Option(
       names = "--ntasks",
       paramLabel = "N",
-      description = "Tasks: one parameter server plus N-1 workers (default: nodes + 1, one worker per node).")
+      description = "Tasks: S parameter servers (--servers) plus N-S workers (default: nodes + S, one worker per node).")
   Integer ntasks;
+
+  @Option(
+      names = "--servers",
+      paramLabel = "S",
+      description = "Parameter servers, the first S tasks: the parameters are sharded over them (see train --servers); "
+          + "server 0 coordinates the job and writes its outputs (default: ${DEFAULT-VALUE}).")
+  int servers = 1;
 
   @Option(names = "--partition", paramLabel = "P", description = "Slurm partition (default: the cluster's).")
   String partition;
@@ -106,9 +113,13 @@ final class SubmitCommand implements Callable<Integer> {
     if (nodes < 1) {
       throw CommandFailure.usage("--nodes must be >= 1, got " + nodes);
     }
-    int tasks = ntasks != null ? ntasks : nodes + 1;
-    if (tasks < 2) {
-      throw CommandFailure.usage("--ntasks must be >= 2 (one parameter server plus at least one worker), got " + tasks);
+    if (servers < 1) {
+      throw CommandFailure.usage("--servers must be >= 1, got " + servers);
+    }
+    int tasks = ntasks != null ? ntasks : nodes + servers;
+    if (tasks < servers + 1) {
+      throw CommandFailure.usage("--ntasks must be >= " + (servers + 1) + " (" + servers
+          + " parameter server(s) plus at least one worker), got " + tasks);
     }
     if (tasks < nodes) {
       throw CommandFailure.usage("--ntasks " + tasks + " is less than --nodes " + nodes);
@@ -116,10 +127,11 @@ final class SubmitCommand implements Callable<Integer> {
     ModelSpec modelSpec = job.modelSpec();
     TrainingConfig config = job.trainingConfig();
     int microShards = config.microShards();
-    if (tasks - 1 > microShards) {
-      throw CommandFailure.usage("--ntasks " + tasks + " makes " + (tasks - 1)
+    if (tasks - servers > microShards) {
+      throw CommandFailure.usage("--ntasks " + tasks + " makes " + (tasks - servers)
           + " workers, more than --micro-shards " + microShards + ": raise --micro-shards to at least the worker count");
     }
+    ServerCommand.rangesOf(modelSpec, servers);
     for (String o : sbatchOpts) {
       if (!o.startsWith("-") || o.contains("\n")) {
         throw CommandFailure.usage("--sbatch-opt '" + o + "': expected an sbatch option such as --gres=gpu:1");
@@ -142,6 +154,7 @@ final class SubmitCommand implements Callable<Integer> {
     values.put("jar", "GRADFLOW_JAR=${GRADFLOW_JAR:-" + ShellWords.quote(jarPath.toString()) + "}");
     values.put("java", "GRADFLOW_JAVA=${GRADFLOW_JAVA:-" + ShellWords.quote(javaPath) + "}");
     values.put("out", "GRADFLOW_OUT=${GRADFLOW_OUT:-" + (out == null ? "" : ShellWords.quote(out.toAbsolutePath().toString())) + "}");
+    values.put("servers", "SERVERS=${GRADFLOW_SERVERS:-" + servers + "}");
     values.put("job-args", "JOB_ARGS=(" + ShellWords.join(JobOptions.argsFor(modelSpec, config, job.data.dataDir)) + ")");
     List<String> serverArgs = new ArrayList<>(report.toArgs());
     serverArgs.addAll(metrics.toArgs());

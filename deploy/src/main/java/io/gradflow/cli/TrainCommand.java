@@ -87,7 +87,7 @@ final class TrainCommand implements Callable<Integer> {
     Path dir = out.dir(null);
     ProgressDisplay progress = report.display();
     if (ssh.selected()) {
-      ssh.launch(launch(modelSpec, config, dir, progress, List.of(), List.of()));
+      ssh.launch(launch(modelSpec, config, dir, progress, List.of(), List.of()), servers);
     } else if (workers > 0) {
       launchLocal(modelSpec, config, dir, progress);
     } else {
@@ -105,7 +105,7 @@ final class TrainCommand implements Callable<Integer> {
     return ExitCode.OK.code();
   }
 
-  /** {@code --servers S}: at least 1; more than one needs local worker processes and a model with at least S chunks. */
+  /** {@code --servers S}: at least 1; more than one needs worker processes (local or --hosts) and a model with at least S chunks. */
   private void checkServers(ModelSpec modelSpec) {
     if (servers < 1) {
       throw CommandFailure.usage("--servers must be >= 1, got " + servers);
@@ -115,9 +115,6 @@ final class TrainCommand implements Callable<Integer> {
     }
     if (workers == 0) {
       throw CommandFailure.usage("--servers " + servers + " needs worker processes (--workers N, N >= 1): a single-process job has no server");
-    }
-    if (ssh.selected()) {
-      throw CommandFailure.usage("--servers " + servers + ": the ssh launcher starts one server; sharded servers run with the local launcher");
     }
     if (secure) {
       throw CommandFailure.usage("--servers " + servers + ": sharded servers do not take --secure yet");

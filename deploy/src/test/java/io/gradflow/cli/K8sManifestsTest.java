@@ -281,6 +281,112 @@ class K8sManifestsTest {
     }
   }
 
+  /**
+   * The sharded component (deploy/k8s/sharded, enabled as its comment in kustomization.yaml says)
+   * renders two servers, each a Job of one pod that ends with the training (restarted in place only
+   * on failure, no StatefulSet), reachable at its hostname under the headless Service: the
+   * coordinator (--server-index 0) keeps the volume and --resume-if-any and reads server 1 at the
+   * address the follower has; the workers dial both; nothing passes TLS or a token, which sharded
+   * servers refuse.
+   */
+  @Test
+  void theShardedComponentRunsTwoServersUnderJobsThatEndWithTheTraining(@org.junit.jupiter.api.io.TempDir Path tmp)
+      throws Exception {
+    Prerequisites.need(SubmitCommandTest.onPath("kubectl"), "kubectl (1.21 or later: kustomize v4 renders components) is not on PATH: it renders deploy/k8s/sharded");
+    Path copy = tmp.resolve("k8s");
+    try (Stream<Path> files = Files.walk(K8S)) {
+      for (Path f : files.toList()) {
+        Path to = copy.resolve(K8S.relativize(f).toString());
+        if (Files.isDirectory(f)) {
+          Files.createDirectories(to);
+        } else {
+          Files.copy(f, to);
+        }
+      }
+    }
+    Path kustomizationFile = copy.resolve("kustomization.yaml");
+    String text = Files.readString(kustomizationFile);
+    assertTrue(text.contains("\n# components:\n#   - sharded\n"), "kustomization.yaml tells how to enable the sharded component");
+    Files.writeString(kustomizationFile, text.replace("\n# components:\n#   - sharded\n", "\ncomponents:\n  - sharded\n"));
+    List<Map<String, Object>> rendered = kustomize(copy);
+
+    Map<String, Object> service = rendered.stream().filter(d -> "Service".equals(d.get("kind"))).findFirst().orElseThrow();
+    Map<String, Object> selector = map(map(service.get("spec")).get("selector"));
+    Map<Integer, Map<String, Object>> servers = new java.util.TreeMap<>();
+    Map<Integer, String> addresses = new java.util.TreeMap<>();
+    Map<String, Object> workers = null;
+    for (Map<String, Object> d : rendered) {
+      assertTrue(Set.of("ConfigMap", "Service", "PersistentVolumeClaim", "Job").contains(d.get("kind")),
+          d.get("kind") + " " + name(d) + ": only Jobs run pods, which end with the training");
+      if (!"Job".equals(d.get("kind"))) {
+        continue;
+      }
+      assertEquals("batch/v1", d.get("apiVersion"));
+      assertEquals("OnFailure", pod(d).get("restartPolicy"), name(d) + ": restarted in place on failure only");
+      assertTrue((Integer) map(d.get("spec")).get("backoffLimit") > 0, name(d) + " retries a failed pod");
+      List<String> a = expand(container(d));
+      for (String flag : List.of("--tls-cert", "--tls-key", "--tls-ca", "--token-file")) {
+        assertTrue(!a.contains(flag), name(d) + ": sharded servers refuse " + flag);
+      }
+      assertTrue(list(pod(d), "volumes").stream().noneMatch(v -> map(v).containsKey("secret")), name(d) + ": no Secret to create");
+      checkAgainstCli(container(d), a.get(0));
+      if (a.get(0).equals("worker")) {
+        workers = d;
+        continue;
+      }
+      assertEquals(1, ((Number) map(d.get("spec")).get("completions")).intValue(), name(d) + ": one pod per server");
+      ServerCommand s = (ServerCommand) Main.commandLine().parseArgs(a.toArray(String[]::new)).subcommand().commandSpec().userObject();
+      assertEquals(2, s.servers, name(d));
+      assertTrue(servers.put(s.serverIndex, d) == null, "server " + s.serverIndex + " twice");
+      // the pod's DNS name: its hostname (an Indexed Job's pod: <job>-<index>) under the headless Service
+      Map<String, Object> pod = pod(d);
+      String hostname = pod.containsKey("hostname") ? (String) pod.get("hostname")
+          : "Indexed".equals(map(d.get("spec")).get("completionMode")) ? name(d) + "-0" : null;
+      assertNotNull(hostname, name(d) + ": a pod with a stable DNS name");
+      assertEquals(name(service), pod.get("subdomain"), name(d) + ": under the headless Service");
+      Map<String, Object> labels = map(map(map(map(d.get("spec")).get("template")).get("metadata")).get("labels"));
+      selector.forEach((k, v) -> assertEquals(v, labels.get(k), name(d) + ": selected by the Service, so its name resolves"));
+      addresses.put(s.serverIndex, hostname + "." + name(service) + ":" + s.port);
+    }
+    assertEquals(Set.of(0, 1), servers.keySet(), "servers 0 and 1");
+    ServerCommand coordinator = parsedServer(servers.get(0));
+    ServerCommand follower = parsedServer(servers.get(1));
+    assertEquals(List.of(addresses.get(1)), coordinator.rangeServers, "the coordinator reads server 1 where it listens");
+    assertEquals(List.of(), follower.rangeServers);
+    assertEquals(Path.of("/data/run"), coordinator.resumeIfAny, "the coordinator resumes from its volume");
+    assertEquals(null, follower.resumeIfAny);
+    assertEquals(null, follower.resume);
+    String volume = mountFor(container(servers.get(0)), "/data/run");
+    assertTrue(list(pod(servers.get(0)), "volumes").stream().map(K8sManifestsTest::map)
+        .anyMatch(v -> volume.equals(v.get("name")) && v.containsKey("persistentVolumeClaim")), "--out on the claim");
+    ServerCommand.rangesOf(coordinator.job.modelSpec(), 2); // the model is large enough for two ranges
+    assertNotNull(workers, "a workers Job");
+    WorkerCommand w = (WorkerCommand) Main.commandLine().parseArgs(expand(container(workers)).toArray(String[]::new))
+        .subcommand().commandSpec().userObject();
+    assertEquals(addresses.get(0), w.server, "the workers dial the coordinator");
+    assertEquals(List.of(addresses.get(1)), w.rangeServers, "and server 1");
+  }
+
+  private static ServerCommand parsedServer(Map<String, Object> job) {
+    return (ServerCommand) Main.commandLine().parseArgs(expand(container(job)).toArray(String[]::new))
+        .subcommand().commandSpec().userObject();
+  }
+
+  /** {@code kubectl kustomize DIR}, as documents. */
+  private static List<Map<String, Object>> kustomize(Path dir) throws Exception {
+    Process p = new ProcessBuilder("kubectl", "kustomize", dir.toString()).start();
+    p.getOutputStream().close();
+    byte[] out = p.getInputStream().readAllBytes();
+    String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertTrue(p.waitFor(60, TimeUnit.SECONDS), "kubectl kustomize did not finish");
+    assertEquals(0, p.exitValue(), "kubectl kustomize: " + err);
+    List<Map<String, Object>> rendered = new ArrayList<>();
+    for (Object o : yaml().loadAll(new String(out, StandardCharsets.UTF_8))) {
+      rendered.add(map(o));
+    }
+    return rendered;
+  }
+
   // --- checks against the CLI ---
 
   private static void checkAgainstCli(Map<String, Object> container, String command) {

@@ -27,11 +27,12 @@ import org.junit.jupiter.api.Test;
 /**
  * A real one-node Slurm cluster on localhost (munged, slurmctld, slurmd from Debian's slurm-wlm and
  * munge, as root, configuration and state in a temporary directory): {@code gradflow submit
- * --slurm} writes and submits the job script, the job runs the server and two workers through srun
- * and writes its summary in the job's directory; requeued, the job runs again in the same directory
- * (resuming from its checkpoint where the server supports it). A worker killed mid-job does not
- * end the job: its task starts it again, or, with no restart left, the other worker finishes; the
- * weights are the single process's either way.
+ * --slurm} writes and submits the job script, the job runs two sharded servers (--servers 2: the
+ * first two tasks) and two workers through srun and writes its summary in the job's directory;
+ * requeued, the job runs again in the same directory, every server resuming from the coordinator's
+ * checkpoint. A worker killed mid-job does not end the job: its task starts it again (two servers),
+ * or, with no restart left, the other worker finishes (one server); the weights are the single
+ * process's either way.
  */
 class SlurmIT {
   private static final String[] PROGRAMS = {
@@ -77,9 +78,12 @@ class SlurmIT {
     Path state = Files.createDirectories(dir.resolve("state"));
     Path spool = Files.createDirectories(dir.resolve("spool"));
     conf = dir.resolve("slurm.conf");
-    // One node, "localhost", with 4 CPUs whatever the machine has (config_overrides): the
-    // server and two workers fit. No cgroups, no accounting. cred_expire is also the delay of a
-    // requeued job (default 120 s); sched_interval makes the scheduler look every 2 s.
+    // One node, "localhost", with 4 CPUs whatever the machine has (config_overrides): two
+    // servers and two workers fit. No cgroups, no accounting. cred_expire is also the delay of a
+    // requeued job (default 120 s); sched_interval makes the scheduler look every 2 s. MinJobAge
+    // paces 'sbatch --wait': it sleeps 2 s between polls, times 4 after each poll while the sleep
+    // is below MinJobAge / 2, up to 32 s: 2, 8, 8, ... s with 16; 2, 8, 32, 32, ... s with the
+    // default 300. A finished job stays visible at least MinJobAge (16 s) for the requeue.
     Files.writeString(conf, String.join("\n",
         "ClusterName=gradflowit",
         "SlurmctldHost=localhost(127.0.0.1)",
@@ -108,7 +112,7 @@ class SlurmIT {
         "SlurmdParameters=config_overrides",
         "MailProg=/bin/true",
         "InactiveLimit=0",
-        "MinJobAge=300",
+        "MinJobAge=16",
         "KillWait=5",
         "SlurmctldDebug=info",
         "SlurmdDebug=info",
@@ -130,6 +134,13 @@ class SlurmIT {
   static void stopCluster() throws Exception {
     if (conf != null) {
       ClusterTesting.run(List.of("scancel", "--quiet", "--user", System.getProperty("user.name")), dir, env, 20);
+      // give slurmd the time to end the jobs' steps (after a failed test): stopped first, it
+      // would leave their processes running
+      long deadline = System.nanoTime() + 30_000_000_000L;
+      while (System.nanoTime() < deadline
+          && !ClusterTesting.run(List.of("squeue", "-h", "-o", "%i"), dir, env, 20).output().isBlank()) {
+        Thread.sleep(500);
+      }
     }
     for (int i = daemons.size() - 1; i >= 0; i--) {
       ClusterTesting.stop(daemons.get(i));
@@ -138,12 +149,16 @@ class SlurmIT {
   }
 
   @Test
-  void submitRunsTheServerAndTwoWorkersInTheAllocationAndARequeuedJobRunsAgain() throws Exception {
+  void submitRunsTwoShardedServersAndTwoWorkersInTheAllocationAndARequeuedJobRunsAgain() throws Exception {
     Path work = Files.createDirectories(dir.resolve("submit"));
-    List<String> args = new ArrayList<>(List.of("submit", "--slurm", "--nodes", "1", "--ntasks", "3", "--time", "5:00",
-        "--wait", "--script", work.resolve("job.sbatch").toString()));
+    List<String> args = new ArrayList<>(List.of("submit", "--slurm", "--nodes", "1", "--servers", "2", "--ntasks", "4",
+        "--time", "5:00", "--wait", "--script", work.resolve("job.sbatch").toString()));
     args.addAll(SMALL_JOB);
-    ClusterTesting.Result r = ClusterTesting.run(gradflow(args.toArray(String[]::new)), work, env, 150);
+    String weights = singleProcessWeights(); // before: the finished job is requeued at once
+    // every worker gets the job's end from the server: no late worker to wait for
+    Map<String, String> jobEnv = new HashMap<>(env);
+    jobEnv.put("GRADFLOW_SERVER_OPTS", "--linger-seconds 1");
+    ClusterTesting.Result r = ClusterTesting.run(gradflow(args.toArray(String[]::new)), work, jobEnv, 150);
     Matcher id = Pattern.compile("submitted Slurm job (\\d+)").matcher(r.output());
     if (!id.find()) {
       fail("gradflow submit did not submit (exit " + r.code() + "):\n" + r.output() + tails(ctldLog));
@@ -151,7 +166,8 @@ class SlurmIT {
     String job = id.group(1);
     Path out = work.resolve("gradflow-" + job);
     Path jobLog = work.resolve("gradflow-" + job + ".out");
-    String logs = r.output() + tails(jobLog, out.resolve("logs/server.log"), out.resolve("logs/worker-0.log"),
+    Path followerLog = out.resolve("logs/server-1.log");
+    String logs = r.output() + tails(jobLog, out.resolve("logs/server.log"), followerLog, out.resolve("logs/worker-0.log"),
         out.resolve("logs/worker-1.log"), ctldLog, slurmdLog);
     if (r.code() == -1) {
       ClusterTesting.run(List.of("scancel", job), work, env, 20);
@@ -163,11 +179,15 @@ class SlurmIT {
     assertTrue(Files.isRegularFile(summary), "no summary.json in the job's directory" + logs);
     assertEquals(2, RunSummary.read(summary).workers(), logs);
     assertEquals(30, RunSummary.read(summary).steps(), logs);
-    String weights = singleProcessWeights();
     assertEquals(weights, RunSummary.read(summary).weightsSha256(), "same weights as one process");
     for (String w : List.of("worker-0.log", "worker-1.log")) {
       assertTrue(Files.readString(out.resolve("logs").resolve(w)).contains("joined as rank"), w + logs);
     }
+    // task 1 ran server 1, a follower that owned a range and was read to the end by the coordinator
+    String follower = Files.readString(followerLog);
+    assertTrue(follower.contains("gradflow server: server 1 (a follower) listening on"), logs);
+    assertTrue(follower.contains("the coordinator read the final range after 30 steps"), logs);
+    assertTrue(Files.readString(jobLog).contains("2 parameter servers (the coordinator on localhost), 2 worker(s)"), logs);
 
     // Requeued (as after a preemption or a node failure), the job runs its script again with the
     // same id and directory: a second run that ends with the same summary.
@@ -179,20 +199,23 @@ class SlurmIT {
       return show.contains("Restarts=1") && show.contains("JobState=COMPLETED") || show.contains("JobState=FAILED");
     }, 120, "the requeued job did not end" + tails(jobLog, ctldLog));
     String show = ClusterTesting.run(List.of("scontrol", "show", "job", job), work, env, 20).output();
-    String again = tails(jobLog, out.resolve("logs/server.log"));
+    String again = tails(jobLog, out.resolve("logs/server.log"), followerLog);
     assertTrue(show.contains("JobState=COMPLETED"), show + again);
-    assertTrue(Files.readString(jobLog).contains("gradflow.sbatch: restart 1:"), again);
+    assertTrue(Files.readString(jobLog).contains("gradflow.sbatch: restart 1: resuming from the checkpoint"), again);
+    // both servers resumed from the coordinator's checkpoint, the follower taking its range of it
+    assertTrue(Files.readString(followerLog).contains("resuming after step 30"), again);
     assertEquals(30, RunSummary.read(summary).steps(), again);
     assertEquals(weights, RunSummary.read(summary).weightsSha256(), again);
   }
 
   /**
-   * kill -9 of worker 1's JVM at step 10: its task starts the worker again (GRADFLOW_WORKER_RESTARTS,
-   * default 3), which joins the running job; the job completes on the single process's weights.
+   * kill -9 of worker 1's JVM at step 10 of a job with two sharded servers: its task starts the
+   * worker again (GRADFLOW_WORKER_RESTARTS, default 3), which joins the running job, pulling from
+   * and pushing to both servers; the job completes on the single process's weights.
    */
   @Test
   void aWorkerKilledMidJobIsStartedAgainByItsTaskAndTheJobEndsOnTheSameWeights() throws Exception {
-    KilledWorkerJob j = runAndKillWorkerOne("restart", Map.of());
+    KilledWorkerJob j = runAndKillWorkerOne("restart", 2, Map.of());
     // the task's output, the worker's log, tells of the restart, and of the replacement's join and work
     assertTrue(j.workerLog().contains("gradflow.sbatch: worker 1 exited with code 137; restarting it (1/3)"), j.logs());
     String replacement = j.workerLog().substring(j.workerLog().indexOf("restarting it (1/3)"));
@@ -207,7 +230,7 @@ class SlurmIT {
    */
   @Test
   void aWorkerKilledMidJobWithNoRestartLeftLeavesTheJobToTheOthers() throws Exception {
-    KilledWorkerJob j = runAndKillWorkerOne("no-restart", Map.of("GRADFLOW_WORKER_RESTARTS", "0"));
+    KilledWorkerJob j = runAndKillWorkerOne("no-restart", 1, Map.of("GRADFLOW_WORKER_RESTARTS", "0"));
     assertTrue(j.workerLog().contains("gradflow.sbatch: worker 1 exited with code 137; no restart left"), j.logs());
     assertTrue(j.jobLog().contains("the job finished without the worker task(s) that gave up"), j.logs());
     assertTrue(j.serverLog().lines().anyMatch(l -> l.contains("lost: ") && l.contains("(worker-1)")), j.logs());
@@ -217,18 +240,19 @@ class SlurmIT {
   record KilledWorkerJob(String jobLog, String serverLog, String workerLog, String logs) {}
 
   /**
-   * Submits the small job (workers slowed to 150 ms a push so that it runs for a few seconds,
-   * a silent worker lost after 2 s), kills worker 1's JVM with SIGKILL once the job is past step
-   * 10, waits for the job to complete and checks its summary.
+   * Submits the small job with {@code servers} servers and two workers (workers slowed to 150 ms a
+   * push so that it runs for a few seconds, a silent worker lost after 2 s), kills worker 1's JVM
+   * with SIGKILL once the job is past step 10, waits for the job to complete and checks its
+   * summary.
    */
-  private KilledWorkerJob runAndKillWorkerOne(String name, Map<String, String> extraEnv) throws Exception {
+  private KilledWorkerJob runAndKillWorkerOne(String name, int servers, Map<String, String> extraEnv) throws Exception {
     Path work = Files.createDirectories(dir.resolve(name));
     Map<String, String> jobEnv = new HashMap<>(env);
     jobEnv.put("GRADFLOW_WORKER_OPTS", "--push-delay-ms 150");
-    jobEnv.put("GRADFLOW_SERVER_OPTS", "--worker-timeout 2");
+    jobEnv.put("GRADFLOW_SERVER_OPTS", "--worker-timeout 2 --linger-seconds 1");
     jobEnv.putAll(extraEnv);
-    List<String> args = new ArrayList<>(List.of("submit", "--slurm", "--nodes", "1", "--ntasks", "3", "--time", "5:00",
-        "--script", work.resolve("job.sbatch").toString()));
+    List<String> args = new ArrayList<>(List.of("submit", "--slurm", "--nodes", "1", "--servers", Integer.toString(servers),
+        "--ntasks", Integer.toString(servers + 2), "--time", "5:00", "--script", work.resolve("job.sbatch").toString()));
     args.addAll(SMALL_JOB);
     ClusterTesting.Result r = ClusterTesting.run(gradflow(args.toArray(String[]::new)), work, jobEnv, 60);
     Matcher id = Pattern.compile("submitted Slurm job (\\d+)").matcher(r.output());
@@ -263,6 +287,10 @@ class SlurmIT {
     assertTrue(Files.isRegularFile(summary), "no summary.json in the job's directory" + logs);
     assertEquals(30, RunSummary.read(summary).steps(), logs);
     assertEquals(singleProcessWeights(), RunSummary.read(summary).weightsSha256(), "same weights as one process" + logs);
+    if (servers > 1) {
+      assertTrue(Files.readString(out.resolve("logs/server-1.log")).contains("the coordinator read the final range after 30 steps"),
+          logs + tails(out.resolve("logs/server-1.log")));
+    }
     return new KilledWorkerJob(Files.readString(jobLog), Files.readString(serverLog), Files.readString(workerLog), logs);
   }
 

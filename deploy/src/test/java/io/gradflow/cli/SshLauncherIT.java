@@ -26,10 +26,11 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * {@code gradflow train --hosts} against a real OpenSSH server on 127.0.0.1 (its own port, host
- * key and authorized key, all generated here): two workers run through ssh, their output comes back
- * prefixed, the job gives the single-process weights, and no remote worker survives the end of the
- * job or an interrupted launcher.
+ * {@code gradflow train --hosts --servers 2} against a real OpenSSH server on 127.0.0.1 (its own
+ * port, host key and authorized key, all generated here): server 1 (a follower, on the first slot
+ * of the first host) and two workers run through ssh, the coordinator here; their output comes back
+ * prefixed, the job gives the single-process weights, and no remote worker or server survives the
+ * end of the job or an interrupted launcher.
  */
 class SshLauncherIT {
   private static Path dir;
@@ -93,7 +94,7 @@ class SshLauncherIT {
       }
     }, 20, "sshd did not listen on 127.0.0.1:" + port);
     hosts = dir.resolve("hosts.txt");
-    Files.writeString(hosts, "# the test's \"cluster\": this machine through sshd, two workers\n127.0.0.1:2\n");
+    Files.writeString(hosts, "# the test's \"cluster\": this machine through sshd, server 1 and two workers\n127.0.0.1:3\n");
     for (String o : List.of("Port=" + port, "IdentityFile=" + userKey, "IdentitiesOnly=yes",
         "UserKnownHostsFile=" + dir.resolve("known_hosts"), "ConnectTimeout=20")) {
       sshArgs.addAll(List.of("--ssh-opt", o));
@@ -109,13 +110,13 @@ class SshLauncherIT {
   private static List<String> trainArgs(Path out, List<String> job) {
     List<String> args = new ArrayList<>(List.of("train", "--hosts", hosts.toString()));
     args.addAll(sshArgs);
-    args.addAll(List.of("--server-host", "127.0.0.1", "--out", out.toString()));
+    args.addAll(List.of("--servers", "2", "--server-host", "127.0.0.1", "--out", out.toString()));
     args.addAll(job);
     return args;
   }
 
   @Test
-  void runsTheWorkersOverSshStreamsTheirLogsAndLeavesNothingBehind() throws Exception {
+  void runsAServerAndTheWorkersOverSshStreamsTheirLogsAndLeavesNothingBehind() throws Exception {
     Path out = dir.resolve("run");
     ClusterTesting.Result r = ClusterTesting.run(gradflow(trainArgs(out, SMALL_JOB).toArray(String[]::new)), dir, Map.of(), 150);
     String logs = r.output() + tails(out.resolve("logs/server.log"), sshdLog);
@@ -125,10 +126,13 @@ class SshLauncherIT {
     assertEquals(30, RunSummary.read(summary).steps(), logs);
     assertEquals(ClusterTesting.singleProcessWeights(dir.resolve("single")), RunSummary.read(summary).weightsSha256(),
         "same weights as one process");
-    for (String slot : List.of("127.0.0.1/0", "127.0.0.1/1")) {
+    for (String slot : List.of("127.0.0.1/1", "127.0.0.1/2")) {
       assertTrue(r.output().contains(slot + ": gradflow worker: joined as rank"), "prefixed remote log of " + slot + "\n" + logs);
       assertTrue(r.output().contains(slot + ": gradflow worker: rank"), logs);
     }
+    // server 1 ran on the host's first slot, and the coordinator here read its range to the end
+    assertTrue(r.output().contains("127.0.0.1/server-1: gradflow server: server 1 (a follower) listening on"), logs);
+    assertTrue(r.output().contains("127.0.0.1/server-1: gradflow server: server 1: the coordinator read the final range after 30 steps"), logs);
     assertTrue(Files.readString(sshdLog).contains("Accepted publickey"), "the workers came through sshd" + tails(sshdLog));
     String server = "127.0.0.1:" + Files.readString(out.resolve("logs/server.port")).trim();
     assertNoneLeft(server);
@@ -146,15 +150,17 @@ class SshLauncherIT {
       waitFor(() -> {
         try {
           String text = Files.readString(log);
-          return text.contains("127.0.0.1/0: gradflow worker: joined") && text.contains("127.0.0.1/1: gradflow worker: joined");
+          return text.contains("127.0.0.1/1: gradflow worker: joined") && text.contains("127.0.0.1/2: gradflow worker: joined");
         } catch (java.io.IOException e) {
           return false;
         }
-      }, 120, "the remote workers did not join" + tails(log, sshdLog));
+      }, 180, "the remote workers did not join" + tails(log, sshdLog));
       String server = "127.0.0.1:" + Files.readString(out.resolve("logs/server.port")).trim();
       List<ProcessHandle> javaWorkers = processesWith(" worker --server " + server).stream()
           .filter(p -> p.info().command().orElse("").endsWith("java")).toList();
       assertEquals(2, javaWorkers.size(), "both remote workers run (and can be seen)" + tails(log));
+      assertEquals(1, remoteFollowers().stream().filter(p -> p.info().command().orElse("").endsWith("java")).count(),
+          "server 1 runs (and can be seen)" + tails(log));
 
       // Ctrl-C
       new ProcessBuilder("kill", "-INT", Long.toString(launcher.pid())).start().waitFor(10, TimeUnit.SECONDS);
@@ -167,17 +173,23 @@ class SshLauncherIT {
   }
 
   /**
-   * Nothing that runs a worker of this server (java, its remote wrapper shell, the ssh carrying
-   * it) and no ssh of this test is alive, after a little time for them to go.
+   * Nothing that runs a worker of this server or server 1 (java, its remote wrapper shell, the ssh
+   * carrying it) and no ssh of this test is alive, after a little time for them to go.
    */
   private static void assertNoneLeft(String server) throws Exception {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-    while (System.nanoTime() < deadline
-        && !(processesWith("--server " + server).isEmpty() && processesWith(userKey.toString()).isEmpty())) {
+    while (System.nanoTime() < deadline && !(processesWith("--server " + server).isEmpty()
+        && processesWith(userKey.toString()).isEmpty() && remoteFollowers().isEmpty())) {
       Thread.sleep(200);
     }
     assertEquals(List.of(), describe(processesWith("--server " + server)), "remote workers left running");
+    assertEquals(List.of(), describe(remoteFollowers()), "remote server 1 left running");
     assertEquals(List.of(), describe(processesWith(userKey.toString())), "ssh processes left running");
+  }
+
+  /** The processes that run server 1 of this jar (java and its remote wrapper shell). */
+  private static List<ProcessHandle> remoteFollowers() {
+    return processesWith(ClusterTesting.JAR.toString(), " server ", "--server-index 1 ");
   }
 
   private static List<String> describe(List<ProcessHandle> ps) {

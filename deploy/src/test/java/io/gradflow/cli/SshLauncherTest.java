@@ -99,6 +99,59 @@ class SshLauncherTest {
     assertEquals(ExitCode.USAGE.code(), r.code());
   }
 
+  /** Server I (1..S-1) takes the first slot of the host list's I-th line; workers take every other slot. */
+  @Test
+  void serversTakeTheFirstSlotOfTheFirstHostsAndWorkersTheRest() throws Exception {
+    Host a = new Host("node1", 2);
+    Host b = new Host("alice@node2", 1);
+    Host c = new Host("node3", 2);
+    SshLauncher.Placement p = SshLauncher.Placement.of(List.of(a, b, c), 3);
+    assertEquals(List.of(new SshLauncher.Slot(a, 0), new SshLauncher.Slot(b, 0)), p.followers());
+    assertEquals(List.of(new SshLauncher.Slot(a, 1), new SshLauncher.Slot(c, 0), new SshLauncher.Slot(c, 1)), p.workers());
+    SshLauncher.Placement one = SshLauncher.Placement.of(List.of(a, b), 1);
+    assertEquals(List.of(), one.followers());
+    assertEquals(3, one.workers().size());
+    assertEquals("--servers 3 runs servers 1..2 on the first 2 hosts of the list, which has 1",
+        assertThrows(IllegalArgumentException.class, () -> SshLauncher.Placement.of(List.of(new Host("n", 4)), 3)).getMessage());
+
+    Path hosts = tmp.resolve("hosts.txt");
+    Files.writeString(hosts, "node1\n");
+    var r = train("--hosts", hosts.toString(), "--servers", "2", "--remote-jar", "/x.jar");
+    assertEquals(ExitCode.USAGE.code(), r.code());
+    assertEquals("gradflow train: --servers 2 takes 1 slot(s) of the host list for servers 1..1 and leaves none for a worker ("
+        + hosts + ")", r.err().lines().findFirst().orElseThrow());
+    Files.writeString(hosts, "node1:2\nnode2\n");
+    r = train("--hosts", hosts.toString(), "--servers", "2", "--workers", "3", "--remote-jar", "/x.jar");
+    assertEquals(ExitCode.USAGE.code(), r.code());
+    assertTrue(r.err().contains("--workers 3 disagrees with " + hosts + ", which has 2 slot(s) for workers (after servers 1..1)"), r.err());
+  }
+
+  /** A follower runs 'gradflow server --servers S --server-index I' with the job's options; workers get --range-server. */
+  @Test
+  void theRemoteFollowerAndWorkersOfAShardedJobGetTheirServerArguments() throws Exception {
+    Prerequisites.need(SubmitCommandTest.onPath("sh"), "no sh");
+    ModelSpec spec = ModelSpec.parse("2-8-3", "tanh", "", 1);
+    TrainingConfig config = new TrainingConfig("spirals", 60, 6, 0.1, 0.9, 0, LearningRateSchedule.Kind.CONSTANT,
+        0, 0, 0.1, 1, 10, 1, "ejml");
+    JobLaunch job = new JobLaunch(spec, config, null, tmp, null, List.of("--checkpoint-every", "5"), List.of());
+    SshLauncher launcher = new SshLauncher(job, new SshLauncher.Settings(List.of(), "head.example", 7000,
+        List.of(), "echo", "/shared/gradflow.jar", null, 3));
+    String follower = runRemote(launcher.followerSshCommand(new Host("n2", 1), 2, 4));
+    assertTrue(follower.startsWith("--add-modules jdk.incubator.vector -jar /shared/gradflow.jar server --servers 3 --server-index 2 "
+        + "--port 7002 --bind 0.0.0.0 --workers 4 --model 2-8-3 "), follower);
+    assertTrue(follower.endsWith("--checkpoint-every 5"), follower);
+    assertTrue(runRemote(launcher.sshCommand(new Host("n3", 1), "n3/0", 7000, List.of("n1:7001", "n2:7002")))
+        .endsWith("--range-server n1:7001 --range-server n2:7002"));
+  }
+
+  /** What the remote end of an ssh command prints, run here by sh (with "java" being echo). */
+  private static String runRemote(List<String> ssh) throws Exception {
+    Process p = new ProcessBuilder("sh", "-c", ssh.get(ssh.size() - 1)).redirectErrorStream(true).start();
+    assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+    p.getOutputStream().close();
+    return new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+  }
+
   @Test
   void withoutTheJarTheRemoteJarMustBeGiven() throws Exception {
     assumeTrue(JvmCommand.runningJar().isEmpty(), "runs from the jar (as under failsafe), which is the default");

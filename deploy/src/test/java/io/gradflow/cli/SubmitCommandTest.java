@@ -37,7 +37,7 @@ class SubmitCommandTest {
   void dryRunWritesAScriptWithTheResourcesAndTheJob() throws Exception {
     Path script = tmp.resolve("job.sbatch");
     Path jar = tmp.resolve("shared dir/gradflow.jar");
-    Run r = run("submit", "--slurm", "--dry-run", "--nodes", "2", "--ntasks", "5", "--partition", "gpu",
+    Run r = run("submit", "--slurm", "--dry-run", "--nodes", "2", "--servers", "2", "--partition", "gpu",
         "--time", "1:00:00", "--sbatch-opt=--gres=gpu:1", "--jar", jar.toString(), "--java", "/opt/jdk/bin/java",
         "--script", script.toString(), "--out", tmp.resolve("out").toString(),
         "--dataset", "spirals", "--model", "2-16-16-3", "--activation", "tanh", "--batch", "60", "--micro-shards", "6");
@@ -48,7 +48,7 @@ class SubmitCommandTest {
     assertEquals(List.of(
         "#SBATCH --job-name=gradflow",
         "#SBATCH --nodes=2",
-        "#SBATCH --ntasks=5",
+        "#SBATCH --ntasks=4", // nodes + servers: one worker per node
         "#SBATCH --requeue",
         "#SBATCH --open-mode=append",
         "#SBATCH --output=gradflow-%j.out",
@@ -57,6 +57,7 @@ class SubmitCommandTest {
         "#SBATCH --gres=gpu:1"), directives);
     assertTrue(text.contains("GRADFLOW_JAR=${GRADFLOW_JAR:-'" + jar + "'}"), text);
     assertTrue(text.contains("GRADFLOW_JAVA=${GRADFLOW_JAVA:-/opt/jdk/bin/java}"), text);
+    assertTrue(text.contains("SERVERS=${GRADFLOW_SERVERS:-2}"), text);
     assertTrue(text.contains("JOB_ARGS=(--model 2-16-16-3 --activation tanh --dataset spirals "), text);
     assertTrue(text.contains("--micro-shards 6"), text);
     assertFalse(text.contains(SlurmScript.MARKER), "every placeholder is filled in");
@@ -108,6 +109,14 @@ class SubmitCommandTest {
         "--script", tmp.resolve("b").toString());
     assertEquals(ExitCode.USAGE.code(), tooMany.code());
     assertTrue(tooMany.err().contains("9 workers, more than --micro-shards 6"), tooMany.err());
+
+    Run noWorker = run("submit", "--slurm", jar, "--dry-run", "--servers", "2", "--ntasks", "2", "--script", tmp.resolve("f").toString());
+    assertEquals(ExitCode.USAGE.code(), noWorker.code());
+    assertTrue(noWorker.err().contains("--ntasks must be >= 3 (2 parameter server(s) plus at least one worker), got 2"), noWorker.err());
+
+    Run tooSmall = run("submit", "--slurm", jar, "--dry-run", "--servers", "9", "--model", "2-4-3", "--script", tmp.resolve("g").toString());
+    assertEquals(ExitCode.USAGE.code(), tooSmall.code());
+    assertTrue(tooSmall.err().contains("--servers 9: model 2-4-3 is too small to shard"), tooSmall.err());
 
     Run badOpt = run("submit", "--slurm", jar, "--dry-run", "--sbatch-opt", "gres", "--script", tmp.resolve("c").toString());
     assertEquals(ExitCode.USAGE.code(), badOpt.code());
