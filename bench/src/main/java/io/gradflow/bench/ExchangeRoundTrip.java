@@ -46,6 +46,10 @@ import java.util.concurrent.TimeUnit;
  * </pre>
  */
 public final class ExchangeRoundTrip {
+  /** Netty warns that a Unix socket has no SO_KEEPALIVE, which gRPC sets: noise here (held: JUL keeps loggers weakly). */
+  private static final java.util.logging.Logger NETTY_BOOTSTRAP_LOG =
+      java.util.logging.Logger.getLogger("io.grpc.netty.shaded.io.netty.bootstrap");
+
   private ExchangeRoundTrip() {}
 
   public static void main(String[] args) throws Exception {
@@ -53,8 +57,7 @@ public final class ExchangeRoundTrip {
       serve(args[1], Path.of(args[2]));
       return;
     }
-    // Netty warns that a Unix socket has no SO_KEEPALIVE, which gRPC sets: noise here
-    java.util.logging.Logger.getLogger("io.grpc.netty.shaded.io.netty.bootstrap").setLevel(java.util.logging.Level.SEVERE);
+    NETTY_BOOTSTRAP_LOG.setLevel(java.util.logging.Level.SEVERE);
     long gapNanos = 2_500_000;
     int trips = 2000;
     int runs = 3;
