@@ -29,8 +29,8 @@ import org.junit.jupiter.api.Test;
  * munge, as root, configuration and state in a temporary directory): {@code gradflow submit
  * --slurm} writes and submits the job script, the job runs two sharded servers (--servers 2: the
  * first two tasks) and two workers through srun and writes its summary in the job's directory;
- * requeued, the job runs again in the same directory, every server resuming from the coordinator's
- * checkpoint. A worker killed mid-job does not end the job: its task starts it again (two servers),
+ * requeued, the job runs again in the same directory, the coordinator resuming from its checkpoint
+ * (the follower takes no --resume: the coordinator seeds it). A worker killed mid-job does not end the job: its task starts it again (two servers),
  * or, with no restart left, the other worker finishes (one server); the weights are the single
  * process's either way.
  */
@@ -202,8 +202,11 @@ class SlurmIT {
     String again = tails(jobLog, out.resolve("logs/server.log"), followerLog);
     assertTrue(show.contains("JobState=COMPLETED"), show + again);
     assertTrue(Files.readString(jobLog).contains("gradflow.sbatch: restart 1: resuming from the checkpoint"), again);
-    // both servers resumed from the coordinator's checkpoint, the follower taking its range of it
-    assertTrue(Files.readString(followerLog).contains("resuming after step 30"), again);
+    // the coordinator resumed from its checkpoint (every range is in it) and found the job done; the
+    // follower, which keeps nothing and takes no --resume, waited for its seed and was stopped
+    assertTrue(Files.readString(out.resolve("logs/server.log")).contains("resuming from "), again);
+    assertEquals(2, Files.readString(followerLog).split("waiting for the coordinator's state", -1).length - 1, again);
+    assertTrue(Files.readString(jobLog).contains("the coordinator finished the job; stopping the server(s) still running"), again);
     assertEquals(30, RunSummary.read(summary).steps(), again);
     assertEquals(weights, RunSummary.read(summary).weightsSha256(), again);
   }
