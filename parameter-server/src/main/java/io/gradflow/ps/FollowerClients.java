@@ -153,22 +153,7 @@ public final class FollowerClients implements FollowerStates {
   }
 
   private static StreamObserver<SeedResponse> observer(CompletableFuture<SeedResponse> done) {
-    return new StreamObserver<>() {
-      @Override
-      public void onNext(SeedResponse r) {
-        done.complete(r);
-      }
-
-      @Override
-      public void onError(Throwable t) {
-        done.completeExceptionally(t);
-      }
-
-      @Override
-      public void onCompleted() {
-        done.complete(SeedResponse.getDefaultInstance());
-      }
-    };
+    return io.gradflow.common.wire.SingleAnswer.into(done, SeedResponse.getDefaultInstance());
   }
 
   /** Runs {@code call} against {@code server}, again with backoff while it is unreachable, for up to the patience. */

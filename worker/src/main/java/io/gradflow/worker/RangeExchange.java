@@ -222,22 +222,7 @@ final class RangeExchange {
 
   /** An observer that completes {@code done} with a push's answer. */
   static StreamObserver<PushResponse> answer(CompletableFuture<PushResponse> done) {
-    return new StreamObserver<>() {
-      @Override
-      public void onNext(PushResponse r) {
-        done.complete(r);
-      }
-
-      @Override
-      public void onError(Throwable t) {
-        done.completeExceptionally(t);
-      }
-
-      @Override
-      public void onCompleted() {
-        done.complete(PushResponse.getDefaultInstance());
-      }
-    };
+    return io.gradflow.common.wire.SingleAnswer.into(done, PushResponse.getDefaultInstance());
   }
 
   /** One pull of a follower's range: its chunks go into the network as they arrive. */

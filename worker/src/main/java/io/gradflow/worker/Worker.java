@@ -645,23 +645,7 @@ public final class Worker {
     StreamObserver<PushChunk> out =
         async
             .withDeadlineAfter(deadlineMillis(), TimeUnit.MILLISECONDS)
-            .pushGradients(
-                new StreamObserver<>() {
-                  @Override
-                  public void onNext(PushResponse r) {
-                    done.complete(r);
-                  }
-
-                  @Override
-                  public void onError(Throwable t) {
-                    done.completeExceptionally(t);
-                  }
-
-                  @Override
-                  public void onCompleted() {
-                    done.complete(PushResponse.getDefaultInstance());
-                  }
-                });
+            .pushGradients(RangeExchange.answer(done));
     out.onNext(PushChunk.newBuilder().setHeader(header).build());
     for (TensorChunk c : chunks) {
       out.onNext(PushChunk.newBuilder().setChunk(c).build());
