@@ -209,69 +209,26 @@ final class FollowerService extends ParameterServerGrpc.ParameterServerImplBase 
 
   @Override
   public StreamObserver<PushChunk> pushGradients(StreamObserver<PushResponse> response) {
-    return new StreamObserver<>() {
-      private FollowerPush session;
-      private boolean failed;
-
+    return new PushCall<>(new PushCall.Pushes<FollowerPush>() {
       @Override
-      public void onNext(PushChunk chunk) {
-        try {
-          receive(chunk);
-        } finally {
-          ExchangeMethods.PUSH_CHUNKS.release(chunk);
-        }
-      }
-
-      private void receive(PushChunk chunk) {
-        if (failed) {
-          return;
-        }
-        try {
-          if (session == null) {
-            if (!chunk.hasHeader()) {
-              throw JobRefusal.badRequest("a push starts with its header, got a chunk");
-            }
-            session = follower.beginPush(chunk.getHeader());
-          } else if (chunk.hasChunk()) {
-            session.addChunk(chunk.getChunk());
-          } else {
-            throw JobRefusal.badRequest("a push has one header, got a second");
-          }
-        } catch (RuntimeException e) {
-          failed = true;
-          if (session != null) {
-            follower.abortPush(session);
-          }
-          response.onError(RefusalStatus.of(e));
-        }
+      public FollowerPush begin(io.gradflow.proto.PushHeader header) {
+        return follower.beginPush(header);
       }
 
       @Override
-      public void onError(Throwable t) {
-        if (session != null && !failed) {
-          follower.abortPush(session);
-        }
+      public void addChunk(FollowerPush session, TensorChunk chunk) {
+        session.addChunk(chunk);
       }
 
       @Override
-      public void onCompleted() {
-        if (failed) {
-          return;
-        }
-        if (session == null) {
-          response.onError(RefusalStatus.of(JobRefusal.badRequest("empty push")));
-          return;
-        }
-        PushResponse r;
-        try {
-          r = follower.commitPush(session);
-        } catch (RuntimeException e) {
-          response.onError(RefusalStatus.of(e));
-          return;
-        }
-        response.onNext(r);
-        response.onCompleted();
+      public void abort(FollowerPush session) {
+        follower.abortPush(session);
       }
-    };
+
+      @Override
+      public PushResponse commit(FollowerPush session) {
+        return follower.commitPush(session);
+      }
+    }, response);
   }
 }

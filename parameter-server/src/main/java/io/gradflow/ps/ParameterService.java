@@ -137,73 +137,36 @@ final class ParameterService extends ParameterServerGrpc.ParameterServerImplBase
 
   @Override
   public StreamObserver<PushChunk> pushGradients(StreamObserver<PushResponse> response) {
-    return new StreamObserver<>() {
-      private PushSession session;
-      private boolean failed;
-
+    return new PushCall<>(new PushCall.Pushes<PushSession>() {
       @Override
-      public void onNext(PushChunk chunk) {
-        try {
-          receive(chunk);
-        } finally {
-          ExchangeMethods.PUSH_CHUNKS.release(chunk); // staged or refused: its bytes are no longer read
-        }
-      }
-
-      private void receive(PushChunk chunk) {
-        if (failed) {
-          return;
-        }
-        try {
-          if (session == null) {
-            if (!chunk.hasHeader()) {
-              throw JobRefusal.badRequest("a push starts with its header, got a chunk");
-            }
-            session = coordinator.beginPush(chunk.getHeader());
-            if (session.inSharedMemory()) {
-              session.readShared();
-            }
-          } else if (chunk.hasChunk()) {
-            session.addChunk(chunk.getChunk());
-          } else {
-            throw JobRefusal.badRequest("a push has one header, got a second");
-          }
-        } catch (RuntimeException e) {
-          failed = true;
-          if (session != null) {
+      public PushSession begin(io.gradflow.proto.PushHeader header) {
+        PushSession session = coordinator.beginPush(header);
+        if (session.inSharedMemory()) {
+          try {
+            session.readShared();
+          } catch (RuntimeException e) {
             coordinator.abortPush(session);
+            throw e;
           }
-          response.onError(RefusalStatus.of(e));
         }
+        return session;
       }
 
       @Override
-      public void onError(Throwable t) {
-        if (session != null && !failed) {
-          coordinator.abortPush(session);
-        }
+      public void addChunk(PushSession session, io.gradflow.proto.TensorChunk chunk) {
+        session.addChunk(chunk);
       }
 
       @Override
-      public void onCompleted() {
-        if (failed) {
-          return;
-        }
-        if (session == null) {
-          response.onError(RefusalStatus.of(JobRefusal.badRequest("empty push")));
-          return;
-        }
-        PushResponse r;
-        try {
-          r = coordinator.commitPush(session);
-        } catch (RuntimeException e) {
-          response.onError(RefusalStatus.of(e));
-          return;
-        }
-        response.onNext(r);
-        response.onCompleted();
+      public void abort(PushSession session) {
+        coordinator.abortPush(session);
       }
-    };
+
+      @Override
+      public PushResponse commit(PushSession session) {
+        return coordinator.commitPush(session);
+      }
+    }, response);
   }
 
   private interface Call<T> {
