@@ -244,16 +244,7 @@ class K8sManifestsTest {
   @Test
   void kubectlKustomizeRendersTheSettingsEverywhere() throws Exception {
     Prerequisites.need(SubmitCommandTest.onPath("kubectl"), "kubectl (1.21 or later: kustomize v4 renders labels and replacements) is not on PATH: it renders deploy/k8s");
-    Process p = new ProcessBuilder("kubectl", "kustomize", K8S.toString()).redirectErrorStream(false).start();
-    p.getOutputStream().close();
-    byte[] out = p.getInputStream().readAllBytes();
-    String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
-    assertTrue(p.waitFor(60, TimeUnit.SECONDS), "kubectl kustomize did not finish");
-    assertEquals(0, p.exitValue(), "kubectl kustomize: " + err);
-    List<Map<String, Object>> rendered = new ArrayList<>();
-    for (Object o : yaml().loadAll(new String(out, StandardCharsets.UTF_8))) {
-      rendered.add(map(o));
-    }
+    List<Map<String, Object>> rendered = kustomize(K8S);
     Map<String, Object> cm = rendered.stream().filter(d -> "ConfigMap".equals(d.get("kind"))).findFirst().orElseThrow();
     int workers = Integer.parseInt(literals.get("GRADFLOW_WORKERS"));
     Map<String, Object> job = rendered.stream().filter(d -> "Job".equals(d.get("kind")) && name(workerJob()).equals(name(d)))
