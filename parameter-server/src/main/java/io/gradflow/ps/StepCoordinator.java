@@ -2,12 +2,6 @@ package io.gradflow.ps;
 
 import io.gradflow.common.checkpoint.Checkpoint;
 import io.gradflow.common.model.Network;
-import io.gradflow.common.nn.Gradients;
-import io.gradflow.common.reduce.ExactGradientSum;
-import io.gradflow.common.optim.LearningRateSchedule;
-import io.gradflow.common.optim.SgdOptimizer;
-import io.gradflow.common.kernels.Kernels;
-import io.gradflow.common.nn.Backprop;
 import io.gradflow.common.train.EpochBookkeeping;
 import io.gradflow.common.train.TrainingListener;
 import io.gradflow.common.train.TrainingSetup;
@@ -200,40 +194,15 @@ public final class StepCoordinator {
   }
 
   /**
-   * Compiles the server's loops before the first step: runs the optimizer {@code passes} times on
-   * copies of the weights and of a made-up gradient sum, with the job's momentum and weight decay
-   * (the same loops, Vector API included, that {@code closeStep} runs), and the test evaluation's
-   * forward pass as often on a batch of zeros, and throws the results away. A JVM runs Vector API
-   * code interpreted, a hundred times slower, until the JIT has compiled it: unwarmed, the first
-   * epochs' evaluations on the background thread would take the cores from the workers. The
-   * workers warm their kernels the same way (see {@code Worker}). Runs without the lock, on scratch
-   * state only, while the job assembles.
+   * Compiles the server's loops before the first step ({@link ServerWarmUp}). Runs without the
+   * lock, on a scratch copy of the weights only, while the job assembles.
    */
   public void warmUp(int passes) {
-    int warmupRows = 64; // the evaluation's kernels, on fewer rows than its 500: the same code compiles
     Network scratch;
     synchronized (this) {
       scratch = net.copy();
     }
-    SgdOptimizer optimizer = new SgdOptimizer(scratch,
-        LearningRateSchedule.constant(1e-12), job.config().momentum(), job.config().weightDecay());
-    ExactGradientSum sum = new ExactGradientSum(scratch);
-    Gradients gradient = new Gradients(scratch.spec());
-    long[][] staging = new long[sum.tensorCount()][];
-    for (int t = 0; t < staging.length; t++) {
-      staging[t] = new long[sum.tensor(t).length];
-      for (int i = 0; i < staging[t].length; i++) {
-        staging[t][i] = (i * 2654435761L % 2001 - 1000) << 20;
-      }
-    }
-    Backprop evaluation = new Backprop(scratch.spec(), Kernels.byName(job.config().kernels()), warmupRows);
-    for (int pass = 0; pass < passes; pass++) {
-      for (int t = 0; t < staging.length; t++) {
-        sum.addFixed(t, 0, staging[t], staging[t].length);
-      }
-      optimizer.step(scratch, sum, gradient, pass);
-      evaluation.forward(scratch, warmupRows);
-    }
+    ServerWarmUp.run(scratch, job.config(), passes);
   }
 
   public String fingerprint() {

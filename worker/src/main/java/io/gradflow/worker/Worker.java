@@ -10,14 +10,11 @@ import io.gradflow.common.train.ShardGradients;
 import io.gradflow.common.train.TrainingConfig;
 import io.gradflow.common.wire.PushCodec;
 import io.gradflow.common.wire.PushPrecision;
-import io.gradflow.common.wire.Rejoin;
-import io.gradflow.common.wire.TensorChunks;
 import io.gradflow.proto.HeartbeatRequest;
 import io.gradflow.proto.JoinRequest;
 import io.gradflow.proto.JoinResponse;
 import io.gradflow.proto.LeaveRequest;
 import io.gradflow.proto.ParameterServerGrpc;
-import io.gradflow.proto.PullChunk;
 import io.gradflow.proto.PullRequest;
 import io.gradflow.proto.PushChunk;
 import io.gradflow.proto.PushHeader;
@@ -26,23 +23,16 @@ import io.gradflow.proto.ReadyRequest;
 import io.gradflow.proto.TensorChunk;
 import io.gradflow.proto.WeightsHeader;
 import io.grpc.Channel;
-import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import io.gradflow.common.wire.ExchangeMethods;
-import io.grpc.stub.ClientCallStreamObserver;
-import io.grpc.stub.ClientCalls;
-import io.grpc.stub.ClientResponseObserver;
 import io.grpc.stub.StreamObserver;
 import java.time.Duration;
 import java.io.IOException;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.LongSupplier;
@@ -88,13 +78,11 @@ public final class Worker {
   /** What the worker did. */
   public record Result(int rank, long stepsComputed, long lastStep) {}
 
-  private static final long FIRST_BACKOFF_MILLIS = 100;
-  private static final long MAX_BACKOFF_MILLIS = 5_000;
-
   private final ParameterServerGrpc.ParameterServerBlockingStub blocking;
   private final ParameterServerGrpc.ParameterServerStub async;
   private final Channel channel;
   private final Options options;
+  private final ServerCalls calls;
   private volatile String workerId;
   private int rank = -1;
   private Dataset train;
@@ -113,6 +101,7 @@ public final class Worker {
     this.blocking = ParameterServerGrpc.newBlockingStub(channel);
     this.async = ParameterServerGrpc.newStub(channel);
     this.options = options;
+    this.calls = new ServerCalls(options.reconnect(), options.log());
   }
 
   /**
@@ -254,7 +243,7 @@ public final class Worker {
     Joined job = joinUntilReady();
     long want = job.response().getNextStep();
     long computed = 0;
-    PendingPull next = null;
+    WeightsPull next = null;
     PushInFlight unacknowledged = null;
     while (true) {
       WeightsHeader header;
@@ -278,7 +267,7 @@ public final class Worker {
               // Ask for step t + 1 before computing step t: its weights (version t + 1 - K) appear
               // when step t - K closes, while this step computes. (The weights are copied from
               // the shared file only when the answer is awaited, so the network is not touched.)
-              next = new PendingPull(step + 1, header.getShardFirst(), header.getShardEnd(), job.net());
+              next = askPull(step + 1, header.getShardFirst(), header.getShardEnd(), job.net());
             }
             ExactGradientSum sum = job.sum();
             long computeStart = System.nanoTime();
@@ -300,7 +289,7 @@ public final class Worker {
               unacknowledged = acknowledged(unacknowledged);
               pullWaitNanos += System.nanoTime() - ackStart;
             }
-            sleep(options.pushDelayMillis().getAsLong());
+            ServerCalls.sleep(options.pushDelayMillis().getAsLong());
             PushInFlight sent = push(step, header.getShardFirst(), header.getShardEnd(), sum, job.shards().lastShard(),
                 job.shardLoss(), job.config().pushPrecision(), job.net(), job.config().staleness() > 0, next);
             next = sent.next();
@@ -336,207 +325,46 @@ public final class Worker {
 
   /** Pulls step {@code >= want}; on READY the weights are written into {@code net}. */
   private WeightsHeader pull(long want, Network net) {
-    return call("pull", () -> new PendingPull(want, 0, 0, net).await());
+    return call("pull", () -> await(askPull(want, 0, 0, net)));
+  }
+
+  /** Asks for step {@code >= want}; micro-shards {@code [pushedFirst, pushedEnd)} of step {@code want - 1} are being pushed. */
+  private WeightsPull askPull(long want, int pushedFirst, int pushedEnd, Network net) {
+    PullRequest request = PullRequest.newBuilder()
+        .setWorkerId(workerId).setStep(want).setPushedFirst(pushedFirst).setPushedEnd(pushedEnd).build();
+    return new WeightsPull(request, net, shared, shared != null ? exchange() : null, channel, async.getCallOptions(),
+        ranges, deadlineMillis());
+  }
+
+  /** The answer of {@code pull}; the step's wait and transfer times are taken from it when its weights came. */
+  private WeightsHeader await(WeightsPull pull) {
+    WeightsHeader h = pull.await();
+    if (pull.weightsArrived()) {
+      timeWaited(pull);
+    }
+    return h;
   }
 
   /** The answer of a pull asked for earlier; when it failed, pulls again as {@link #pull} does. */
-  private WeightsHeader awaitPull(PendingPull pending, long want, Network net) {
+  private WeightsHeader awaitPull(WeightsPull pending, long want, Network net) {
     boolean[] firstTry = {true};
     return call("pull", () -> {
       if (firstTry[0]) {
         firstTry[0] = false;
-        return pending.await();
+        return await(pending);
       }
-      return new PendingPull(want, 0, 0, net).await();
+      return await(askPull(want, 0, 0, net));
     });
   }
 
   /**
-   * A pull in flight. Its chunks are decoded into the network's weights as they arrive, on the
-   * transport's thread; the caller must not use the network until {@link #await()} returned.
-   */
-  private final class PendingPull implements ClientResponseObserver<PullRequest, PullChunk> {
-    private final Network net;
-    private final long[] received;
-    private final CompletableFuture<WeightsHeader> done = new CompletableFuture<>();
-    private ClientCallStreamObserver<PullRequest> call;
-    private WeightsHeader header;
-    private long headerAt;
-    private String broken;
-    /** The exchange stream this pull was asked on, or null: a call of its own. */
-    private final ExchangeStream stream;
-    /** Sharded servers: the followers' pulls of step {@code want}, asked together with this one. */
-    private final RangeExchange.FollowerPulls followerPulls;
-
-    /** Asks for step {@code >= want}; micro-shards {@code [pushedFirst, pushedEnd)} of step {@code want - 1} are being pushed. */
-    PendingPull(long want, int pushedFirst, int pushedEnd, Network net) {
-      this.net = net;
-      this.received = new long[net.tensorCount()];
-      PullRequest request = PullRequest.newBuilder()
-          .setWorkerId(workerId).setStep(want).setPushedFirst(pushedFirst).setPushedEnd(pushedEnd).build();
-      if (shared != null) {
-        stream = exchange();
-        stream.pull(request, this);
-      } else {
-        stream = null;
-        ClientCalls.asyncServerStreamingCall(
-            channel.newCall(ExchangeMethods.PULL, async.getCallOptions().withDeadlineAfter(deadlineMillis(), TimeUnit.MILLISECONDS)),
-            request, this);
-      }
-      followerPulls = ranges == null ? null : ranges.askFollowers(workerId, want, net, deadlineMillis());
-    }
-
-    @Override
-    public void beforeStart(ClientCallStreamObserver<PullRequest> requestStream) {
-      call = requestStream;
-    }
-
-    @Override
-    public void onNext(PullChunk chunk) {
-      try {
-        receive(chunk);
-      } finally {
-        ExchangeMethods.PULL_CHUNKS.release(chunk); // copied into the network: its bytes are no longer read
-      }
-    }
-
-    private void receive(PullChunk chunk) {
-      if (header == null) {
-        header = chunk.getHeader();
-        headerAt = System.nanoTime();
-        return;
-      }
-      if (broken != null) {
-        return;
-      }
-      TensorChunk c = chunk.getChunk();
-      int t = c.getTensor();
-      if (t < 0 || t >= net.tensorCount() || c.getOffset() < 0
-          || c.getOffset() + c.getData().size() / 4 > net.tensor(t).length) {
-        broken = "the server sent a weights chunk that does not fit the model";
-        return;
-      }
-      TensorChunks.readFloats(c, net.tensor(t));
-      received[t] += c.getData().size() / 4;
-    }
-
-    @Override
-    public void onError(Throwable t) {
-      done.completeExceptionally(t);
-    }
-
-    @Override
-    public void onCompleted() {
-      if (header == null) {
-        broken = "the server sent an empty pull answer";
-      }
-      done.complete(header);
-    }
-
-    /** Gives up the pull (its answer is no longer wanted). */
-    void cancel() {
-      if (stream != null) {
-        stream.close(); // its answer would otherwise come on the stream in place of the next pull's
-      } else if (call != null) {
-        call.cancel("not needed", null);
-      }
-      if (followerPulls != null) {
-        followerPulls.cancel();
-      }
-    }
-
-    /**
-     * Waits for the whole answer; on READY the weights are in the network. Weights in shared
-     * memory are copied here; when the server overwrote them meanwhile (this worker fell two steps
-     * behind), the answer becomes NOT_YET for the next step, and the worker asks again.
-     */
-    WeightsHeader await() {
-      long awaitStart = System.nanoTime();
-      WeightsHeader h;
-      try {
-        h = awaitReply(stream, done, "pull", deadlineMillis() + 1000);
-      } catch (RuntimeException e) {
-        if (stream != null) {
-          stream.close(); // a refusal leaves the stream usable, but after a timeout it may be stuck
-        }
-        if (followerPulls != null) {
-          followerPulls.cancel();
-        }
-        throw e;
-      }
-      if (followerPulls != null && (broken != null || h.getState() != WeightsHeader.State.READY)) {
-        followerPulls.cancel(); // no weights of this step wanted now
-      }
-      if (broken != null) {
-        throw new WorkerFailure(WorkerFailure.Kind.FAILED, broken);
-      }
-      if (h.getState() == WeightsHeader.State.READY && h.getWeightsInSharedMemory()) {
-        if (shared == null) {
-          throw new WorkerFailure(WorkerFailure.Kind.FAILED, "the server sent the weights of step " + (h.getStep() + 1)
-              + " through shared memory, which this worker has not mapped");
-        }
-        if (!shared.weights().read(h.getWeightsVersion(), net)) {
-          return WeightsHeader.newBuilder().setState(WeightsHeader.State.NOT_YET).setStep(h.getStep() + 1).build();
-        }
-        timeWaited(awaitStart, headerAt);
-      } else if (h.getState() == WeightsHeader.State.READY) {
-        for (int t = 0; t < received.length; t++) {
-          int expected = ranges == null ? net.tensor(t).length : ranges.range(0).lengthIn(t);
-          if (received[t] != expected) {
-            throw new WorkerFailure(
-                WorkerFailure.Kind.FAILED,
-                "weights of step " + (h.getStep() + 1) + " arrived incomplete: " + Network.tensorName(t) + " has "
-                    + received[t] + " of " + expected + " elements");
-          }
-        }
-        if (ranges != null) {
-          ranges.awaitFollowers(followerPulls, workerId, h.getStep(), net, deadlineMillis());
-        }
-        timeWaited(awaitStart, headerAt);
-      }
-      return h;
-    }
-  }
-
-  /**
    * The wait for the weights of this step: the acknowledgements waited for since the last pull,
-   * and the time between asking for the answer ({@code awaitStart}) and its header (0 when it was
-   * there already); the transfer: from then to the weights in the network.
+   * and the pull's wait for its header; the transfer: from then to the weights in the network.
    */
-  private void timeWaited(long awaitStart, long headerAt) {
-    pullWaitNanos = ackWaitNanos + Math.max(0, headerAt - awaitStart);
+  private void timeWaited(WeightsPull answered) {
+    pullWaitNanos = ackWaitNanos + answered.waitedNanos();
     ackWaitNanos = 0;
-    pullTransferNanos = System.nanoTime() - Math.max(headerAt, awaitStart);
-  }
-
-  /**
-   * As {@link #awaitFuture}, for an answer that comes on {@code stream} (null: a call of its own):
-   * on the exchange socket this thread reads the replies until it is there.
-   */
-  private static <T> T awaitReply(ExchangeStream stream, CompletableFuture<T> future, String what, long timeoutMillis) {
-    if (stream != null && stream.readsOnAwait()) {
-      stream.awaitReplies(future, timeoutMillis);
-      return awaitFuture(future, what, 1); // there, or failed, or the time is up
-    }
-    return awaitFuture(future, what, timeoutMillis);
-  }
-
-  /** The result of a call's future; its gRPC failure is rethrown as is, so {@link #call} can retry. */
-  private static <T> T awaitFuture(CompletableFuture<T> future, String what, long timeoutMillis) {
-    try {
-      return future.get(timeoutMillis, TimeUnit.MILLISECONDS);
-    } catch (ExecutionException e) {
-      Throwable cause = e.getCause();
-      if (cause instanceof StatusRuntimeException sre) {
-        throw sre;
-      }
-      throw new WorkerFailure(WorkerFailure.Kind.FAILED, what + " failed: " + cause, cause);
-    } catch (TimeoutException e) {
-      throw Status.DEADLINE_EXCEEDED.withDescription(what + " got no answer in time").asRuntimeException();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new WorkerFailure(WorkerFailure.Kind.FAILED, "interrupted");
-    }
+    pullTransferNanos = answered.transferNanos();
   }
 
   /**
@@ -549,7 +377,7 @@ public final class Worker {
    * it without); {@link #acknowledged} waits for the acknowledgement.
    */
   private PushInFlight push(long step, int first, int end, ExactGradientSum sum, Gradients single, double[] shardLoss,
-      PushPrecision precision, Network net, boolean pullFirst, PendingPull asked) {
+      PushPrecision precision, Network net, boolean pullFirst, WeightsPull asked) {
     boolean viaMemory = shared != null && precision != PushPrecision.BF16;
     PushHeader.Encoding encoding = viaMemory ? PushHeader.Encoding.SHARED_FIXED64 : PushCodec.encodingFor(precision, end - first);
     PushHeader.Builder header =
@@ -570,7 +398,7 @@ public final class Worker {
     List<TensorChunk> chunks;
     List<List<TensorChunk>> rangeChunks = null;
     if (viaMemory) {
-      shared.push().write(sum); // the server acknowledged the previous push: it no longer reads the file
+      if (!Boolean.getBoolean("gradflow.nowrite")) shared.push().write(sum); // the server acknowledged the previous push: it no longer reads the file
       chunks = List.of();
     } else if (ranges != null) {
       rangeChunks = ranges.chunks(encoding, sum, single);
@@ -581,12 +409,12 @@ public final class Worker {
     // With staleness the next step's weights exist already: ask for them before the push, so the
     // server answers the pull before it reduces the push and updates (one connection's calls are
     // handled in order), and this step's reduce and update overlap the next step's compute.
-    PendingPull early = asked != null ? asked : pullFirst ? new PendingPull(step + 1, first, end, net) : null;
+    WeightsPull early = asked != null ? asked : pullFirst ? askPull(step + 1, first, end, net) : null;
     CompletableFuture<PushResponse> sent = sendPush(header.build(), chunks, rangeChunks);
     lastPushNanos = System.nanoTime() - start;
     // Ask for the next weights now: the server answers the moment the step closes, while the
     // push's acknowledgement travels back, instead of one round trip after it.
-    PendingPull next = early != null ? early : new PendingPull(step + 1, first, end, net);
+    WeightsPull next = early != null ? early : askPull(step + 1, first, end, net);
     return new PushInFlight(step, header, chunks, rangeChunks, sent, next);
   }
 
@@ -595,7 +423,7 @@ public final class Worker {
    * also every server's, {@code rangeChunks}), and the pull asked for after it.
    */
   private record PushInFlight(long step, PushHeader.Builder header, List<TensorChunk> chunks,
-      List<List<TensorChunk>> rangeChunks, CompletableFuture<PushResponse> sent, PendingPull next) {}
+      List<List<TensorChunk>> rangeChunks, CompletableFuture<PushResponse> sent, WeightsPull next) {}
 
   /**
    * Waits for the acknowledgement of {@code push} (null: nothing to wait for), sending it again
@@ -614,9 +442,9 @@ public final class Worker {
           if (firstTry[0]) {
             firstTry[0] = false;
             ExchangeStream on = push.header().getEncoding() == PushHeader.Encoding.SHARED_FIXED64 ? exchange : null;
-            return awaitReply(on, push.sent(), what, deadlineMillis() + 1000);
+            return ServerCalls.awaitReply(on, push.sent(), what, deadlineMillis() + 1000);
           }
-          return awaitFuture(sendPush(push.header().setWorkerId(workerId).build(), push.chunks(), push.rangeChunks()), what,
+          return ServerCalls.awaitFuture(sendPush(push.header().setWorkerId(workerId).build(), push.chunks(), push.rangeChunks()), what,
               deadlineMillis() + 1000);
         } catch (RuntimeException e) {
           if (push.header().getEncoding() == PushHeader.Encoding.SHARED_FIXED64) {
@@ -695,92 +523,11 @@ public final class Worker {
     }
   }
 
-  /** The server no longer knows this worker: join again. */
-  private static final class RejoinNeeded extends RuntimeException {
-    private static final long serialVersionUID = 1L;
-
-    RejoinNeeded(String message) {
-      super(message);
-    }
-  }
-
-  /**
-   * Runs a call, retrying with exponential backoff (0.1 s doubling to 5 s) while the server is
-   * unreachable, for up to the reconnect window; maps other failures to what the user sees.
-   */
   private <T> T call(String what, Supplier<T> rpc) {
-    long firstFailure = 0;
-    long backoff = FIRST_BACKOFF_MILLIS;
-    while (true) {
-      try {
-        return rpc.get();
-      } catch (StatusRuntimeException e) {
-        Status.Code code = e.getStatus().getCode();
-        if (Rejoin.isAsked(e) && !what.equals("join")) {
-          throw new RejoinNeeded(describe(e));
-        }
-        boolean transientError =
-            (code == Status.Code.UNAVAILABLE || code == Status.Code.DEADLINE_EXCEEDED) && !isTlsFailure(e);
-        if (!transientError) {
-          throw failure(what, e);
-        }
-        long now = System.nanoTime();
-        if (firstFailure == 0) {
-          firstFailure = now;
-          options.log().accept("parameter server unreachable (" + what + ": " + describe(e) + "); retrying for up to "
-              + options.reconnect().toSeconds() + " s");
-        }
-        if (now - firstFailure > options.reconnect().toNanos()) {
-          throw failure(what, e);
-        }
-        sleep(backoff);
-        backoff = Math.min(MAX_BACKOFF_MILLIS, backoff * 2);
-      }
-    }
-  }
-
-  /** A failed TLS handshake does not heal by retrying: wrong CA, name or client certificate. */
-  private static boolean isTlsFailure(Throwable e) {
-    for (Throwable t = e; t != null; t = t.getCause()) {
-      if (t instanceof javax.net.ssl.SSLException) {
-        return true;
-      }
-    }
-    return false;
+    return calls.call(what, rpc);
   }
 
   private long deadlineMillis() {
     return options.rpcTimeout().toMillis();
-  }
-
-  private static void sleep(long millis) {
-    if (millis <= 0) {
-      return;
-    }
-    try {
-      Thread.sleep(millis);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new WorkerFailure(WorkerFailure.Kind.FAILED, "interrupted");
-    }
-  }
-
-  private static String describe(StatusRuntimeException e) {
-    return e.getStatus().getDescription() == null ? e.getStatus().getCode().toString() : e.getStatus().getDescription();
-  }
-
-  /** Maps a failed call to the failure the user sees. */
-  private WorkerFailure failure(String call, StatusRuntimeException e) {
-    Status.Code code = e.getStatus().getCode();
-    String desc = describe(e);
-    return switch (code) {
-      case UNAVAILABLE, DEADLINE_EXCEEDED ->
-          new WorkerFailure(WorkerFailure.Kind.UNAVAILABLE, "parameter server unreachable (" + call + "): " + desc, e);
-      case FAILED_PRECONDITION, RESOURCE_EXHAUSTED, PERMISSION_DENIED, UNAUTHENTICATED ->
-          new WorkerFailure(WorkerFailure.Kind.REFUSED, "refused by the parameter server (" + call + "): " + desc, e);
-      case ABORTED -> new WorkerFailure(WorkerFailure.Kind.FAILED, desc, e);
-      case OUT_OF_RANGE -> new WorkerFailure(WorkerFailure.Kind.JOB_OVER, desc, e);
-      default -> new WorkerFailure(WorkerFailure.Kind.FAILED, call + " failed: " + code + ": " + desc, e);
-    };
   }
 }
