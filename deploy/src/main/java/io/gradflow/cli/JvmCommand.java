@@ -20,6 +20,18 @@ final class JvmCommand {
    */
   static final int MAX_INLINE_CLASS_PATH = 1024;
 
+  /**
+   * The JIT flags of every gradflow JVM: gradflow's own methods reach the top compiler tier after a
+   * tenth of the usual calls. The step path (the worker's push and pull, the server's exchange
+   * session, the compute drivers) runs once a step, a few hundred times a second, so at the usual
+   * thresholds (5,000 calls) it stays in C1's profiled code for about ten epochs of a job; the
+   * JDK's and the libraries' methods keep their thresholds, so few other methods compile
+   * ({@code docs/performance.md#warm-up}). {@code quiet} first: otherwise the JVM prints the
+   * command on standard output.
+   */
+  static final List<String> JIT_FLAGS =
+      List.of("-XX:CompileCommand=quiet", "-XX:CompileCommand=CompileThresholdScaling,io.gradflow.*::*,0.1");
+
   /** The argument file of this JVM's class path, written once. */
   private static Path classPathFile;
 
@@ -46,11 +58,13 @@ final class JvmCommand {
   }
 
   /**
-   * The java command that runs this same program, with the JVM flags gradflow needs and those of
+   * The java command that runs this same program, with the JVM flags gradflow needs (the Vector
+   * API, {@link #JIT_FLAGS}) and those of
    * {@code $GRADFLOW_CHILD_JAVA_OPTS}; the gradflow arguments follow.
    */
   static List<String> thisProgram() {
     List<String> cmd = new ArrayList<>(List.of(currentJava(), "--add-modules", "jdk.incubator.vector"));
+    cmd.addAll(JIT_FLAGS);
     String extra = System.getenv("GRADFLOW_CHILD_JAVA_OPTS");
     if (extra != null && !extra.isBlank()) {
       cmd.addAll(List.of(extra.trim().split("\\s+")));

@@ -194,7 +194,9 @@ final class SshLauncher {
     }
     cmd.addAll(List.of("-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=accept-new", host.name()));
     List<String> remote = new ArrayList<>(List.of("sh", "-c", REMOTE_WRAPPER, "gradflow-worker",
-        settings.remoteJava(), "--add-modules", "jdk.incubator.vector", "-jar", settings.remoteJar()));
+        settings.remoteJava(), "--add-modules", "jdk.incubator.vector"));
+    remote.addAll(JvmCommand.JIT_FLAGS);
+    remote.addAll(List.of("-jar", settings.remoteJar()));
     remote.addAll(gradflow);
     // ssh hands one string to the remote login shell: quote every word for it.
     cmd.add(ShellWords.join(remote));

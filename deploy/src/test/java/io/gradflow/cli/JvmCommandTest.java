@@ -30,4 +30,18 @@ class JvmCommandTest {
     assertEquals(0, p.exitValue(), out);
     assertTrue(out.contains("# 2-2-2 sigmoid, seed 7"), out);
   }
+
+  /** Every child JVM gets the JIT flags, and they print nothing: a child's output stays the program's. */
+  @Test
+  void theChildGetsTheJitFlagsAndTheyPrintNothing() throws Exception {
+    List<String> cmd = new java.util.ArrayList<>(JvmCommand.thisProgram());
+    assertTrue(cmd.containsAll(JvmCommand.JIT_FLAGS), String.join(" ", cmd));
+    assertTrue(cmd.indexOf(JvmCommand.JIT_FLAGS.get(0)) < cmd.indexOf(JvmCommand.JIT_FLAGS.get(1)), "quiet first");
+    cmd.addAll(List.of("explain", "--model", "2-2-2", "--seed", "7"));
+    Process p = new ProcessBuilder(cmd).start();
+    String out = new String(p.getInputStream().readAllBytes());
+    assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+    assertEquals(0, p.exitValue(), out);
+    assertTrue(out.startsWith("# 2-2-2 sigmoid, seed 7"), out);
+  }
 }

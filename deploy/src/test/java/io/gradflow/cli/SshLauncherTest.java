@@ -137,7 +137,7 @@ class SshLauncherTest {
     SshLauncher launcher = new SshLauncher(job, new SshLauncher.Settings(List.of(), "head.example", 7000,
         List.of(), "echo", "/shared/gradflow.jar", null, 3));
     String follower = runRemote(launcher.followerSshCommand(new Host("n2", 1), 2, 4));
-    assertTrue(follower.startsWith("--add-modules jdk.incubator.vector -jar /shared/gradflow.jar server --servers 3 --server-index 2 "
+    assertTrue(follower.startsWith("--add-modules jdk.incubator.vector " + String.join(" ", JvmCommand.JIT_FLAGS) + " -jar /shared/gradflow.jar server --servers 3 --server-index 2 "
         + "--port 7002 --bind 0.0.0.0 --workers 4 --model 2-8-3 "), follower);
     assertTrue(follower.endsWith("--checkpoint-every 5"), follower);
     assertTrue(runRemote(launcher.sshCommand(new Host("n3", 1), "n3/0", 7000, List.of("n1:7001", "n2:7002")))
@@ -186,7 +186,7 @@ class SshLauncherTest {
     p.getOutputStream().close();
     String printed = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
     assertEquals(0, p.exitValue(), printed);
-    assertTrue(printed.startsWith("--add-modules jdk.incubator.vector -jar /shared/gradflow.jar worker "
+    assertTrue(printed.startsWith("--add-modules jdk.incubator.vector " + String.join(" ", JvmCommand.JIT_FLAGS) + " -jar /shared/gradflow.jar worker "
         + "--server head.example:41000 --name node1/0 --model "), printed);
     assertTrue(printed.endsWith("--data-dir " + dataDir.toAbsolutePath()), printed);
 
