@@ -7,11 +7,15 @@ import io.grpc.stub.StreamObserver;
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Set;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
 
@@ -27,7 +31,8 @@ import java.util.function.Consumer;
 final class ExchangeSocket implements AutoCloseable {
   private final ServerSocketChannel listener;
   private final StepCoordinator coordinator;
-  private final Set<SocketChannel> connections = ConcurrentHashMap.newKeySet();
+  /** The open connections, each with the selector its thread waits in. */
+  private final Map<SocketChannel, Selector> connections = new ConcurrentHashMap<>();
   private volatile boolean closed;
 
   private ExchangeSocket(ServerSocketChannel listener, StepCoordinator coordinator) {
@@ -62,23 +67,42 @@ final class ExchangeSocket implements AutoCloseable {
       } catch (IOException e) {
         return; // closed
       }
-      connections.add(c);
-      Thread t = new Thread(() -> serve(c), "gradflow-exchange-" + n++);
+      Selector readable;
+      try {
+        readable = Selector.open();
+      } catch (IOException e) {
+        closeQuietly(c);
+        continue;
+      }
+      connections.put(c, readable);
+      Thread t = new Thread(() -> serve(c, readable), "gradflow-exchange-" + n++);
       t.setDaemon(true);
       t.start();
     }
   }
 
   /** Reads and handles the requests of one connection until it ends. */
-  private void serve(SocketChannel c) {
-    Replies replies = new Replies(c);
+  private void serve(SocketChannel c, Selector readable) {
+    Replies replies = new Replies(c, readable, Thread.currentThread());
     ExchangeSession session = new ExchangeSession(coordinator, replies);
     ExchangeFrames.Reader<ExchangeRequest> reader = new ExchangeFrames.Reader<>(ExchangeRequest.parser());
-    try {
+    try (readable) {
+      // Wait in epoll for input only: a thread blocked in read(2) on a Unix socket is also woken
+      // each time the worker reads a reply (the kernel's "write space" wake-up goes to every
+      // waiter on the socket), a wake-up for nothing that takes a busy core twice per step.
+      c.configureBlocking(false);
+      c.register(readable, SelectionKey.OP_READ);
       while (true) {
         ExchangeRequest request = reader.next();
         if (request == null) {
-          reader.fill(c);
+          // The replies to what one read brought (a push's acknowledgement and the answer of the
+          // pull sent with it) go out together, waking the worker once, before this thread waits.
+          replies.release();
+          while (reader.fill(c) == 0) {
+            readable.select();
+            readable.selectedKeys().clear();
+          }
+          replies.hold();
           continue;
         }
         session.onNext(request);
@@ -92,20 +116,52 @@ final class ExchangeSocket implements AutoCloseable {
     }
   }
 
-  /** The replies of one connection, written by whichever thread answers (the session serialises them). */
+  /**
+   * The replies of one connection, written by whichever thread answers (the session serialises
+   * them). While {@link #hold} is in force, the replies of the connection's own thread wait for
+   * {@link #release} and leave in one write; a reply from another thread (a pull answered when
+   * another worker's push closed the step) goes at once, after any held before it.
+   */
   private static final class Replies implements StreamObserver<ExchangeReply> {
     private final SocketChannel channel;
+    private final Selector readable;
+    private final Thread owner;
+    private final List<ExchangeReply> held = new ArrayList<>(2);
+    private boolean holding;
 
-    Replies(SocketChannel channel) {
+    Replies(SocketChannel channel, Selector readable, Thread owner) {
       this.channel = channel;
+      this.readable = readable;
+      this.owner = owner;
+    }
+
+    synchronized void hold() {
+      holding = true;
+    }
+
+    synchronized void release() {
+      holding = false;
+      writeHeld();
     }
 
     @Override
-    public void onNext(ExchangeReply reply) {
+    public synchronized void onNext(ExchangeReply reply) {
+      held.add(reply);
+      if (!holding || Thread.currentThread() != owner) {
+        writeHeld();
+      }
+    }
+
+    private void writeHeld() {
+      if (held.isEmpty()) {
+        return;
+      }
       try {
-        ExchangeFrames.write(channel, reply);
+        ExchangeFrames.write(channel, held);
       } catch (IOException e) {
         onCompleted(); // the reader sees the end and cancels the session
+      } finally {
+        held.clear();
       }
     }
 
@@ -114,13 +170,19 @@ final class ExchangeSocket implements AutoCloseable {
       onCompleted();
     }
 
+    /** Closes the connection; its thread, waiting for input, sees the end. */
     @Override
     public void onCompleted() {
-      try {
-        channel.close();
-      } catch (IOException e) {
-        // closed already
-      }
+      closeQuietly(channel);
+      readable.wakeup();
+    }
+  }
+
+  private static void closeQuietly(SocketChannel c) {
+    try {
+      c.close();
+    } catch (IOException e) {
+      // closed already
     }
   }
 
@@ -132,12 +194,9 @@ final class ExchangeSocket implements AutoCloseable {
     } catch (IOException e) {
       // closed already
     }
-    for (SocketChannel c : connections) {
-      try {
-        c.close();
-      } catch (IOException e) {
-        // closed already
-      }
-    }
+    connections.forEach((c, readable) -> {
+      closeQuietly(c);
+      readable.wakeup();
+    });
   }
 }

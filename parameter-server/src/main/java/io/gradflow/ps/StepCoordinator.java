@@ -73,6 +73,8 @@ public final class StepCoordinator {
   private long generation;
   /** Why the job must roll back to its newest checkpoint (a follower lost its state), or null. */
   private String rollBack;
+  /** Threads in {@link #awaitAllLeft}: {@link #changed} wakes them whenever they are there. */
+  private int awaitingAllLeft;
 
   public StepCoordinator(ServerJob job, ServerPolicy policy, TrainingListener listener) {
     this.job = job;
@@ -438,9 +440,16 @@ public final class StepCoordinator {
     changed();
   }
 
-  /** Something changed (a step opened, a worker left, the job ended): wake the waiting threads and answer the waiting pulls that can be. */
+  /**
+   * Something changed (a step opened, a worker left, the job ended): answer the waiting pulls that
+   * can be, and wake the threads waiting on this monitor ({@link #awaitEnd}, {@link #awaitAllLeft})
+   * only when what they wait for may have come: every step ends here, and a wake-up per step costs
+   * the two busy cores a context switch and the closing thread a contended monitor.
+   */
   private void changed() {
-    notifyAll();
+    if (finished || failure != null || rollBack != null || awaitingAllLeft > 0) {
+      notifyAll();
+    }
     waiting.answerReady(System.nanoTime(), this::answerFor);
   }
 
@@ -640,12 +649,17 @@ public final class StepCoordinator {
   /** Waits up to {@code millis} for every worker to leave. */
   public synchronized void awaitAllLeft(long millis) throws InterruptedException {
     long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
-    while (!membership.allLeft()) {
-      long left = deadline - System.nanoTime();
-      if (left <= 0) {
-        return;
+    awaitingAllLeft++;
+    try {
+      while (!membership.allLeft()) {
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+          return;
+        }
+        TimeUnit.NANOSECONDS.timedWait(this, left);
       }
-      TimeUnit.NANOSECONDS.timedWait(this, left);
+    } finally {
+      awaitingAllLeft--;
     }
   }
 

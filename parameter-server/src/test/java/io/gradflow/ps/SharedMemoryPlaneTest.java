@@ -60,8 +60,10 @@ import org.junit.jupiter.params.provider.ValueSource;
  * (no chunks) and pushes through its push file to the same sums as a PACKED64 push through the
  * socket; a bad shared push is refused with a Status and changes nothing; a worker off the plane
  * cannot push that way; the Exchange stream (the gRPC call and the plane's exchange socket) carries
- * a plane worker's pulls and pushes, answers a refusal with the call's Status and stays open; a
- * connection to the socket that sends what is not a frame is closed; the files go when the server stops, and those of a killed server go when
+ * a plane worker's pulls and pushes, answers a refusal with the call's Status and stays open; on
+ * the socket a push and the pull sent with it are answered in one write, and the connection's
+ * thread is not woken when its worker reads a reply; a connection to the socket that sends what is
+ * not a frame is closed; the files go when the server stops, and those of a killed server go when
  * the next one starts.
  */
 class SharedMemoryPlaneTest {
@@ -272,6 +274,41 @@ class SharedMemoryPlaneTest {
       }
       return r;
     }
+
+    /** The replies that one read of the socket brings (it waits for the first bytes). */
+    List<ExchangeReply> readOnce() throws IOException {
+      replies.fill(socket);
+      List<ExchangeReply> read = new ArrayList<>();
+      for (ExchangeReply r; (r = replies.next()) != null; ) {
+        read.add(r);
+      }
+      return read;
+    }
+  }
+
+  /** Voluntary context switches so far of this JVM's threads named {@code gradflow-exchange-*} (the server's connection threads). */
+  private static long exchangeThreadSwitches() throws IOException {
+    long switches = 0;
+    try (var tasks = Files.list(Path.of("/proc/self/task"))) {
+      for (Path task : tasks.toList()) {
+        String name;
+        List<String> status;
+        try {
+          name = Files.readString(task.resolve("comm")).strip();
+          status = Files.readAllLines(task.resolve("status"));
+        } catch (IOException gone) {
+          continue; // the thread ended meanwhile
+        }
+        if (name.startsWith("gradflow-exchan")) { // the kernel keeps 15 characters of a name
+          for (String line : status) {
+            if (line.startsWith("voluntary_ctxt_switches:")) {
+              switches += Long.parseLong(line.substring(line.indexOf(':') + 1).strip());
+            }
+          }
+        }
+      }
+    }
+    return switches;
   }
 
   private Exchange exchange(boolean overSocket, ParameterServerGrpc.ParameterServerStub s, JoinResponse joined) throws IOException {
@@ -327,6 +364,44 @@ class SharedMemoryPlaneTest {
     Refusal refused = exchange(overSocket, shared, joined).pull(joined.getWorkerId(), 0).getRefused();
     assertEquals(Status.Code.FAILED_PRECONDITION.value(), refused.getCode());
     assertTrue(refused.getDescription().contains("shared-memory data plane"), refused.getDescription());
+  }
+
+  @Test
+  void aPushAndThePullSentWithItAreAnsweredInOneWrite() throws Exception {
+    ParameterServerGrpc.ParameterServerStub shared = server(true);
+    JoinResponse joined = joinReady(shared, true);
+    String id = joined.getWorkerId();
+    SocketExchange stream = new SocketExchange(Path.of(joined.getSharedMemoryDir()));
+    assertEquals(WeightsHeader.State.READY, stream.pull(id, 0).getWeights().getState());
+    SharedPushArea.open(SharedPushArea.fileFor(Path.of(joined.getSharedMemoryDir()), id), lengths(),
+        joined.getSharedMemoryToken()).write(someSums());
+
+    // The push completes step 1 (this worker has both micro-shards), so the pull sent with it is
+    // answered at once: its answer and the acknowledgement come back in one write, one wake-up.
+    ExchangeFrames.write(stream.socket, List.of(
+        ExchangeRequest.newBuilder().setPush(header(id, PushHeader.Encoding.SHARED_FIXED64)).build(),
+        ExchangeRequest.newBuilder().setPull(PullRequest.newBuilder().setWorkerId(id).setStep(1)).build()));
+    List<ExchangeReply> read = stream.readOnce();
+    assertEquals(2, read.size(), "the acknowledgement and the answer in one read: " + read);
+    assertTrue(read.get(0).hasPushed(), read.toString());
+    assertEquals(WeightsHeader.State.READY, read.get(1).getWeights().getState());
+    assertEquals(1, read.get(1).getWeights().getStep());
+  }
+
+  @Test
+  void theServersThreadIsNotWokenWhenItsWorkerReadsAReply() throws Exception {
+    ParameterServerGrpc.ParameterServerStub shared = server(true);
+    JoinResponse joined = joinReady(shared, true);
+    SocketExchange stream = new SocketExchange(Path.of(joined.getSharedMemoryDir()));
+    ExchangeFrames.write(stream.socket,
+        ExchangeRequest.newBuilder().setPull(PullRequest.newBuilder().setWorkerId(joined.getWorkerId()).setStep(0)).build());
+    Thread.sleep(300); // answered; the connection's thread waits for the next request
+    long before = exchangeThreadSwitches();
+    assertEquals(WeightsHeader.State.READY, stream.next().getWeights().getState());
+    Thread.sleep(300);
+    // A thread blocked in read(2) on the socket would be woken by the space the read freed, for
+    // nothing: a context switch on a busy core each time a worker reads a reply.
+    assertEquals(before, exchangeThreadSwitches(), "the connection's thread was woken by the worker reading its reply");
   }
 
   @Test

@@ -25,6 +25,8 @@ import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -47,6 +49,8 @@ final class ExchangeStream implements ClientResponseObserver<ExchangeRequest, Ex
   private StreamObserver<PullChunk> pull;
   private CompletableFuture<PushResponse> push;
   private boolean closed;
+  /** Requests held back by {@link #together}, written at its end; null outside it. */
+  private List<ExchangeRequest> held;
 
   private ExchangeStream() {
     this(null, null);
@@ -162,14 +166,52 @@ final class ExchangeStream implements ClientResponseObserver<ExchangeRequest, Ex
     return acknowledged;
   }
 
-  /** Sends one request; false when the socket broke (the caller fails what is in flight). */
+  /** Sends one request (or holds it, inside {@link #together}); false when the socket broke (the caller fails what is in flight). */
   private boolean send(ExchangeRequest request) {
     if (socket == null) {
       requests.onNext(request);
       return true;
     }
+    if (held != null) {
+      held.add(request);
+      return true;
+    }
     try {
       ExchangeFrames.write(socket, request);
+      return true;
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  /**
+   * Holds back the requests of the {@link #push} and {@link #pull} calls that follow until {@link
+   * #release}, which writes them to the socket together, in one write: the server's thread for
+   * this worker is woken once for all of them, where each write would wake it (and on a busy core
+   * switch to it) again. On the gRPC call each request goes as it is made.
+   */
+  synchronized void hold() {
+    if (socket != null) {
+      held = new ArrayList<>(2);
+    }
+  }
+
+  /** Writes the requests held since {@link #hold}; a broken socket fails what is in flight. */
+  void release() {
+    boolean written;
+    synchronized (this) {
+      List<ExchangeRequest> requests = held;
+      held = null;
+      written = closed || requests == null || requests.isEmpty() || write(requests);
+    }
+    if (!written) {
+      failAll(ended());
+    }
+  }
+
+  private boolean write(List<ExchangeRequest> requests) {
+    try {
+      ExchangeFrames.write(socket, requests);
       return true;
     } catch (IOException e) {
       return false;

@@ -398,7 +398,7 @@ public final class Worker {
     List<TensorChunk> chunks;
     List<List<TensorChunk>> rangeChunks = null;
     if (viaMemory) {
-      if (!Boolean.getBoolean("gradflow.nowrite")) shared.push().write(sum); // the server acknowledged the previous push: it no longer reads the file
+      shared.push().write(sum); // the server acknowledged the previous push: it no longer reads the file
       chunks = List.of();
     } else if (ranges != null) {
       rangeChunks = ranges.chunks(encoding, sum, single);
@@ -410,11 +410,24 @@ public final class Worker {
     // server answers the pull before it reduces the push and updates (one connection's calls are
     // handled in order), and this step's reduce and update overlap the next step's compute.
     WeightsPull early = asked != null ? asked : pullFirst ? askPull(step + 1, first, end, net) : null;
-    CompletableFuture<PushResponse> sent = sendPush(header.build(), chunks, rangeChunks);
+    // Otherwise ask for the next weights right after the push: the server answers the moment the
+    // step closes, while the push's acknowledgement travels back, instead of one round trip after
+    // it. On the exchange socket both requests leave in one write.
+    ExchangeStream together = viaMemory && early == null ? exchange() : null;
+    if (together != null) {
+      together.hold();
+    }
+    CompletableFuture<PushResponse> sent;
+    WeightsPull next;
+    try {
+      sent = sendPush(header.build(), chunks, rangeChunks);
+      next = early != null ? early : askPull(step + 1, first, end, net);
+    } finally {
+      if (together != null) {
+        together.release();
+      }
+    }
     lastPushNanos = System.nanoTime() - start;
-    // Ask for the next weights now: the server answers the moment the step closes, while the
-    // push's acknowledgement travels back, instead of one round trip after it.
-    WeightsPull next = early != null ? early : askPull(step + 1, first, end, net);
     return new PushInFlight(step, header, chunks, rangeChunks, sent, next);
   }
 

@@ -8,6 +8,8 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ReadableByteChannel;
 import java.nio.channels.WritableByteChannel;
+import java.util.List;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * The framing of the exchange socket, the Unix domain socket in the shared-memory plane's
@@ -27,20 +29,37 @@ public final class ExchangeFrames {
   public static final String SOCKET_NAME = "exchange.sock";
   /** The longest message either side accepts. */
   public static final int MAX_FRAME_BYTES = 1 << 16;
+  /** The pause before writing again to a non-blocking socket whose send buffer is full. */
+  private static final long FULL_BUFFER_BACKOFF_NANOS = 100_000;
 
   private ExchangeFrames() {}
 
-  /** Writes {@code message} as one frame (blocking until all of it is written). */
+  /** Writes {@code message} as one frame (waiting until all of it is written, also on a non-blocking channel). */
   public static void write(WritableByteChannel out, MessageLite message) throws IOException {
-    int size = message.getSerializedSize();
-    ByteBuffer frame = ByteBuffer.allocate(4 + size);
-    frame.putInt(size);
-    com.google.protobuf.CodedOutputStream coded = com.google.protobuf.CodedOutputStream.newInstance(frame);
-    message.writeTo(coded);
-    coded.flush(); // moves the buffer's position past the message
-    frame.flip();
-    while (frame.hasRemaining()) {
-      out.write(frame);
+    write(out, List.of(message));
+  }
+
+  /**
+   * Writes {@code messages} as consecutive frames with one write (blocking until all of it is
+   * written): the reader is woken once for all of them, not once per message.
+   */
+  public static void write(WritableByteChannel out, List<? extends MessageLite> messages) throws IOException {
+    int bytes = 0;
+    for (MessageLite m : messages) {
+      bytes += 4 + m.getSerializedSize();
+    }
+    ByteBuffer frames = ByteBuffer.allocate(bytes);
+    com.google.protobuf.CodedOutputStream coded = com.google.protobuf.CodedOutputStream.newInstance(frames);
+    for (MessageLite m : messages) {
+      coded.writeFixed32NoTag(Integer.reverseBytes(m.getSerializedSize())); // big-endian length
+      m.writeTo(coded);
+    }
+    coded.flush(); // moves the buffer's position past the messages
+    frames.flip();
+    while (frames.hasRemaining()) {
+      if (out.write(frames) == 0) { // a non-blocking channel whose buffer is full: the reader is behind
+        LockSupport.parkNanos(FULL_BUFFER_BACKOFF_NANOS);
+      }
     }
   }
 
