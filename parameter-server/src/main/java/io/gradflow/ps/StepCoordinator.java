@@ -155,7 +155,7 @@ public final class StepCoordinator {
       for (int t = 0; t < velocity.length; t++) {
         velocity[t] = setup.update().optimizer().velocity(t).clone();
       }
-      earlier = snapshots.versions().earlier().stream().map(Network::copy).toList();
+      earlier = snapshots.versions().earlier();
     }
     followers.seed(header, ranges, weights, velocity, earlier);
   }
@@ -556,10 +556,7 @@ public final class StepCoordinator {
     if (!checkpoints.dueAfter(step)) {
       return;
     }
-    List<Network> earlier = snapshots.versions().earlier();
-    if (followers != null) {
-      earlier = earlier.stream().map(Network::copy).toList(); // the followers' ranges go into the copies
-    }
+    List<Network> earlier = snapshots.versions().earlier(); // copies: the followers' ranges go into them
     Checkpoint state = checkpoints.snapshot(step, weights != null ? weights : net.copy(), earlier, epochs);
     background.submit(() -> {
       fillFollowerRanges(state.step(), state.network(), state.velocity(), state.earlierWeights());
