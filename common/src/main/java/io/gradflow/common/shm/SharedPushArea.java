@@ -45,6 +45,9 @@ public final class SharedPushArea {
     return dir.resolve("push-" + workerId.replaceAll("[^A-Za-z0-9-]", "_"));
   }
 
+  /** Elements copied and checked at a time by {@link #readInto}: 32 KiB. */
+  private static final int CHECK_BLOCK = 4096;
+
   public Path path() {
     return file.path;
   }
@@ -67,12 +70,17 @@ public final class SharedPushArea {
     LongBuffer in = sums();
     for (int t = 0; t < lengths.length; t++) {
       long[] dest = staging[t];
-      in.get(dest, 0, lengths[t]);
-      if (!withinLimit(dest, lengths[t], limit)) {
-        for (int i = 0; i < lengths[t]; i++) {
-          if (dest[i] > limit || dest[i] < -limit) {
-            throw new IllegalArgumentException("push " + tensorNames[t] + "[" + i + "] = " + dest[i]
-                + " in fixed point: expected a value within +-" + limit);
+      // Block by block, so that each block is checked while it is in the L1 cache, not read back
+      // from memory in a second pass over the whole tensor.
+      for (int from = 0; from < lengths[t]; from += CHECK_BLOCK) {
+        int n = Math.min(CHECK_BLOCK, lengths[t] - from);
+        in.get(dest, from, n);
+        if (!withinLimit(dest, from, from + n, limit)) {
+          for (int i = from; i < from + n; i++) {
+            if (dest[i] > limit || dest[i] < -limit) {
+              throw new IllegalArgumentException("push " + tensorNames[t] + "[" + i + "] = " + dest[i]
+                  + " in fixed point: expected a value within +-" + limit);
+            }
           }
         }
       }
@@ -80,14 +88,14 @@ public final class SharedPushArea {
   }
 
   /**
-   * Whether {@code |a[i]| <= limit} for {@code i < n}: with {@code x = a[i] + limit}, that is {@code 0
-   * <= x <= 2 limit}, so the sign bit of {@code x | (2 limit - x)} (an {@code a[i]} near the ends
-   * of the long range wraps to a negative x). Branch-free, so the JIT vectorises it.
+   * Whether {@code |a[i]| <= limit} for {@code from <= i < end}: with {@code x = a[i] + limit}, that
+   * is {@code 0 <= x <= 2 limit}, so the sign bit of {@code x | (2 limit - x)} (an {@code a[i]} near
+   * the ends of the long range wraps to a negative x). Branch-free, so the JIT vectorises it.
    */
-  static boolean withinLimit(long[] a, int n, long limit) {
+  static boolean withinLimit(long[] a, int from, int end, long limit) {
     long twice = 2 * limit;
     long signs = 0;
-    for (int i = 0; i < n; i++) {
+    for (int i = from; i < end; i++) {
       long x = a[i] + limit;
       signs |= x | (twice - x);
     }

@@ -106,11 +106,40 @@ class SharedMemoryFilesTest {
     long[] inside = {0, limit, -limit, 1, -1};
     long[] outside = {limit + 1, -limit - 1, Long.MAX_VALUE, Long.MIN_VALUE, Long.MAX_VALUE - limit + 1, Long.MIN_VALUE + limit, 1L << 62, -(1L << 62)};
     for (long v : inside) {
-      assertTrue(SharedPushArea.withinLimit(new long[] {7, v, -7}, 3, limit), Long.toString(v));
+      assertTrue(SharedPushArea.withinLimit(new long[] {7, v, -7}, 0, 3, limit), Long.toString(v));
     }
     for (long v : outside) {
-      assertFalse(SharedPushArea.withinLimit(new long[] {7, v, -7}, 3, limit), Long.toString(v));
-      assertTrue(SharedPushArea.withinLimit(new long[] {7, v, -7}, 1, limit), "only the first n count");
+      assertFalse(SharedPushArea.withinLimit(new long[] {7, v, -7}, 0, 3, limit), Long.toString(v));
+      assertTrue(SharedPushArea.withinLimit(new long[] {7, v, -7}, 0, 1, limit), "only [from, end) counts");
+      assertTrue(SharedPushArea.withinLimit(new long[] {7, v, -7}, 2, 3, limit), "only [from, end) counts");
     }
+  }
+
+  /** A tensor longer than the block the copy checks at a time: copied exactly, and a bad element in a later block named by its index. */
+  @Test
+  void aLongTensorIsCopiedAndCheckedBlockByBlock() throws IOException {
+    Network big = new Network(ModelSpec.parse("100-50-3", "relu", "", 1)); // layer0.W: 5,000 elements
+    SharedPushArea server = SharedPushArea.create(SharedPushArea.fileFor(dir, "w-2"), big.tensorLengths(), TOKEN);
+    SharedPushArea worker = SharedPushArea.open(SharedPushArea.fileFor(dir, "w-2"), big.tensorLengths(), TOKEN);
+    ExactGradientSum sum = new ExactGradientSum(big);
+    for (int t = 0; t < sum.tensorCount(); t++) {
+      for (int i = 0; i < sum.tensor(t).length; i++) {
+        sum.tensor(t)[i] = (i % 3 - 1) * ((long) i << 38) + t;
+      }
+    }
+    worker.write(sum);
+    long[][] staging = new long[sum.tensorCount()][];
+    for (int t = 0; t < staging.length; t++) {
+      staging[t] = new long[sum.tensor(t).length];
+    }
+    String[] names = {"layer0.W", "layer0.b", "layer1.W", "layer1.b"};
+    server.readInto(staging, 1L << 51, names);
+    for (int t = 0; t < staging.length; t++) {
+      assertArrayEquals(sum.tensor(t), staging[t]);
+    }
+    sum.tensor(0)[4500] = -(1L << 51) - 1;
+    worker.write(sum);
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> server.readInto(staging, 1L << 51, names));
+    assertTrue(e.getMessage().startsWith("push layer0.W[4500] = "), e.getMessage());
   }
 }
