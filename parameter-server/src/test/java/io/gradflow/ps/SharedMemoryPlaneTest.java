@@ -286,25 +286,22 @@ class SharedMemoryPlaneTest {
     }
   }
 
-  /** Voluntary context switches so far of this JVM's threads named {@code gradflow-exchange-*} (the server's connection threads). */
-  private static long exchangeThreadSwitches() throws IOException {
-    long switches = 0;
+  /** Voluntary context switches so far of each of this JVM's threads named {@code gradflow-exchange-*} (the server's connection threads), by thread id. */
+  private static java.util.Map<String, Long> exchangeThreadSwitches() throws IOException {
+    java.util.Map<String, Long> switches = new java.util.HashMap<>();
     try (var tasks = Files.list(Path.of("/proc/self/task"))) {
       for (Path task : tasks.toList()) {
-        String name;
-        List<String> status;
         try {
-          name = Files.readString(task.resolve("comm")).strip();
-          status = Files.readAllLines(task.resolve("status"));
-        } catch (IOException gone) {
-          continue; // the thread ended meanwhile
-        }
-        if (name.startsWith("gradflow-exchan")) { // the kernel keeps 15 characters of a name
-          for (String line : status) {
+          if (!Files.readString(task.resolve("comm")).strip().startsWith("gradflow-exchan")) { // the kernel keeps 15 characters
+            continue;
+          }
+          for (String line : Files.readAllLines(task.resolve("status"))) {
             if (line.startsWith("voluntary_ctxt_switches:")) {
-              switches += Long.parseLong(line.substring(line.indexOf(':') + 1).strip());
+              switches.put(task.getFileName().toString(), Long.parseLong(line.substring(line.indexOf(':') + 1).strip()));
             }
           }
+        } catch (IOException gone) {
+          // the thread ended meanwhile
         }
       }
     }
@@ -392,16 +389,21 @@ class SharedMemoryPlaneTest {
   void theServersThreadIsNotWokenWhenItsWorkerReadsAReply() throws Exception {
     ParameterServerGrpc.ParameterServerStub shared = server(true);
     JoinResponse joined = joinReady(shared, true);
+    java.util.Set<String> earlier = exchangeThreadSwitches().keySet(); // the acceptor, threads of other tests
     SocketExchange stream = new SocketExchange(Path.of(joined.getSharedMemoryDir()));
     ExchangeFrames.write(stream.socket,
         ExchangeRequest.newBuilder().setPull(PullRequest.newBuilder().setWorkerId(joined.getWorkerId()).setStep(0)).build());
     Thread.sleep(300); // answered; the connection's thread waits for the next request
-    long before = exchangeThreadSwitches();
+    java.util.Map<String, Long> before = exchangeThreadSwitches();
+    before.keySet().removeAll(earlier);
+    assertEquals(1, before.size(), "one thread for the new connection: " + before);
+    String thread = before.keySet().iterator().next();
     assertEquals(WeightsHeader.State.READY, stream.next().getWeights().getState());
     Thread.sleep(300);
     // A thread blocked in read(2) on the socket would be woken by the space the read freed, for
     // nothing: a context switch on a busy core each time a worker reads a reply.
-    assertEquals(before, exchangeThreadSwitches(), "the connection's thread was woken by the worker reading its reply");
+    assertEquals(before.get(thread), exchangeThreadSwitches().get(thread),
+        "the connection's thread was woken by the worker reading its reply");
   }
 
   @Test
