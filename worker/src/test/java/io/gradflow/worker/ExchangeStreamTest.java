@@ -58,19 +58,29 @@ class ExchangeStreamTest {
     }
   }
 
+  /** A Unix socket listening where the server's exchange socket would be. */
+  private ServerSocketChannel listen() throws java.io.IOException {
+    ServerSocketChannel listener = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+    listener.bind(UnixDomainSocketAddress.of(dir.resolve(ExchangeFrames.SOCKET_NAME)));
+    return listener;
+  }
+
+  /** Asks for {@link #PUSH} and {@link #PULL} between hold and release; returns the push's acknowledgement. */
+  private static CompletableFuture<PushResponse> pushAndPullTogether(ExchangeStream stream, Answer answer) {
+    stream.hold();
+    CompletableFuture<PushResponse> pushed = stream.push(PUSH);
+    stream.pull(PULL, answer);
+    assertFalse(pushed.isDone());
+    stream.release();
+    return pushed;
+  }
+
   @Test
   void aPushAndAPullAskedTogetherLeaveInOneWrite() throws Exception {
-    Path path = dir.resolve(ExchangeFrames.SOCKET_NAME);
-    try (ServerSocketChannel listener = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
-      listener.bind(UnixDomainSocketAddress.of(path));
-      ExchangeStream stream = ExchangeStream.connect(path);
+    try (ServerSocketChannel listener = listen()) {
+      ExchangeStream stream = ExchangeStream.connect(dir.resolve(ExchangeFrames.SOCKET_NAME));
       try (SocketChannel server = listener.accept()) {
-        stream.hold();
-        CompletableFuture<PushResponse> pushed = stream.push(PUSH);
-        stream.pull(PULL, new Answer());
-        assertFalse(pushed.isDone());
-        stream.release();
-
+        pushAndPullTogether(stream, new Answer());
         ExchangeFrames.Reader<ExchangeRequest> reader = new ExchangeFrames.Reader<>(ExchangeRequest.parser());
         reader.fill(server); // one read: what one write brought
         List<ExchangeRequest> read = new ArrayList<>();
@@ -87,16 +97,11 @@ class ExchangeStreamTest {
 
   @Test
   void whenTheSocketBrokeWhatWasHeldFails() throws Exception {
-    Path path = dir.resolve(ExchangeFrames.SOCKET_NAME);
-    try (ServerSocketChannel listener = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
-      listener.bind(UnixDomainSocketAddress.of(path));
-      ExchangeStream stream = ExchangeStream.connect(path);
+    try (ServerSocketChannel listener = listen()) {
+      ExchangeStream stream = ExchangeStream.connect(dir.resolve(ExchangeFrames.SOCKET_NAME));
       listener.accept().close(); // the server went away
-      stream.hold();
-      CompletableFuture<PushResponse> pushed = stream.push(PUSH);
       Answer answer = new Answer();
-      stream.pull(PULL, answer);
-      stream.release();
+      CompletableFuture<PushResponse> pushed = pushAndPullTogether(stream, answer);
       ExecutionException e = org.junit.jupiter.api.Assertions.assertThrows(ExecutionException.class,
           () -> pushed.get(10, TimeUnit.SECONDS));
       assertEquals(Status.Code.UNAVAILABLE, assertInstanceOf(StatusRuntimeException.class, e.getCause()).getStatus().getCode());

@@ -73,30 +73,16 @@ class SharedMemoryFilesTest {
   void aPushIsCopiedOutExactlyAndOutOfRangeValuesAreRefusedByName() throws IOException {
     SharedPushArea server = SharedPushArea.create(SharedPushArea.fileFor(dir, "w-1"), lengths(), TOKEN);
     SharedPushArea worker = SharedPushArea.open(SharedPushArea.fileFor(dir, "w-1"), lengths(), TOKEN);
-    ExactGradientSum sum = new ExactGradientSum(net);
-    for (int t = 0; t < sum.tensorCount(); t++) {
-      for (int i = 0; i < sum.tensor(t).length; i++) {
-        sum.tensor(t)[i] = (i % 2 == 0 ? 1 : -1) * ((long) i << 40) + t;
-      }
-    }
+    ExactGradientSum sum = sums(net, 40);
     sum.tensor(1)[0] = -(1L << 51);
-    worker.write(sum);
-    long[][] staging = new long[sum.tensorCount()][];
-    for (int t = 0; t < staging.length; t++) {
-      staging[t] = new long[sum.tensor(t).length];
-    }
-    String[] names = {"layer0.W", "layer0.b", "layer1.W", "layer1.b"};
-    server.readInto(staging, 1L << 51, names);
-    for (int t = 0; t < staging.length; t++) {
-      assertArrayEquals(sum.tensor(t), staging[t]);
-    }
+    long[][] staging = pushedExactly(worker, server, sum);
     sum.tensor(2)[4] = (1L << 51) + 1;
     worker.write(sum);
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> server.readInto(staging, 1L << 51, names));
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> server.readInto(staging, 1L << 51, NAMES));
     assertTrue(e.getMessage().contains("layer1.W[4]"), e.getMessage());
     sum.tensor(2)[4] = Long.MIN_VALUE;
     worker.write(sum);
-    assertThrows(IllegalArgumentException.class, () -> server.readInto(staging, 1L << 51, names));
+    assertThrows(IllegalArgumentException.class, () -> server.readInto(staging, 1L << 51, NAMES));
   }
 
   /** The branch-free range check agrees with |v| <= limit at its edges and at both ends of the long range. */
@@ -115,31 +101,44 @@ class SharedMemoryFilesTest {
     }
   }
 
+  private static final String[] NAMES = {"layer0.W", "layer0.b", "layer1.W", "layer1.b"};
+
+  /** Sums shaped like {@code net}: element i of tensor t is {@code +-(i << shift) + t}, signs alternating. */
+  private static ExactGradientSum sums(Network net, int shift) {
+    ExactGradientSum sum = new ExactGradientSum(net);
+    for (int t = 0; t < sum.tensorCount(); t++) {
+      for (int i = 0; i < sum.tensor(t).length; i++) {
+        sum.tensor(t)[i] = (i % 2 == 0 ? 1 : -1) * ((long) i << shift) + t;
+      }
+    }
+    return sum;
+  }
+
+  /** Writes {@code sum} on the worker's side, reads it on the server's into fresh staging, checks it came exactly; returns the staging. */
+  private static long[][] pushedExactly(SharedPushArea worker, SharedPushArea server, ExactGradientSum sum) {
+    worker.write(sum);
+    long[][] staging = new long[sum.tensorCount()][];
+    for (int t = 0; t < staging.length; t++) {
+      staging[t] = new long[sum.tensor(t).length];
+    }
+    server.readInto(staging, 1L << 51, NAMES);
+    for (int t = 0; t < staging.length; t++) {
+      assertArrayEquals(sum.tensor(t), staging[t]);
+    }
+    return staging;
+  }
+
   /** A tensor longer than the block the copy checks at a time: copied exactly, and a bad element in a later block named by its index. */
   @Test
   void aLongTensorIsCopiedAndCheckedBlockByBlock() throws IOException {
     Network big = new Network(ModelSpec.parse("100-50-3", "relu", "", 1)); // layer0.W: 5,000 elements
     SharedPushArea server = SharedPushArea.create(SharedPushArea.fileFor(dir, "w-2"), big.tensorLengths(), TOKEN);
     SharedPushArea worker = SharedPushArea.open(SharedPushArea.fileFor(dir, "w-2"), big.tensorLengths(), TOKEN);
-    ExactGradientSum sum = new ExactGradientSum(big);
-    for (int t = 0; t < sum.tensorCount(); t++) {
-      for (int i = 0; i < sum.tensor(t).length; i++) {
-        sum.tensor(t)[i] = (i % 3 - 1) * ((long) i << 38) + t;
-      }
-    }
-    worker.write(sum);
-    long[][] staging = new long[sum.tensorCount()][];
-    for (int t = 0; t < staging.length; t++) {
-      staging[t] = new long[sum.tensor(t).length];
-    }
-    String[] names = {"layer0.W", "layer0.b", "layer1.W", "layer1.b"};
-    server.readInto(staging, 1L << 51, names);
-    for (int t = 0; t < staging.length; t++) {
-      assertArrayEquals(sum.tensor(t), staging[t]);
-    }
+    ExactGradientSum sum = sums(big, 38);
+    long[][] staging = pushedExactly(worker, server, sum);
     sum.tensor(0)[4500] = -(1L << 51) - 1;
     worker.write(sum);
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> server.readInto(staging, 1L << 51, names));
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> server.readInto(staging, 1L << 51, NAMES));
     assertTrue(e.getMessage().startsWith("push layer0.W[4500] = "), e.getMessage());
   }
 }
