@@ -49,7 +49,7 @@ final class ExchangeStream implements ClientResponseObserver<ExchangeRequest, Ex
   private StreamObserver<PullChunk> pull;
   private CompletableFuture<PushResponse> push;
   private boolean closed;
-  /** Requests held back by {@link #together}, written at its end; null outside it. */
+  /** Requests held back between {@link #hold} and {@link #release}; null outside. */
   private List<ExchangeRequest> held;
 
   private ExchangeStream() {
@@ -166,7 +166,7 @@ final class ExchangeStream implements ClientResponseObserver<ExchangeRequest, Ex
     return acknowledged;
   }
 
-  /** Sends one request (or holds it, inside {@link #together}); false when the socket broke (the caller fails what is in flight). */
+  /** Sends one request (or holds it, after {@link #hold}); false when the socket broke (the caller fails what is in flight). */
   private boolean send(ExchangeRequest request) {
     if (socket == null) {
       requests.onNext(request);
@@ -176,12 +176,7 @@ final class ExchangeStream implements ClientResponseObserver<ExchangeRequest, Ex
       held.add(request);
       return true;
     }
-    try {
-      ExchangeFrames.write(socket, request);
-      return true;
-    } catch (IOException e) {
-      return false;
-    }
+    return write(List.of(request));
   }
 
   /**
@@ -209,6 +204,7 @@ final class ExchangeStream implements ClientResponseObserver<ExchangeRequest, Ex
     }
   }
 
+  /** Writes {@code requests} to the socket in one write; false when it broke. */
   private boolean write(List<ExchangeRequest> requests) {
     try {
       ExchangeFrames.write(socket, requests);

@@ -40,8 +40,9 @@ public final class ExchangeFrames {
   }
 
   /**
-   * Writes {@code messages} as consecutive frames with one write (blocking until all of it is
-   * written): the reader is woken once for all of them, not once per message.
+   * Writes {@code messages} as consecutive frames with one write (waiting until all of it is
+   * written, also on a non-blocking channel): the reader is woken once for all of them, not once
+   * per message.
    */
   public static void write(WritableByteChannel out, List<? extends MessageLite> messages) throws IOException {
     int bytes = 0;

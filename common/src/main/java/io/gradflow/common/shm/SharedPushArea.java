@@ -17,6 +17,8 @@ import java.nio.file.Path;
  */
 public final class SharedPushArea {
   static final long MAGIC = 0x3130_4853_5550_4647L; // "GFPUSH01" little-endian
+  /** Elements copied and checked at a time by {@link #readInto}: 32 KiB. */
+  private static final int CHECK_BLOCK = 4096;
 
   private final MappedFile file;
   private final int[] lengths;
@@ -44,9 +46,6 @@ public final class SharedPushArea {
   public static Path fileFor(Path dir, String workerId) {
     return dir.resolve("push-" + workerId.replaceAll("[^A-Za-z0-9-]", "_"));
   }
-
-  /** Elements copied and checked at a time by {@link #readInto}: 32 KiB. */
-  private static final int CHECK_BLOCK = 4096;
 
   public Path path() {
     return file.path;

@@ -13,8 +13,9 @@ import java.util.List;
  * <p>With K = 0 the only version a step computes on is the live network itself: nothing is copied.
  * With K >= 1 every version is a copy of the live weights taken when it was made and not written
  * while it is kept. The arrays of the version dropped at a step take the new one (a step allocates
- * nothing: a fresh 0.94 MB network per step cost the server's update about 0.1 ms at K = 1), so a version must not be held past the step that drops it: {@link #earlier} hands out
- * copies, for a checkpoint written on another thread.
+ * nothing: a fresh 0.94 MB network per step cost the server's update about 0.1 ms at K = 1), so
+ * a version must not be held past the step that drops it: {@link #earlier} hands out copies, for a
+ * checkpoint written on another thread.
  */
 public final class WeightVersions {
   private final Network live;
