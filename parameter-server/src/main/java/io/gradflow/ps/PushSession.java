@@ -1,6 +1,7 @@
 package io.gradflow.ps;
 
 import io.gradflow.common.model.Network;
+import io.gradflow.common.reduce.ExactGradientSum;
 import io.gradflow.common.reduce.FixedPoint;
 import io.gradflow.common.wire.ParameterRange;
 import io.gradflow.common.wire.PushCodec;
@@ -41,7 +42,7 @@ public final class PushSession {
     DUPLICATE,
     /** Added to the step's sum; other micro-shards are still missing. */
     ADDED,
-    /** Added, and it was the step's last missing piece: the step can close. */
+    /** Added (or left to the step's update: {@link #deferred}), and it was the step's last missing piece: the step can close. */
     COMPLETED_STEP
   }
 
@@ -55,6 +56,7 @@ public final class PushSession {
   private final long[] received;
   private final PushCodec.Decoder decoder;
   private long reduceNanos;
+  private long[][] deferred;
 
   private PushSession(Member member, PushHeader header, boolean duplicate, Tensors tensors) {
     this.member = member;
@@ -230,8 +232,13 @@ public final class PushSession {
    * micro-shards in, and times it. An incomplete push is refused, a worker lost meanwhile is asked
    * to join again, one whose micro-shards went to others is refused. {@link Commit#COMPLETED_STEP}:
    * the push's step is complete (it closes once the steps before it have).
+   *
+   * <p>Without a pass over the values where none is needed: the first push into a step's sum (zero
+   * until then) of whole tensors trades its staging for the sum's arrays; and with {@code
+   * mayDefer} (the caller closes the step at once) the push that completes the earliest open step
+   * is not added but left in {@link #deferred} for the update's pass.
    */
-  Commit commit(OpenSteps steps, StepTimings timings) {
+  Commit commit(OpenSteps steps, StepTimings timings, boolean mayDefer) {
     member.pushing = false;
     checkComplete();
     OpenSteps.Step open = steps.get(header.getStep());
@@ -247,17 +254,51 @@ public final class PushSession {
       throw JobRefusal.refused(member + " is no longer assigned micro-shards [" + header.getShardFirst() + ", " + header.getShardEnd() + ")");
     }
     long addStart = System.nanoTime();
-    for (int t = 0; t < received.length; t++) {
-      if (from[t] == 0) {
-        open.sum().addFixed(t, 0, member.staging[t], end[t]);
-      } else {
-        addStaged(open.sum().tensor(t), member.staging[t], from[t], end[t]);
+    boolean whole = coversWholeTensors();
+    boolean closesFirst = mayDefer && whole && open == steps.first() && assignment.completedBy(item);
+    if (whole && assignment.noneIn()) {
+      for (int t = 0; t < received.length; t++) {
+        member.staging[t] = open.sum().exchange(t, member.staging[t]); // the zero sum becomes the staging
       }
+    } else if (closesFirst) {
+      deferred = member.staging; // the step's update adds it in its own pass (StepCoordinator.closeStep)
+    } else {
+      addTo(open.sum());
     }
     timings.addPush(header.getStep(), header, reduceNanos + System.nanoTime() - addStart);
     boolean complete = assignment.markDone(item, header.getShardLossList());
     member.seen(System.nanoTime());
     return complete ? Commit.COMPLETED_STEP : Commit.ADDED;
+  }
+
+  /**
+   * The staged values of a push that completed the earliest open step and were not added to its
+   * sum ({@link #commit} with {@code mayDefer}): the step's update must add them (null: nothing
+   * deferred). Valid until the worker's next push.
+   */
+  long[][] deferred() {
+    return deferred;
+  }
+
+  /** Adds the staged values of this push into {@code sum}. */
+  void addTo(ExactGradientSum sum) {
+    for (int t = 0; t < received.length; t++) {
+      if (from[t] == 0) {
+        sum.addFixed(t, 0, member.staging[t], end[t]);
+      } else {
+        addStaged(sum.tensor(t), member.staging[t], from[t], end[t]);
+      }
+    }
+  }
+
+  /** True when this server's range is every element of every tensor (one server, or a sharded server with whole tensors only). */
+  private boolean coversWholeTensors() {
+    for (int t = 0; t < received.length; t++) {
+      if (from[t] != 0 || end[t] != tensorLengths[t]) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /** {@code sum[i] += staged[i]} for i in {@code [from, end)}. */

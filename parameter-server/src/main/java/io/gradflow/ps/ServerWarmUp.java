@@ -42,7 +42,8 @@ final class ServerWarmUp {
       for (int t = 0; t < staging.length; t++) {
         sum.addFixed(t, 0, staging[t], staging[t].length);
       }
-      optimizer.step(scratch, sum, gradient, pass);
+      // Both forms of a step's close: the whole sum in place, and the last push added in the pass.
+      optimizer.step(scratch, sum, pass % 2 == 0 ? null : staging, gradient, pass, null, null);
       evaluation.forward(scratch, EVALUATION_ROWS);
     }
   }

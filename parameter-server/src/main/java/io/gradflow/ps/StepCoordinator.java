@@ -367,12 +367,17 @@ public final class StepCoordinator {
    * closes, and so do the complete steps after it. A duplicate is acknowledged and dropped.
    */
   public synchronized PushResponse commitPush(PushSession push) {
-    PushSession.Commit done = push.commit(steps, timings);
+    PushSession.Commit done = push.commit(steps, timings, !ending && failure == null && ranges.isEmpty());
     if (done == PushSession.Commit.DUPLICATE) {
       duplicatePushes++;
     }
+    long[][] last = push.deferred(); // not null: the push completed the first open step, which closes now
     while (done == PushSession.Commit.COMPLETED_STEP && !ending && failure == null && steps.firstComplete()) {
-      closeStep();
+      closeStep(last);
+      last = null;
+    }
+    if (last != null) {
+      push.addTo(steps.first().sum()); // not reached: the step closes above
     }
     return PushResponse.newBuilder().setStep(push.header().getStep()).setDuplicate(done == PushSession.Commit.DUPLICATE).build();
   }
@@ -495,11 +500,12 @@ public final class StepCoordinator {
    * All micro-shards of the earliest open step are in: one optimizer update, the step recorded, its
    * weights kept as the newest version, and the next step opens.
    * The test evaluation (end of an epoch), a checkpoint when due and the final report go to the
-   * background thread with copies of what they read.
+   * background thread with copies of what they read. {@code lastPush}: the step's last push, not added
+   * into its sum, that the update adds in its pass ({@link PushSession#deferred}), or null.
    */
-  private void closeStep() {
+  private void closeStep(long[][] lastPush) {
     long start = System.nanoTime();
-    double loss = applyUpdate(steps.first());
+    double loss = applyUpdate(steps.first(), lastPush);
     if (!setup.update().optimizer().lastWeightsFinite()) { // checked in the update's own pass
       fail("the weights became non-finite at step " + (step + 1) + " (loss " + loss + "): lower --lr");
       return;
@@ -540,8 +546,8 @@ public final class StepCoordinator {
   }
 
   /** Applies the reduced gradient of {@code open} (step {@code step}) once and tells the bookkeeping; returns the step's mean loss. */
-  private double applyUpdate(OpenSteps.Step open) {
-    float lr = ranges.isEmpty() ? setup.update().apply(net, open.sum(), step)
+  private double applyUpdate(OpenSteps.Step open, long[][] lastPush) {
+    float lr = ranges.isEmpty() ? setup.update().apply(net, open.sum(), lastPush, step)
         : setup.update().apply(net, open.sum(), step, ranges.get(0)); // sharded: range 0 only, the followers update theirs
     double loss = EpochBookkeeping.meanLoss(open.assignment().shardLosses(), job.config().batch());
     epochs.stepApplied(step, loss, lr, setup.update().gradient());

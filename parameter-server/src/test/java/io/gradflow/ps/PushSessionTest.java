@@ -94,7 +94,7 @@ class PushSessionTest {
 
     PushSession good = begin(a, header(a, 0, 1));
     floats(g -> {}).forEach(good::addChunk);
-    assertEquals(PushSession.Commit.ADDED, good.commit(steps, timings));
+    assertEquals(PushSession.Commit.ADDED, good.commit(steps, timings, false));
     assertEquals(FixedPoint.roundToFixed(0.75f), sum.tensor(2)[3], "exactly the good push's value");
     assertTrue(assignment.allCovered(0, 1));
   }
@@ -114,7 +114,7 @@ class PushSessionTest {
   void anIncompletePushIsRefusedAtCommitAndFreesItsWorker() {
     PushSession push = begin(a, header(a, 0, 1));
     push.addChunk(floats(g -> {}).get(0));
-    JobRefusal partial = assertThrows(JobRefusal.class, () -> push.commit(steps, timings));
+    JobRefusal partial = assertThrows(JobRefusal.class, () -> push.commit(steps, timings, false));
     assertEquals(JobRefusal.Kind.BAD_REQUEST, partial.kind());
     assertEquals("push ended with 0 of 5 elements of layer0.b", partial.getMessage());
     assertFalse(a.pushing);
@@ -164,15 +164,49 @@ class PushSessionTest {
   void aDuplicateIsAcknowledgedAndAddsNothing() {
     PushSession first = begin(a, header(a, 0, 1));
     floats(g -> {}).forEach(first::addChunk);
-    assertEquals(PushSession.Commit.ADDED, first.commit(steps, timings));
+    assertEquals(PushSession.Commit.ADDED, first.commit(steps, timings, false));
     long[][] once = sumNow();
     PushSession again = begin(a, header(a, 0, 1));
     floats(g -> {}).forEach(again::addChunk);
-    assertEquals(PushSession.Commit.DUPLICATE, again.commit(steps, timings));
+    assertEquals(PushSession.Commit.DUPLICATE, again.commit(steps, timings, false));
     assertArrayEquals(once, sumNow());
     PushSession last = begin(b, header(b, 1, 2));
     floats(g -> {}).forEach(last::addChunk);
-    assertEquals(PushSession.Commit.COMPLETED_STEP, last.commit(steps, timings));
+    assertEquals(PushSession.Commit.COMPLETED_STEP, last.commit(steps, timings, false));
+  }
+
+  /**
+   * The first push into the step's (zero) sum takes the sum's place; with {@code mayDefer} the
+   * push that completes the step is not added but handed to the update; without, it is added.
+   */
+  @Test
+  void theFirstPushTakesTheSumsPlaceAndTheLastIsLeftToTheUpdateWhenItClosesTheStep() {
+    for (boolean mayDefer : new boolean[] {true, false}) {
+      OpenSteps fresh = new OpenSteps(new SamplingPlan(300, 2, 2, 1), 0, 0, SHAPE, 0);
+      Member x = new Member("x", 0, "x", 0);
+      Member y = new Member("y", 1, "y", 0);
+      fresh.openDue(10, List.of(x, y));
+      ExactGradientSum stepSum = fresh.first().sum();
+      PushSession first = PushSession.begin(x, header(x, 0, 1).build(), true, fresh, PushPrecision.FP32, TENSORS);
+      floats(g -> g[0][1] = 1.5f).forEach(first::addChunk);
+      assertEquals(PushSession.Commit.ADDED, first.commit(fresh, timings, mayDefer));
+      assertEquals(null, first.deferred());
+      assertEquals(FixedPoint.roundToFixed(1.5f), stepSum.tensor(0)[1]);
+      assertEquals(FixedPoint.roundToFixed(0.25f), stepSum.tensor(0)[0]);
+      for (int t = 0; t < SHAPE.tensorCount(); t++) {
+        assertFalse(x.staging[t] == stepSum.tensor(t), "the worker's staging is no longer the sum's");
+      }
+      PushSession last = PushSession.begin(y, header(y, 1, 2).build(), true, fresh, PushPrecision.FP32, TENSORS);
+      floats(g -> g[0][1] = -0.5f).forEach(last::addChunk);
+      assertEquals(PushSession.Commit.COMPLETED_STEP, last.commit(fresh, timings, mayDefer));
+      if (mayDefer) {
+        assertEquals(FixedPoint.roundToFixed(1.5f), stepSum.tensor(0)[1], "not added");
+        assertEquals(FixedPoint.roundToFixed(-0.5f), last.deferred()[0][1]);
+      } else {
+        assertEquals(null, last.deferred());
+        assertEquals(FixedPoint.roundToFixed(1.5f) + FixedPoint.roundToFixed(-0.5f), stepSum.tensor(0)[1]);
+      }
+    }
   }
 
   @Test
@@ -182,7 +216,7 @@ class PushSessionTest {
     a.left = true;
     assignment.handOver(a, List.of(b));
     long[][] before = sumNow();
-    JobRefusal rejoin = assertThrows(JobRefusal.class, () -> push.commit(steps, timings));
+    JobRefusal rejoin = assertThrows(JobRefusal.class, () -> push.commit(steps, timings, false));
     assertEquals(JobRefusal.Kind.REJOIN, rejoin.kind());
     assertEquals("worker 0 (a) was declared lost; its push is dropped; join again", rejoin.getMessage());
     assertArrayEquals(before, sumNow());

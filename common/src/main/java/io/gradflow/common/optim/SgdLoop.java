@@ -9,12 +9,15 @@ import io.gradflow.common.reduce.FixedPoint;
  * multiply-add):
  *
  * <pre>
- *   g[i] = (float) ((double) s[i] * 2^-40);  s[i] = 0
+ *   g[i] = (float) ((double) (s[i] + x[i]) * 2^-40);  s[i] = 0
  *   d    = g[i] + decay * w[i]               (decay * w[i] rounded, then the sum rounded)
  *   v[i] = d                                 (FIRST)  or  momentum * v[i] + d   (MOMENTUM)
  *   w[i] = w[i] - lr * v[i]                  (NONE: w[i] - lr * d, v untouched)
  * </pre>
  *
+ * {@code x} is an optional second sum of fixed-point values (the last push of a step, added in
+ * this pass instead of in a pass of its own; null: none); adding integers is exact, so {@code s +
+ * x} is the sum that adding {@code x} into {@code s} first would give, and {@code x} is not written.
  * These are exactly the operations of the former two passes ({@code ExactGradientSum.drainTo},
  * then {@link SgdOptimizer#step}); elements do not depend on each other, so fusing the passes
  * cannot change a bit. {@link #SCALAR} is the reference; {@code VectorSgdLoop} repeats it lane by
@@ -29,24 +32,24 @@ interface SgdLoop {
   }
 
   /** Returns whether every updated weight is finite (checked in the same pass: {@code w * 0} is 0 only for finite w). */
-  default boolean apply(long[] s, float[] g, float[] w, float[] v, float decay, float momentum, float lr, Mode mode) {
-    return apply(s, g, w, v, decay, momentum, lr, mode, 0, s.length);
+  default boolean apply(long[] s, long[] x, float[] g, float[] w, float[] v, float decay, float momentum, float lr, Mode mode) {
+    return apply(s, x, g, w, v, decay, momentum, lr, mode, 0, s.length);
   }
 
   /**
    * The update of elements {@code [from, to)} only (a sharded server's range of the tensor); the
    * others are not read or written. Each element gets the same bits as in the whole pass.
    */
-  boolean apply(long[] s, float[] g, float[] w, float[] v, float decay, float momentum, float lr, Mode mode, int from, int to);
+  boolean apply(long[] s, long[] x, float[] g, float[] w, float[] v, float decay, float momentum, float lr, Mode mode, int from, int to);
 
   /** The scalar reference loop. */
   SgdLoop SCALAR = SgdLoop::scalar;
 
   /** The scalar loop over elements {@code [from, to)}; returns whether every updated weight is finite. */
-  static boolean scalar(long[] s, float[] g, float[] w, float[] v, float decay, float momentum, float lr, Mode mode, int from, int to) {
+  static boolean scalar(long[] s, long[] x, float[] g, float[] w, float[] v, float decay, float momentum, float lr, Mode mode, int from, int to) {
     float nonFinite = 0f;
     for (int i = from; i < to; i++) {
-      float gi = FixedPoint.toFloat(s[i]);
+      float gi = FixedPoint.toFloat(x == null ? s[i] : s[i] + x[i]);
       s[i] = 0L;
       g[i] = gi;
       float d = gi + decay * w[i];

@@ -83,16 +83,19 @@ public final class SgdOptimizer {
    * it used.
    */
   public float step(Network net, ExactGradientSum sum, Gradients gradient, long step) {
-    return step(net, sum, gradient, step, null, null);
+    return step(net, sum, null, gradient, step, null, null);
   }
 
   /**
    * As {@link #step(Network, ExactGradientSum, Gradients, long)} over the elements {@code [from[t],
    * end[t])} of each tensor t only (a sharded server's range; null: every element): the others of
    * the weights, momentum, gradient and sum are neither read nor written. Each element in the range
-   * gets the bits of the whole pass; {@link #lastWeightsFinite()} speaks of the range.
+   * gets the bits of the whole pass; {@link #lastWeightsFinite()} speaks of the range. {@code
+   * last}, when not null, holds fixed-point values per tensor that belong to the sum as well (a
+   * step's last push, not added into {@code sum}): the gradient is that of {@code sum + last},
+   * and {@code last} is left as it is.
    */
-  public float step(Network net, ExactGradientSum sum, Gradients gradient, long step, int[] from, int[] end) {
+  public float step(Network net, ExactGradientSum sum, long[][] last, Gradients gradient, long step, int[] from, int[] end) {
     float lr = schedule.rate(step);
     SgdLoop.Mode mode = momentum == 0f ? SgdLoop.Mode.NONE : started ? SgdLoop.Mode.MOMENTUM : SgdLoop.Mode.FIRST;
     boolean finite = true;
@@ -101,7 +104,7 @@ public final class SgdOptimizer {
       int a = from == null ? 0 : from[t];
       int b = end == null ? velocity[t].length : end[t];
       if (a < b) {
-        finite &= loop.apply(sum.tensor(t), gradient.tensor(t), net.tensor(t), velocity[t], decay, momentum, lr, mode, a, b);
+        finite &= loop.apply(sum.tensor(t), last == null ? null : last[t], gradient.tensor(t), net.tensor(t), velocity[t], decay, momentum, lr, mode, a, b);
       }
     }
     lastWeightsFinite = finite;

@@ -33,12 +33,12 @@ final class VectorSgdLoop implements SgdLoop {
   private static final LongVector ZERO = LongVector.zero(LONGS);
 
   @Override
-  public boolean apply(long[] s, float[] g, float[] w, float[] v, float decay, float momentum, float lr, Mode mode, int from, int to) {
+  public boolean apply(long[] s, long[] x, float[] g, float[] w, float[] v, float decay, float momentum, float lr, Mode mode, int from, int to) {
     FloatVector nonFinite = FloatVector.zero(FLOATS);
     int lanes = FLOATS.length();
     int end = to - (to - from) % lanes;
     for (int i = from; i < end; i += lanes) {
-      FloatVector gi = toFloats(s, i, 0).blend(toFloats(s, i + HALF, -1), UPPER);
+      FloatVector gi = toFloats(s, x, i, 0).blend(toFloats(s, x, i + HALF, -1), UPPER);
       ZERO.intoArray(s, i);
       ZERO.intoArray(s, i + HALF);
       gi.intoArray(g, i);
@@ -53,16 +53,21 @@ final class VectorSgdLoop implements SgdLoop {
       updated.intoArray(w, i);
       nonFinite = nonFinite.add(updated.mul(0f));
     }
-    boolean tailFinite = SgdLoop.scalar(s, g, w, v, decay, momentum, lr, mode, end, to);
+    boolean tailFinite = SgdLoop.scalar(s, x, g, w, v, decay, momentum, lr, mode, end, to);
     return tailFinite && nonFinite.reduceLanes(VectorOperators.ADD) == 0f;
   }
 
   /**
-   * {@code (float) (s[i + j] * 2^-40)} for the {@code HALF} sums from {@code i}, in the float
-   * lanes {@code j} (part 0) or {@code HALF + j} (part -1); the other lanes hold zeros.
+   * {@code (float) ((s[i + j] + x[i + j]) * 2^-40)} ({@code x} null: {@code s} alone) for the
+   * {@code HALF} sums from {@code i}, in the float lanes {@code j} (part 0) or {@code HALF + j}
+   * (part -1); the other lanes hold zeros.
    */
-  private static FloatVector toFloats(long[] s, int i, int part) {
-    DoubleVector sum = (DoubleVector) LongVector.fromArray(LONGS, s, i).convertShape(VectorOperators.L2D, DOUBLES, 0);
+  private static FloatVector toFloats(long[] s, long[] x, int i, int part) {
+    LongVector q = LongVector.fromArray(LONGS, s, i);
+    if (x != null) {
+      q = q.add(LongVector.fromArray(LONGS, x, i));
+    }
+    DoubleVector sum = (DoubleVector) q.convertShape(VectorOperators.L2D, DOUBLES, 0);
     return (FloatVector) sum.mul(FixedPoint.INVERSE_SCALE).convertShape(VectorOperators.D2F, FLOATS, part);
   }
 }

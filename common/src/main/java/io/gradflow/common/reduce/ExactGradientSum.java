@@ -38,6 +38,21 @@ public final class ExactGradientSum {
     return sums[t];
   }
 
+  /**
+   * Puts {@code values} in place of tensor {@code t}'s accumulator and returns the accumulator it
+   * replaces: a sum known to be zero takes a whole tensor of fixed-point values without a pass
+   * over them.
+   */
+  public long[] exchange(int t, long[] values) {
+    if (values.length != sums[t].length) {
+      throw new IllegalArgumentException(
+          "exchange of tensor " + t + ": " + values.length + " values, expected " + sums[t].length);
+    }
+    long[] old = sums[t];
+    sums[t] = values;
+    return old;
+  }
+
   public void clear() {
     for (long[] s : sums) {
       Arrays.fill(s, 0L);

@@ -45,17 +45,23 @@ public final class SynchronousUpdate {
     return optimizer.step(net, sum, gradient, step);
   }
 
-  /** As {@link #apply(Network, long)} with the micro-shard gradients summed in {@code stepSum} (one of several steps open at once). */
-  public float apply(Network net, ExactGradientSum stepSum, long step) {
-    return optimizer.step(net, stepSum, gradient, step);
+  /**
+   * As {@link #apply(Network, long)} with the micro-shard gradients summed in {@code stepSum} (one
+   * of several steps open at once) and, when not null, in {@code last}: a push's fixed-point values
+   * per tensor not added into {@code stepSum}, added in the update's pass instead (exact, so the
+   * same bits).
+   */
+  public float apply(Network net, ExactGradientSum stepSum, long[][] last, long step) {
+    return optimizer.step(net, stepSum, last, gradient, step, null, null);
   }
 
   /**
-   * As {@link #apply(Network, ExactGradientSum, long)} over one sharded server's range only: the
-   * fused pass runs over {@code range}'s elements of each tensor and leaves the others alone (see
-   * {@link SgdOptimizer#step(Network, ExactGradientSum, Gradients, long, int[], int[])}).
+   * As {@link #apply(Network, ExactGradientSum, long[][], long)} over one sharded server's range
+   * only: the fused pass runs over {@code range}'s elements of each tensor and leaves the others
+   * alone (see {@link SgdOptimizer#step(Network, ExactGradientSum, long[][], Gradients, long, int[],
+   * int[])}).
    */
   public float apply(Network net, ExactGradientSum stepSum, long step, io.gradflow.common.wire.ParameterRange range) {
-    return optimizer.step(net, stepSum, gradient, step, range.from(), range.end());
+    return optimizer.step(net, stepSum, null, gradient, step, range.from(), range.end());
   }
 }

@@ -29,8 +29,8 @@ class SgdLoopTest {
         float[] g = new float[n];
         float[] g2 = new float[n];
         float decay = n % 2 == 0 ? 5e-4f : 0f;
-        boolean scalarFinite = SgdLoop.SCALAR.apply(s, g, w, v, decay, 0.9f, 0.01f, mode);
-        boolean vectorFinite = vector.apply(s2, g2, w2, v2, decay, 0.9f, 0.01f, mode);
+        boolean scalarFinite = SgdLoop.SCALAR.apply(s, null, g, w, v, decay, 0.9f, 0.01f, mode);
+        boolean vectorFinite = vector.apply(s2, null, g2, w2, v2, decay, 0.9f, 0.01f, mode);
         String what = mode + " n=" + n;
         assertTrue(scalarFinite, what);
         assertTrue(vectorFinite, what);
@@ -38,6 +38,43 @@ class SgdLoopTest {
         assertArrayEquals(bits(g), bits(g2), what);
         assertArrayEquals(bits(w), bits(w2), what);
         assertArrayEquals(bits(v), bits(v2), what);
+      }
+    }
+  }
+
+  /**
+   * A second sum added in the pass ({@code x}: a step's last push) gives the bits of adding it into
+   * the sum first and updating from the sum alone, and is not written; scalar and vector alike,
+   * in the vector body and the scalar tail.
+   */
+  @Test
+  void aSecondSumAddedInThePassGivesTheBitsOfAddingItFirst() {
+    SplitMix64 rng = new SplitMix64(12);
+    for (SgdLoop loop : new SgdLoop[] {SgdLoop.SCALAR, new VectorSgdLoop()}) {
+      for (SgdLoop.Mode mode : SgdLoop.Mode.values()) {
+        for (int n : new int[] {0, 5, 16, 37, 70}) {
+          long[] s = sums(rng, n);
+          long[] x = sums(rng, n);
+          long[] xCopy = x.clone();
+          long[] added = s.clone();
+          for (int i = 0; i < n; i++) {
+            added[i] += x[i];
+          }
+          float[] w = floats(rng, n);
+          float[] v = floats(rng, n);
+          float[] w2 = w.clone();
+          float[] v2 = v.clone();
+          float[] g = new float[n];
+          float[] g2 = new float[n];
+          String what = loop + " " + mode + " n=" + n;
+          assertTrue(loop.apply(s, x, g, w, v, 5e-4f, 0.9f, 0.01f, mode), what);
+          assertTrue(loop.apply(added, null, g2, w2, v2, 5e-4f, 0.9f, 0.01f, mode), what);
+          assertArrayEquals(new long[n], s, what);
+          assertArrayEquals(xCopy, x, what);
+          assertArrayEquals(bits(g2), bits(g), what);
+          assertArrayEquals(bits(w2), bits(w), what);
+          assertArrayEquals(bits(v2), bits(v), what);
+        }
       }
     }
   }
@@ -53,11 +90,11 @@ class SgdLoopTest {
           float[] w = new float[n];
           w[bad] = weight;
           s[bad] = -(1L << 57); // a gradient of -2^17: with lr 2^110 the step overflows a float
-          assertFalse(loop.apply(s, new float[n], w, new float[n], 0f, 0f, 0x1p110f, SgdLoop.Mode.NONE),
+          assertFalse(loop.apply(s, null, new float[n], w, new float[n], 0f, 0f, 0x1p110f, SgdLoop.Mode.NONE),
               loop + " missed w[" + bad + "] = " + w[bad]);
         }
       }
-      assertTrue(loop.apply(new long[n], new float[n], new float[n], new float[n], 0f, 0f, 0x1p110f, SgdLoop.Mode.NONE));
+      assertTrue(loop.apply(new long[n], null, new float[n], new float[n], new float[n], 0f, 0f, 0x1p110f, SgdLoop.Mode.NONE));
     }
   }
 
@@ -125,7 +162,7 @@ class SgdLoopTest {
           System.arraycopy(given[t], 0, sumAll.tensor(t), 0, given[t].length);
           System.arraycopy(given[t], 0, sumPart.tensor(t), 0, given[t].length);
         }
-        assertEquals(all.step(whole, sumAll, gAll, step), part.step(ranged, sumPart, gPart, step, from, end));
+        assertEquals(all.step(whole, sumAll, gAll, step), part.step(ranged, sumPart, null, gPart, step, from, end));
         for (int t = 0; t < whole.tensorCount(); t++) {
           for (int i = 0; i < whole.tensor(t).length; i++) {
             String what = "momentum " + momentum + " step " + step + " tensor " + t + " [" + i + "]";
