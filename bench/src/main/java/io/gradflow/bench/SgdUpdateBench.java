@@ -29,7 +29,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * sum drained into a float gradient, then {@link SgdOptimizer#step(Network, Gradients, long)}),
  * {@code fused} the one-pass update {@link SgdOptimizer#step(Network, ExactGradientSum, Gradients,
  * long)} (vectorised under {@code --add-modules jdk.incubator.vector}). Both give the same bits
- * ({@code SgdLoopTest}). {@code weightsSnapshot} is the rest of the server's step close: the new
+ * ({@code SgdLoopTest}). {@code lastPushAddedFirst} and {@code lastPushInThePass} compare the
+ * two ways of bringing a step's last push into the update (same bits). {@code weightsSnapshot} is the rest of the server's step close: the new
  * weights encoded once as the chunks every pull gets ({@code StepCoordinator.weightsSnapshot}),
  * for its share next to the update. The sum is refilled from a saved copy before each update (an
  * {@code arraycopy}, the same in both).
@@ -86,6 +87,23 @@ public class SgdUpdateBench {
   public float fused() {
     refill();
     return optimizer.step(net, sum, gradient, step++);
+  }
+
+  /** A step's last push added into the sum in a pass of its own, then the update (the server before the push was left to the update). */
+  @Benchmark
+  public float lastPushAddedFirst() {
+    refill();
+    for (int t = 0; t < saved.length; t++) {
+      sum.addFixed(t, 0, saved[t], saved[t].length);
+    }
+    return optimizer.step(net, sum, gradient, step++);
+  }
+
+  /** The same sum and update with the last push read by the update's own pass ({@code SgdLoop}'s second sum). */
+  @Benchmark
+  public float lastPushInThePass() {
+    refill();
+    return optimizer.step(net, sum, saved, gradient, step++, null, null);
   }
 
   @Benchmark
