@@ -24,7 +24,9 @@ class SegmentGradientsFixedTest {
   void matchesPerSegmentKernelsThenRoundingBitForBit() {
     Random rnd = new Random(11);
     int[][] shapes = {{1, 1}, {3, 7}, {17, 5}, {33, 10}, {100, 13}, {257, 9}, {784, 256}, {300, 23}};
-    int[][] cuts = {{0, 1}, {0, 16, 32, 48, 64}, {0, 7, 8, 21, 40}, {0, 3, 300}, {5, 9, 26}};
+    // one, two, three, four and five segments: paired, and with an unpaired last one
+    int[][] cuts = {{0, 1}, {0, 16, 32, 48, 64}, {0, 7, 8, 21, 40}, {0, 3, 300}, {5, 9, 26}, {0, 5, 11, 30},
+        {2, 4, 6, 8, 10, 19}};
     for (int[] shape : shapes) {
       for (int[] cut : cuts) {
         check(rnd, shape[0], shape[1], cut);
@@ -46,6 +48,13 @@ class SegmentGradientsFixedTest {
     dz[5 * out + 3] = Float.NaN;
     assertFalse(fused.addSegmentGradientsFixed(dz, x, starts, 2, in, out, new long[in * out], new long[out]));
     dz[5 * out + 3] = 0f;
+    dz[1 * out + 3] = Float.NaN; // in the first segment of the pair
+    assertFalse(fused.addSegmentGradientsFixed(dz, x, starts, 2, in, out, new long[in * out], new long[out]));
+    dz[1 * out + 3] = 0f;
+    dz[5 * out + 3] = Float.POSITIVE_INFINITY; // row 5: the third segment of three, unpaired
+    assertFalse(fused.addSegmentGradientsFixed(dz, x, new int[] {0, 2, 4, 8}, 3, in, out, new long[in * out], new long[out]));
+    dz[5 * out + 3] = 0f;
+    assertTrue(fused.addSegmentGradientsFixed(dz, x, new int[] {0, 2, 4, 8}, 3, in, out, new long[in * out], new long[out]));
     x[2 * in + 19] = 3e6f; // dW[j][19] = 1e-3 * 3e6 = 3000 > 2^11
     assertFalse(fused.addSegmentGradientsFixed(dz, x, starts, 2, in, out, new long[in * out], new long[out]));
   }
