@@ -30,9 +30,9 @@ import org.openjdk.jmh.annotations.Warmup;
  * {@code fused} the one-pass update {@link SgdOptimizer#step(Network, ExactGradientSum, Gradients,
  * long)} (vectorised under {@code --add-modules jdk.incubator.vector}). Both give the same bits
  * ({@code SgdLoopTest}). {@code lastPushAddedFirst} and {@code lastPushInThePass} compare the
- * two ways of bringing a step's last push into the update (same bits). {@code weightsSnapshot} is the rest of the server's step close: the new
- * weights encoded once as the chunks every pull gets ({@code StepCoordinator.weightsSnapshot}),
- * for its share next to the update. The sum is refilled from a saved copy before each update (an
+ * two ways of bringing a step's last push into the update (same bits). {@code weightsSnapshot}
+ * is the rest of the server's step close: the new weights encoded once as the chunks every pull
+ * gets ({@code StepCoordinator.weightsSnapshot}), for its share next to the update. The sum is refilled from a saved copy before each update (an
  * {@code arraycopy}, the same in both).
  *
  * <pre>

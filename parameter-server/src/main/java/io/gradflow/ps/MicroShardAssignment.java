@@ -203,17 +203,6 @@ final class MicroShardAssignment {
     return coveredCount == 0;
   }
 
-  /** True when marking {@code item} done would make the step complete. */
-  boolean completedBy(WorkItem item) {
-    int missing = covered.length - coveredCount;
-    for (int i = item.first; i < item.end; i++) {
-      if (!covered[i]) {
-        missing--;
-      }
-    }
-    return missing == 0;
-  }
-
   /** True when every micro-shard of the step is in. */
   boolean complete() {
     return coveredCount == covered.length;

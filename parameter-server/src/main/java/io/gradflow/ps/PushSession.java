@@ -255,18 +255,18 @@ public final class PushSession {
     }
     long addStart = System.nanoTime();
     boolean whole = coversWholeTensors();
-    boolean closesFirst = mayDefer && whole && open == steps.first() && assignment.completedBy(item);
-    if (whole && assignment.noneIn()) {
+    boolean firstIn = assignment.noneIn();
+    boolean complete = assignment.markDone(item, header.getShardLossList()); // nothing below throws
+    if (whole && firstIn) {
       for (int t = 0; t < received.length; t++) {
         member.staging[t] = open.sum().exchange(t, member.staging[t]); // the zero sum becomes the staging
       }
-    } else if (closesFirst) {
+    } else if (mayDefer && whole && complete && open == steps.first()) {
       deferred = member.staging; // the step's update adds it in its own pass (StepCoordinator.closeStep)
     } else {
       addTo(open.sum());
     }
     timings.addPush(header.getStep(), header, reduceNanos + System.nanoTime() - addStart);
-    boolean complete = assignment.markDone(item, header.getShardLossList());
     member.seen(System.nanoTime());
     return complete ? Commit.COMPLETED_STEP : Commit.ADDED;
   }

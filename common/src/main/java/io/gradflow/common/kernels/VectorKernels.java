@@ -295,9 +295,10 @@ public final class VectorKernels implements DenseKernels {
    * Tile by tile of {@code dW} ({@link #MR} rows by {@link #NB} columns), every segment's
    * products are computed into a float tile by the same micro-kernels and chains as {@link
    * #weightGradient} (so the same bits), then rounded to fixed point and added while tile and sums
-   * are still in L1, two segments' tiles at a time (the sums loaded and stored once per pair). Rounding a whole {@code dW} per segment in a separate pass, as {@code
-   * Gradients.addTo} does, streams the 8-byte sums through memory once per segment and cost
-   * about a third of a training step.
+   * are still in L1, two segments' tiles at a time (the sums loaded and stored once per pair).
+   * Rounding a whole {@code dW} per segment in a separate pass, as {@code Gradients.addTo} does,
+   * streams the 8-byte sums through memory once per segment and cost about a third of a training
+   * step.
    */
   @Override
   public boolean addSegmentGradientsFixed(
