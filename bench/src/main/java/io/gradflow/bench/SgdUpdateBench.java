@@ -30,7 +30,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * {@code fused} the one-pass update {@link SgdOptimizer#step(Network, ExactGradientSum, Gradients,
  * long)} (vectorised under {@code --add-modules jdk.incubator.vector}). Both give the same bits
  * ({@code SgdLoopTest}). {@code lastPushAddedFirst} and {@code lastPushInThePass} compare the
- * two ways of bringing a step's last push into the update (same bits). {@code weightsSnapshot}
+ * two ways of bringing a step's last push into the update (same bits); {@code
+ * lastPushInThePassSpent} is the latter without the sum's clear and the gradient's store. {@code weightsSnapshot}
  * is the rest of the server's step close: the new weights encoded once as the chunks every pull
  * gets ({@code StepCoordinator.weightsSnapshot}), for its share next to the update. The sum is refilled from a saved copy before each update (an
  * {@code arraycopy}, the same in both).
@@ -49,6 +50,8 @@ public class SgdUpdateBench {
   private Network net;
   private SgdOptimizer optimizer;
   private ExactGradientSum sum;
+  private ExactGradientSum spentSum;
+  private long[][] live;
   private Gradients gradient;
   private long[][] saved;
   private long step;
@@ -59,6 +62,7 @@ public class SgdUpdateBench {
     // a tiny rate keeps the weights finite however many updates JMH runs
     optimizer = new SgdOptimizer(net, LearningRateSchedule.constant(1e-9), 0.9, 5e-4);
     sum = new ExactGradientSum(net);
+    spentSum = new ExactGradientSum(net);
     gradient = new Gradients(net.spec());
     SplitMix64 rng = new SplitMix64(3);
     saved = new long[sum.tensorCount()][];
@@ -67,6 +71,10 @@ public class SgdUpdateBench {
       for (int i = 0; i < saved[t].length; i++) {
         saved[t][i] = (long) (rng.nextGaussian() * 0x1.0p30);
       }
+    }
+    live = new long[saved.length][];
+    for (int t = 0; t < saved.length; t++) {
+      live[t] = saved[t].clone();
     }
   }
 
@@ -104,6 +112,20 @@ public class SgdUpdateBench {
   public float lastPushInThePass() {
     refill();
     return optimizer.step(net, sum, saved, gradient, step++, null, null);
+  }
+
+  /**
+   * The server's update today: the last push read in the pass, the sum spent instead of cleared
+   * (not written), and the gradient not stored (a step nobody reads it on). The sum is refilled
+   * by the same copy as the others and put in place by an exchange (no pass).
+   */
+  @Benchmark
+  public float lastPushInThePassSpent() {
+    for (int t = 0; t < saved.length; t++) {
+      System.arraycopy(saved[t], 0, live[t], 0, saved[t].length);
+      spentSum.exchange(t, live[t]);
+    }
+    return optimizer.stepAndSpend(net, spentSum, saved, null, step++);
   }
 
   @Benchmark

@@ -259,7 +259,7 @@ public final class PushSession {
     boolean complete = assignment.markDone(item, header.getShardLossList()); // nothing below throws
     if (whole && firstIn) {
       for (int t = 0; t < received.length; t++) {
-        member.staging[t] = open.sum().exchange(t, member.staging[t]); // the zero sum becomes the staging
+        member.staging[t] = open.sum().exchange(t, member.staging[t]); // the zero (or spent) sum becomes the staging
       }
     } else if (mayDefer && whole && complete && open == steps.first()) {
       deferred = member.staging; // the step's update adds it in its own pass (StepCoordinator.closeStep)

@@ -25,6 +25,11 @@ final class SerializedListener implements TrainingListener {
   }
 
   @Override
+  public synchronized boolean readsGradient(long step) {
+    return target.readsGradient(step);
+  }
+
+  @Override
   public synchronized void onStep(long step, int epoch, double loss, float learningRate, Gradients gradient) {
     target.onStep(step, epoch, loss, learningRate, gradient);
   }

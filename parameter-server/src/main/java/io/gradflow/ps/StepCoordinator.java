@@ -547,10 +547,11 @@ public final class StepCoordinator {
 
   /** Applies the reduced gradient of {@code open} (step {@code step}) once and tells the bookkeeping; returns the step's mean loss. */
   private double applyUpdate(OpenSteps.Step open, long[][] lastPush) {
-    float lr = ranges.isEmpty() ? setup.update().apply(net, open.sum(), lastPush, step)
+    boolean readsGradient = epochs.readsGradient(step);
+    float lr = ranges.isEmpty() ? setup.update().apply(net, open.sum(), lastPush, step, readsGradient)
         : setup.update().apply(net, open.sum(), step, ranges.get(0)); // sharded: range 0 only, the followers update theirs
     double loss = EpochBookkeeping.meanLoss(open.assignment().shardLosses(), job.config().batch());
-    epochs.stepApplied(step, loss, lr, setup.update().gradient());
+    epochs.stepApplied(step, loss, lr, readsGradient ? setup.update().gradient() : null);
     return loss;
   }
 

@@ -137,7 +137,7 @@ class RangeFollowerTest {
     // the same sum over the whole model, updated in one piece: the range holds the same bits
     Network whole = Network.initialize(SPEC);
     TrainingSetup setup = TrainingSetup.of(whole, CONFIG, DATA.train().count());
-    setup.update().apply(whole, sumOf(0, 4), null, 0);
+    setup.update().apply(whole, sumOf(0, 4), null, 0, true);
     Network mine = pull(1);
     for (int t = 0; t < whole.tensorCount(); t++) {
       for (int i = range.from()[t]; i < range.end()[t]; i++) {
@@ -214,7 +214,7 @@ class RangeFollowerTest {
     assertEquals(1, follower.applied());
     // the same as a follower that started from those weights: one update of the same sum
     Network whole = seeded.copy();
-    TrainingSetup.of(whole, CONFIG, DATA.train().count()).update().apply(whole, sumOf(0, 4), null, 0);
+    TrainingSetup.of(whole, CONFIG, DATA.train().count()).update().apply(whole, sumOf(0, 4), null, 0, true);
     Network after = pull(1);
     for (int t = 0; t < whole.tensorCount(); t++) {
       for (int i = range.from()[t]; i < range.end()[t]; i++) {
@@ -254,7 +254,7 @@ class RangeFollowerTest {
     Network whole = start.copy();
     TrainingSetup setup = TrainingSetup.of(whole, stale, DATA.train().count());
     for (int step = 0; step < 3; step++) {
-      setup.update().apply(whole, sumOf(0, 4), null, step);
+      setup.update().apply(whole, sumOf(0, 4), null, step, true);
     }
     Network mine = pull(4); // step 4 computes on version 3
     for (int t = 0; t < whole.tensorCount(); t++) {

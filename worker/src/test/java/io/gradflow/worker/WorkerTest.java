@@ -83,12 +83,17 @@ class WorkerTest {
    */
   private String distributedHash(TrainingConfig cfg, int workers, long maxDelayMillis, Path sharedMemory, boolean socket)
       throws Exception {
+    return distributedHash(cfg, workers, maxDelayMillis, sharedMemory, socket, new TrainingListener() {});
+  }
+
+  private String distributedHash(TrainingConfig cfg, int workers, long maxDelayMillis, Path sharedMemory, boolean socket,
+      TrainingListener listener) throws Exception {
     String name = InProcessServerBuilder.generateName();
     ParameterServer server =
         new ParameterServer(
             InProcessServerBuilder.forName(name).directExecutor(),
             new ServerJob(Network.initialize(spec), cfg, DATA, workers),
-            new TrainingListener() {});
+            listener);
     if (sharedMemory != null) {
       server.sharedMemory(sharedMemory);
     }
@@ -145,6 +150,46 @@ class WorkerTest {
     assertEquals(reference, distributedHash(eightShards, 2, 0));
     assertEquals(reference, distributedHash(eightShards, 3, 0));
     assertEquals(reference, distributedHash(eightShards, 8, 0));
+  }
+
+  /** Keeps the layer norms of the gradient of every third step, the only steps it reads the gradient on. */
+  private static final class ThirdStepNorms implements TrainingListener {
+    final java.util.Map<Long, double[]> norms = new java.util.concurrent.ConcurrentHashMap<>();
+    final java.util.concurrent.atomic.AtomicInteger withoutGradient = new java.util.concurrent.atomic.AtomicInteger();
+
+    @Override
+    public boolean readsGradient(long step) {
+      return step % 3 == 2;
+    }
+
+    @Override
+    public void onStep(long step, int epoch, double loss, float lr, io.gradflow.common.nn.Gradients gradient) {
+      if (gradient == null) {
+        withoutGradient.incrementAndGet();
+      } else {
+        norms.put(step, gradient.layerNorms());
+      }
+    }
+  }
+
+  /**
+   * The server writes the step's gradient only for the steps its listener reads it on, and those
+   * get the single process's gradient of that step (its sums spent rather than cleared, the last
+   * push read in the update's pass); the other steps get none.
+   */
+  @Test
+  void theServersListenerGetsTheSingleProcessGradientOnTheStepsItReads(@TempDir Path shm) throws Exception {
+    ThirdStepNorms single = new ThirdStepNorms();
+    Network net = Network.initialize(spec);
+    new LocalTrainer(net, eightShards, DATA).run(single);
+    ThirdStepNorms server = new ThirdStepNorms();
+    assertEquals(net.sha256(), distributedHash(eightShards, 2, 0, shm, true, server));
+    assertTrue(single.norms.size() > 5, "steps read: " + single.norms.size());
+    assertEquals(single.norms.keySet(), server.norms.keySet());
+    for (var e : single.norms.entrySet()) {
+      org.junit.jupiter.api.Assertions.assertArrayEquals(e.getValue(), server.norms.get(e.getKey()), "step " + e.getKey());
+    }
+    assertEquals(single.withoutGradient.get(), server.withoutGradient.get());
   }
 
   /**

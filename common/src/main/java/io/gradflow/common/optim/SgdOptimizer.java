@@ -78,9 +78,9 @@ public final class SgdOptimizer {
   /**
    * The same update as {@link #step(Network, Gradients, long)} applied to the gradient {@code g =
    * (float) (sum * 2^-40)} of a fixed-point sum, in one pass per tensor (see {@link SgdLoop}):
-   * writes {@code g} into {@code gradient}, clears {@code sum}, and gives the same bits as
-   * {@code gradient.drainFrom(sum)} followed by {@code step(net, gradient, step)}. Returns the rate
-   * it used.
+   * writes {@code g} into {@code gradient} (when not null), clears {@code sum}, and gives the same
+   * bits as {@code gradient.drainFrom(sum)} followed by {@code step(net, gradient, step)}. Returns
+   * the rate it used.
    */
   public float step(Network net, ExactGradientSum sum, Gradients gradient, long step) {
     return step(net, sum, null, gradient, step, null, null);
@@ -96,6 +96,23 @@ public final class SgdOptimizer {
    * and {@code last} is left as it is.
    */
   public float step(Network net, ExactGradientSum sum, long[][] last, Gradients gradient, long step, int[] from, int[] end) {
+    return step(net, sum, last, gradient, step, from, end, true);
+  }
+
+  /**
+   * As {@link #step(Network, ExactGradientSum, long[][], Gradients, long, int[], int[])} over every
+   * element, with {@code sum} {@link ExactGradientSum#spend spent} instead of cleared: the pass
+   * does not write it (1.9 MB less to write per step for 784-256-128-10), for a sum whose next
+   * values replace it whole ({@link ExactGradientSum#exchange}), as on the parameter server.
+   */
+  public float stepAndSpend(Network net, ExactGradientSum sum, long[][] last, Gradients gradient, long step) {
+    float lr = step(net, sum, last, gradient, step, null, null, false);
+    sum.spend();
+    return lr;
+  }
+
+  private float step(Network net, ExactGradientSum sum, long[][] last, Gradients gradient, long step, int[] from, int[] end,
+      boolean clearSum) {
     float lr = schedule.rate(step);
     SgdLoop.Mode mode = momentum == 0f ? SgdLoop.Mode.NONE : started ? SgdLoop.Mode.MOMENTUM : SgdLoop.Mode.FIRST;
     boolean finite = true;
@@ -104,7 +121,8 @@ public final class SgdOptimizer {
       int a = from == null ? 0 : from[t];
       int b = end == null ? velocity[t].length : end[t];
       if (a < b) {
-        finite &= loop.apply(sum.tensor(t), last == null ? null : last[t], gradient.tensor(t), net.tensor(t), velocity[t], decay, momentum, lr, mode, a, b);
+        finite &= loop.apply(sum.tensor(t), last == null ? null : last[t], gradient == null ? null : gradient.tensor(t),
+            net.tensor(t), velocity[t], decay, momentum, lr, mode, a, b, clearSum);
       }
     }
     lastWeightsFinite = finite;

@@ -33,15 +33,20 @@ final class VectorSgdLoop implements SgdLoop {
   private static final LongVector ZERO = LongVector.zero(LONGS);
 
   @Override
-  public boolean apply(long[] s, long[] x, float[] g, float[] w, float[] v, float decay, float momentum, float lr, Mode mode, int from, int to) {
+  public boolean apply(long[] s, long[] x, float[] g, float[] w, float[] v, float decay, float momentum, float lr, Mode mode,
+      int from, int to, boolean clearSum) {
     FloatVector nonFinite = FloatVector.zero(FLOATS);
     int lanes = FLOATS.length();
     int end = to - (to - from) % lanes;
     for (int i = from; i < end; i += lanes) {
       FloatVector gi = toFloats(s, x, i, 0).blend(toFloats(s, x, i + HALF, -1), UPPER);
-      ZERO.intoArray(s, i);
-      ZERO.intoArray(s, i + HALF);
-      gi.intoArray(g, i);
+      if (clearSum) {
+        ZERO.intoArray(s, i);
+        ZERO.intoArray(s, i + HALF);
+      }
+      if (g != null) {
+        gi.intoArray(g, i);
+      }
       FloatVector wi = FloatVector.fromArray(FLOATS, w, i);
       FloatVector d = gi.add(wi.mul(decay));
       FloatVector step =
@@ -53,7 +58,7 @@ final class VectorSgdLoop implements SgdLoop {
       updated.intoArray(w, i);
       nonFinite = nonFinite.add(updated.mul(0f));
     }
-    boolean tailFinite = SgdLoop.scalar(s, x, g, w, v, decay, momentum, lr, mode, end, to);
+    boolean tailFinite = SgdLoop.scalar(s, x, g, w, v, decay, momentum, lr, mode, end, to, clearSum);
     return tailFinite && nonFinite.reduceLanes(VectorOperators.ADD) == 0f;
   }
 

@@ -17,9 +17,16 @@ import java.util.Arrays;
  * scalar otherwise, with the bits of {@link #drainTo}); the trainer's hot path rounds inside the kernel instead ({@code
  * DenseKernels.addSegmentGradientsFixed}), lane by lane with the same operations and the same
  * bits. Non-finite or out-of-range elements are refused with the tensor and index named.
+ *
+ * <p>A sum whose values were used up can be {@link #spend spent} instead of cleared: it counts as
+ * zero, and its arrays are cleared only when something reads or adds to them before an {@link
+ * #exchange} replaces them (the parameter server's sums, whose next values come whole by exchange,
+ * are then never cleared).
  */
 public final class ExactGradientSum {
   private final long[][] sums;
+  /** Tensors whose array holds used-up values: they count as zero (cleared on the next access). */
+  private final boolean[] spent;
 
   /** Accumulators shaped like {@code shape}'s tensors. */
   public ExactGradientSum(Network shape) {
@@ -27,21 +34,26 @@ public final class ExactGradientSum {
     for (int t = 0; t < sums.length; t++) {
       sums[t] = new long[shape.tensor(t).length];
     }
+    spent = new boolean[sums.length];
   }
 
   public int tensorCount() {
     return sums.length;
   }
 
-  /** The live fixed-point accumulator of tensor {@code t}. */
+  /** The live fixed-point accumulator of tensor {@code t} (zeros if it was spent). */
   public long[] tensor(int t) {
+    if (spent[t]) {
+      Arrays.fill(sums[t], 0L);
+      spent[t] = false;
+    }
     return sums[t];
   }
 
   /**
-   * Puts {@code values} in place of tensor {@code t}'s accumulator and returns the accumulator it
-   * replaces: a sum known to be zero takes a whole tensor of fixed-point values without a pass
-   * over them.
+   * Puts {@code values} in place of tensor {@code t}'s accumulator and returns the array it
+   * replaces, whose content is undefined (the caller overwrites it): a sum known to be zero, or
+   * spent, takes a whole tensor of fixed-point values without a pass over them.
    */
   public long[] exchange(int t, long[] values) {
     if (values.length != sums[t].length) {
@@ -50,13 +62,24 @@ public final class ExactGradientSum {
     }
     long[] old = sums[t];
     sums[t] = values;
+    spent[t] = false;
     return old;
   }
 
   public void clear() {
-    for (long[] s : sums) {
-      Arrays.fill(s, 0L);
+    for (int t = 0; t < sums.length; t++) {
+      Arrays.fill(sums[t], 0L);
+      spent[t] = false;
     }
+  }
+
+  /**
+   * The sum counts as zero from now on, without a pass: its values were read and are not needed
+   * again. Each tensor is cleared when it is next read or added to, unless {@link #exchange}
+   * replaces it first.
+   */
+  public void spend() {
+    Arrays.fill(spent, true);
   }
 
   /**
@@ -79,7 +102,7 @@ public final class ExactGradientSum {
    * @throws NonFiniteGradientException for NaN, infinite or too large elements
    */
   public void addFloats(int t, float[] values, int from, int count) {
-    long[] s = sums[t];
+    long[] s = tensor(t);
     int end = from + count;
     // Check first (a max that NaN poisons), so the adding loop has no branch and nothing is added
     // when an element is refused.
@@ -99,7 +122,7 @@ public final class ExactGradientSum {
 
   /** Adds fixed-point values {@code q[0, count)} to tensor {@code t} at element {@code offset}. */
   public void addFixed(int t, int offset, long[] q, int count) {
-    long[] s = sums[t];
+    long[] s = tensor(t);
     for (int i = 0; i < count; i++) {
       s[offset + i] += q[i];
     }
@@ -108,7 +131,7 @@ public final class ExactGradientSum {
   /** Adds another accumulator's sums (exact). */
   public void addAll(ExactGradientSum other) {
     for (int t = 0; t < sums.length; t++) {
-      addFixed(t, 0, other.sums[t], sums[t].length);
+      addFixed(t, 0, other.tensor(t), sums[t].length);
     }
   }
 
@@ -117,7 +140,7 @@ public final class ExactGradientSum {
    * clears those sums, in one pass over them.
    */
   public void drainTo(int t, float[] out) {
-    long[] s = sums[t];
+    long[] s = tensor(t);
     for (int i = 0; i < s.length; i++) {
       out[i] = FixedPoint.toFloat(s[i]);
       s[i] = 0L;

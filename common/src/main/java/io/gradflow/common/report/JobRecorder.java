@@ -118,6 +118,16 @@ public final class JobRecorder implements TrainingListener, AutoCloseable {
   }
 
   @Override
+  public boolean readsGradient(long step) {
+    return logs(step);
+  }
+
+  /** Whether step {@code step} gets a line in the metrics log: every {@code logEvery}-th, and the last. */
+  private boolean logs(long step) {
+    return (step + 1) % logEvery == 0 || step + 1 == job.totalSteps();
+  }
+
+  @Override
   public void onStep(long step, int epoch, double loss, float lr, Gradients gradient) {
     stepsDone++;
     stepsApplied = step + 1;
@@ -125,7 +135,7 @@ public final class JobRecorder implements TrainingListener, AutoCloseable {
       steadyStartNanos = System.nanoTime();
       steadyStartEvalNanos = evalNanos;
     }
-    if ((step + 1) % logEvery != 0 && step + 1 != job.totalSteps()) {
+    if (!logs(step)) {
       return;
     }
     long now = System.nanoTime();

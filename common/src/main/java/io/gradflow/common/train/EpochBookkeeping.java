@@ -62,6 +62,11 @@ public final class EpochBookkeeping {
   }
 
   /** Step {@code step} (0-based) was applied with mean loss {@code loss} and rate {@code lr}: tells the listener, adds it to the epoch. */
+  /** Whether the listener reads step {@code step}'s gradient (else the update need not write it). */
+  public boolean readsGradient(long step) {
+    return listener.readsGradient(step);
+  }
+
   public void stepApplied(long step, double loss, float lr, Gradients gradient) {
     listener.onStep(step, setup.plan().epochOf(step), loss, lr, gradient);
     epochLossSum += loss;

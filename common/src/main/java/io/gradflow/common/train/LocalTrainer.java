@@ -60,12 +60,13 @@ public final class LocalTrainer {
     epochs.start(net.spec(), 0, 0);
     for (long step = 0; step < setup.totalSteps(); step++) {
       double loss;
+      boolean readsGradient = epochs.readsGradient(step);
       try {
-        loss = step(step);
+        loss = step(step, readsGradient);
       } catch (ExactGradientSum.NonFiniteGradientException e) {
         throw new DivergedException(step, e.getMessage());
       }
-      epochs.stepApplied(step, loss, lastRate, setup.update().gradient());
+      epochs.stepApplied(step, loss, lastRate, readsGradient ? setup.update().gradient() : null);
       epochs.endEpochIfDue(step, net);
     }
     epochs.finish(net, setup.totalSteps());
@@ -77,9 +78,14 @@ public final class LocalTrainer {
    * of version {@code max(0, step - K)}, applied to the current weights; returns the batch's mean loss.
    */
   public double step(long step) {
+    return step(step, true);
+  }
+
+  /** As {@link #step(long)}; {@code keepGradient} false: the update does not write the float gradient. */
+  private double step(long step, boolean keepGradient) {
     SynchronousUpdate update = setup.update();
     shards.compute(versions.forStep(step), step, 0, setup.plan().microShards(), update.sum(), shardLoss);
-    lastRate = update.apply(net, step);
+    lastRate = update.apply(net, step, keepGradient);
     versions.advance();
     return EpochBookkeeping.meanLoss(shardLoss, setup.plan().batch());
   }

@@ -42,21 +42,30 @@ public final class SynchronousUpdate {
    * ({@link SgdOptimizer#step(Network, ExactGradientSum, Gradients, long)}).
    */
   public float apply(Network net, long step) {
-    return optimizer.step(net, sum, gradient, step);
+    return apply(net, step, true);
   }
 
   /**
-   * As {@link #apply(Network, long)} with the micro-shard gradients summed in {@code stepSum} (one
-   * of several steps open at once) and, when not null, in {@code last}: a push's fixed-point values
-   * per tensor not added into {@code stepSum}, added in the update's pass instead (exact, so the
-   * same bits).
+   * As {@link #apply(Network, long)}; {@code keepGradient} false: {@link #gradient()} is not
+   * written (nobody reads this step's gradient; the same weights).
    */
-  public float apply(Network net, ExactGradientSum stepSum, long[][] last, long step) {
-    return optimizer.step(net, stepSum, last, gradient, step, null, null);
+  public float apply(Network net, long step, boolean keepGradient) {
+    return optimizer.step(net, sum, keepGradient ? gradient : null, step);
   }
 
   /**
-   * As {@link #apply(Network, ExactGradientSum, long[][], long)} over one sharded server's range
+   * As {@link #apply(Network, long, boolean)} with the micro-shard gradients summed in {@code
+   * stepSum} (one of several steps open at once) and, when not null, in {@code last}: a push's
+   * fixed-point values per tensor not added into {@code stepSum}, added in the update's pass
+   * instead (exact, so the same bits). {@code stepSum} is spent, not cleared ({@link
+   * SgdOptimizer#stepAndSpend}): the parameter server's next push into it replaces it whole.
+   */
+  public float apply(Network net, ExactGradientSum stepSum, long[][] last, long step, boolean keepGradient) {
+    return optimizer.stepAndSpend(net, stepSum, last, keepGradient ? gradient : null, step);
+  }
+
+  /**
+   * As {@link #apply(Network, ExactGradientSum, long[][], long, boolean)} over one sharded server's range
    * only: the fused pass runs over {@code range}'s elements of each tensor and leaves the others
    * alone (see {@link SgdOptimizer#step(Network, ExactGradientSum, long[][], Gradients, long, int[],
    * int[])}).

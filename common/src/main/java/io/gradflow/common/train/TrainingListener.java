@@ -13,10 +13,19 @@ public interface TrainingListener {
   default void onStart(JobInfo job) {}
 
   /**
+   * Whether {@link #onStep} of step {@code step} reads the step's gradient. The update writes the
+   * float gradient only for such steps (a store of 4 bytes per parameter saved on the others).
+   */
+  default boolean readsGradient(long step) {
+    return false;
+  }
+
+  /**
    * After step {@code step} (0-based) was applied.
    *
    * @param loss mean cross-entropy of the step's global batch
-   * @param gradient the reduced gradient of the step (live; read it now or never)
+   * @param gradient the reduced gradient of the step (live; read it now or never) when {@link
+   *     #readsGradient} said so for this step, else null
    */
   default void onStep(long step, int epoch, double loss, float learningRate, Gradients gradient) {}
 
@@ -37,6 +46,16 @@ public interface TrainingListener {
         for (TrainingListener l : listeners) {
           l.onStart(job);
         }
+      }
+
+      @Override
+      public boolean readsGradient(long step) {
+        for (TrainingListener l : listeners) {
+          if (l.readsGradient(step)) {
+            return true;
+          }
+        }
+        return false;
       }
 
       @Override

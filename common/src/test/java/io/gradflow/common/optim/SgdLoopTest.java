@@ -79,6 +79,35 @@ class SgdLoopTest {
     }
   }
 
+  /**
+   * Without the gradient's store (g null) and with the sum left as it is, the weights and the
+   * momentum get the bits of the full pass, and the sum is not written; scalar and vector alike,
+   * in the vector body and the scalar tail.
+   */
+  @Test
+  void skippingTheGradientAndTheSumsClearChangesNoWeightBit() {
+    SplitMix64 rng = new SplitMix64(21);
+    for (SgdLoop loop : new SgdLoop[] {SgdLoop.SCALAR, new VectorSgdLoop()}) {
+      for (SgdLoop.Mode mode : SgdLoop.Mode.values()) {
+        for (int n : new int[] {0, 5, 16, 37, 70}) {
+          long[] s = sums(rng, n);
+          long[] x = sums(rng, n);
+          long[] sCopy = s.clone();
+          float[] w = floats(rng, n);
+          float[] v = floats(rng, n);
+          float[] w2 = w.clone();
+          float[] v2 = v.clone();
+          String what = loop + " " + mode + " n=" + n;
+          assertTrue(loop.apply(sCopy.clone(), x, new float[n], w, v, 5e-4f, 0.9f, 0.01f, mode, 0, n, true), what);
+          assertTrue(loop.apply(s, x, null, w2, v2, 5e-4f, 0.9f, 0.01f, mode, 0, n, false), what);
+          assertArrayEquals(sCopy, s, what);
+          assertArrayEquals(bits(w), bits(w2), what);
+          assertArrayEquals(bits(v), bits(v2), what);
+        }
+      }
+    }
+  }
+
   /** The loop reports a weight that became infinite or NaN, wherever it is (vector body or scalar tail). */
   @Test
   void aNonFiniteWeightIsReported() {

@@ -73,4 +73,38 @@ class SgdOptimizerTest {
     assertThrows(IllegalArgumentException.class,
         () -> new SgdOptimizer(net, LearningRateSchedule.constant(0.1), 0.5, -1));
   }
+
+  /**
+   * The server's update, which spends its sum instead of clearing it and may skip the gradient,
+   * gives the weights and momentum of the step that clears and stores, step after step, and its
+   * sum then counts as zero.
+   */
+  @Test
+  void stepAndSpendGivesTheBitsOfTheClearingStep() {
+    ModelSpec wide = ModelSpec.parse("40-24-3", "relu", "", 1);
+    Network a = Network.initialize(wide);
+    Network b = a.copy();
+    SgdOptimizer clearing = new SgdOptimizer(a, LearningRateSchedule.constant(0.05), 0.9, 5e-4);
+    SgdOptimizer spending = new SgdOptimizer(b, LearningRateSchedule.constant(0.05), 0.9, 5e-4);
+    io.gradflow.common.reduce.ExactGradientSum sumA = new io.gradflow.common.reduce.ExactGradientSum(a);
+    io.gradflow.common.reduce.ExactGradientSum sumB = new io.gradflow.common.reduce.ExactGradientSum(b);
+    io.gradflow.common.util.SplitMix64 rng = new io.gradflow.common.util.SplitMix64(5);
+    for (long step = 0; step < 3; step++) {
+      for (int t = 0; t < sumA.tensorCount(); t++) {
+        long[] q = new long[sumA.tensor(t).length];
+        for (int i = 0; i < q.length; i++) {
+          q[i] = (long) (rng.nextGaussian() * 0x1p36);
+        }
+        sumA.addFixed(t, 0, q, q.length);
+        sumB.exchange(t, q.clone());
+      }
+      clearing.step(a, sumA, null, new Gradients(wide), step, null, null);
+      spending.stepAndSpend(b, sumB, null, step % 2 == 0 ? null : new Gradients(wide), step);
+      assertEquals(a.sha256(), b.sha256(), "step " + step);
+      for (int t = 0; t < sumB.tensorCount(); t++) {
+        org.junit.jupiter.api.Assertions.assertArrayEquals(new long[sumB.tensor(t).length], sumB.tensor(t));
+        org.junit.jupiter.api.Assertions.assertArrayEquals(clearing.velocity(t), spending.velocity(t));
+      }
+    }
+  }
 }

@@ -150,4 +150,38 @@ class ExactGradientSumTest {
     assertEquals(0L, ExactGradientSum.toFixed(0, 0, 1e-13f));
     assertEquals(1L, ExactGradientSum.toFixed(0, 0, 1e-12f));
   }
+
+  /**
+   * A spent sum counts as zero: read, added to or drained, each tensor starts from zeros; an
+   * exchange replaces a spent tensor without clearing it, and the new values are what it holds.
+   */
+  @Test
+  void aSpentSumCountsAsZeroUntilAnExchangeReplacesIt() {
+    ExactGradientSum sum = new ExactGradientSum(shape);
+    for (int t = 0; t < sum.tensorCount(); t++) {
+      java.util.Arrays.fill(sum.tensor(t), 7L);
+    }
+    sum.spend();
+    assertArrayEquals(new long[sum.tensor(0).length], sum.tensor(0));
+    long[] q = new long[sum.tensor(1).length];
+    java.util.Arrays.fill(q, 3L);
+    sum.addFixed(1, 0, q, q.length);
+    assertArrayEquals(q, sum.tensor(1));
+    float[] drained = new float[sum.tensor(2).length];
+    sum.drainTo(2, drained);
+    assertArrayEquals(new float[drained.length], drained);
+    long[] replacement = new long[sum.tensor(3).length];
+    java.util.Arrays.fill(replacement, 5L);
+    sum.spend();
+    long[] old = sum.exchange(3, replacement);
+    assertEquals(replacement.length, old.length);
+    assertArrayEquals(new long[] {5, 5, 5}, sum.tensor(3)); // not cleared: the exchange took the spent values' place
+    sum.spend();
+    ExactGradientSum other = new ExactGradientSum(shape);
+    other.addFixed(0, 0, new long[] {1, 2}, 2);
+    sum.addAll(other);
+    assertEquals(1L, sum.tensor(0)[0]);
+    assertEquals(2L, sum.tensor(0)[1]);
+    assertEquals(0L, sum.tensor(0)[2]);
+  }
 }

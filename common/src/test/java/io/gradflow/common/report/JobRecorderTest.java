@@ -124,6 +124,11 @@ class JobRecorderTest {
           }
 
           @Override
+          public boolean readsGradient(long step) {
+            return recorder.readsGradient(step);
+          }
+
+          @Override
           public void onStep(long step, int epoch, double loss, float lr, io.gradflow.common.nn.Gradients g) {
             recorder.onStep(step, epoch, loss, lr, g);
           }
@@ -158,6 +163,11 @@ class JobRecorderTest {
         @Override
         public void onStart(io.gradflow.common.train.JobInfo job) {
           recorder.onStart(job);
+        }
+
+        @Override
+        public boolean readsGradient(long step) {
+          return recorder.readsGradient(step);
         }
 
         @Override

@@ -45,6 +45,11 @@ class LocalTrainerTest {
     List<double[]> norms = new ArrayList<>();
     new LocalTrainer(net, config(30, 1, 1, "ejml"), SPIRALS).run(new TrainingListener() {
       @Override
+      public boolean readsGradient(long step) {
+        return step == 0;
+      }
+
+      @Override
       public void onStep(long step, int epoch, double loss, float lr, Gradients gradient) {
         if (step == 0) {
           norms.add(gradient.layerNorms());
@@ -53,6 +58,54 @@ class LocalTrainerTest {
     });
     double[] n = norms.get(0);
     assertTrue(n[0] < n[n.length - 1] / 10, "first layer " + n[0] + " vs last " + n[n.length - 1]);
+  }
+
+  /**
+   * The update writes the gradient only for the steps a listener reads it on; those steps get the
+   * gradient of that very step (the norms of a run that reads every step), the others null, and
+   * the weights do not depend on it.
+   */
+  @Test
+  void aListenerGetsTheGradientOfEachStepItReadsAndNullOnTheOthers() {
+    ModelSpec spec = ModelSpec.parse("2-16-16-3", "relu", "", 1);
+    java.util.Map<Long, double[]> every = new java.util.HashMap<>();
+    java.util.Map<Long, double[]> third = new java.util.HashMap<>();
+    List<Long> nullSteps = new ArrayList<>();
+    Network a = Network.initialize(spec);
+    Network b = Network.initialize(spec);
+    new LocalTrainer(a, config(30, 3, 2, "vector-512"), SPIRALS).run(new TrainingListener() {
+      @Override
+      public boolean readsGradient(long step) {
+        return true;
+      }
+
+      @Override
+      public void onStep(long step, int epoch, double loss, float lr, Gradients gradient) {
+        every.put(step, gradient.layerNorms());
+      }
+    });
+    new LocalTrainer(b, config(30, 3, 2, "vector-512"), SPIRALS).run(new TrainingListener() {
+      @Override
+      public boolean readsGradient(long step) {
+        return step % 3 == 2;
+      }
+
+      @Override
+      public void onStep(long step, int epoch, double loss, float lr, Gradients gradient) {
+        if (gradient == null) {
+          nullSteps.add(step);
+        } else {
+          third.put(step, gradient.layerNorms());
+        }
+      }
+    });
+    assertEquals(a.sha256(), b.sha256());
+    assertTrue(third.size() > 5, "steps read: " + third.size());
+    for (var e : third.entrySet()) {
+      assertEquals(2L, e.getKey() % 3);
+      org.junit.jupiter.api.Assertions.assertArrayEquals(every.get(e.getKey()), e.getValue(), "step " + e.getKey());
+    }
+    assertEquals(every.size() - third.size(), nullSteps.size());
   }
 
   @Test
