@@ -10,6 +10,7 @@ import io.grpc.ManagedChannel;
 import io.grpc.Server;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.netty.shaded.io.netty.channel.ChannelOption;
 import io.grpc.netty.shaded.io.netty.channel.epoll.EpollDomainSocketChannel;
 import io.grpc.netty.shaded.io.netty.channel.epoll.EpollEventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.epoll.EpollServerDomainSocketChannel;
@@ -46,10 +47,6 @@ import java.util.concurrent.TimeUnit;
  * </pre>
  */
 public final class ExchangeRoundTrip {
-  /** Netty warns that a Unix socket has no SO_KEEPALIVE, which gRPC sets: noise here (held: JUL keeps loggers weakly). */
-  private static final java.util.logging.Logger NETTY_BOOTSTRAP_LOG =
-      java.util.logging.Logger.getLogger("io.grpc.netty.shaded.io.netty.bootstrap");
-
   private ExchangeRoundTrip() {}
 
   public static void main(String[] args) throws Exception {
@@ -57,7 +54,6 @@ public final class ExchangeRoundTrip {
       serve(args[1], Path.of(args[2]));
       return;
     }
-    NETTY_BOOTSTRAP_LOG.setLevel(java.util.logging.Level.SEVERE);
     long gapNanos = 2_500_000;
     int trips = 2000;
     int runs = 3;
@@ -165,7 +161,9 @@ public final class ExchangeRoundTrip {
   private static long[] grpcClient(Path path, long gapNanos, int trips) throws Exception {
     EpollEventLoopGroup group = new EpollEventLoopGroup(1, new DefaultThreadFactory("roundtrip-client", true));
     ManagedChannel channel = NettyChannelBuilder.forAddress(new DomainSocketAddress(path.toString()))
-        .channelType(EpollDomainSocketChannel.class).eventLoopGroup(group).usePlaintext().directExecutor().build();
+        .channelType(EpollDomainSocketChannel.class).eventLoopGroup(group).usePlaintext()
+        .withOption(ChannelOption.SO_KEEPALIVE, null) // gRPC sets it; a Unix socket has none (Netty would warn)
+        .directExecutor().build();
     try {
       @SuppressWarnings("unchecked")
       CompletableFuture<ExchangeReply>[] waiting = new CompletableFuture[1];
@@ -224,6 +222,7 @@ public final class ExchangeRoundTrip {
     EpollEventLoopGroup workers = new EpollEventLoopGroup(2, new DefaultThreadFactory("roundtrip-server", true));
     Server server = NettyServerBuilder.forAddress(new DomainSocketAddress(path.toString()))
         .channelType(EpollServerDomainSocketChannel.class).bossEventLoopGroup(boss).workerEventLoopGroup(workers)
+        .withChildOption(ChannelOption.SO_KEEPALIVE, null)
         .directExecutor()
         .addService(new ParameterServerGrpc.ParameterServerImplBase() {
           @Override

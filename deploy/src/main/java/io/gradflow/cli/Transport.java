@@ -63,6 +63,7 @@ final class Transport {
         .channelType(EpollServerDomainSocketChannel.class)
         .bossEventLoopGroup(boss)
         .workerEventLoopGroup(workers)
+        .withChildOption(ChannelOption.SO_KEEPALIVE, null) // gRPC sets it; a Unix socket has none: Netty warned per connection
         .maxInboundMessageSize(MAX_MESSAGE_BYTES)
         .flowControlWindow(WINDOW_BYTES)
         .directExecutor();
@@ -73,6 +74,7 @@ final class Transport {
     return NettyChannelBuilder.forAddress(new DomainSocketAddress(path.toString()), credentials)
         .channelType(EpollDomainSocketChannel.class)
         .eventLoopGroup(new EpollEventLoopGroup(1, new DefaultThreadFactory("gradflow-uds", true)))
+        .withOption(ChannelOption.SO_KEEPALIVE, null) // as in unixServer
         .maxInboundMessageSize(MAX_MESSAGE_BYTES)
         .flowControlWindow(WINDOW_BYTES)
         .directExecutor();
