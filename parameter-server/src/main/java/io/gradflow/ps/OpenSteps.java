@@ -64,12 +64,14 @@ final class OpenSteps {
   int openDue(long lastStep, List<Member> workers) {
     long next = open.isEmpty() ? applied : open.peekLast().step() + 1;
     long last = Math.min(applied + staleness, lastStep);
-    int opened = 0;
-    for (long t = next; t <= last; t++) {
+    // An int-counted loop (at most K + 1 steps): C2 guards a long-counted one with a loop-limit
+    // check that failed once in a job's first epoch, and every such trap recompiled the server's
+    // whole exchange path (docs/performance.md#warm-up).
+    int opened = (int) Math.max(0, last - next + 1);
+    for (int i = 0; i < opened; i++) {
       MicroShardAssignment a = spareAssignments.poll();
       a.open(workers);
-      open.addLast(new Step(t, a, spareSums.poll()));
-      opened++;
+      open.addLast(new Step(next + i, a, spareSums.poll()));
     }
     return opened;
   }
