@@ -10,7 +10,7 @@ final class DataOptions {
   @Option(
       names = "--dataset",
       paramLabel = "D",
-      description = "fashion-mnist, mnist, idx:DIR, csv:TRAIN[,TEST], spirals[:ARMS[:POINTS]] or blobs[:CLASSES[:POINTS[:FEATURES]]] (default: ${DEFAULT-VALUE}).")
+      description = "fashion-mnist, mnist, idx:DIR, csv:TRAIN[,TEST], spirals[:ARMS[:POINTS]] or blobs[:CLASSES[:POINTS[:FEATURES[:TEST_POINTS]]]] (default: ${DEFAULT-VALUE}).")
   String dataset = "fashion-mnist";
 
   @Option(names = "--data-dir", paramLabel = "DIR", description = "Where to look for data sets after /usr/share/datasets (then $GRADFLOW_DATA).")

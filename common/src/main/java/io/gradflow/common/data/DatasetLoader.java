@@ -26,8 +26,9 @@ import java.util.function.Function;
  *       20% of its rows ({@link CsvReader#HOLDOUT_SEED}) is held out as the test set.
  *   <li>{@code spirals[:ARMS[:POINTS_PER_ARM]]}: {@link SyntheticData#spirals}, default 3 arms x
  *       1000 points, noise 0.2.
- *   <li>{@code blobs[:CLASSES[:POINTS[:FEATURES]]]}: {@link SyntheticData#blobs}, default 4 classes x 1000
- *       points, 2 features, spread 0.05.
+ *   <li>{@code blobs[:CLASSES[:POINTS[:FEATURES[:TEST_POINTS]]]]}: {@link SyntheticData#blobs},
+ *       default 4 classes x 1000 points, 2 features, a test set of a quarter of the points, spread
+ *       0.05.
  * </ul>
  *
  * <p>Synthetic sets use {@link #SYNTHETIC_SEED} or the seed given to {@link #load(String,
@@ -71,7 +72,7 @@ public final class DatasetLoader {
           "idx:DIR",
           "csv:TRAIN.csv[,TEST.csv]",
           "spirals[:ARMS[:POINTS_PER_ARM]]",
-          "blobs[:CLASSES[:POINTS[:FEATURES]]]");
+          "blobs[:CLASSES[:POINTS[:FEATURES[:TEST_POINTS]]]]");
 
   private final Path systemDir;
   private final Path dataDir;
@@ -108,7 +109,8 @@ public final class DatasetLoader {
         "idx:DIR                          the four IDX files (train-/t10k-images/labels) in DIR",
         "csv:TRAIN.csv[,TEST.csv]         label column + features; one file: 20% held out",
         "spirals[:ARMS[:POINTS_PER_ARM]]  K-arm spiral, 2 features (default 3:1000)",
-        "blobs[:CLASSES[:POINTS[:FEATURES]]] Gaussian clusters (default 4:1000:2)");
+        "blobs[:CLASSES[:POINTS[:FEATURES[:TEST_POINTS]]]] Gaussian clusters (default 4:1000:2,"
+            + " test set a quarter of the points)");
   }
 
   /** Loads {@code spec}; synthetic sets are drawn from {@link #SYNTHETIC_SEED}. */
@@ -148,11 +150,13 @@ public final class DatasetLoader {
         }
       case "blobs":
         {
-          int[] a = ints(s, rest, "blobs[:CLASSES[:POINTS[:FEATURES]]]", "CLASSES", "POINTS", "FEATURES");
+          int[] a = ints(s, rest, "blobs[:CLASSES[:POINTS[:FEATURES[:TEST_POINTS]]]]", "CLASSES", "POINTS", "FEATURES",
+              "TEST_POINTS");
           int classes = a[0] > 0 ? a[0] : DEFAULT_BLOB_CLASSES;
           int points = a[1] > 0 ? a[1] : DEFAULT_BLOB_POINTS;
           int features = a[2] > 0 ? a[2] : DEFAULT_BLOB_FEATURES;
-          return SyntheticData.blobs(classes, points, features, DEFAULT_BLOB_SPREAD, seed);
+          int testPoints = a[3] > 0 ? a[3] : Math.max(classes, (points + 3) / 4);
+          return SyntheticData.blobs(classes, points, features, testPoints, DEFAULT_BLOB_SPREAD, seed);
         }
       default:
         throw unknown(s);

@@ -73,6 +73,15 @@ public final class SyntheticData {
    */
   public static TrainTestSplit blobs(
       int classes, int points, int features, double spread, long seed) {
+    return blobs(classes, points, features, Math.max(classes, (points + 3) / 4), spread, seed);
+  }
+
+  /**
+   * As {@link #blobs(int, int, int, double, long)} with a test set of {@code testPoints} rows,
+   * drawn from the same clusters (row {@code i} has label {@code i mod classes}).
+   */
+  public static TrainTestSplit blobs(
+      int classes, int points, int features, int testPoints, double spread, long seed) {
     if (classes < 2) {
       throw new IllegalArgumentException("blobs: classes " + classes + ": expected at least 2");
     }
@@ -86,13 +95,15 @@ public final class SyntheticData {
     if (!(spread >= 0) || Double.isInfinite(spread)) {
       throw new IllegalArgumentException("blobs: spread " + spread + ": expected a number >= 0");
     }
+    if (testPoints < 1) {
+      throw new IllegalArgumentException("blobs: test points " + testPoints + ": expected at least 1");
+    }
     checkSize("blobs", points, features);
     SplitMix64 centreRng = SplitMix64.forStream(seed, 0);
     double[] centres = new double[classes * features];
     for (int i = 0; i < centres.length; i++) {
       centres[i] = centreRng.nextDouble();
     }
-    int testPoints = Math.max(classes, (points + 3) / 4);
     return new TrainTestSplit(
         blob("blobs train", classes, points, features, spread, centres,
             SplitMix64.forStream(seed, 1)),

@@ -38,6 +38,12 @@ class DatasetLoaderTest {
     assertEquals(90, b.train().count());
     assertEquals(3, b.train().classes());
     assertEquals(DatasetLoader.DEFAULT_BLOB_CLASSES, l.load("blobs").train().classes());
+    assertEquals(23, b.test().count()); // a quarter of the points, rounded up
+    TrainTestSplit small = l.load("blobs:3:90:4:5");
+    assertEquals(90, small.train().count());
+    assertEquals(4, small.train().features());
+    assertEquals(5, small.test().count());
+    assertEquals(90 * 4, small.train().inputs().length);
     // the same seed gives the same data; load(spec) uses the fixed synthetic seed
     assertArrayEquals(
         l.load("spirals", DatasetLoader.SYNTHETIC_SEED).train().inputs(), s.train().inputs());
@@ -53,7 +59,7 @@ class DatasetLoaderTest {
     assertEquals(
         "unknown dataset 'cifar10': expected one of fashion-mnist, mnist, idx:DIR,"
             + " csv:TRAIN.csv[,TEST.csv], spirals[:ARMS[:POINTS_PER_ARM]],"
-            + " blobs[:CLASSES[:POINTS[:FEATURES]]]",
+            + " blobs[:CLASSES[:POINTS[:FEATURES[:TEST_POINTS]]]]",
         e.getMessage());
     e = assertThrows(IllegalArgumentException.class, () -> l.load("spirals:x"));
     assertEquals(
@@ -62,6 +68,12 @@ class DatasetLoaderTest {
         e.getMessage());
     assertThrows(IllegalArgumentException.class, () -> l.load("spirals:3:10:2"));
     assertThrows(IllegalArgumentException.class, () -> l.load("blobs:0"));
+    e = assertThrows(IllegalArgumentException.class, () -> l.load("blobs:3:90:2:0"));
+    assertEquals(
+        "dataset 'blobs:3:90:2:0': TEST_POINTS 0 must be positive: expected"
+            + " blobs[:CLASSES[:POINTS[:FEATURES[:TEST_POINTS]]]]",
+        e.getMessage());
+    assertThrows(IllegalArgumentException.class, () -> l.load("blobs:3:90:2:5:1"));
     assertThrows(IllegalArgumentException.class, () -> l.load("spirals:1"));
     assertThrows(IllegalArgumentException.class, () -> l.load("fashion-mnist:x"));
     assertThrows(IllegalArgumentException.class, () -> l.load("idx:"));

@@ -123,6 +123,19 @@ class SyntheticDataTest {
   }
 
   @Test
+  void blobsTestSetOfAGivenSizeFromTheSameClusters() {
+    TrainTestSplit quarter = SyntheticData.blobs(4, 200, 3, 0.05, 9);
+    TrainTestSplit small = SyntheticData.blobs(4, 200, 3, 6, 0.05, 9);
+    assertEquals(6, small.test().count());
+    assertArrayEquals(quarter.train().inputs(), small.train().inputs());
+    // the test rows are drawn from the same stream: the first six are the quarter-sized set's first six
+    assertArrayEquals(Arrays.copyOf(quarter.test().inputs(), 6 * 3), small.test().inputs());
+    for (int i = 0; i < 6; i++) {
+      assertEquals(i % 4, small.test().labels()[i]);
+    }
+  }
+
+  @Test
   void blobsAreDeterministicAndClustered() {
     TrainTestSplit a = SyntheticData.blobs(3, 300, 2, 0.05, 42);
     TrainTestSplit b = SyntheticData.blobs(3, 300, 2, 0.05, 42);
@@ -153,6 +166,7 @@ class SyntheticDataTest {
     assertThrows(IllegalArgumentException.class, () -> SyntheticData.blobs(5, 4, 2, 0.1, 1));
     assertThrows(IllegalArgumentException.class, () -> SyntheticData.blobs(2, 10, 0, 0.1, 1));
     assertThrows(IllegalArgumentException.class, () -> SyntheticData.blobs(2, 10, 2, -1, 1));
+    assertThrows(IllegalArgumentException.class, () -> SyntheticData.blobs(2, 10, 2, 0, 0.1, 1));
     IllegalArgumentException e =
         assertThrows(
             IllegalArgumentException.class, () -> SyntheticData.spirals(1000, 1_000_000, 0.2, 1));
