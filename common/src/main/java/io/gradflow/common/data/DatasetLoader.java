@@ -155,7 +155,7 @@ public final class DatasetLoader {
           int classes = a[0] > 0 ? a[0] : DEFAULT_BLOB_CLASSES;
           int points = a[1] > 0 ? a[1] : DEFAULT_BLOB_POINTS;
           int features = a[2] > 0 ? a[2] : DEFAULT_BLOB_FEATURES;
-          int testPoints = a[3] > 0 ? a[3] : Math.max(classes, (points + 3) / 4);
+          int testPoints = a[3] > 0 ? a[3] : SyntheticData.defaultBlobTestPoints(classes, points);
           return SyntheticData.blobs(classes, points, features, testPoints, DEFAULT_BLOB_SPREAD, seed);
         }
       default:

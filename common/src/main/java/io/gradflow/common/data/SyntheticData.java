@@ -73,7 +73,12 @@ public final class SyntheticData {
    */
   public static TrainTestSplit blobs(
       int classes, int points, int features, double spread, long seed) {
-    return blobs(classes, points, features, Math.max(classes, (points + 3) / 4), spread, seed);
+    return blobs(classes, points, features, defaultBlobTestPoints(classes, points), spread, seed);
+  }
+
+  /** The test rows of {@link #blobs(int, int, int, double, long)}: a quarter of the points, at least one per class. */
+  public static int defaultBlobTestPoints(int classes, int points) {
+    return Math.max(classes, (points + 3) / 4);
   }
 
   /**
