@@ -14,6 +14,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -52,6 +53,11 @@ public final class JobRecorder implements TrainingListener, AutoCloseable {
   private InputScaling inputScaling = InputScaling.NONE;
   /** Steps done, for the step of an event record. */
   private long stepsApplied;
+  /**
+   * With the evaluation beside training: when each epoch's last step was applied, {step, nanoTime},
+   * oldest first, until its {@link #onEpoch} (which comes later, after the evaluation) takes it.
+   */
+  private final ArrayDeque<long[]> epochEnds = new ArrayDeque<>();
   /** Event records that came before {@link #onStart} opened the metrics file (workers joining). */
   private final List<String> earlyEvents = new ArrayList<>();
 
@@ -131,6 +137,9 @@ public final class JobRecorder implements TrainingListener, AutoCloseable {
   public void onStep(long step, int epoch, double loss, float lr, Gradients gradient) {
     stepsDone++;
     stepsApplied = step + 1;
+    if (evaluationOverlapsTraining && ((step + 1) % job.stepsPerEpoch() == 0 || step + 1 == job.totalSteps())) {
+      epochEnds.add(new long[] {step, System.nanoTime()});
+    }
     if (stepsDone == warmupSteps) {
       steadyStartNanos = System.nanoTime();
       steadyStartEvalNanos = evalNanos;
@@ -148,15 +157,27 @@ public final class JobRecorder implements TrainingListener, AutoCloseable {
         step + 1, epoch + 1, loss, lr, samplesPerSecond, gradient.layerNorms())));
   }
 
+  /**
+   * The epoch record. In line with training the epoch's time runs to now, its evaluation included,
+   * and the next epoch starts after it; beside training (the server) it runs to the moment the
+   * epoch's last step was applied, so that an evaluation that reports late moves no time from the
+   * next epoch into this one.
+   */
   @Override
   public void onEpoch(int epoch, long step, Evaluator.Result test, double trainLoss) {
-    long now = System.nanoTime();
+    long end = System.nanoTime();
     if (!evaluationOverlapsTraining) {
       evalNanos += (long) (test.seconds() * 1e9); // evaluation in line with training is not training time
     }
+    while (!epochEnds.isEmpty() && epochEnds.peek()[0] <= step) {
+      long[] recorded = epochEnds.poll();
+      if (recorded[0] == step) {
+        end = recorded[1];
+      }
+    }
     write(MetricsLog.line(new MetricsLog.Epoch(
-        epoch + 1, step + 1, trainLoss, test.loss(), test.accuracy(), (now - epochStartNanos) / 1e9)));
-    epochStartNanos = System.nanoTime();
+        epoch + 1, step + 1, trainLoss, test.loss(), test.accuracy(), (end - epochStartNanos) / 1e9)));
+    epochStartNanos = evaluationOverlapsTraining ? end : System.nanoTime();
   }
 
   /** Records a membership event (a worker joined, left or was lost; the job paused or resumed). */

@@ -150,6 +150,73 @@ class JobRecorderTest {
     }
   }
 
+  /**
+   * The server reports an epoch after its evaluation, while the next epoch trains. Here epoch 1's
+   * report is held back until the second step of epoch 2, which first sleeps a second: that second
+   * belongs to epoch 2, and epoch 1's seconds end at its last step. (Timed from the reports, the
+   * second went to epoch 1.)
+   */
+  @Test
+  void aLateEvaluationReportMovesNoTimeIntoTheEpochItReports() {
+    Network net = Network.initialize(ModelSpec.parse("2-8-3", "tanh", "", 1));
+    TrainingConfig config = new TrainingConfig("spirals", 30, 3, 0.1, 0.9, 0, LearningRateSchedule.Kind.CONSTANT, 0, 0,
+        0.1, 2, 0, 3, "ejml");
+    int stepsPerEpoch = SPIRALS.train().count() / 30;
+    List<Runnable> held = new ArrayList<>();
+    try (JobRecorder recorder = new JobRecorder(dir, 4, System.nanoTime())) {
+      recorder.evaluationOverlapsTraining();
+      new LocalTrainer(net, config, SPIRALS).run(new io.gradflow.common.train.TrainingListener() {
+        @Override
+        public void onStart(io.gradflow.common.train.JobInfo job) {
+          recorder.onStart(job);
+        }
+
+        @Override
+        public boolean readsGradient(long step) {
+          return recorder.readsGradient(step);
+        }
+
+        @Override
+        public void onStep(long step, int epoch, double loss, float lr, io.gradflow.common.nn.Gradients g) {
+          if (step == stepsPerEpoch + 1) {
+            sleepOneSecond();
+            held.forEach(Runnable::run);
+            held.clear();
+          }
+          recorder.onStep(step, epoch, loss, lr, g);
+        }
+
+        @Override
+        public void onEpoch(int epoch, long step, io.gradflow.common.train.Evaluator.Result test, double trainLoss) {
+          Runnable report = () -> recorder.onEpoch(epoch, step, test, trainLoss);
+          if (epoch == 0) {
+            held.add(report);
+          } else {
+            report.run();
+          }
+        }
+
+        @Override
+        public void onFinish(Network n, long steps, io.gradflow.common.train.Evaluator.Result test, double trainLoss) {
+          recorder.onFinish(n, steps, test, trainLoss);
+        }
+      });
+    }
+    List<MetricsLog.Epoch> epochs = MetricsLog.read(MetricsLog.file(dir)).epochs();
+    assertEquals(2, epochs.size());
+    assertTrue(epochs.get(0).epochSeconds() < 1.0, "epoch 1: " + epochs.get(0).epochSeconds() + " s");
+    assertTrue(epochs.get(1).epochSeconds() >= 1.0, "epoch 2: " + epochs.get(1).epochSeconds() + " s");
+  }
+
+  private static void sleepOneSecond() {
+    try {
+      Thread.sleep(1000);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
   /** Membership events become event records at the step they happened; other messages do not. */
   @Test
   void membershipEventsAreRecordedOnTheStepAxis() {
