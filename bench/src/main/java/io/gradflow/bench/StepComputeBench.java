@@ -32,7 +32,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * Backprop#forwardBackward} on its 16 rows, then rounded in a separate pass by {@link
  * Gradients#addTo}. {@code batched} is what the trainer and the workers run: {@link
  * ShardGradients}, one pass over all 128 rows with each micro-shard's gradient rounded inside the
- * kernel. Both give the same bits ({@code ShardGradientsTest}).
+ * kernel; {@code batchedHalf} the same for the first four micro-shards (a worker of a 2-worker
+ * job). Both give the same bits ({@code ShardGradientsTest}).
  *
  * <pre>
  * java --add-modules jdk.incubator.vector -jar bench/target/benchmarks.jar StepComputeBench
@@ -103,6 +104,14 @@ public class StepComputeBench {
   public long batched() {
     sum.clear();
     shards.compute(net, step, 0, plan.microShards(), sum, loss);
+    return sum.tensor(0)[(int) (step++ % 100)];
+  }
+
+  /** A worker of a 2-worker job: the first half of the micro-shards (64 rows in 4 micro-shards at batch 128). */
+  @Benchmark
+  public long batchedHalf() {
+    sum.clear();
+    shards.compute(net, step, 0, plan.microShards() / 2, sum, loss);
     return sum.tensor(0)[(int) (step++ % 100)];
   }
 }
