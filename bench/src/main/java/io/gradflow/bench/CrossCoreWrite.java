@@ -16,8 +16,8 @@ import java.util.Locale;
 /**
  * What a push costs its writer when another core read the last one: a writer process copies
  * 235,146 longs (a push of 784-256-128-10, 1.9 MB) from its heap into a file on {@code /dev/shm},
- * hands it to a reader process, which copies it out (or, with {@code --no-read}, only answers),
- * and so on; a flag in the same file carries the turn, spun on by both. Each process times its
+ * hands it to a reader process, which copies it out (or, in the second run, only answers), and
+ * so on; a flag in the same file carries the turn, spun on by both. Each process times its
  * own copy. Run it pinned, the writer on one core and the reader (which it starts) on the other:
  *
  * <pre>
@@ -76,46 +76,42 @@ public final class CrossCoreWrite {
     LongBuffer sums = buffer.slice(64, N * 8).order(ByteOrder.LITTLE_ENDIAN).asLongBuffer();
     long[] push = new long[N];
     Arrays.setAll(push, i -> i * 31L);
-    double[] medians = new double[ROUNDS];
-    long turn = 0;
-    for (int r = 0; r < ROUNDS; r++) {
-      long nanos = 0;
-      for (int i = 0; i < PER_ROUND; i++) {
-        await(buffer, turn);
-        long start = System.nanoTime();
-        sums.clear();
-        sums.put(push, 0, N);
-        nanos += System.nanoTime() - start;
-        LONGS.setVolatile(buffer, 0, ++turn);
-        turn++;
-      }
-      medians[r] = nanos / 1e3 / PER_ROUND;
-    }
-    return medians;
+    return timedTurns(buffer, 0, () -> sums.clear().put(push, 0, N));
   }
 
   private static void runReader(Path file, boolean read) throws IOException {
     MappedByteBuffer buffer = map(file);
     LongBuffer sums = buffer.slice(64, N * 8).order(ByteOrder.LITTLE_ENDIAN).asLongBuffer();
     long[] copy = new long[N];
+    double[] rounds = timedTurns(buffer, 1, () -> {
+      if (read) {
+        sums.clear().get(copy, 0, N);
+      }
+    });
+    System.out.printf(Locale.ROOT, "read %.1f us", median(rounds));
+  }
+
+  /**
+   * Takes this process's turns, the first {@code firstTurn} (writer 0, reader 1): waits for it,
+   * runs and times {@code copy}, hands the turn over; returns the mean time of the copy in us for
+   * each of the {@link #ROUNDS} rounds.
+   */
+  private static double[] timedTurns(MappedByteBuffer buffer, long firstTurn, Runnable copy) {
     double[] rounds = new double[ROUNDS];
-    long turn = 1;
+    long turn = firstTurn;
     for (int r = 0; r < ROUNDS; r++) {
       long nanos = 0;
       for (int i = 0; i < PER_ROUND; i++) {
         await(buffer, turn);
         long start = System.nanoTime();
-        if (read) {
-          sums.clear();
-          sums.get(copy, 0, N);
-        }
+        copy.run();
         nanos += System.nanoTime() - start;
-        LONGS.setVolatile(buffer, 0, ++turn);
-        turn++;
+        LONGS.setVolatile(buffer, 0, turn + 1);
+        turn += 2;
       }
       rounds[r] = nanos / 1e3 / PER_ROUND;
     }
-    System.out.printf(Locale.ROOT, "read %.1f us", median(rounds));
+    return rounds;
   }
 
   private static double median(double[] values) {

@@ -4,6 +4,7 @@ import io.gradflow.common.data.InputScaling;
 import io.gradflow.common.model.ModelFiles;
 import io.gradflow.common.model.Network;
 import io.gradflow.common.nn.Gradients;
+import io.gradflow.common.train.EpochBookkeeping;
 import io.gradflow.common.train.Evaluator;
 import io.gradflow.common.train.JobInfo;
 import io.gradflow.common.train.TrainingListener;
@@ -137,7 +138,7 @@ public final class JobRecorder implements TrainingListener, AutoCloseable {
   public void onStep(long step, int epoch, double loss, float lr, Gradients gradient) {
     stepsDone++;
     stepsApplied = step + 1;
-    if (evaluationOverlapsTraining && ((step + 1) % job.stepsPerEpoch() == 0 || step + 1 == job.totalSteps())) {
+    if (evaluationOverlapsTraining && EpochBookkeeping.endsEpoch(step, job.stepsPerEpoch(), job.totalSteps())) {
       epochEnds.add(new long[] {step, System.nanoTime()});
     }
     if (stepsDone == warmupSteps) {

@@ -75,7 +75,12 @@ public final class EpochBookkeeping {
 
   /** True when step {@code step} (0-based) is the last of its epoch or of the job. */
   public boolean endsEpoch(long step) {
-    return (step + 1) % setup.plan().stepsPerEpoch() == 0 || step + 1 == setup.totalSteps();
+    return endsEpoch(step, setup.plan().stepsPerEpoch(), setup.totalSteps());
+  }
+
+  /** True when step {@code step} (0-based) is the last of its epoch or of a job of {@code totalSteps}. */
+  public static boolean endsEpoch(long step, int stepsPerEpoch, long totalSteps) {
+    return (step + 1) % stepsPerEpoch == 0 || step + 1 == totalSteps;
   }
 
   /**

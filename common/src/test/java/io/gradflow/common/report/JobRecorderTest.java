@@ -117,31 +117,11 @@ class JobRecorderTest {
         if (overlaps) {
           recorder.evaluationOverlapsTraining();
         }
-        new LocalTrainer(net, config, SPIRALS).run(new io.gradflow.common.train.TrainingListener() {
-          @Override
-          public void onStart(io.gradflow.common.train.JobInfo job) {
-            recorder.onStart(job);
-          }
-
-          @Override
-          public boolean readsGradient(long step) {
-            return recorder.readsGradient(step);
-          }
-
-          @Override
-          public void onStep(long step, int epoch, double loss, float lr, io.gradflow.common.nn.Gradients g) {
-            recorder.onStep(step, epoch, loss, lr, g);
-          }
-
+        new LocalTrainer(net, config, SPIRALS).run(new Forwarding(recorder) {
           @Override
           public void onEpoch(int epoch, long step, io.gradflow.common.train.Evaluator.Result test, double trainLoss) {
             recorder.onEpoch(epoch, step, new io.gradflow.common.train.Evaluator.Result(test.accuracy(), test.loss(),
                 test.count(), 1000), trainLoss);
-          }
-
-          @Override
-          public void onFinish(Network n, long steps, io.gradflow.common.train.Evaluator.Result test, double trainLoss) {
-            recorder.onFinish(n, steps, test, trainLoss);
           }
         });
       }
@@ -165,17 +145,7 @@ class JobRecorderTest {
     List<Runnable> held = new ArrayList<>();
     try (JobRecorder recorder = new JobRecorder(dir, 4, System.nanoTime())) {
       recorder.evaluationOverlapsTraining();
-      new LocalTrainer(net, config, SPIRALS).run(new io.gradflow.common.train.TrainingListener() {
-        @Override
-        public void onStart(io.gradflow.common.train.JobInfo job) {
-          recorder.onStart(job);
-        }
-
-        @Override
-        public boolean readsGradient(long step) {
-          return recorder.readsGradient(step);
-        }
-
+      new LocalTrainer(net, config, SPIRALS).run(new Forwarding(recorder) {
         @Override
         public void onStep(long step, int epoch, double loss, float lr, io.gradflow.common.nn.Gradients g) {
           if (step == stepsPerEpoch + 1) {
@@ -195,11 +165,6 @@ class JobRecorderTest {
             report.run();
           }
         }
-
-        @Override
-        public void onFinish(Network n, long steps, io.gradflow.common.train.Evaluator.Result test, double trainLoss) {
-          recorder.onFinish(n, steps, test, trainLoss);
-        }
       });
     }
     List<MetricsLog.Epoch> epochs = MetricsLog.read(MetricsLog.file(dir)).epochs();
@@ -217,6 +182,38 @@ class JobRecorderTest {
     }
   }
 
+  /**
+   * Hands a trainer's start, steps and finish to a recorder; each test adds what it does to the
+   * calls it changes (epochs are not forwarded unless a test forwards them).
+   */
+  private static class Forwarding implements io.gradflow.common.train.TrainingListener {
+    final JobRecorder recorder;
+
+    Forwarding(JobRecorder recorder) {
+      this.recorder = recorder;
+    }
+
+    @Override
+    public void onStart(io.gradflow.common.train.JobInfo job) {
+      recorder.onStart(job);
+    }
+
+    @Override
+    public boolean readsGradient(long step) {
+      return recorder.readsGradient(step);
+    }
+
+    @Override
+    public void onStep(long step, int epoch, double loss, float lr, io.gradflow.common.nn.Gradients g) {
+      recorder.onStep(step, epoch, loss, lr, g);
+    }
+
+    @Override
+    public void onFinish(Network n, long steps, io.gradflow.common.train.Evaluator.Result test, double trainLoss) {
+      recorder.onFinish(n, steps, test, trainLoss);
+    }
+  }
+
   /** Membership events become event records at the step they happened; other messages do not. */
   @Test
   void membershipEventsAreRecordedOnTheStepAxis() {
@@ -226,17 +223,7 @@ class JobRecorderTest {
     try (JobRecorder recorder = new JobRecorder(dir, 4, System.nanoTime())) {
       recorder.onEvent("joined: worker-0 (w1), 1/2");
       recorder.onEvent("refused worker-9: job differs: lr");
-      new LocalTrainer(net, config, SPIRALS).run(new io.gradflow.common.train.TrainingListener() {
-        @Override
-        public void onStart(io.gradflow.common.train.JobInfo job) {
-          recorder.onStart(job);
-        }
-
-        @Override
-        public boolean readsGradient(long step) {
-          return recorder.readsGradient(step);
-        }
-
+      new LocalTrainer(net, config, SPIRALS).run(new Forwarding(recorder) {
         @Override
         public void onStep(long step, int epoch, double loss, float lr, io.gradflow.common.nn.Gradients g) {
           recorder.onStep(step, epoch, loss, lr, g);
@@ -244,11 +231,6 @@ class JobRecorderTest {
             recorder.onEvent("lost: worker-1 (w2) (silent for 10 s); 1 live worker(s)");
             recorder.onEvent("resuming: 2 live worker(s)");
           }
-        }
-
-        @Override
-        public void onFinish(Network n, long steps, io.gradflow.common.train.Evaluator.Result test, double trainLoss) {
-          recorder.onFinish(n, steps, test, trainLoss);
         }
       });
     }
