@@ -11,6 +11,7 @@ samples/s and batch (`gradflow bench` does).
 Groups: the role of the JVM (launcher, server, worker) and the thread: `main` (a worker's compute
 and exchange, the launcher's wait), `gradflow-exchange*` (the server's exchange threads: reduce,
 update, publish), `gradflow-step-b*` (the server's background thread: evaluation, checkpoints),
+`gradflow-push` (a worker's push thread, with staleness on the shared-memory plane),
 `JIT` (C1 and C2 compiler threads), `GC`, and the rest. Linux only.
 """
 import argparse
@@ -36,7 +37,7 @@ def group(name):
         return 'JIT'
     if name.startswith('GC ') or name.startswith('G1 '):
         return 'GC'
-    for prefix in ('main', 'java', 'gradflow-exchan', 'gradflow-step-b'):
+    for prefix in ('main', 'java', 'gradflow-exchan', 'gradflow-step-b', 'gradflow-push'):
         if name.startswith(prefix):
             return 'main' if prefix == 'java' else prefix
     return 'other'

@@ -42,6 +42,11 @@ final class BenchCommand implements Callable<Integer> {
           + "list to compare with each worker count, e.g. 1,2,4 (default: 1).")
   List<Integer> servers = List.of(1);
 
+  @Option(names = "--push-thread", negatable = true,
+      description = "Whether the workers send each push on a thread of their own while the next step computes (as train "
+          + "--push-thread; default: when the machine has --threads + 1 cores for each worker).")
+  Boolean pushThread;
+
   @Option(names = "--runs", paramLabel = "R",
       description = "Runs of each configuration, interleaved; medians are reported (default: ${DEFAULT-VALUE}).")
   int runs = 1;
@@ -104,12 +109,12 @@ final class BenchCommand implements Callable<Integer> {
     if (workers.size() == 1 && servers.size() == 1 && runs == 1) {
       int s = workers.get(0) == 0 ? 1 : servers.get(0);
       return new JobBench(modelSpec, batch.batch, batch.microShards(), workers.get(0), s, steps, kernelImpl, push.value(), loss,
-          sharedMemory.enabled, unixSocket, staleness.value())
+          sharedMemory.enabled, unixSocket, staleness.value(), pushThread)
           .run(spec.commandLine().getOut(), json);
     }
     BenchSeries series = new BenchSeries(workers, servers, runs,
         (n, s) -> new JobBench(modelSpec, batch.batch, batch.microShards(), n, s, steps, kernelImpl, push.value(), loss,
-            sharedMemory.enabled, unixSocket, staleness.value()));
+            sharedMemory.enabled, unixSocket, staleness.value(), pushThread));
     return series.run(spec.commandLine().getOut(), json);
   }
 }

@@ -28,9 +28,10 @@ import java.util.Locale;
  * @param sharedMemory whether the server offers its workers the shared-memory data plane
  * @param unixSocket whether the workers reach the server through a Unix domain socket (else loopback TCP)
  * @param staleness the job's staleness K (0: synchronous)
+ * @param pushThread whether the workers push on a thread of their own ({@code --push-thread}); null: as train decides
  */
 record JobBench(ModelSpec spec, int batch, int microShards, int workers, int servers, int steps, String kernels,
-    PushPrecision precision, double targetLoss, boolean sharedMemory, boolean unixSocket, int staleness) {
+    PushPrecision precision, double targetLoss, boolean sharedMemory, boolean unixSocket, int staleness, Boolean pushThread) {
 
   /** Steps between the metrics records {@code seconds_to_loss} is read from. */
   private static final int LOSS_LOG_EVERY = 10;
@@ -160,7 +161,7 @@ record JobBench(ModelSpec spec, int batch, int microShards, int workers, int ser
         if (!sharedMemory) {
           serverArgs.add("--no-shared-memory");
         }
-        JobLaunch launch = new JobLaunch(spec, config, null, dir, silent, serverArgs, new WorkerOptions().toArgs());
+        JobLaunch launch = new JobLaunch(spec, config, null, dir, silent, serverArgs, workerOptions().toArgs(workers));
         new LocalLauncher(launch, new LocalLauncher.Settings(workers, 3, List.of(), unixSocket, 1, servers)).run();
       }
     } catch (CommandFailure f) {
@@ -222,5 +223,12 @@ record JobBench(ModelSpec spec, int batch, int microShards, int workers, int ser
         Files.deleteIfExists(p);
       }
     }
+  }
+
+  /** The workers' options: train's defaults, with {@code pushThread} when given. */
+  private WorkerOptions workerOptions() {
+    WorkerOptions options = new WorkerOptions();
+    options.pushThread = pushThread;
+    return options;
   }
 }

@@ -76,6 +76,9 @@ final class TrainCommand implements Callable<Integer> {
     if (workers < 0) {
       throw CommandFailure.usage("--workers must be >= 0, got " + workers);
     }
+    if (compute.pushThread != null && workers == 0) {
+      throw CommandFailure.usage("--" + (compute.pushThread ? "" : "no-") + "push-thread needs worker processes (--workers N, N >= 1): a single process has no pushes");
+    }
     if (secure && workers == 0) {
       throw CommandFailure.usage("--secure needs worker processes (--workers N, N >= 1): a single-process job has no network to secure");
     }
@@ -87,7 +90,7 @@ final class TrainCommand implements Callable<Integer> {
     Path dir = out.dir(null);
     ProgressDisplay progress = report.display();
     if (ssh.selected()) {
-      ssh.launch(launch(modelSpec, config, dir, progress, List.of(), List.of()), servers);
+      ssh.launch(launch(modelSpec, config, dir, progress, List.of(), List.of(), compute.toArgs()), servers);
     } else if (workers > 0) {
       launchLocal(modelSpec, config, dir, progress);
     } else {
@@ -133,19 +136,22 @@ final class TrainCommand implements Callable<Integer> {
       serverArgs.addAll(files.serverArgs());
       workerArgs.addAll(files.workerArgs());
     }
-    new LocalLauncher(launch(modelSpec, config, dir, progress, serverArgs, workerArgs),
+    new LocalLauncher(launch(modelSpec, config, dir, progress, serverArgs, workerArgs, compute.toArgs(workers)),
         new LocalLauncher.Settings(workers, maxRestarts, faultSpecs, unixSocket && !secure, recovery.minWorkers, servers)).run();
   }
 
-  /** The job for a launcher: these options' server and worker arguments, then {@code serverArgs}, {@code workerArgs}. */
+  /**
+   * The job for a launcher: these options' server arguments, then {@code serverArgs}; the workers
+   * get {@code computeArgs} ({@link WorkerOptions}), then {@code workerArgs}.
+   */
   private JobLaunch launch(ModelSpec modelSpec, TrainingConfig config, Path dir, ProgressDisplay progress,
-      List<String> serverArgs, List<String> workerArgs) {
+      List<String> serverArgs, List<String> workerArgs, List<String> computeArgs) {
     List<String> server = new ArrayList<>(report.toArgs());
     server.addAll(metrics.toArgs());
     server.addAll(recovery.toArgs());
     server.addAll(sharedMemory.toArgs());
     server.addAll(serverArgs);
-    List<String> worker = new ArrayList<>(compute.toArgs());
+    List<String> worker = new ArrayList<>(computeArgs);
     worker.addAll(workerArgs);
     return new JobLaunch(modelSpec, config, job.data.dataDir, dir, progress, server, worker);
   }

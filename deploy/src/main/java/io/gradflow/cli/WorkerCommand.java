@@ -100,7 +100,8 @@ final class WorkerCommand implements Callable<Integer> {
         Duration.ofMillis((long) (reconnectSeconds * 1000)),
         Duration.ofMillis(heartbeatMs),
         compute.threads,
-        compute.warmupPasses);
+        compute.warmupPasses,
+        compute.pushThreadFor(1));
     ManagedChannel channel = channelBuilder.build();
     java.util.List<ManagedChannel> followers = new java.util.ArrayList<>();
     for (String address : rangeServers) {

@@ -4,7 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import picocli.CommandLine.Option;
 
-/** How a worker computes and pushes: {@code --threads}, {@code --warmup-passes} and {@code --push-jitter-ms}; {@code train} hands them to its workers. */
+/** How a worker computes and pushes: {@code --threads}, {@code --warmup-passes}, {@code --push-jitter-ms} and {@code --push-thread}; {@code train} hands them to its workers. */
 final class WorkerOptions {
   @Option(names = "--threads", paramLabel = "T", description = "Threads computing micro-shards in each process (the single-process trainer or each worker); the weights are the same bits for any count (default: ${DEFAULT-VALUE}).")
   int threads = 1;
@@ -14,6 +14,9 @@ final class WorkerOptions {
 
   @Option(names = "--warmup-passes", paramLabel = "N", description = "Before joining the job, run the first step's forward and backward N times so the JIT has compiled the kernels when training starts (default: ${DEFAULT-VALUE}).")
   int warmupPasses = 40;
+
+  @Option(names = "--push-thread", negatable = true, description = "With --staleness 1 or more and the server on this host (its shared-memory plane), send each push on a thread of its own while the next step computes. Default: on when the host has a core for it, at least --threads + 1 cores per worker process (train counts the workers it starts on this machine; a worker started otherwise counts itself).")
+  Boolean pushThread;
 
   /** {@code --threads} must be at least 1 (a usage error). */
   void check() {
@@ -25,10 +28,32 @@ final class WorkerOptions {
     }
   }
 
-  /** These options as arguments for a child worker. */
+  /**
+   * Whether a worker process sends its pushes on a push thread, one of {@code workersOnHost} on
+   * this host: as {@code --push-thread} says, else when the host has {@code --threads + 1} cores
+   * for each of them. On two cores one worker gains from the thread and two workers lose (each
+   * push then waits for a core; docs/performance.md).
+   */
+  boolean pushThreadFor(int workersOnHost) {
+    return pushThread != null ? pushThread : Runtime.getRuntime().availableProcessors() >= workersOnHost * (threads + 1);
+  }
+
+  /** These options as arguments for a child worker, one of {@code workersOnHost} on this host. */
+  List<String> toArgs(int workersOnHost) {
+    List<String> a = toArgs();
+    if (pushThread == null) {
+      a.add(pushThreadFor(workersOnHost) ? "--push-thread" : "--no-push-thread");
+    }
+    return a;
+  }
+
+  /** These options as arguments for a worker on another host: without --push-thread, unless given, it decides there. */
   List<String> toArgs() {
     List<String> a = new ArrayList<>(pushJitterMs > 0 ? List.of("--push-jitter-ms", Long.toString(pushJitterMs)) : List.of());
     a.addAll(List.of("--threads", Integer.toString(threads), "--warmup-passes", Integer.toString(warmupPasses)));
+    if (pushThread != null) {
+      a.add(pushThread ? "--push-thread" : "--no-push-thread");
+    }
     return a;
   }
 }

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -13,8 +14,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@code --staleness 1} with real JVMs: the single process's weights, to the bit, for 1, 2 and 3
- * workers (through shared memory, the Unix socket or TCP), after a worker killed with -9, and after
- * the server killed with -9 and resumed from a checkpoint that keeps the weights of the step before.
+ * workers (through shared memory, the Unix socket or TCP, with and without each worker's push
+ * thread), after a worker killed with -9, and after the server killed with -9 and resumed from a
+ * checkpoint that keeps the weights of the step before (both with push threads).
  */
 class StalenessIT {
   private static final int STEPS = 40;
@@ -60,22 +62,36 @@ class StalenessIT {
     assertSingleProcessWeights(two, train(two, 2, "--no-shared-memory")); // Unix socket chunks
     Path three = tmp.resolve("three");
     assertSingleProcessWeights(three, train(three, 3, "--push-jitter-ms", "15")); // shared memory, any arrival order
+    Path pushThreads = tmp.resolve("push-threads");
+    assertSingleProcessWeights(pushThreads, train(pushThreads, 3, "--push-jitter-ms", "15", "--push-thread"));
+    assertPushThreads(pushThreads, 3);
+  }
+
+  /** Each of the run's {@code workers} sent its pushes on its push thread (the default leaves it out where cores are few). */
+  private static void assertPushThreads(Path out, int workers) throws Exception {
+    for (int w = 0; w < workers; w++) {
+      String log = Files.readString(out.resolve("logs/worker-" + w + ".log"));
+      assertTrue(log.contains("each push leaves on a thread of its own while the next step computes"), log);
+    }
   }
 
   @Test
   void aWorkerKilledMidJobLosesNothing() throws Exception {
     Path out = tmp.resolve("kill-worker");
     Jobs.Run r = train(out, 3, "--worker-timeout", "2", "--fault", "kill-worker:1@15", "--max-restarts", "0",
-        "--push-jitter-ms", "15");
+        "--push-jitter-ms", "15", "--push-thread");
     assertSingleProcessWeights(out, r);
+    assertPushThreads(out, 1);
     assertTrue(r.out().contains("(worker-1) (no heartbeat for"), r.out());
   }
 
   @Test
   void theServerKilledMidJobResumesWithTheStaleWeightsOfItsCheckpoint() throws Exception {
     Path out = tmp.resolve("kill-server");
-    Jobs.Run r = train(out, 2, "--checkpoint-every", "10", "--fault", "kill-server@25", "--push-jitter-ms", "15");
+    Jobs.Run r = train(out, 2, "--checkpoint-every", "10", "--fault", "kill-server@25", "--push-jitter-ms", "15",
+        "--push-thread");
     assertSingleProcessWeights(out, r);
+    assertPushThreads(out, 2);
     assertTrue(r.out().contains("restarting it from its newest checkpoint"), r.out());
     assertTrue(r.out().contains("resuming at step"), r.out());
   }

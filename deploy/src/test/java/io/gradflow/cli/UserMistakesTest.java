@@ -146,6 +146,15 @@ class UserMistakesTest {
   }
 
   @Test
+  void aPushThreadWithoutWorkerProcessesIsAUsageErrorNotIgnored() {
+    for (String option : List.of("--push-thread", "--no-push-thread")) {
+      String line = failsWith(ExitCode.USAGE, List.of("train", "--workers", "0", option, "--dataset", "spirals",
+          "--out", tmp.resolve("p" + option).toString()));
+      assertTrue(line.contains(option + " needs worker processes"), line);
+    }
+  }
+
+  @Test
   void aStalenessOutsideItsRangeIsAUsageErrorOfEveryCommand() {
     for (String k : List.of("9", "-1")) {
       for (List<String> command : List.of(

@@ -33,8 +33,9 @@ import java.util.concurrent.CompletableFuture;
  * The exchange of a worker on the shared-memory data plane: its pulls and pushes as messages of one
  * stream instead of two calls per step (a call costs hundreds of microseconds of CPU on each side;
  * a message on an open stream a fraction of that). The stream is the server's exchange socket
- * ({@link #connect}: the worker's own thread writes each request and reads the replies while it
- * waits for one, {@link #awaitReplies}, so no other thread is woken on this side), or, where that
+ * ({@link #connect}: the worker's own thread writes each request, or its push thread while it
+ * computes, and reads the replies while it waits for one, {@link #awaitReplies}, so no other
+ * thread is woken on this side; one thread uses the stream at a time), or, where that
  * socket cannot be reached, the gRPC {@code Exchange} call ({@link #open}: replies arrive on the
  * transport's thread). At most one pull and one push are in flight; each reply goes to the one
  * waiting for it. A refusal fails only the request it answers, with the Status the call would have

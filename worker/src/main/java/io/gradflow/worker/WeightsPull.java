@@ -67,6 +67,17 @@ final class WeightsPull implements ClientResponseObserver<PullRequest, PullChunk
     followerPulls = ranges == null ? null : ranges.askFollowers(workerId, request.getStep(), net, deadlineMillis);
   }
 
+  /**
+   * Whether the answer (or the pull's failure) is here, without waiting: on the exchange socket it
+   * reads the replies that arrived so far.
+   */
+  boolean answered() {
+    if (stream != null) {
+      stream.awaitReplies(done, 0);
+    }
+    return done.isDone();
+  }
+
   /** Whether the last {@link #await()} put a step's weights into the network. */
   boolean weightsArrived() {
     return weightsAt != 0;

@@ -31,6 +31,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
@@ -48,7 +49,11 @@ import java.util.function.Supplier;
  * fails at once with {@link WorkerFailure.Kind#JOB_OVER} (the server's OUT_OF_RANGE).
  */
 public final class Worker {
-  /** What the worker needs besides the server: its data, its name, its limits, its log. */
+  /**
+   * What the worker needs besides the server: its data, its name, its limits, its log; {@code
+   * pushThread}: whether it may send pushes on a {@link PushThread} while it computes (with
+   * staleness, on the shared-memory plane), which pays only where a core is free for that thread.
+   */
   public record Options(
       String name,
       JoinRequest join,
@@ -59,19 +64,20 @@ public final class Worker {
       Duration reconnect,
       Duration heartbeat,
       int threads,
-      int warmupPasses) {
+      int warmupPasses,
+      boolean pushThread) {
 
-    /** Options with a 60 s reconnect window, a heartbeat every 500 ms, one compute thread and no warm-up. */
+    /** Options with a 60 s reconnect window, a heartbeat every 500 ms, one compute thread, no warm-up and a push thread. */
     public Options(String name, JoinRequest join, Function<TrainingConfig, Dataset> trainingData,
         Duration rpcTimeout, LongSupplier pushDelayMillis, Consumer<String> log) {
-      this(name, join, trainingData, rpcTimeout, pushDelayMillis, log, Duration.ofSeconds(60), Duration.ofMillis(500), 1, 0);
+      this(name, join, trainingData, rpcTimeout, pushDelayMillis, log, Duration.ofSeconds(60), Duration.ofMillis(500), 1, 0, true);
     }
 
-    /** Options with one compute thread. */
+    /** Options with one compute thread and a push thread. */
     public Options(String name, JoinRequest join, Function<TrainingConfig, Dataset> trainingData,
         Duration rpcTimeout, LongSupplier pushDelayMillis, Consumer<String> log, Duration reconnect,
         Duration heartbeat) {
-      this(name, join, trainingData, rpcTimeout, pushDelayMillis, log, reconnect, heartbeat, 1, 0);
+      this(name, join, trainingData, rpcTimeout, pushDelayMillis, log, reconnect, heartbeat, 1, 0, true);
     }
   }
 
@@ -91,6 +97,8 @@ public final class Worker {
   private SharedMemoryLink shared;
   /** With {@link #shared}: the stream that carries this worker's pulls and pushes, or null until the next one opens it. */
   private ExchangeStream exchange;
+  /** Sends pushes while the next step computes; made at the first such push. */
+  private PushThread pushThread;
   /** Channels to servers 1..S-1 of a job with sharded servers (empty: one server). */
   private List<Channel> rangeServers = List.of();
   /** The ranges this worker exchanges with the servers, as of the last join; null with one server. */
@@ -125,6 +133,9 @@ public final class Worker {
       return train();
     } finally {
       heartbeats.shutdownNow();
+      if (pushThread != null) {
+        pushThread.close();
+      }
     }
   }
 
@@ -141,9 +152,14 @@ public final class Worker {
     }
   }
 
-  /** The job as the server sent it at the last join. */
+  /**
+   * The job as the server sent it at the last join, with its sum and, where pushes leave on the push
+   * thread ({@link #overlapsPushes}), a spare: the next step computes into one while the other's
+   * push is sent. A sum is zero whenever a step begins computing into it: new at the join, and
+   * cleared after each push.
+   */
   private record Joined(JoinResponse response, TrainingConfig config, Network net, ShardGradients shards,
-      ExactGradientSum sum, double[] shardLoss) {}
+      ExactGradientSum sum, ExactGradientSum spare, double[] shardLoss) {}
 
   private Joined join() {
     JoinRequest request = options.join().toBuilder().setWorkerName(options.name()).build();
@@ -166,6 +182,10 @@ public final class Worker {
     closeExchange();
     ranges = RangeExchange.forJob(r.getServers(), r.getServerGeneration(), net, rangeServers);
     shared = SharedMemoryLink.attach(r, net, options.log());
+    if (overlapsPushes(config)) {
+      options.log().accept("each push leaves on a thread of its own while the next step computes (staleness "
+          + config.staleness() + ")");
+    }
     ReadyRequest ready = ReadyRequest.newBuilder()
         .setWorkerId(workerId).setDataDigest(trainDigest).setTrainCount(train.count())
         .setSharedMemory(shared != null).build();
@@ -175,7 +195,8 @@ public final class Worker {
       shards.close();
       throw e;
     }
-    return new Joined(r, config, net, shards, new ExactGradientSum(net), new double[config.microShards()]);
+    return new Joined(r, config, net, shards, new ExactGradientSum(net),
+        overlapsPushes(config) ? new ExactGradientSum(net) : null, new double[config.microShards()]);
   }
 
   /**
@@ -214,8 +235,6 @@ public final class Worker {
   private long pullTransferNanos;
   private long computeNanos;
   private long lastPushNanos;
-  /** The sums cleared right after the last push (null: clear them before computing). */
-  private ExactGradientSum clearedSum;
   /** Time spent waiting for push acknowledgements since the last pull's answer. */
   private long ackWaitNanos;
 
@@ -237,7 +256,11 @@ public final class Worker {
    * The loop. Without staleness a push is acknowledged before the next step's weights are used.
    * With staleness K >= 1 the server answers the next pull at once (the next step computes on older
    * weights), so the worker computes step t + 1 while step t's push is acknowledged, and checks that
-   * acknowledgement only before its next push (or before it asks again for work).
+   * acknowledgement only before its next push (or before it asks again for work). On the
+   * shared-memory plane it also sends step t's push on its {@link PushThread} while it computes
+   * step t + 1 ({@link #overlapsPushes}): the push waits, computed, until the weights of step t + 1
+   * are in the network, then goes with the pull of step t + 2, and the next step computes into the
+   * other of the two sums.
    */
   private Result train() {
     Joined job = joinUntilReady();
@@ -245,11 +268,27 @@ public final class Worker {
     long computed = 0;
     WeightsPull next = null;
     PushInFlight unacknowledged = null;
+    Computed pending = null; // overlapped pushes: computed, not yet sent
+    ExactGradientSum sum = job.sum();
     while (true) {
       WeightsHeader header;
       try {
-        header = next == null ? pull(want, job.net()) : awaitPull(next, want, job.net());
+        if (pending != null && !next.answered()) {
+          // the answer may wait for this push (the job's last step, or no work for this worker
+          // until this step closes): send it now, before waiting
+          unacknowledged = sendNow(pending, job.net());
+          pending = null;
+        }
+        header = next == null ? pull(want, job.net())
+            : pending == null ? awaitPull(next, want, 0, 0, job.net())
+            : awaitPull(next, want, pending.first(), pending.end(), job.net());
         next = null;
+        if (pending != null && header.getState() != WeightsHeader.State.READY) {
+          if (header.getState() != WeightsHeader.State.DONE) { // no step to overlap it with: send it now
+            unacknowledged = sendNow(pending, job.net());
+          }
+          pending = null;
+        }
         switch (header.getState()) {
           case NOT_YET, NO_WORK -> {
             unacknowledged = acknowledged(unacknowledged); // a pull without the in-flight range must not get it back
@@ -263,46 +302,63 @@ public final class Worker {
           }
           case READY -> {
             long step = header.getStep();
-            if (job.config().staleness() > 0 && shared != null) {
+            Future<PushInFlight> sending = null;
+            if (pending != null) {
+              // step t - 1's push leaves now, with the pull of step t + 1, while this step computes
+              Computed push = pending;
+              ExchangeStream stream = exchange();
+              PullRequest ask = pullRequest(step + 1, header.getShardFirst(), header.getShardEnd());
+              long handOver = System.nanoTime();
+              Network net = job.net();
+              sending = pushThread().start(() -> sendPush(push, stream, ask, net));
+              pending = null;
+              lastPushNanos = System.nanoTime() - handOver;
+            } else if (job.config().staleness() > 0 && shared != null) {
               // Ask for step t + 1 before computing step t: its weights (version t + 1 - K) appear
               // when step t - K closes, while this step computes. (The weights are copied from
               // the shared file only when the answer is awaited, so the network is not touched.)
               next = askPull(step + 1, header.getShardFirst(), header.getShardEnd(), job.net());
             }
-            ExactGradientSum sum = job.sum();
             long computeStart = System.nanoTime();
-            if (sum != clearedSum) {
-              sum.clear();
-            }
-            clearedSum = null;
             try {
               job.shards().compute(job.net(), step, header.getShardFirst(), header.getShardEnd(), sum, job.shardLoss());
             } catch (ExactGradientSum.NonFiniteGradientException e) {
               String reason = "step " + (step + 1) + ", micro-shards [" + header.getShardFirst() + ", "
                   + header.getShardEnd() + "): " + e.getMessage();
+              if (sending != null) {
+                sending.cancel(false);
+              }
               leave(reason, true);
               throw new WorkerFailure(WorkerFailure.Kind.FAILED, "non-finite gradient at " + reason);
             }
             computeNanos = System.nanoTime() - computeStart;
+            if (sending != null) {
+              long waitStart = System.nanoTime();
+              unacknowledged = PushThread.finish(sending);
+              next = unacknowledged.next();
+              lastPushNanos += System.nanoTime() - waitStart;
+            }
             if (unacknowledged != null) { // staleness: the previous push travelled while this step computed
               long ackStart = System.nanoTime();
               unacknowledged = acknowledged(unacknowledged);
               pullWaitNanos += System.nanoTime() - ackStart;
             }
             ServerCalls.sleep(options.pushDelayMillis().getAsLong());
-            PushInFlight sent = push(step, header.getShardFirst(), header.getShardEnd(), sum, job.shards().lastShard(),
-                job.shardLoss(), job.config().pushPrecision(), job.net(), job.config().staleness() > 0, next);
-            next = sent.next();
-            // The push is in the push file or its chunks now: clear the sums for the next step
-            // while the server reduces, instead of before the next compute.
-            sum.clear();
-            clearedSum = sum;
-            if (job.config().staleness() == 0) {
-              long ackStart = System.nanoTime();
-              acknowledged(sent);
-              ackWaitNanos += System.nanoTime() - ackStart;
+            Computed done = new Computed(step, header.getShardFirst(), header.getShardEnd(), sum,
+                pushHeader(step, header.getShardFirst(), header.getShardEnd(), job.config().pushPrecision(), job.shardLoss()));
+            if (overlapsPushes(job.config())) {
+              pending = done;
+              sum = sum == job.sum() ? job.spare() : job.sum();
             } else {
-              unacknowledged = sent;
+              PushInFlight sent = push(done, job.shards().lastShard(), job.net(), job.config().staleness() > 0, next);
+              next = sent.next();
+              if (job.config().staleness() == 0) {
+                long ackStart = System.nanoTime();
+                acknowledged(sent);
+                ackWaitNanos += System.nanoTime() - ackStart;
+              } else {
+                unacknowledged = sent;
+              }
             }
             computed++;
             want = Math.max(want, step + 1);
@@ -316,11 +372,64 @@ public final class Worker {
           next = null;
         }
         unacknowledged = null; // the server that asks for the join no longer counts it
+        pending = null; // nor a push not sent yet
         job.shards().close();
         job = joinUntilReady();
+        sum = job.sum();
         want = job.response().getNextStep();
       }
     }
+  }
+
+  /**
+   * Whether this job's pushes leave on the {@link PushThread} while the next step computes: when
+   * the options allow it, with staleness (without it the next step needs this push's step closed),
+   * through the push file (bf16 pushes are encoded, and so are those of sharded servers, on the socket).
+   */
+  private boolean overlapsPushes(TrainingConfig config) {
+    return options.pushThread() && config.staleness() > 0 && shared != null && ranges == null
+        && config.pushPrecision() != PushPrecision.BF16;
+  }
+
+  private PushThread pushThread() {
+    if (pushThread == null) {
+      pushThread = new PushThread();
+    }
+    return pushThread;
+  }
+
+  /** A step's gradient, computed: micro-shards {@code [first, end)} of {@code step}, summed in {@code sum}. */
+  private record Computed(long step, int first, int end, ExactGradientSum sum, PushHeader.Builder header) {}
+
+  /**
+   * On the push thread: writes {@code push}'s sums into the push file, sends its header and,
+   * when {@code nextPull} is not null, that pull, in one write on {@code stream}, then clears the
+   * sums for their next step. Only the worker's thread reads the replies.
+   */
+  private PushInFlight sendPush(Computed push, ExchangeStream stream, PullRequest nextPull, Network net) {
+    shared.push().write(push.sum()); // the server acknowledged the previous push: it no longer reads the file
+    CompletableFuture<PushResponse> sent;
+    WeightsPull next = null;
+    stream.hold();
+    try {
+      sent = stream.push(push.header().build());
+      if (nextPull != null) {
+        next = new WeightsPull(nextPull, net, shared, stream, channel,
+            async.getCallOptions(), ranges, deadlineMillis());
+      }
+    } finally {
+      stream.release();
+    }
+    push.sum().clear();
+    return new PushInFlight(push.step(), push.header(), List.of(), null, sent, next);
+  }
+
+  /** Sends a computed push on this thread, without a pull. */
+  private PushInFlight sendNow(Computed push, Network net) {
+    long start = System.nanoTime();
+    PushInFlight sent = sendPush(push, exchange(), null, net);
+    lastPushNanos = System.nanoTime() - start;
+    return sent;
   }
 
   /** Pulls step {@code >= want}; on READY the weights are written into {@code net}. */
@@ -330,10 +439,13 @@ public final class Worker {
 
   /** Asks for step {@code >= want}; micro-shards {@code [pushedFirst, pushedEnd)} of step {@code want - 1} are being pushed. */
   private WeightsPull askPull(long want, int pushedFirst, int pushedEnd, Network net) {
-    PullRequest request = PullRequest.newBuilder()
+    return new WeightsPull(pullRequest(want, pushedFirst, pushedEnd), net, shared, shared != null ? exchange() : null, channel,
+        async.getCallOptions(), ranges, deadlineMillis());
+  }
+
+  private PullRequest pullRequest(long want, int pushedFirst, int pushedEnd) {
+    return PullRequest.newBuilder()
         .setWorkerId(workerId).setStep(want).setPushedFirst(pushedFirst).setPushedEnd(pushedEnd).build();
-    return new WeightsPull(request, net, shared, shared != null ? exchange() : null, channel, async.getCallOptions(),
-        ranges, deadlineMillis());
   }
 
   /** The answer of {@code pull}; the step's wait and transfer times are taken from it when its weights came. */
@@ -345,15 +457,19 @@ public final class Worker {
     return h;
   }
 
-  /** The answer of a pull asked for earlier; when it failed, pulls again as {@link #pull} does. */
-  private WeightsHeader awaitPull(WeightsPull pending, long want, Network net) {
+  /**
+   * The answer of a pull asked for earlier; when it failed, pulls again as {@link #pull} does, saying
+   * that micro-shards {@code [pushedFirst, pushedEnd)} of step {@code want - 1} are on their way
+   * (a computed push not sent yet), so that the server does not hand them out again.
+   */
+  private WeightsHeader awaitPull(WeightsPull pending, long want, int pushedFirst, int pushedEnd, Network net) {
     boolean[] firstTry = {true};
     return call("pull", () -> {
       if (firstTry[0]) {
         firstTry[0] = false;
         return await(pending);
       }
-      return await(askPull(want, 0, 0, net));
+      return await(askPull(want, pushedFirst, pushedEnd, net));
     });
   }
 
@@ -367,17 +483,8 @@ public final class Worker {
     pullTransferNanos = answered.transferNanos();
   }
 
-  /**
-   * Pushes the gradient of micro-shards {@code [first, end)} in the encoding {@link PushCodec}
-   * chooses: one micro-shard as its float32 gradient, several as their packed fixed-point sum, or,
-   * in a job with push precision bf16, the sum rounded once to bfloat16.
-   * Non-finite gradients never get here: the fixed-point sum refused them during the compute.
-   * Returns the push in flight with the pull of the next step's weights: {@code asked} when it was
-   * asked for before this step computed, else asked for now (before the push with staleness, after
-   * it without); {@link #acknowledged} waits for the acknowledgement.
-   */
-  private PushInFlight push(long step, int first, int end, ExactGradientSum sum, Gradients single, double[] shardLoss,
-      PushPrecision precision, Network net, boolean pullFirst, WeightsPull asked) {
+  /** The header of the push of micro-shards {@code [first, end)} of {@code step}, with this step's timings. */
+  private PushHeader.Builder pushHeader(long step, int first, int end, PushPrecision precision, double[] shardLoss) {
     boolean viaMemory = shared != null && precision != PushPrecision.BF16;
     PushHeader.Encoding encoding = viaMemory ? PushHeader.Encoding.SHARED_FIXED64 : PushCodec.encodingFor(precision, end - first);
     PushHeader.Builder header =
@@ -394,22 +501,39 @@ public final class Worker {
     for (int m = first; m < end; m++) {
       header.addShardLoss(shardLoss[m]);
     }
+    return header;
+  }
+
+  /**
+   * Pushes {@code push} on this thread in the encoding its header names ({@link PushCodec} chose
+   * it): one micro-shard as its float32 gradient ({@code single}), several as their packed
+   * fixed-point sum, or, in a job with push precision bf16, the sum rounded once to bfloat16; on
+   * the shared-memory plane the sums go into the push file. Clears the sums after.
+   * Non-finite gradients never get here: the fixed-point sum refused them during the compute.
+   * Returns the push in flight with the pull of the next step's weights: {@code asked} when it was
+   * asked for before this step computed, else asked for now (before the push with staleness, after
+   * it without); {@link #acknowledged} waits for the acknowledgement.
+   */
+  private PushInFlight push(Computed push, Gradients single, Network net, boolean pullFirst, WeightsPull asked) {
+    PushHeader.Builder header = push.header();
+    PushHeader.Encoding encoding = header.getEncoding();
+    boolean viaMemory = encoding == PushHeader.Encoding.SHARED_FIXED64;
     long start = System.nanoTime();
     List<TensorChunk> chunks;
     List<List<TensorChunk>> rangeChunks = null;
     if (viaMemory) {
-      shared.push().write(sum); // the server acknowledged the previous push: it no longer reads the file
+      shared.push().write(push.sum()); // the server acknowledged the previous push: it no longer reads the file
       chunks = List.of();
     } else if (ranges != null) {
-      rangeChunks = ranges.chunks(encoding, sum, single);
+      rangeChunks = ranges.chunks(encoding, push.sum(), single);
       chunks = rangeChunks.get(0);
     } else {
-      chunks = PushCodec.encode(encoding, sum, single);
+      chunks = PushCodec.encode(encoding, push.sum(), single);
     }
     // With staleness the next step's weights exist already: ask for them before the push, so the
     // server answers the pull before it reduces the push and updates (one connection's calls are
     // handled in order), and this step's reduce and update overlap the next step's compute.
-    WeightsPull early = asked != null ? asked : pullFirst ? askPull(step + 1, first, end, net) : null;
+    WeightsPull early = asked != null ? asked : pullFirst ? askPull(push.step() + 1, push.first(), push.end(), net) : null;
     // Otherwise ask for the next weights right after the push: the server answers the moment the
     // step closes, while the push's acknowledgement travels back, instead of one round trip after
     // it. On the exchange socket both requests leave in one write.
@@ -421,14 +545,17 @@ public final class Worker {
     WeightsPull next;
     try {
       sent = sendPush(header.build(), chunks, rangeChunks);
-      next = early != null ? early : askPull(step + 1, first, end, net);
+      next = early != null ? early : askPull(push.step() + 1, push.first(), push.end(), net);
     } finally {
       if (together != null) {
         together.release();
       }
     }
     lastPushNanos = System.nanoTime() - start;
-    return new PushInFlight(step, header, chunks, rangeChunks, sent, next);
+    // The push is in the push file or its chunks now: clear the sums for the next step while the
+    // server reduces, instead of before the next compute.
+    push.sum().clear();
+    return new PushInFlight(push.step(), header, chunks, rangeChunks, sent, next);
   }
 
   /**
@@ -467,7 +594,9 @@ public final class Worker {
         }
       });
     } catch (RuntimeException e) {
-      push.next().cancel();
+      if (push.next() != null) {
+        push.next().cancel();
+      }
       throw e;
     }
     return null;

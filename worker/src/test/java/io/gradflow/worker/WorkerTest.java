@@ -118,7 +118,7 @@ class WorkerTest {
       int warmupPasses = i % 2 == 0 ? 2 : 0; // and some warm their kernels up first: neither may change the weights
       Worker w = new Worker(channel, new Worker.Options("w" + i, JoinRequest.getDefaultInstance(), c -> DATA.train(),
           Duration.ofSeconds(20), () -> maxDelayMillis > 0 ? delays.nextInt((int) maxDelayMillis + 1) : 0, logged::add,
-          Duration.ofSeconds(60), Duration.ofMillis(500), threads, warmupPasses));
+          Duration.ofSeconds(60), Duration.ofMillis(500), threads, warmupPasses, true));
       results.add(pool.submit(w::run));
     }
     for (Future<Worker.Result> r : results) {
@@ -129,6 +129,8 @@ class WorkerTest {
     long onTheSocket = logged.stream().filter(l -> l.endsWith("requests through its exchange socket")).count();
     assertEquals(sharedMemory != null && socket ? workers : 0, onTheSocket, String.join("\n", logged));
     assertTrue(logged.stream().noneMatch(l -> l.contains("exchange socket is not reachable")), String.join("\n", logged));
+    long overlapping = logged.stream().filter(l -> l.startsWith("each push leaves on a thread of its own")).count();
+    assertEquals(sharedMemory != null && cfg.staleness() > 0 ? workers : 0, overlapping, String.join("\n", logged));
     assertEquals(null, server.awaitJob(1000));
     return server.coordinator().isFinished() ? networkHash(server) : "unfinished";
   }
@@ -219,6 +221,10 @@ class WorkerTest {
     assertEquals(singleProcessHash(eightShards), distributedHash(eightShards, 3, 10, shm, true));
     TrainingConfig stale = eightShards.withStaleness(1);
     assertEquals(singleProcessHash(stale), distributedHash(stale, 2, 10, shm, true));
+    // with staleness each push leaves on the worker's push thread while the next step computes
+    assertEquals(singleProcessHash(stale), distributedHash(stale, 1, 0, shm, true));
+    TrainingConfig staler = eightShards.withStaleness(2);
+    assertEquals(singleProcessHash(staler), distributedHash(staler, 3, 10, shm, true));
     // without the exchange socket (gone, or beyond the reach of the workers) the gRPC Exchange call carries the same
     assertEquals(singleProcessHash(eightShards), distributedHash(eightShards, 2, 10, shm, false));
     assertEquals(singleProcessHash(stale), distributedHash(stale, 2, 10, shm, false));
