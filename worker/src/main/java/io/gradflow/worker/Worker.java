@@ -310,7 +310,7 @@ public final class Worker {
               PullRequest ask = pullRequest(step + 1, header.getShardFirst(), header.getShardEnd());
               long handOver = System.nanoTime();
               Network net = job.net();
-              sending = pushThread().start(() -> sendPush(push, stream, ask, net));
+              sending = pushThread().start(() -> writeAndSend(push, stream, ask, net));
               pending = null;
               lastPushNanos = System.nanoTime() - handOver;
             } else if (job.config().staleness() > 0 && shared != null) {
@@ -402,11 +402,11 @@ public final class Worker {
   private record Computed(long step, int first, int end, ExactGradientSum sum, PushHeader.Builder header) {}
 
   /**
-   * On the push thread: writes {@code push}'s sums into the push file, sends its header and,
-   * when {@code nextPull} is not null, that pull, in one write on {@code stream}, then clears the
-   * sums for their next step. Only the worker's thread reads the replies.
+   * On the push thread (or the worker's, {@link #sendNow}): writes {@code push}'s sums into the push
+   * file, sends its header and, when {@code nextPull} is not null, that pull, in one write on {@code
+   * stream}, then clears the sums for their next step. Only the worker's thread reads the replies.
    */
-  private PushInFlight sendPush(Computed push, ExchangeStream stream, PullRequest nextPull, Network net) {
+  private PushInFlight writeAndSend(Computed push, ExchangeStream stream, PullRequest nextPull, Network net) {
     shared.push().write(push.sum()); // the server acknowledged the previous push: it no longer reads the file
     CompletableFuture<PushResponse> sent;
     WeightsPull next = null;
@@ -427,7 +427,7 @@ public final class Worker {
   /** Sends a computed push on this thread, without a pull. */
   private PushInFlight sendNow(Computed push, Network net) {
     long start = System.nanoTime();
-    PushInFlight sent = sendPush(push, exchange(), null, net);
+    PushInFlight sent = writeAndSend(push, exchange(), null, net);
     lastPushNanos = System.nanoTime() - start;
     return sent;
   }
