@@ -90,7 +90,7 @@ final class TrainCommand implements Callable<Integer> {
     Path dir = out.dir(null);
     ProgressDisplay progress = report.display();
     if (ssh.selected()) {
-      ssh.launch(launch(modelSpec, config, dir, progress, List.of(), List.of(), compute.toArgs()), servers);
+      ssh.launch(launch(modelSpec, config, dir, progress, List.of(), compute.toArgs()), servers);
     } else if (workers > 0) {
       launchLocal(modelSpec, config, dir, progress);
     } else {
@@ -130,29 +130,27 @@ final class TrainCommand implements Callable<Integer> {
     LocalLauncher.checkWorkers(workers, config);
     List<FaultSpec> faultSpecs = FaultSpec.parseAll(faults);
     List<String> serverArgs = new ArrayList<>(faultSpecs.isEmpty() ? List.of() : List.of("--events-every-step"));
-    List<String> workerArgs = new ArrayList<>();
+    List<String> workerArgs = new ArrayList<>(compute.toArgs(workers));
     if (secure) {
       SecureJobFiles files = SecureJobFiles.create(dir.resolve("secure"));
       serverArgs.addAll(files.serverArgs());
       workerArgs.addAll(files.workerArgs());
     }
-    new LocalLauncher(launch(modelSpec, config, dir, progress, serverArgs, workerArgs, compute.toArgs(workers)),
+    new LocalLauncher(launch(modelSpec, config, dir, progress, serverArgs, workerArgs),
         new LocalLauncher.Settings(workers, maxRestarts, faultSpecs, unixSocket && !secure, recovery.minWorkers, servers)).run();
   }
 
   /**
-   * The job for a launcher: these options' server arguments, then {@code serverArgs}; the workers
-   * get {@code computeArgs} ({@link WorkerOptions}), then {@code workerArgs}.
+   * The job for a launcher: these options' server arguments, then {@code serverArgs}; the workers get
+   * {@code workerArgs}, which begin with {@link WorkerOptions}'.
    */
   private JobLaunch launch(ModelSpec modelSpec, TrainingConfig config, Path dir, ProgressDisplay progress,
-      List<String> serverArgs, List<String> workerArgs, List<String> computeArgs) {
+      List<String> serverArgs, List<String> workerArgs) {
     List<String> server = new ArrayList<>(report.toArgs());
     server.addAll(metrics.toArgs());
     server.addAll(recovery.toArgs());
     server.addAll(sharedMemory.toArgs());
     server.addAll(serverArgs);
-    List<String> worker = new ArrayList<>(computeArgs);
-    worker.addAll(workerArgs);
-    return new JobLaunch(modelSpec, config, job.data.dataDir, dir, progress, server, worker);
+    return new JobLaunch(modelSpec, config, job.data.dataDir, dir, progress, server, workerArgs);
   }
 }

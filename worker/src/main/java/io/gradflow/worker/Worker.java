@@ -344,7 +344,7 @@ public final class Worker {
               pullWaitNanos += System.nanoTime() - ackStart;
             }
             ServerCalls.sleep(options.pushDelayMillis().getAsLong());
-            Computed done = new Computed(step, header.getShardFirst(), header.getShardEnd(), sum,
+            Computed done = new Computed(sum,
                 pushHeader(step, header.getShardFirst(), header.getShardEnd(), job.config().pushPrecision(), job.shardLoss()));
             if (overlapsPushes(job.config())) {
               pending = done;
@@ -398,8 +398,20 @@ public final class Worker {
     return pushThread;
   }
 
-  /** A step's gradient, computed: micro-shards {@code [first, end)} of {@code step}, summed in {@code sum}. */
-  private record Computed(long step, int first, int end, ExactGradientSum sum, PushHeader.Builder header) {}
+  /** A step's gradient, computed: the micro-shards its push {@code header} names, summed in {@code sum}. */
+  private record Computed(ExactGradientSum sum, PushHeader.Builder header) {
+    long step() {
+      return header.getStep();
+    }
+
+    int first() {
+      return header.getShardFirst();
+    }
+
+    int end() {
+      return header.getShardEnd();
+    }
+  }
 
   /**
    * On the push thread (or the worker's, {@link #sendNow}): writes {@code push}'s sums into the push
