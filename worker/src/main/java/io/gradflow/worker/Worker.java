@@ -4,32 +4,21 @@ import io.gradflow.common.data.Dataset;
 import io.gradflow.common.data.SamplingPlan;
 import io.gradflow.common.model.ModelSpecs;
 import io.gradflow.common.model.Network;
-import io.gradflow.common.nn.Gradients;
 import io.gradflow.common.reduce.ExactGradientSum;
 import io.gradflow.common.train.ShardGradients;
 import io.gradflow.common.train.TrainingConfig;
 import io.gradflow.common.wire.PushCodec;
 import io.gradflow.common.wire.PushPrecision;
-import io.gradflow.proto.HeartbeatRequest;
 import io.gradflow.proto.JoinRequest;
 import io.gradflow.proto.JoinResponse;
-import io.gradflow.proto.LeaveRequest;
-import io.gradflow.proto.ParameterServerGrpc;
 import io.gradflow.proto.PullRequest;
-import io.gradflow.proto.PushChunk;
 import io.gradflow.proto.PushHeader;
-import io.gradflow.proto.PushResponse;
 import io.gradflow.proto.ReadyRequest;
-import io.gradflow.proto.TensorChunk;
 import io.gradflow.proto.WeightsHeader;
 import io.grpc.Channel;
-import io.grpc.StatusRuntimeException;
-import io.grpc.stub.StreamObserver;
 import java.time.Duration;
-import java.io.IOException;
 import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.ScheduledExecutorService;
@@ -84,32 +73,23 @@ public final class Worker {
   /** What the worker did. */
   public record Result(int rank, long stepsComputed, long lastStep) {}
 
-  private final ParameterServerGrpc.ParameterServerBlockingStub blocking;
-  private final ParameterServerGrpc.ParameterServerStub async;
-  private final Channel channel;
   private final Options options;
   private final ServerCalls calls;
-  private volatile String workerId;
+  private final ServerLink link;
+  private final Pushes pushes;
   private int rank = -1;
   private Dataset train;
   private String trainDigest;
-  /** The server's shared-memory data plane as mapped at the last join, or null: everything goes through the socket. */
-  private SharedMemoryLink shared;
-  /** With {@link #shared}: the stream that carries this worker's pulls and pushes, or null until the next one opens it. */
-  private ExchangeStream exchange;
   /** Sends pushes while the next step computes; made at the first such push. */
   private PushThread pushThread;
   /** Channels to servers 1..S-1 of a job with sharded servers (empty: one server). */
   private List<Channel> rangeServers = List.of();
-  /** The ranges this worker exchanges with the servers, as of the last join; null with one server. */
-  private RangeExchange ranges;
 
   public Worker(Channel channel, Options options) {
-    this.channel = channel;
-    this.blocking = ParameterServerGrpc.newBlockingStub(channel);
-    this.async = ParameterServerGrpc.newStub(channel);
     this.options = options;
     this.calls = new ServerCalls(options.reconnect(), options.log());
+    this.link = new ServerLink(channel, options.rpcTimeout().toMillis(), options.log());
+    this.pushes = new Pushes(link, calls);
   }
 
   /**
@@ -140,16 +120,7 @@ public final class Worker {
   }
 
   private void heartbeat() {
-    String id = workerId;
-    if (id == null) {
-      return;
-    }
-    try {
-      blocking.withDeadlineAfter(Math.max(1000, options.heartbeat().toMillis() * 2), TimeUnit.MILLISECONDS)
-          .heartbeat(HeartbeatRequest.newBuilder().setWorkerId(id).build());
-    } catch (StatusRuntimeException e) {
-      // the main loop sees the same trouble on its next call and handles it there
-    }
+    link.heartbeat(Math.max(1000, options.heartbeat().toMillis() * 2));
   }
 
   /**
@@ -163,8 +134,8 @@ public final class Worker {
 
   private Joined join() {
     JoinRequest request = options.join().toBuilder().setWorkerName(options.name()).build();
-    JoinResponse r = call("join", () -> blocking.withDeadlineAfter(deadlineMillis(), TimeUnit.MILLISECONDS).join(request));
-    workerId = r.getWorkerId();
+    JoinResponse r = call("join", () -> link.blocking().join(request));
+    link.joined(r);
     rank = r.getRank();
     options.log().accept("joined as rank " + rank + " at step " + (r.getNextStep() + 1));
     TrainingConfig config = TrainingConfig.fromProto(r.getConfig());
@@ -179,18 +150,16 @@ public final class Worker {
     if (firstJoin) {
       warmUp(net, shards, config);
     }
-    closeExchange();
-    ranges = RangeExchange.forJob(r.getServers(), r.getServerGeneration(), net, rangeServers);
-    shared = SharedMemoryLink.attach(r, net, options.log());
+    link.attach(r, net, rangeServers);
     if (overlapsPushes(config)) {
       options.log().accept("each push leaves on a thread of its own while the next step computes (staleness "
           + config.staleness() + ")");
     }
     ReadyRequest ready = ReadyRequest.newBuilder()
-        .setWorkerId(workerId).setDataDigest(trainDigest).setTrainCount(train.count())
-        .setSharedMemory(shared != null).build();
+        .setWorkerId(link.workerId()).setDataDigest(trainDigest).setTrainCount(train.count())
+        .setSharedMemory(link.shared() != null).build();
     try {
-      call("ready", () -> blocking.withDeadlineAfter(deadlineMillis(), TimeUnit.MILLISECONDS).ready(ready));
+      call("ready", () -> link.blocking().ready(ready));
     } catch (RuntimeException e) {
       shards.close();
       throw e;
@@ -267,8 +236,8 @@ public final class Worker {
     long want = job.response().getNextStep();
     long computed = 0;
     WeightsPull next = null;
-    PushInFlight unacknowledged = null;
-    Computed pending = null; // overlapped pushes: computed, not yet sent
+    Pushes.InFlight unacknowledged = null;
+    Pushes.Computed pending = null; // overlapped pushes: computed, not yet sent
     ExactGradientSum sum = job.sum();
     while (true) {
       WeightsHeader header;
@@ -291,33 +260,33 @@ public final class Worker {
         }
         switch (header.getState()) {
           case NOT_YET, NO_WORK -> {
-            unacknowledged = acknowledged(unacknowledged); // a pull without the in-flight range must not get it back
+            unacknowledged = pushes.acknowledged(unacknowledged); // a pull without the in-flight range must not get it back
           }
           case DONE -> {
             job.shards().close();
-            closeExchange();
-            leave("", false);
+            link.closeExchange();
+            link.leave("", false);
             options.log().accept("job done after step " + header.getStep());
             return new Result(rank, computed, header.getStep());
           }
           case READY -> {
             long step = header.getStep();
-            Future<PushInFlight> sending = null;
+            Future<Pushes.InFlight> sending = null;
             if (pending != null) {
               // step t - 1's push leaves now, with the pull of step t + 1, while this step computes
-              Computed push = pending;
-              ExchangeStream stream = exchange();
-              PullRequest ask = pullRequest(step + 1, header.getShardFirst(), header.getShardEnd());
+              Pushes.Computed push = pending;
+              ExchangeStream stream = link.exchange();
+              PullRequest ask = link.pullRequest(step + 1, header.getShardFirst(), header.getShardEnd());
               long handOver = System.nanoTime();
               Network net = job.net();
-              sending = pushThread().start(() -> writeAndSend(push, stream, ask, net));
+              sending = pushThread().start(() -> pushes.writeAndSend(push, stream, ask, net));
               pending = null;
               lastPushNanos = System.nanoTime() - handOver;
-            } else if (job.config().staleness() > 0 && shared != null) {
+            } else if (job.config().staleness() > 0 && link.shared() != null) {
               // Ask for step t + 1 before computing step t: its weights (version t + 1 - K) appear
               // when step t - K closes, while this step computes. (The weights are copied from
               // the shared file only when the answer is awaited, so the network is not touched.)
-              next = askPull(step + 1, header.getShardFirst(), header.getShardEnd(), job.net());
+              next = link.askPull(step + 1, header.getShardFirst(), header.getShardEnd(), job.net());
             }
             long computeStart = System.nanoTime();
             try {
@@ -328,7 +297,7 @@ public final class Worker {
               if (sending != null) {
                 sending.cancel(false);
               }
-              leave(reason, true);
+              link.leave(reason, true);
               throw new WorkerFailure(WorkerFailure.Kind.FAILED, "non-finite gradient at " + reason);
             }
             computeNanos = System.nanoTime() - computeStart;
@@ -340,21 +309,22 @@ public final class Worker {
             }
             if (unacknowledged != null) { // staleness: the previous push travelled while this step computed
               long ackStart = System.nanoTime();
-              unacknowledged = acknowledged(unacknowledged);
+              unacknowledged = pushes.acknowledged(unacknowledged);
               pullWaitNanos += System.nanoTime() - ackStart;
             }
             ServerCalls.sleep(options.pushDelayMillis().getAsLong());
-            Computed done = new Computed(sum,
+            Pushes.Computed done = new Pushes.Computed(sum,
                 pushHeader(step, header.getShardFirst(), header.getShardEnd(), job.config().pushPrecision(), job.shardLoss()));
             if (overlapsPushes(job.config())) {
               pending = done;
               sum = sum == job.sum() ? job.spare() : job.sum();
             } else {
-              PushInFlight sent = push(done, job.shards().lastShard(), job.net(), job.config().staleness() > 0, next);
+              Pushes.InFlight sent = pushes.push(done, job.shards().lastShard(), job.net(), job.config().staleness() > 0, next);
+              lastPushNanos = sent.sendNanos();
               next = sent.next();
               if (job.config().staleness() == 0) {
                 long ackStart = System.nanoTime();
-                acknowledged(sent);
+                pushes.acknowledged(sent);
                 ackWaitNanos += System.nanoTime() - ackStart;
               } else {
                 unacknowledged = sent;
@@ -387,7 +357,7 @@ public final class Worker {
    * through the push file (bf16 pushes are encoded, and so are those of sharded servers, on the socket).
    */
   private boolean overlapsPushes(TrainingConfig config) {
-    return options.pushThread() && config.staleness() > 0 && shared != null && ranges == null
+    return options.pushThread() && config.staleness() > 0 && link.shared() != null && link.ranges() == null
         && config.pushPrecision() != PushPrecision.BF16;
   }
 
@@ -398,66 +368,16 @@ public final class Worker {
     return pushThread;
   }
 
-  /** A step's gradient, computed: the micro-shards its push {@code header} names, summed in {@code sum}. */
-  private record Computed(ExactGradientSum sum, PushHeader.Builder header) {
-    long step() {
-      return header.getStep();
-    }
-
-    int first() {
-      return header.getShardFirst();
-    }
-
-    int end() {
-      return header.getShardEnd();
-    }
-  }
-
-  /**
-   * On the push thread (or the worker's, {@link #sendNow}): writes {@code push}'s sums into the push
-   * file, sends its header and, when {@code nextPull} is not null, that pull, in one write on {@code
-   * stream}, then clears the sums for their next step. Only the worker's thread reads the replies.
-   */
-  private PushInFlight writeAndSend(Computed push, ExchangeStream stream, PullRequest nextPull, Network net) {
-    shared.push().write(push.sum()); // the server acknowledged the previous push: it no longer reads the file
-    CompletableFuture<PushResponse> sent;
-    WeightsPull next = null;
-    stream.hold();
-    try {
-      sent = stream.push(push.header().build());
-      if (nextPull != null) {
-        next = new WeightsPull(nextPull, net, shared, stream, channel,
-            async.getCallOptions(), ranges, deadlineMillis());
-      }
-    } finally {
-      stream.release();
-    }
-    push.sum().clear();
-    return new PushInFlight(push.step(), push.header(), List.of(), null, sent, next);
-  }
-
   /** Sends a computed push on this thread, without a pull. */
-  private PushInFlight sendNow(Computed push, Network net) {
-    long start = System.nanoTime();
-    PushInFlight sent = writeAndSend(push, exchange(), null, net);
-    lastPushNanos = System.nanoTime() - start;
+  private Pushes.InFlight sendNow(Pushes.Computed push, Network net) {
+    Pushes.InFlight sent = pushes.writeAndSend(push, link.exchange(), null, net);
+    lastPushNanos = sent.sendNanos();
     return sent;
   }
 
   /** Pulls step {@code >= want}; on READY the weights are written into {@code net}. */
   private WeightsHeader pull(long want, Network net) {
-    return call("pull", () -> await(askPull(want, 0, 0, net)));
-  }
-
-  /** Asks for step {@code >= want}; micro-shards {@code [pushedFirst, pushedEnd)} of step {@code want - 1} are being pushed. */
-  private WeightsPull askPull(long want, int pushedFirst, int pushedEnd, Network net) {
-    return new WeightsPull(pullRequest(want, pushedFirst, pushedEnd), net, shared, shared != null ? exchange() : null, channel,
-        async.getCallOptions(), ranges, deadlineMillis());
-  }
-
-  private PullRequest pullRequest(long want, int pushedFirst, int pushedEnd) {
-    return PullRequest.newBuilder()
-        .setWorkerId(workerId).setStep(want).setPushedFirst(pushedFirst).setPushedEnd(pushedEnd).build();
+    return call("pull", () -> await(link.askPull(want, 0, 0, net)));
   }
 
   /** The answer of {@code pull}; the step's wait and transfer times are taken from it when its weights came. */
@@ -481,7 +401,7 @@ public final class Worker {
         firstTry[0] = false;
         return await(pending);
       }
-      return await(askPull(want, pushedFirst, pushedEnd, net));
+      return await(link.askPull(want, pushedFirst, pushedEnd, net));
     });
   }
 
@@ -497,11 +417,11 @@ public final class Worker {
 
   /** The header of the push of micro-shards {@code [first, end)} of {@code step}, with this step's timings. */
   private PushHeader.Builder pushHeader(long step, int first, int end, PushPrecision precision, double[] shardLoss) {
-    boolean viaMemory = shared != null && precision != PushPrecision.BF16;
+    boolean viaMemory = link.shared() != null && precision != PushPrecision.BF16;
     PushHeader.Encoding encoding = viaMemory ? PushHeader.Encoding.SHARED_FIXED64 : PushCodec.encodingFor(precision, end - first);
     PushHeader.Builder header =
         PushHeader.newBuilder()
-            .setWorkerId(workerId)
+            .setWorkerId(link.workerId())
             .setStep(step)
             .setShardFirst(first)
             .setShardEnd(end)
@@ -516,172 +436,7 @@ public final class Worker {
     return header;
   }
 
-  /**
-   * Pushes {@code push} on this thread in the encoding its header names ({@link PushCodec} chose
-   * it): one micro-shard as its float32 gradient ({@code single}), several as their packed
-   * fixed-point sum, or, in a job with push precision bf16, the sum rounded once to bfloat16; on
-   * the shared-memory plane the sums go into the push file. Clears the sums after.
-   * Non-finite gradients never get here: the fixed-point sum refused them during the compute.
-   * Returns the push in flight with the pull of the next step's weights: {@code asked} when it was
-   * asked for before this step computed, else asked for now (before the push with staleness, after
-   * it without); {@link #acknowledged} waits for the acknowledgement.
-   */
-  private PushInFlight push(Computed push, Gradients single, Network net, boolean pullFirst, WeightsPull asked) {
-    PushHeader.Builder header = push.header();
-    PushHeader.Encoding encoding = header.getEncoding();
-    boolean viaMemory = encoding == PushHeader.Encoding.SHARED_FIXED64;
-    long start = System.nanoTime();
-    List<TensorChunk> chunks;
-    List<List<TensorChunk>> rangeChunks = null;
-    if (viaMemory) {
-      shared.push().write(push.sum()); // the server acknowledged the previous push: it no longer reads the file
-      chunks = List.of();
-    } else if (ranges != null) {
-      rangeChunks = ranges.chunks(encoding, push.sum(), single);
-      chunks = rangeChunks.get(0);
-    } else {
-      chunks = PushCodec.encode(encoding, push.sum(), single);
-    }
-    // With staleness the next step's weights exist already: ask for them before the push, so the
-    // server answers the pull before it reduces the push and updates (one connection's calls are
-    // handled in order), and this step's reduce and update overlap the next step's compute.
-    WeightsPull early = asked != null ? asked : pullFirst ? askPull(push.step() + 1, push.first(), push.end(), net) : null;
-    // Otherwise ask for the next weights right after the push: the server answers the moment the
-    // step closes, while the push's acknowledgement travels back, instead of one round trip after
-    // it. On the exchange socket both requests leave in one write.
-    ExchangeStream together = viaMemory && early == null ? exchange() : null;
-    if (together != null) {
-      together.hold();
-    }
-    CompletableFuture<PushResponse> sent;
-    WeightsPull next;
-    try {
-      sent = sendPush(header.build(), chunks, rangeChunks);
-      next = early != null ? early : askPull(push.step() + 1, push.first(), push.end(), net);
-    } finally {
-      if (together != null) {
-        together.release();
-      }
-    }
-    lastPushNanos = System.nanoTime() - start;
-    // The push is in the push file or its chunks now: clear the sums for the next step while the
-    // server reduces, instead of before the next compute.
-    push.sum().clear();
-    return new PushInFlight(push.step(), header, chunks, rangeChunks, sent, next);
-  }
-
-  /**
-   * A push sent and not yet acknowledged (its chunks kept to send it again; with sharded servers
-   * also every server's, {@code rangeChunks}), and the pull asked for after it.
-   */
-  private record PushInFlight(long step, PushHeader.Builder header, List<TensorChunk> chunks,
-      List<List<TensorChunk>> rangeChunks, CompletableFuture<PushResponse> sent, WeightsPull next) {}
-
-  /**
-   * Waits for the acknowledgement of {@code push} (null: nothing to wait for), sending it again
-   * while the server is unreachable; when it fails for good the pull asked for after it is
-   * cancelled. Returns null.
-   */
-  private PushInFlight acknowledged(PushInFlight push) {
-    if (push == null) {
-      return null;
-    }
-    String what = "push of step " + (push.step() + 1);
-    boolean[] firstTry = {true};
-    try {
-      call("push", () -> {
-        try {
-          if (firstTry[0]) {
-            firstTry[0] = false;
-            ExchangeStream on = push.header().getEncoding() == PushHeader.Encoding.SHARED_FIXED64 ? exchange : null;
-            return ServerCalls.awaitReply(on, push.sent(), what, deadlineMillis() + 1000);
-          }
-          return ServerCalls.awaitFuture(sendPush(push.header().setWorkerId(workerId).build(), push.chunks(), push.rangeChunks()), what,
-              deadlineMillis() + 1000);
-        } catch (RuntimeException e) {
-          if (push.header().getEncoding() == PushHeader.Encoding.SHARED_FIXED64) {
-            closeExchange(); // the retry, if any, goes on a new stream
-          }
-          throw e;
-        }
-      });
-    } catch (RuntimeException e) {
-      if (push.next() != null) {
-        push.next().cancel();
-      }
-      throw e;
-    }
-    return null;
-  }
-
-  /**
-   * Sends a whole push (header, then chunks); the future completes with the server's answer. With
-   * sharded servers ({@code rangeChunks} not null) every server gets its range and the coordinator's
-   * push completes once the others acknowledged theirs ({@link RangeExchange#push}).
-   */
-  private CompletableFuture<PushResponse> sendPush(PushHeader header, List<TensorChunk> chunks, List<List<TensorChunk>> rangeChunks) {
-    if (header.getEncoding() == PushHeader.Encoding.SHARED_FIXED64) {
-      return exchange().push(header);
-    }
-    CompletableFuture<PushResponse> done = new CompletableFuture<>();
-    StreamObserver<PushChunk> out =
-        async
-            .withDeadlineAfter(deadlineMillis(), TimeUnit.MILLISECONDS)
-            .pushGradients(RangeExchange.answer(done));
-    out.onNext(PushChunk.newBuilder().setHeader(header).build());
-    for (TensorChunk c : chunks) {
-      out.onNext(PushChunk.newBuilder().setChunk(c).build());
-    }
-    if (rangeChunks != null) {
-      return ranges.push(header, rangeChunks, out, done, deadlineMillis());
-    }
-    out.onCompleted();
-    return done;
-  }
-
-  /** The open exchange stream, opened now when there is none (or the last one ended). */
-  private ExchangeStream exchange() {
-    if (exchange == null || !exchange.isOpen()) {
-      exchange = null;
-      if (shared.exchangeSocket() != null) {
-        try {
-          exchange = ExchangeStream.connect(shared.exchangeSocket());
-        } catch (IOException e) {
-          options.log().accept("the server's exchange socket is not reachable (" + e.getMessage() + "); using the Exchange call");
-        }
-      }
-      if (exchange == null) {
-        exchange = ExchangeStream.open(channel, async.getCallOptions());
-      }
-    }
-    return exchange;
-  }
-
-  private void closeExchange() {
-    if (exchange != null) {
-      exchange.close();
-      exchange = null;
-    }
-  }
-
-  private void leave(String reason, boolean fatal) {
-    if (workerId == null) {
-      return;
-    }
-    try {
-      blocking
-          .withDeadlineAfter(5, TimeUnit.SECONDS)
-          .leave(LeaveRequest.newBuilder().setWorkerId(workerId).setReason(reason).setFatal(fatal).build());
-    } catch (StatusRuntimeException e) {
-      // the server is gone or already knows; leaving is best effort
-    }
-  }
-
   private <T> T call(String what, Supplier<T> rpc) {
     return calls.call(what, rpc);
-  }
-
-  private long deadlineMillis() {
-    return options.rpcTimeout().toMillis();
   }
 }
