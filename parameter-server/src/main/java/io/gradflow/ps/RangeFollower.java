@@ -4,20 +4,15 @@ import io.gradflow.common.model.Network;
 import io.gradflow.common.reduce.ExactGradientSum;
 import io.gradflow.common.train.TrainingSetup;
 import io.gradflow.common.wire.ParameterRange;
-import io.gradflow.common.wire.RangeChunks;
 import io.gradflow.proto.EarlierWeightsChunk;
 import io.gradflow.proto.PushHeader;
 import io.gradflow.proto.PushResponse;
 import io.gradflow.proto.TensorChunk;
-import io.gradflow.proto.WeightsHeader;
 import java.util.ArrayDeque;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Deque;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 
 /**
  * A follower of a job with sharded servers (server i > 0 of S): it owns one {@link ParameterRange}
@@ -36,12 +31,8 @@ import java.util.TreeMap;
  *
  * <p>Which steps can arrive: a worker pushes step t only after it pulled version {@code max(0, t -
  * K)} of this range from here, so pushes come for the open steps {@code applied .. applied + K}
- * (earlier ones are duplicates). Which versions can be asked for: the coordinator's open steps
- * (from {@code c} on) compute on versions from {@code c - K} on, and this follower is at most {@code
- * K + 1} steps ahead of it (it cannot close step {@code c + K + 1} before the coordinator opened
- * it), so the versions {@code applied - 2K - 1 .. applied} are kept. The coordinator reads the state
- * after the steps its evaluations, checkpoints and the end need ({@link #dueForCoordinator}); those
- * are kept until read.
+ * (earlier ones are duplicates). Which versions it keeps for pulls and for the coordinator's reads,
+ * and the reads that wait for a version, are {@link FollowerReads}.
  *
  * <p>Micro-shards are accepted all or nothing per push. The coordinator's work items only ever
  * split into smaller items when a worker is lost (never merged across items: {@link
@@ -73,10 +64,6 @@ public final class RangeFollower {
     void fail(JobRefusal refusal);
   }
 
-  private record ParkedState(long version, boolean last, StateAnswer answer) {}
-
-  private record ParkedPull(long step, long version, PullAnswer answer) {}
-
   private final int index;
   private final Network net;
   private final ParameterRange range;
@@ -84,16 +71,12 @@ public final class RangeFollower {
   private final int staleness;
   private final String fingerprint;
   private final int microShards;
-  private final long every;
   private final io.gradflow.common.wire.PushPrecision precision;
   private final PushSession.Tensors tensors;
   private final Deque<OpenStep> open = new ArrayDeque<>();
   private final Deque<OpenStep> spare = new ArrayDeque<>();
   private final Deque<long[][]> stagingPool = new ArrayDeque<>();
-  private final TreeMap<Long, List<TensorChunk>> versions = new TreeMap<>();
-  private final TreeMap<Long, State> kept = new TreeMap<>();
-  private final List<ParkedState> states = new ArrayList<>();
-  private final List<ParkedPull> pulls = new ArrayList<>();
+  private final FollowerReads reads;
   private long applied;
   private long duplicates;
   private long reduceNanos;
@@ -116,13 +99,13 @@ public final class RangeFollower {
     this.setup = TrainingSetup.of(net, job.config(), job.data().train().count());
     this.staleness = job.config().staleness();
     this.microShards = job.config().microShards();
-    this.every = checkpointEvery;
     this.precision = job.config().pushPrecision();
     this.tensors = PushSession.Tensors.of(net, range);
     this.fingerprint = new JobIdentity(net, job.config()).fingerprint();
     for (int i = 0; i <= staleness; i++) {
       spare.add(new OpenStep(microShards, net));
     }
+    this.reads = new FollowerReads(index, net, range, setup, staleness, checkpointEvery, this::finalReadAnswered);
   }
 
   /**
@@ -162,17 +145,7 @@ public final class RangeFollower {
       s.sum.clear();
       spare.add(s);
     }
-    versions.clear();
-    kept.clear();
-    for (int i = 0; i < earlier.size(); i++) {
-      versions.put(step - earlier.size() + i, RangeChunks.floats(range, WeightSnapshots.tensorsOf(earlier.get(i))));
-    }
-    versions.put(applied, RangeChunks.floats(range, WeightSnapshots.tensorsOf(net)));
-    for (ParkedState p : states) {
-      p.answer().fail(JobRefusal.notReady("server " + index + " was seeded again by a restarted coordinator"));
-    }
-    states.clear();
-    answerPulls(JobRefusal.rejoin("server " + index + " was seeded again by a restarted coordinator: join the coordinator again"));
+    reads.seeded(applied, earlier);
     failure = null;
     finished = false;
     this.generation = generation;
@@ -326,38 +299,9 @@ public final class RangeFollower {
       return;
     }
     applied++;
-    versions.put(applied, RangeChunks.floats(range, WeightSnapshots.tensorsOf(net)));
-    versions.headMap(applied - 2L * staleness - 1).clear();
-    if (dueForCoordinator(applied)) {
-      kept.put(applied, stateNow());
-    }
+    reads.stepApplied(applied);
     openDue();
-    answerWaiting();
-    answerPulls(null);
-  }
-
-  /**
-   * True when the coordinator will read the state after {@code version} applied steps: the end of
-   * an epoch (its test evaluation), a checkpoint ({@code --checkpoint-every}), the end of the job.
-   */
-  boolean dueForCoordinator(long version) {
-    return version % setup.plan().stepsPerEpoch() == 0 || version >= totalSteps() || (every > 0 && version % every == 0);
-  }
-
-  /** The state after {@code applied} steps, copied into chunks. */
-  private State stateNow() {
-    float[][] velocity = new float[net.tensorCount()][];
-    for (int t = 0; t < velocity.length; t++) {
-      velocity[t] = setup.update().optimizer().velocity(t);
-    }
-    List<EarlierWeightsChunk> earlier = new ArrayList<>();
-    for (long v = Math.max(0, applied - staleness); v < applied; v++) {
-      for (TensorChunk c : versions.get(v)) {
-        earlier.add(EarlierWeightsChunk.newBuilder().setVersion(v).setChunk(c).build());
-      }
-    }
-    return new State(applied, setup.update().optimizer().started(), versions.get(applied),
-        RangeChunks.floats(range, velocity), earlier);
+    reads.answerReady(applied);
   }
 
   // ---- pulls and the coordinator's reads
@@ -376,53 +320,17 @@ public final class RangeFollower {
       throw JobRefusal.jobStopped("the job stopped: " + failure);
     }
     checkSeeded();
-    long version = Math.max(0, step - staleness);
-    if (version == applied + 1 && version <= totalSteps()) {
-      pulls.add(new ParkedPull(step, version, answer));
-      return;
-    }
-    if (version > applied) {
-      throw JobRefusal.rejoin("pull of step " + (step + 1) + " (version " + version + ") but server " + index + " has applied "
-          + applied + " steps (the servers rolled back to a checkpoint): join the coordinator again");
-    }
-    answer.answer(pullAnswer(step, version));
+    reads.pull(step, applied, answer);
   }
 
   /** Forgets a waiting pull (its call ended). */
   public synchronized void cancelPull(PullAnswer answer) {
-    pulls.removeIf(p -> p.answer() == answer);
+    reads.cancelPull(answer);
   }
 
   /** Pulls waiting for the next version (for tests). */
   synchronized int waitingPulls() {
-    return pulls.size();
-  }
-
-  /** Answers the waiting pulls whose version exists now; after a seed or a failure, fails those that wait for more. */
-  private void answerPulls(JobRefusal others) {
-    for (Iterator<ParkedPull> it = pulls.iterator(); it.hasNext(); ) {
-      ParkedPull p = it.next();
-      if (p.version() <= applied && others == null) {
-        it.remove();
-        try {
-          p.answer().answer(pullAnswer(p.step(), p.version()));
-        } catch (JobRefusal e) {
-          p.answer().fail(e);
-        }
-      } else if (others != null) {
-        it.remove();
-        p.answer().fail(others);
-      }
-    }
-  }
-
-  private Pull pullAnswer(long step, long version) {
-    List<TensorChunk> chunks = versions.get(version);
-    if (chunks == null) {
-      throw JobRefusal.refused("server " + index + " no longer keeps version " + version + " of its range (it has applied "
-          + applied + " steps); the coordinator should not have handed out step " + (step + 1));
-    }
-    return new Pull(WeightsHeader.State.READY, step, 0, 0, chunks, false, version);
+    return reads.waitingPulls();
   }
 
   /**
@@ -434,62 +342,25 @@ public final class RangeFollower {
       throw JobRefusal.jobStopped("the job stopped: " + failure);
     }
     checkSeeded();
-    if (version > applied) {
-      states.add(new ParkedState(version, last, answer));
-      return;
-    }
-    answer.answer(stateAt(version, last));
+    reads.state(version, last, applied, answer);
   }
 
-  private State stateAt(long version, boolean last) {
-    State s = kept.get(version);
-    if (s == null && version == applied) {
-      s = stateNow();
-    }
-    if (s == null) {
-      throw JobRefusal.refused("server " + index + " kept no state after " + version + " steps (it has applied " + applied + ")");
-    }
-    kept.headMap(version, false).clear(); // the coordinator reads in order: what is older is not asked for again
-    if (last) {
-      finished = true;
-      notifyAll();
-    }
-    return s;
-  }
-
-  /** Answers the parked reads whose version exists (or fails them when the job failed here). */
-  private void answerWaiting() {
-    for (Iterator<ParkedState> it = states.iterator(); it.hasNext(); ) {
-      ParkedState p = it.next();
-      if (failure != null) {
-        it.remove();
-        p.answer().fail(JobRefusal.jobStopped("the job stopped: " + failure));
-      } else if (p.version() <= applied) {
-        it.remove();
-        try {
-          p.answer().answer(stateAt(p.version(), p.last()));
-        } catch (JobRefusal e) {
-          p.answer().fail(e);
-        }
-      }
-    }
+  /** The coordinator's final read was answered: this follower's job is over ({@link #awaitEnd}). */
+  private void finalReadAnswered() {
+    finished = true;
+    notifyAll();
   }
 
   /** The server stops: every waiting call fails as SHUTTING_DOWN. */
   public synchronized void failWaiting() {
-    for (ParkedState p : states) {
-      p.answer().fail(JobRefusal.shuttingDown("server " + index + " shutting down"));
-    }
-    states.clear();
-    answerPulls(JobRefusal.shuttingDown("server " + index + " shutting down"));
+    reads.failWaiting();
   }
 
   private void fail(String reason) {
     if (failure == null) {
       failure = reason;
     }
-    answerWaiting();
-    answerPulls(JobRefusal.jobStopped("the job stopped: " + failure));
+    reads.failAll(failure);
     notifyAll();
   }
 
@@ -518,6 +389,6 @@ public final class RangeFollower {
 
   /** The version chunks kept for pulls (for tests). */
   synchronized Map<Long, List<TensorChunk>> keptVersions() {
-    return new TreeMap<>(versions);
+    return reads.keptVersions();
   }
 }
