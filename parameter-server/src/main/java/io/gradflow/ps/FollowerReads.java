@@ -10,7 +10,6 @@ import io.gradflow.proto.WeightsHeader;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
-import java.util.Map;
 import java.util.TreeMap;
 
 /**
@@ -119,11 +118,6 @@ final class FollowerReads {
     }
     return new RangeFollower.State(applied, setup.update().optimizer().started(), versions.get(applied),
         RangeChunks.floats(range, velocity), earlier);
-  }
-
-  /** The version chunks kept for pulls (for tests). */
-  Map<Long, List<TensorChunk>> keptVersions() {
-    return new TreeMap<>(versions);
   }
 
   // ---- the workers' pulls

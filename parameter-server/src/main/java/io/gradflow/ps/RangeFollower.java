@@ -12,7 +12,6 @@ import java.util.ArrayDeque;
 import java.util.Arrays;
 import java.util.Deque;
 import java.util.List;
-import java.util.Map;
 
 /**
  * A follower of a job with sharded servers (server i > 0 of S): it owns one {@link ParameterRange}
@@ -182,7 +181,7 @@ public final class RangeFollower {
     return applied;
   }
 
-  /** SHA-256 of the whole network as this follower holds it (only its range is the job's). */
+  /** The whole network as this follower holds it (only its range is the job's). */
   synchronized Network network() {
     return net;
   }
@@ -385,10 +384,5 @@ public final class RangeFollower {
       wait();
     }
     return failure;
-  }
-
-  /** The version chunks kept for pulls (for tests). */
-  synchronized Map<Long, List<TensorChunk>> keptVersions() {
-    return reads.keptVersions();
   }
 }
