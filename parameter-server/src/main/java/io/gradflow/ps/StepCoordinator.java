@@ -1,6 +1,5 @@
 package io.gradflow.ps;
 
-import io.gradflow.common.checkpoint.Checkpoint;
 import io.gradflow.common.model.Network;
 import io.gradflow.common.train.EpochBookkeeping;
 import io.gradflow.common.train.TrainingListener;
@@ -19,7 +18,9 @@ import java.util.concurrent.TimeUnit;
  * job's state and its lock, answers the workers' calls, and opens and closes steps. Its helpers,
  * guarded by its lock, keep the rest: {@link Membership} (joins, readiness, liveness), {@link
  * MicroShardAssignment} (who computes what), {@link WaitingPulls} and {@link PushSession} (one
- * push being staged). A call the job refuses throws a {@link JobRefusal}.
+ * push being staged), {@link ClosedStepRecords} (what a closed step hands to the background
+ * thread) and {@link ShardedServers} (the followers, with sharded servers). A call the job refuses
+ * throws a {@link JobRefusal}.
  *
  * <p>Step {@code s} is open when the weights of version {@code s} exist. Every micro-shard
  * {@code 0..M-1} of the step must be pushed exactly once; the fixed-point sums are added in
@@ -48,6 +49,7 @@ public final class StepCoordinator {
   private final StepCheckpoints checkpoints;
   private final StepTimings timings;
   private final BackgroundWork background = new BackgroundWork(this::backgroundFailed);
+  private final ClosedStepRecords records;
 
   private final Membership membership;
   private final OpenSteps steps;
@@ -64,13 +66,7 @@ public final class StepCoordinator {
   private SharedMemoryPlane plane;
   /** The plane's exchange socket for the local workers' pulls and pushes, or null. */
   private ExchangeSocket exchangeSocket;
-  /** Servers of the job (sharded servers: this one, the coordinator, owns range 0); 1: all of it. */
-  private int servers = 1;
-  /** The followers' ranges (sharded servers), or null. */
-  private FollowerStates followers;
-  private List<io.gradflow.common.wire.ParameterRange> ranges = List.of();
-  /** Sharded servers: this coordinator's generation, random and non-zero (see {@link #seedFollowers}); 0 with one server. */
-  private long generation;
+  private final ShardedServers servers = new ShardedServers();
   /** Why the job must roll back to its newest checkpoint (a follower lost its state), or null. */
   private String rollBack;
   /** Threads in {@link #awaitAllLeft}: {@link #changed} wakes them whenever they are there. */
@@ -94,6 +90,7 @@ public final class StepCoordinator {
     this.steps = new OpenSteps(setup.plan(), policy.backupWorkers(), staleness, net, step);
     this.snapshots = new WeightSnapshots(new io.gradflow.common.train.WeightVersions(net, staleness, step,
         job.resumeFrom() == null ? List.of() : job.resumeFrom().earlierWeights()));
+    this.records = new ClosedStepRecords(this, net, epochs, checkpoints, snapshots, servers, background);
   }
 
   /**
@@ -102,7 +99,7 @@ public final class StepCoordinator {
    * the socket. Call before the first join.
    */
   public synchronized void useSharedMemory(java.nio.file.Path root) {
-    if (servers > 1) {
+    if (servers.sharded()) {
       return; // the weights and pushes of several servers would need a file per range
     }
     plane = SharedMemoryPlane.create(root, tensors.lengths(), job.config().staleness(), listener::onEvent);
@@ -119,14 +116,8 @@ public final class StepCoordinator {
    * #useSharedMemory} (a sharded job has no shared-memory data plane).
    */
   public synchronized void shard(java.util.List<io.gradflow.common.wire.ParameterRange> ranges, FollowerStates followers) {
-    if (ranges.size() <= 1) {
+    if (!servers.shard(ranges, followers)) {
       return;
-    }
-    this.servers = ranges.size();
-    this.followers = followers;
-    this.ranges = List.copyOf(ranges);
-    while (generation == 0) {
-      generation = new java.security.SecureRandom().nextLong();
     }
     this.tensors = PushSession.Tensors.of(net, ranges.get(0));
     snapshots.sendOnly(ranges.get(0));
@@ -140,29 +131,19 @@ public final class StepCoordinator {
    * join. Nothing with one server.
    */
   public void seedFollowers() {
-    io.gradflow.proto.SeedHeader header;
-    Network weights;
-    float[][] velocity;
-    List<Network> earlier;
+    ShardedServers.Seed seed;
     synchronized (this) {
-      if (followers == null) {
+      if (!servers.hasFollowers()) {
         return;
       }
-      header = io.gradflow.proto.SeedHeader.newBuilder().setGeneration(generation).setStep(step)
-          .setOptimizerStarted(setup.update().optimizer().started()).setFingerprint(identity.fingerprint()).build();
-      weights = net.copy();
-      velocity = new float[net.tensorCount()][];
-      for (int t = 0; t < velocity.length; t++) {
-        velocity[t] = setup.update().optimizer().velocity(t).clone();
-      }
-      earlier = snapshots.versions().earlier();
+      seed = servers.seedOf(step, setup.update().optimizer(), identity.fingerprint(), net, snapshots.versions().earlier());
     }
-    followers.seed(header, ranges, weights, velocity, earlier);
+    servers.seed(seed);
   }
 
   /** Sharded servers: the generation this coordinator seeds its followers with (0 with one server). */
   public synchronized long generation() {
-    return generation;
+    return servers.generation();
   }
 
   /**
@@ -243,9 +224,7 @@ public final class StepCoordinator {
     listener.onEvent("joined: " + m + ", " + membership.liveCount() + (started ? " live" : "/" + job.workers())
         + (started ? "; it computes from step " + (step + 2) + " on" : ""));
     JoinResponse admitted = identity.admitted(m, step);
-    if (servers > 1) {
-      admitted = admitted.toBuilder().setServers(servers).setServerGeneration(generation).build();
-    }
+    admitted = servers.tellWorker(admitted);
     if (m.sharedPush == null) {
       return admitted;
     }
@@ -367,7 +346,7 @@ public final class StepCoordinator {
    * closes, and so do the complete steps after it. A duplicate is acknowledged and dropped.
    */
   public synchronized PushResponse commitPush(PushSession push) {
-    PushSession.Commit done = push.commit(steps, timings, !ending && failure == null && ranges.isEmpty());
+    PushSession.Commit done = push.commit(steps, timings, !ending && failure == null && !servers.sharded());
     if (done == PushSession.Commit.DUPLICATE) {
       duplicatePushes++;
     }
@@ -513,31 +492,11 @@ public final class StepCoordinator {
     steps.closeFirst();
     step++;
     snapshots.advance();
-    Network weights = null;
-    if (epochs.endsEpoch(step - 1)) {
-      weights = net.copy();
-      EpochBookkeeping.ClosedEpoch closed = epochs.close(step - 1);
-      Network evaluated = weights;
-      long version = step;
-      background.submit(() -> {
-        fillFollowerRanges(version, evaluated, null, null);
-        epochs.report(closed, evaluated);
-      });
-    }
-    checkpointIfDue(weights);
+    records.stepClosed(step);
     if (step >= setup.totalSteps()) {
       ending = true;
       snapshots.clear();
-      if (followers != null) {
-        Network last = net.copy();
-        long version = step;
-        background.submit(() -> {
-          followers.fill(version, last, null, null, true);
-          lastWeights(last);
-        });
-      }
-      background.submit(this::finishAfterBackgroundWork);
-      background.shutdown();
+      records.lastStepClosed(step);
     } else {
       openSteps();
     }
@@ -548,53 +507,27 @@ public final class StepCoordinator {
   /** Applies the reduced gradient of {@code open} (step {@code step}) once and tells the bookkeeping; returns the step's mean loss. */
   private double applyUpdate(OpenSteps.Step open, long[][] lastPush) {
     boolean readsGradient = epochs.readsGradient(step);
-    float lr = ranges.isEmpty() ? setup.update().apply(net, open.sum(), lastPush, step, readsGradient)
-        : setup.update().apply(net, open.sum(), step, ranges.get(0)); // sharded: range 0 only, the followers update theirs
+    float lr = !servers.sharded() ? setup.update().apply(net, open.sum(), lastPush, step, readsGradient)
+        : setup.update().apply(net, open.sum(), step, servers.own()); // sharded: range 0 only, the followers update theirs
     double loss = EpochBookkeeping.meanLoss(open.assignment().shardLosses(), job.config().batch());
     epochs.stepApplied(step, loss, lr, readsGradient ? setup.update().gradient() : null);
     return loss;
   }
 
-  /**
-   * Hands a checkpoint of the state after {@code step} applied steps to the background thread when
-   * one is due; {@code weights} is a copy of the weights taken already, or null.
-   */
-  private void checkpointIfDue(Network weights) {
-    if (!checkpoints.dueAfter(step)) {
-      return;
-    }
-    List<Network> earlier = snapshots.versions().earlier(); // copies: the followers' ranges go into them
-    Checkpoint state = checkpoints.snapshot(step, weights != null ? weights : net.copy(), earlier, epochs);
-    background.submit(() -> {
-      fillFollowerRanges(state.step(), state.network(), state.velocity(), state.earlierWeights());
-      checkpointWritten(state.step(), checkpoints.write(state));
-    });
-  }
-
-  /**
-   * Sharded servers: writes the followers' ranges of the state after {@code version} applied steps
-   * into these copies (on the background thread, without the lock); nothing otherwise.
-   */
-  private void fillFollowerRanges(long version, Network weights, float[][] velocity, List<Network> earlier) {
-    if (followers != null) {
-      followers.fill(version, weights, velocity, earlier, false);
-    }
-  }
-
   /** Sharded servers: the final weights, with every range, become the network the job ends with. */
-  private synchronized void lastWeights(Network last) {
+  synchronized void lastWeights(Network last) {
     net.copyFrom(last);
   }
 
   /** A checkpoint write ended (on the background thread); {@code failed} is null or why it failed: the job fails. */
-  private synchronized void checkpointWritten(long atStep, String failed) {
+  synchronized void checkpointWritten(long atStep, String failed) {
     if (failed != null) {
       fail(failed);
     }
   }
 
   /** The last background task: every evaluation and checkpoint is done, the job finishes. */
-  private synchronized void finishAfterBackgroundWork() {
+  synchronized void finishAfterBackgroundWork() {
     if (failure == null) {
       finish();
     }
