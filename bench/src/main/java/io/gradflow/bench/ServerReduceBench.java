@@ -29,7 +29,7 @@ import org.openjdk.jmh.annotations.Warmup;
 /**
  * The server's work per step for a 784-256-128-10 model and 8 micro-shards: decode the workers'
  * pushes with {@link PushCodec}'s decoder into per-worker staging (what {@code
- * StepCoordinator.PushSession} runs per chunk), add each staged push to the step's exact sum with
+ * PushSession} runs per chunk), add each staged push to the step's exact sum with
  * {@link ExactGradientSum#addFixed} (its commit), convert the sum and apply SGD with momentum.
  * {@code FLOAT32} pushes carry one micro-shard each (so one push per micro-shard), {@code
  * PACKED64} and {@code BF16} the sum of a worker's micro-shards. Fixed-point bytes reduced per

@@ -32,8 +32,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * ({@code SgdLoopTest}). {@code lastPushAddedFirst} and {@code lastPushInThePass} compare the
  * two ways of bringing a step's last push into the update (same bits); {@code
  * lastPushInThePassSpent} is the latter without the sum's clear and the gradient's store. {@code weightsSnapshot}
- * is the rest of the server's step close: the new weights encoded once as the chunks every pull
- * gets ({@code StepCoordinator.weightsSnapshot}), for its share next to the update. The sum is refilled from a saved copy before each update (an
+ * is the new weights encoded once as the chunks every socket pull of a version gets ({@code
+ * WeightSnapshots.chunksOf}), for its share next to the update. The sum is refilled from a saved copy before each update (an
  * {@code arraycopy}, the same in both).
  *
  * <pre>

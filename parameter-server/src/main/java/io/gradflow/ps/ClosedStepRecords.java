@@ -82,7 +82,7 @@ final class ClosedStepRecords {
     Checkpoint state = checkpoints.snapshot(step, weights != null ? weights : net.copy(), earlier, epochs);
     background.submit(() -> {
       servers.fill(state.step(), state.network(), state.velocity(), state.earlierWeights(), false);
-      coordinator.checkpointWritten(state.step(), checkpoints.write(state));
+      coordinator.checkpointWritten(checkpoints.write(state));
     });
   }
 }

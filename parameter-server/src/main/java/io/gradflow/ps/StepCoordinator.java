@@ -520,7 +520,7 @@ public final class StepCoordinator {
   }
 
   /** A checkpoint write ended (on the background thread); {@code failed} is null or why it failed: the job fails. */
-  synchronized void checkpointWritten(long atStep, String failed) {
+  synchronized void checkpointWritten(String failed) {
     if (failed != null) {
       fail(failed);
     }
