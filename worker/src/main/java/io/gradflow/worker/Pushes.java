@@ -50,7 +50,12 @@ final class Pushes {
    * took this thread ({@code sendNanos}: writing or encoding, and sending).
    */
   record InFlight(long step, PushHeader.Builder header, List<TensorChunk> chunks,
-      List<List<TensorChunk>> rangeChunks, CompletableFuture<PushResponse> sent, WeightsPull next, long sendNanos) {}
+      List<List<TensorChunk>> rangeChunks, CompletableFuture<PushResponse> sent, WeightsPull next, long sendNanos) {
+    /** This push with {@code pull} as the pull asked for after it. */
+    InFlight withNext(WeightsPull pull) {
+      return new InFlight(step, header, chunks, rangeChunks, sent, pull, sendNanos);
+    }
+  }
 
   /**
    * On the push thread (or the worker's): writes {@code push}'s sums into the push file, sends its
@@ -62,14 +67,16 @@ final class Pushes {
     link.shared().push().write(push.sum()); // the server acknowledged the previous push: it no longer reads the file
     CompletableFuture<PushResponse> sent;
     WeightsPull next = null;
-    stream.hold();
-    try {
+    if (nextPull == null) {
       sent = stream.push(push.header().build());
-      if (nextPull != null) {
+    } else {
+      stream.hold();
+      try {
+        sent = stream.push(push.header().build());
         next = link.askPull(nextPull, net, stream);
+      } finally {
+        stream.release();
       }
-    } finally {
-      stream.release();
     }
     push.sum().clear();
     return new InFlight(push.step(), push.header(), List.of(), null, sent, next, System.nanoTime() - start);
@@ -83,19 +90,22 @@ final class Pushes {
    * Non-finite gradients never get here: the fixed-point sum refused them during the compute.
    * Returns the push in flight with the pull of the next step's weights: {@code asked} when it was
    * asked for before this step computed, else asked for now (before the push with staleness, after
-   * it without); {@link #acknowledged} waits for the acknowledgement.
+   * it without); {@link #acknowledged} waits for the acknowledgement. On the shared-memory plane a
+   * pull with staleness is always asked before the step computes ({@code asked}), and one asked now
+   * follows the push in its write ({@link #writeAndSend}).
    */
   InFlight push(Computed push, Gradients single, Network net, boolean pullFirst, WeightsPull asked) {
     PushHeader.Builder header = push.header();
     PushHeader.Encoding encoding = header.getEncoding();
-    boolean viaMemory = encoding == PushHeader.Encoding.SHARED_FIXED64;
+    if (encoding == PushHeader.Encoding.SHARED_FIXED64) {
+      PullRequest after = asked == null ? link.pullRequest(push.step() + 1, push.first(), push.end()) : null;
+      InFlight sent = writeAndSend(push, link.exchange(), after, net);
+      return asked == null ? sent : sent.withNext(asked);
+    }
     long start = System.nanoTime();
     List<TensorChunk> chunks;
     List<List<TensorChunk>> rangeChunks = null;
-    if (viaMemory) {
-      link.shared().push().write(push.sum()); // the server acknowledged the previous push: it no longer reads the file
-      chunks = List.of();
-    } else if (link.ranges() != null) {
+    if (link.ranges() != null) {
       rangeChunks = link.ranges().chunks(encoding, push.sum(), single);
       chunks = rangeChunks.get(0);
     } else {
@@ -106,24 +116,11 @@ final class Pushes {
     // handled in order), and this step's reduce and update overlap the next step's compute.
     WeightsPull early = asked != null ? asked : pullFirst ? link.askPull(push.step() + 1, push.first(), push.end(), net) : null;
     // Otherwise ask for the next weights right after the push: the server answers the moment the
-    // step closes, while the push's acknowledgement travels back, instead of one round trip after
-    // it. On the exchange socket both requests leave in one write.
-    ExchangeStream together = viaMemory && early == null ? link.exchange() : null;
-    if (together != null) {
-      together.hold();
-    }
-    CompletableFuture<PushResponse> sent;
-    WeightsPull next;
-    try {
-      sent = send(header.build(), chunks, rangeChunks);
-      next = early != null ? early : link.askPull(push.step() + 1, push.first(), push.end(), net);
-    } finally {
-      if (together != null) {
-        together.release();
-      }
-    }
+    // step closes, while the push's acknowledgement travels back, instead of one round trip after it.
+    CompletableFuture<PushResponse> sent = send(header.build(), chunks, rangeChunks);
+    WeightsPull next = early != null ? early : link.askPull(push.step() + 1, push.first(), push.end(), net);
     long sendNanos = System.nanoTime() - start;
-    // The push is in the push file or its chunks now: clear the sums for the next step while the
+    // The push is in its chunks now: clear the sums for the next step while the
     // server reduces, instead of before the next compute.
     push.sum().clear();
     return new InFlight(push.step(), header, chunks, rangeChunks, sent, next, sendNanos);
