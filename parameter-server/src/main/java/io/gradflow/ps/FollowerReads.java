@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.TreeMap;
+import java.util.function.Supplier;
 
 /**
  * What a {@link RangeFollower} keeps of its range for those who read it, and the reads that wait
@@ -77,10 +78,7 @@ final class FollowerReads {
       versions.put(applied - earlier.size() + i, RangeChunks.floats(range, WeightSnapshots.tensorsOf(earlier.get(i))));
     }
     versions.put(applied, RangeChunks.floats(range, WeightSnapshots.tensorsOf(net)));
-    for (ParkedState p : states) {
-      p.answer().fail(JobRefusal.notReady("server " + index + " was seeded again by a restarted coordinator"));
-    }
-    states.clear();
+    failStates(() -> JobRefusal.notReady("server " + index + " was seeded again by a restarted coordinator"));
     failPulls(JobRefusal.rejoin("server " + index + " was seeded again by a restarted coordinator: join the coordinator again"));
   }
 
@@ -226,20 +224,22 @@ final class FollowerReads {
 
   /** The job failed here ({@code failure}): every parked read and waiting pull fails as stopped. */
   void failAll(String failure) {
-    for (Iterator<ParkedState> it = states.iterator(); it.hasNext(); ) {
-      ParkedState p = it.next();
-      it.remove();
-      p.answer().fail(JobRefusal.jobStopped("the job stopped: " + failure));
-    }
+    failStates(() -> JobRefusal.jobStopped("the job stopped: " + failure));
     failPulls(JobRefusal.jobStopped("the job stopped: " + failure));
   }
 
   /** The server stops: every parked read and waiting pull fails as SHUTTING_DOWN. */
   void failWaiting() {
-    for (ParkedState p : states) {
-      p.answer().fail(JobRefusal.shuttingDown("server " + index + " shutting down"));
-    }
-    states.clear();
+    failStates(() -> JobRefusal.shuttingDown("server " + index + " shutting down"));
     failPulls(JobRefusal.shuttingDown("server " + index + " shutting down"));
+  }
+
+  /** Fails every parked read, each with a refusal of its own from {@code why}. */
+  private void failStates(Supplier<JobRefusal> why) {
+    for (Iterator<ParkedState> it = states.iterator(); it.hasNext(); ) {
+      ParkedState p = it.next();
+      it.remove();
+      p.answer().fail(why.get());
+    }
   }
 }

@@ -17,10 +17,9 @@ import java.util.List;
  * only what that set.
  */
 final class ShardedServers {
-  /** Servers of the job (sharded servers: this one, the coordinator, owns range 0); 1: all of it. */
-  private int count = 1;
   /** The followers' ranges (sharded servers), or null. */
   private FollowerStates followers;
+  /** Every server's range, this coordinator's first; empty with one server. */
   private List<ParameterRange> ranges = List.of();
   /** Sharded servers: this coordinator's generation, random and non-zero (see {@link #seed}); 0 with one server. */
   private long generation;
@@ -36,7 +35,6 @@ final class ShardedServers {
     if (ranges.size() <= 1) {
       return false;
     }
-    this.count = ranges.size();
     this.followers = followers;
     this.ranges = List.copyOf(ranges);
     while (generation == 0) {
@@ -67,8 +65,8 @@ final class ShardedServers {
 
   /** A worker's admission, telling it, with sharded servers, how many servers there are and the generation. */
   JoinResponse tellWorker(JoinResponse admitted) {
-    if (count > 1) {
-      return admitted.toBuilder().setServers(count).setServerGeneration(generation).build();
+    if (sharded()) {
+      return admitted.toBuilder().setServers(ranges.size()).setServerGeneration(generation).build();
     }
     return admitted;
   }
