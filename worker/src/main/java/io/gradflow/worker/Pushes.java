@@ -78,7 +78,7 @@ final class Pushes {
         stream.release();
       }
     }
-    push.sum().clear();
+    push.sum().spend(); // counts as zero: the next compute stores into it without a clearing pass
     return new InFlight(push.step(), push.header(), List.of(), null, sent, next, System.nanoTime() - start);
   }
 
@@ -86,7 +86,8 @@ final class Pushes {
    * Pushes {@code push} on this thread in the encoding its header names ({@link PushCodec} chose
    * it): one micro-shard as its float32 gradient ({@code single}), several as their packed
    * fixed-point sum, or, in a job with push precision bf16, the sum rounded once to bfloat16; on
-   * the shared-memory plane the sums go into the push file. Clears the sums after.
+   * the shared-memory plane the sums go into the push file. Spends the sums after: they count as
+   * zero, and the next compute stores into them.
    * Non-finite gradients never get here: the fixed-point sum refused them during the compute.
    * Returns the push in flight with the pull of the next step's weights: {@code asked} when it was
    * asked for before this step computed, else asked for now (before the push with staleness, after
@@ -120,9 +121,9 @@ final class Pushes {
     CompletableFuture<PushResponse> sent = send(header.build(), chunks, rangeChunks);
     WeightsPull next = early != null ? early : link.askPull(push.step() + 1, push.first(), push.end(), net);
     long sendNanos = System.nanoTime() - start;
-    // The push is in its chunks now: clear the sums for the next step while the
-    // server reduces, instead of before the next compute.
-    push.sum().clear();
+    // The push is in its chunks now: the sums count as zero for the next step, whose compute
+    // stores into them without a clearing pass.
+    push.sum().spend();
     return new InFlight(push.step(), header, chunks, rangeChunks, sent, next, sendNanos);
   }
 

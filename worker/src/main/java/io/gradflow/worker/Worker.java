@@ -187,7 +187,7 @@ public final class Worker {
     long last = 0;
     for (int i = 0; i < passes; i++) {
       long passStart = System.nanoTime();
-      scratch.clear();
+      scratch.spend();
       try {
         shards.compute(initial, 0, 0, config.microShards(), scratch, loss);
       } catch (ExactGradientSum.NonFiniteGradientException e) {

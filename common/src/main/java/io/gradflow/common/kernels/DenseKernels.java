@@ -67,13 +67,16 @@ public interface DenseKernels {
    * {@code dW_s = dZ_s^T X_s} and {@code db_s = colsum(dZ_s)} are computed exactly as {@link
    * #weightGradient} and {@link #biasGradient} compute them for those rows alone, then
    * {@code dwSum[j*in+k] += round(dW_s[j][k] * 2^40)} and {@code dbSum[j] += round(db_s[j] *
-   * 2^40)}, ties to even (see {@code FixedPoint}).
+   * 2^40)}, ties to even (see {@code FixedPoint}). With {@code overwrite} the sums' old content is
+   * ignored, as if they held zeros ({@code dwSum[j*in+k] = sum_s round(...)}): a caller whose sums
+   * count as zero ({@code ExactGradientSum#isSpent}) saves a pass that would clear them first.
    *
    * @return false when an element of some segment is NaN, infinite or not below {@code 2^11} in
    *     magnitude; the sums then hold a partial result and must be discarded
    */
   default boolean addSegmentGradientsFixed(
-      float[] dz, float[] x, int[] starts, int segments, int in, int out, long[] dwSum, long[] dbSum) {
+      float[] dz, float[] x, int[] starts, int segments, int in, int out, long[] dwSum, long[] dbSum,
+      boolean overwrite) {
     throw new UnsupportedOperationException(id() + " has no fixed-point segment gradients");
   }
 }

@@ -298,11 +298,13 @@ public final class VectorKernels implements DenseKernels {
    * are still in L1, two segments' tiles at a time (the sums loaded and stored once per pair).
    * Rounding a whole {@code dW} per segment in a separate pass, as {@code Gradients.addTo} does,
    * streams the 8-byte sums through memory once per segment and cost about a third of a training
-   * step.
+   * step. With {@code overwrite} the first pair's rounded values are stored without loading the
+   * sums, so sums that count as zero need no clearing pass before.
    */
   @Override
   public boolean addSegmentGradientsFixed(
-      float[] dz, float[] x, int[] starts, int segments, int in, int out, long[] dwSum, long[] dbSum) {
+      float[] dz, float[] x, int[] starts, int segments, int in, int out, long[] dwSum, long[] dbSum,
+      boolean overwrite) {
     if (segments <= 0 || starts.length <= segments || starts[0] < 0) {
       throw new IllegalArgumentException(
           "addSegmentGradientsFixed: expected 1.." + (starts.length - 1) + " segments from row 0 on, got "
@@ -341,7 +343,7 @@ public final class VectorKernels implements DenseKernels {
             segmentTile(dzt, ldz, x, starts, first, s + 1, j0, m, k0, n, in, fixTile2);
             second = fixTile2;
           }
-          finite &= addRounded(fixTile, second, LDT, m, n, dwSum, j0 * in + k0, in);
+          finite &= addRounded(fixTile, second, LDT, m, n, dwSum, j0 * in + k0, in, overwrite && s == 0);
         }
       }
     }
@@ -355,7 +357,7 @@ public final class VectorKernels implements DenseKernels {
         columnSums(dz, starts[s + 1] * out, starts[s + 2] - starts[s + 1], out, db2);
         second = db2;
       }
-      finite &= addRounded(db, second, out, 1, out, dbSum, 0, out);
+      finite &= addRounded(db, second, out, 1, out, dbSum, 0, out, overwrite && s == 0);
     }
     return finite;
   }
@@ -386,9 +388,11 @@ public final class VectorKernels implements DenseKernels {
    * vector widens into two double vectors of the same width. (Only {@link #SPECIES} is used for
    * floats: a second float species in the same JVM pollutes the type profiles of the shared Vector
    * API code, and C2 then fails to intrinsify the micro-kernels' stores.) Returns whether every
-   * element of both tiles was below {@code 2^11} in magnitude (NaN is not).
+   * element of both tiles was below {@code 2^11} in magnitude (NaN is not). With {@code store} the
+   * sums are not loaded: {@code sum[...] = round(t) + round(u)}.
    */
-  private static boolean addRounded(float[] t, float[] u, int ldt, int m, int n, long[] sum, int off, int lds) {
+  private static boolean addRounded(
+      float[] t, float[] u, int ldt, int m, int n, long[] sum, int off, int lds, boolean store) {
     DoubleVector scale = DoubleVector.broadcast(DOUBLES, FixedPoint.SCALE);
     DoubleVector rounding = DoubleVector.broadcast(DOUBLES, ROUNDING);
     LongVector twiceRoundingBits = LongVector.broadcast(LONGS, 2 * Double.doubleToRawLongBits(ROUNDING));
@@ -405,14 +409,20 @@ public final class VectorKernels implements DenseKernels {
             .and(w.abs().compare(VectorOperators.LT, FIXED_LIMIT)).allTrue();
         LongVector q0 = roundedBits(v, 0, scale, rounding).add(roundedBits(w, 0, scale, rounding)).sub(twiceRoundingBits);
         LongVector q1 = roundedBits(v, 1, scale, rounding).add(roundedBits(w, 1, scale, rounding)).sub(twiceRoundingBits);
-        LongVector.fromArray(LONGS, sum, si + c).add(q0).intoArray(sum, si + c);
-        LongVector.fromArray(LONGS, sum, si + c + h).add(q1).intoArray(sum, si + c + h);
+        if (store) {
+          q0.intoArray(sum, si + c);
+          q1.intoArray(sum, si + c + h);
+        } else {
+          LongVector.fromArray(LONGS, sum, si + c).add(q0).intoArray(sum, si + c);
+          LongVector.fromArray(LONGS, sum, si + c + h).add(q1).intoArray(sum, si + c + h);
+        }
       }
       for (int c = nv; c < n; c++) {
         float a = t[ti + c];
         float b = u[ti + c];
         below &= Math.abs(a) < FIXED_LIMIT && Math.abs(b) < FIXED_LIMIT;
-        sum[si + c] += FixedPoint.roundToFixed(a) + FixedPoint.roundToFixed(b);
+        long q = FixedPoint.roundToFixed(a) + FixedPoint.roundToFixed(b);
+        sum[si + c] = store ? q : sum[si + c] + q;
       }
     }
     return below;

@@ -168,9 +168,15 @@ public final class Backprop {
       if (grads != null) {
         kernels.weightGradient(dzl, acts[l], grads.weights(l), rows, in, out);
         kernels.biasGradient(dzl, grads.biases(l), rows, out);
-      } else if (!kernels.addSegmentGradientsFixed(
-          dzl, acts[l], starts, segments, in, out, sum.tensor(2 * l), sum.tensor(2 * l + 1))) {
-        return false;
+      } else {
+        // A spent sum counts as zero: the kernel stores its first values instead of clearing the
+        // arrays in a pass of their own and adding to the zeros.
+        boolean overwrite = sum.isSpent(2 * l) && sum.isSpent(2 * l + 1);
+        long[] dw = overwrite ? sum.claim(2 * l) : sum.tensor(2 * l);
+        long[] db = overwrite ? sum.claim(2 * l + 1) : sum.tensor(2 * l + 1);
+        if (!kernels.addSegmentGradientsFixed(dzl, acts[l], starts, segments, in, out, dw, db, overwrite)) {
+          return false;
+        }
       }
       if (l > 0) {
         float[] dPrev = deltas[l - 1];

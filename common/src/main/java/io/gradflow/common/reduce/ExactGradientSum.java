@@ -50,6 +50,20 @@ public final class ExactGradientSum {
     return sums[t];
   }
 
+  /** Whether tensor {@code t} counts as zero without its array having been cleared ({@link #spend}). */
+  public boolean isSpent(int t) {
+    return spent[t];
+  }
+
+  /**
+   * Tensor {@code t}'s array for a caller that writes every element before anything reads it
+   * (the kernels' {@code overwrite}): a spent tensor is handed out without the pass that clears it.
+   */
+  public long[] claim(int t) {
+    spent[t] = false;
+    return sums[t];
+  }
+
   /**
    * Puts {@code values} in place of tensor {@code t}'s accumulator and returns the array it
    * replaces, whose content is undefined (the caller overwrites it): a sum known to be zero, or

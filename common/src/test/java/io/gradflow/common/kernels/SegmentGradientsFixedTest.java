@@ -14,7 +14,8 @@ import org.junit.jupiter.api.Test;
  * VectorKernels#weightGradient} and {@link VectorKernels#biasGradient} on that segment's rows
  * alone, each element rounded by {@link ExactGradientSum#toFixed} and added. Bit for bit, on shapes
  * that exercise every tile edge (rows of dW mod 6, columns mod 16 and past the 256-column tile),
- * unequal segments, a segment longer than a cache block, and sums that already hold values.
+ * unequal segments, a segment longer than a cache block, and sums that already hold values: added
+ * to, or ignored with {@code overwrite}.
  */
 class SegmentGradientsFixedTest {
   private final VectorKernels fused = new VectorKernels();
@@ -29,7 +30,8 @@ class SegmentGradientsFixedTest {
         {2, 4, 6, 8, 10, 19}};
     for (int[] shape : shapes) {
       for (int[] cut : cuts) {
-        check(rnd, shape[0], shape[1], cut);
+        check(rnd, shape[0], shape[1], cut, false);
+        check(rnd, shape[0], shape[1], cut, true);
       }
     }
   }
@@ -44,19 +46,19 @@ class SegmentGradientsFixedTest {
     java.util.Arrays.fill(x, 1f);
     java.util.Arrays.fill(dz, 1e-3f);
     int[] starts = {0, 4, 8};
-    assertTrue(fused.addSegmentGradientsFixed(dz, x, starts, 2, in, out, new long[in * out], new long[out]));
+    assertTrue(fused.addSegmentGradientsFixed(dz, x, starts, 2, in, out, new long[in * out], new long[out], false));
     dz[5 * out + 3] = Float.NaN;
-    assertFalse(fused.addSegmentGradientsFixed(dz, x, starts, 2, in, out, new long[in * out], new long[out]));
+    assertFalse(fused.addSegmentGradientsFixed(dz, x, starts, 2, in, out, new long[in * out], new long[out], false));
     dz[5 * out + 3] = 0f;
     dz[1 * out + 3] = Float.NaN; // in the first segment of the pair
-    assertFalse(fused.addSegmentGradientsFixed(dz, x, starts, 2, in, out, new long[in * out], new long[out]));
+    assertFalse(fused.addSegmentGradientsFixed(dz, x, starts, 2, in, out, new long[in * out], new long[out], false));
     dz[1 * out + 3] = 0f;
     dz[5 * out + 3] = Float.POSITIVE_INFINITY; // row 5: the third segment of three, unpaired
-    assertFalse(fused.addSegmentGradientsFixed(dz, x, new int[] {0, 2, 4, 8}, 3, in, out, new long[in * out], new long[out]));
+    assertFalse(fused.addSegmentGradientsFixed(dz, x, new int[] {0, 2, 4, 8}, 3, in, out, new long[in * out], new long[out], false));
     dz[5 * out + 3] = 0f;
-    assertTrue(fused.addSegmentGradientsFixed(dz, x, new int[] {0, 2, 4, 8}, 3, in, out, new long[in * out], new long[out]));
+    assertTrue(fused.addSegmentGradientsFixed(dz, x, new int[] {0, 2, 4, 8}, 3, in, out, new long[in * out], new long[out], false));
     x[2 * in + 19] = 3e6f; // dW[j][19] = 1e-3 * 3e6 = 3000 > 2^11
-    assertFalse(fused.addSegmentGradientsFixed(dz, x, starts, 2, in, out, new long[in * out], new long[out]));
+    assertFalse(fused.addSegmentGradientsFixed(dz, x, starts, 2, in, out, new long[in * out], new long[out], false));
   }
 
   @Test
@@ -64,14 +66,15 @@ class SegmentGradientsFixedTest {
     float[] a = new float[64];
     long[] s = new long[64];
     assertThrows(IllegalArgumentException.class,
-        () -> fused.addSegmentGradientsFixed(a, a, new int[] {0, 2, 2}, 2, 4, 4, s, s));
+        () -> fused.addSegmentGradientsFixed(a, a, new int[] {0, 2, 2}, 2, 4, 4, s, s, false));
     assertThrows(IllegalArgumentException.class,
-        () -> fused.addSegmentGradientsFixed(a, a, new int[] {0}, 0, 4, 4, s, s));
+        () -> fused.addSegmentGradientsFixed(a, a, new int[] {0}, 0, 4, 4, s, s, false));
     assertThrows(IllegalArgumentException.class,
-        () -> fused.addSegmentGradientsFixed(a, a, new int[] {0, 4}, 1, 4, 4, new long[3], s));
+        () -> fused.addSegmentGradientsFixed(a, a, new int[] {0, 4}, 1, 4, 4, new long[3], s, false));
   }
 
-  private void check(Random rnd, int in, int out, int[] starts) {
+  /** With {@code overwrite} the sums hold other values before, and the result must not see them. */
+  private void check(Random rnd, int in, int out, int[] starts, boolean overwrite) {
     int segments = starts.length - 1;
     int rows = starts[segments];
     float[] x = random(rnd, rows * in, 1f);
@@ -81,8 +84,11 @@ class SegmentGradientsFixedTest {
     for (int i = 0; i < dwSum.length; i++) {
       dwSum[i] = rnd.nextLong() >> 20;
     }
-    long[] dwExpected = dwSum.clone();
-    long[] dbExpected = dbSum.clone();
+    for (int j = 0; j < out; j++) {
+      dbSum[j] = rnd.nextLong() >> 20;
+    }
+    long[] dwExpected = overwrite ? new long[dwSum.length] : dwSum.clone();
+    long[] dbExpected = overwrite ? new long[out] : dbSum.clone();
     for (int s = 0; s < segments; s++) {
       int r0 = starts[s];
       int n = starts[s + 1] - r0;
@@ -99,8 +105,8 @@ class SegmentGradientsFixedTest {
         dbExpected[j] += ExactGradientSum.toFixed(1, j, db[j]);
       }
     }
-    assertTrue(fused.addSegmentGradientsFixed(dz, x, starts, segments, in, out, dwSum, dbSum));
-    String what = in + "x" + out + " segments " + java.util.Arrays.toString(starts);
+    assertTrue(fused.addSegmentGradientsFixed(dz, x, starts, segments, in, out, dwSum, dbSum, overwrite));
+    String what = in + "x" + out + " segments " + java.util.Arrays.toString(starts) + (overwrite ? ", overwrite" : "");
     assertArrayEquals(dwExpected, dwSum, "dW " + what);
     assertArrayEquals(dbExpected, dbSum, "db " + what);
   }

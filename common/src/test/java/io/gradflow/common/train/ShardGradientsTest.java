@@ -77,6 +77,10 @@ class ShardGradientsTest {
           shards.compute(net, step, 0, 2, split, loss);
           shards.compute(net, step, 2, microShards, split, loss);
           assertSame(expected, split, sizes + " split, threads " + threads);
+          // a spent sum still holds the old values but counts as zero: the kernels store over them
+          split.spend();
+          shards.compute(net, step, 0, microShards, split, loss);
+          assertSame(expected, split, sizes + " into a spent sum, threads " + threads);
         }
       }
     }
