@@ -33,7 +33,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * Gradients#addTo}. {@code batched} is what the trainer and the workers run: {@link
  * ShardGradients}, one pass over all 128 rows with each micro-shard's gradient rounded inside the
  * kernel; {@code batchedHalf} the same for the first four micro-shards (a worker of a 2-worker
- * job). Both give the same bits ({@code ShardGradientsTest}).
+ * job). Both give the same bits ({@code ShardGradientsTest}). {@code batchedIntoCleared} is
+ * {@code batched} with the sum cleared first instead of spent (the kernels add instead of store).
  *
  * <pre>
  * java --add-modules jdk.incubator.vector -jar bench/target/benchmarks.jar StepComputeBench
@@ -102,6 +103,17 @@ public class StepComputeBench {
 
   @Benchmark
   public long batched() {
+    sum.spend(); // as the trainer's update and the worker's push leave it: the kernels store into it
+    shards.compute(net, step, 0, plan.microShards(), sum, loss);
+    return sum.tensor(0)[(int) (step++ % 100)];
+  }
+
+  /**
+   * The baseline of {@code batched}: the sum cleared in a pass of its own, and the kernels add to
+   * the zeros (as the trainer and the workers did before the kernels stored into spent sums).
+   */
+  @Benchmark
+  public long batchedIntoCleared() {
     sum.clear();
     shards.compute(net, step, 0, plan.microShards(), sum, loss);
     return sum.tensor(0)[(int) (step++ % 100)];
@@ -110,7 +122,7 @@ public class StepComputeBench {
   /** A worker of a 2-worker job: the first half of the micro-shards (64 rows in 4 micro-shards at batch 128). */
   @Benchmark
   public long batchedHalf() {
-    sum.clear();
+    sum.spend();
     shards.compute(net, step, 0, plan.microShards() / 2, sum, loss);
     return sum.tensor(0)[(int) (step++ % 100)];
   }

@@ -1,0 +1,165 @@
+package io.gradflow.bench;
+
+import io.gradflow.common.data.Dataset;
+import io.gradflow.common.data.SamplingPlan;
+import io.gradflow.common.kernels.Kernels;
+import io.gradflow.common.model.ModelSpec;
+import io.gradflow.common.model.Network;
+import io.gradflow.common.reduce.ExactGradientSum;
+import io.gradflow.common.shm.SharedPushArea;
+import io.gradflow.common.train.ShardGradients;
+import io.gradflow.common.util.SplitMix64;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+/**
+ * What the work beside a worker's compute costs it, 784-256-128-10, batch 128, all 8
+ * micro-shards (a worker of a 1-worker job): one JVM, the same compiled kernels, blocks of 300
+ * steps of each pattern in turn, and the compute timed alone (not the push thread's work):
+ *
+ * <ul>
+ *   <li>{@code single}: the single process; one sum, spent by the update, which the kernels store into;
+ *   <li>{@code pushThreadClears}: two sums in turn; after each step a second thread writes the sum
+ *       into a push file on {@code /dev/shm} (as {@code Pushes.writeAndSend}) and clears it, and the
+ *       next compute adds to the zeros;
+ *   <li>{@code pushThreadSpends}: the same, but the push thread only spends the sum, and the kernels
+ *       store into it (what the worker does);
+ *   <li>{@code serverPasses}: {@code single}, while a second thread makes the memory passes of the
+ *       server's step once per step (as a 1-worker job's server on the other core): a push's 1.9 MB
+ *       of sums copied, the momentum update over the sums, velocity and weights, and the new
+ *       weights copied out.
+ * </ul>
+ *
+ * <pre>
+ * java --add-modules jdk.incubator.vector -cp bench/target/benchmarks.jar io.gradflow.bench.WorkerComputeInterference --runs 3
+ * </pre>
+ *
+ * ({@code --steps S}: steps per run, default 18,000, 1,500 of each pattern per 6,000.)
+ *
+ * Prints, per run, the median compute time of each pattern (the first fifth of the steps and the
+ * first 20 of each block left out) and its ratio to {@code single}.
+ */
+public final class WorkerComputeInterference {
+  private static final int BLOCK = 300;
+  private static final int WARM = 20;
+  private static final String[] PATTERNS = {"single", "pushThreadClears", "pushThreadSpends", "serverPasses"};
+  private static final int PARAMETERS = 235_146;
+
+  private WorkerComputeInterference() {}
+
+  public static void main(String[] args) throws Exception {
+    int runs = 3;
+    int steps = 60 * BLOCK;
+    for (int i = 0; i + 1 < args.length; i += 2) {
+      switch (args[i]) {
+        case "--runs" -> runs = Integer.parseInt(args[i + 1]);
+        case "--steps" -> steps = Integer.parseInt(args[i + 1]);
+        default -> throw new IllegalArgumentException("unknown option " + args[i] + ": expected --runs R or --steps S");
+      }
+    }
+    for (int run = 1; run <= runs; run++) {
+      Map<String, Double> medians = run(steps);
+      StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "run %d:", run));
+      double base = medians.get("single");
+      for (Map.Entry<String, Double> e : medians.entrySet()) {
+        line.append(String.format(Locale.ROOT, "  %s %.3f ms (%.3fx)", e.getKey(), e.getValue() / 1e6, e.getValue() / base));
+      }
+      System.out.println(line);
+    }
+  }
+
+  /** The server's step, as memory traffic: the push copied in, the update, the weights copied out. */
+  private static void serverPasses(long[] pushed, long[] staged, float[] velocity, float[] weights, float[] published) {
+    System.arraycopy(pushed, 0, staged, 0, pushed.length);
+    for (int i = 0; i < weights.length; i++) {
+      velocity[i] = 0.9f * velocity[i] + staged[i] * 0x1p-40f;
+      weights[i] -= 0.01f * velocity[i];
+    }
+    System.arraycopy(weights, 0, published, 0, weights.length);
+  }
+
+  private static Map<String, Double> run(int steps) throws Exception {
+    ModelSpec spec = ModelSpec.parse("784-256-128-10", "relu", "", 1);
+    Network net = Network.initialize(spec);
+    int count = 8192;
+    SplitMix64 rng = new SplitMix64(5);
+    float[] x = new float[count * 784];
+    int[] y = new int[count];
+    for (int i = 0; i < x.length; i++) {
+      x[i] = (float) rng.nextDouble();
+    }
+    for (int i = 0; i < count; i++) {
+      y[i] = (int) (rng.nextDouble() * 10);
+    }
+    Dataset data = new Dataset("random", x, y, 784, 10);
+    SamplingPlan plan = new SamplingPlan(count, 128, 8, 1);
+    ExactGradientSum[] sums = {new ExactGradientSum(net), new ExactGradientSum(net)};
+    double[] loss = new double[8];
+    Path dir = Files.createTempDirectory(Path.of("/dev/shm"), "gradflow-interference-");
+    Path file = dir.resolve("push");
+    ExecutorService pushThread = Executors.newSingleThreadExecutor();
+    long[] pushed = new long[PARAMETERS];
+    long[] staged = new long[PARAMETERS];
+    float[] weights = new float[PARAMETERS];
+    float[] velocity = new float[PARAMETERS];
+    float[] published = new float[PARAMETERS];
+    Map<String, List<Long>> times = new LinkedHashMap<>();
+    try (ShardGradients shards = new ShardGradients(net, Kernels.DEFAULT, plan, data)) {
+      SharedPushArea push = SharedPushArea.create(file, net.tensorLengths(), 7);
+      Future<?> pushing = CompletableFuture.completedFuture(null);
+      int current = 0;
+      for (int s = 0; s < steps; s++) {
+        String pattern = PATTERNS[(s / BLOCK) % PATTERNS.length];
+        if (pattern.equals("single") || pattern.equals("serverPasses")) {
+          pushing.get(); // the push thread may still hold sum 0
+        }
+        if (pattern.equals("serverPasses")) {
+          pushing = pushThread.submit(() -> serverPasses(pushed, staged, velocity, weights, published));
+        }
+        boolean onePass = pattern.equals("single") || pattern.equals("serverPasses");
+        ExactGradientSum sum = sums[onePass ? 0 : current];
+        long start = System.nanoTime();
+        shards.compute(net, s, 0, plan.microShards(), sum, loss);
+        long nanos = System.nanoTime() - start;
+        if (s >= steps / 5 && s % BLOCK >= WARM) {
+          times.computeIfAbsent(pattern, k -> new ArrayList<>()).add(nanos);
+        }
+        pushing.get();
+        if (onePass) {
+          sum.spend(); // as the update does
+        } else {
+          boolean clear = pattern.equals("pushThreadClears");
+          pushing = pushThread.submit(() -> {
+            push.write(sum);
+            if (clear) {
+              sum.clear();
+            } else {
+              sum.spend();
+            }
+          });
+          current = 1 - current;
+        }
+      }
+      pushing.get();
+    } finally {
+      pushThread.shutdown();
+      Files.deleteIfExists(file);
+      Files.deleteIfExists(dir);
+    }
+    Map<String, Double> medians = new LinkedHashMap<>();
+    for (String p : PATTERNS) {
+      long[] t = times.get(p).stream().mapToLong(Long::longValue).sorted().toArray();
+      medians.put(p, (double) t[t.length / 2]);
+    }
+    return medians;
+  }
+}
