@@ -9,8 +9,12 @@ import io.gradflow.common.reduce.ExactGradientSum;
 import io.gradflow.common.shm.SharedPushArea;
 import io.gradflow.common.train.ShardGradients;
 import io.gradflow.common.util.SplitMix64;
+import java.nio.ByteOrder;
+import java.nio.IntBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -33,6 +37,9 @@ import java.util.concurrent.Future;
  *       next compute adds to the zeros;
  *   <li>{@code pushThreadSpends}: the same, but the push thread only spends the sum, and the kernels
  *       store into it (what the worker does);
+ *   <li>{@code pushThreadWrites32}: as {@code pushThreadSpends}, but the push thread writes each sum
+ *       narrowed to 32 bits into a file of half the size (not a gradflow encoding: what a narrower
+ *       push would save the compute beside it);
  *   <li>{@code serverPasses}: {@code single}, while a second thread makes the memory passes of the
  *       server's step once per step (as a 1-worker job's server on the other core): a push's 1.9 MB
  *       of sums copied, the momentum update over the sums, velocity and weights, and the new
@@ -43,7 +50,7 @@ import java.util.concurrent.Future;
  * java --add-modules jdk.incubator.vector -cp bench/target/benchmarks.jar io.gradflow.bench.WorkerComputeInterference --runs 3
  * </pre>
  *
- * ({@code --steps S}: steps per run, default 18,000, 1,500 of each pattern per 6,000.)
+ * ({@code --steps S}: steps per run, default 18,000: blocks of 300 steps, the patterns in turn.)
  *
  * Prints, per run, the median compute time of each pattern (the first fifth of the steps and the
  * first 20 of each block left out) and its ratio to {@code single}.
@@ -51,7 +58,8 @@ import java.util.concurrent.Future;
 public final class WorkerComputeInterference {
   private static final int BLOCK = 300;
   private static final int WARM = 20;
-  private static final String[] PATTERNS = {"single", "pushThreadClears", "pushThreadSpends", "serverPasses"};
+  private static final String[] PATTERNS =
+      {"single", "pushThreadClears", "pushThreadSpends", "pushThreadWrites32", "serverPasses"};
   private static final int PARAMETERS = 235_146;
 
   private WorkerComputeInterference() {}
@@ -74,6 +82,17 @@ public final class WorkerComputeInterference {
         line.append(String.format(Locale.ROOT, "  %s %.3f ms (%.3fx)", e.getKey(), e.getValue() / 1e6, e.getValue() / base));
       }
       System.out.println(line);
+    }
+  }
+
+  /** Each element of {@code sum} narrowed to 32 bits into {@code out}. */
+  private static void writeNarrowed(ExactGradientSum sum, IntBuffer out) {
+    IntBuffer to = out.duplicate();
+    for (int t = 0; t < sum.tensorCount(); t++) {
+      long[] values = sum.tensor(t);
+      for (long v : values) {
+        to.put((int) v);
+      }
     }
   }
 
@@ -106,6 +125,13 @@ public final class WorkerComputeInterference {
     double[] loss = new double[8];
     Path dir = Files.createTempDirectory(Path.of("/dev/shm"), "gradflow-interference-");
     Path file = dir.resolve("push");
+    Path narrowPath = dir.resolve("push32");
+    IntBuffer narrowFile;
+    try (FileChannel ch = FileChannel.open(narrowPath, StandardOpenOption.CREATE, StandardOpenOption.READ,
+        StandardOpenOption.WRITE)) {
+      narrowFile = ch.map(FileChannel.MapMode.READ_WRITE, 0, (long) PARAMETERS * Integer.BYTES)
+          .order(ByteOrder.LITTLE_ENDIAN).asIntBuffer();
+    }
     ExecutorService pushThread = Executors.newSingleThreadExecutor();
     long[] pushed = new long[PARAMETERS];
     long[] staged = new long[PARAMETERS];
@@ -138,8 +164,13 @@ public final class WorkerComputeInterference {
           sum.spend(); // as the update does
         } else {
           boolean clear = pattern.equals("pushThreadClears");
+          boolean narrow = pattern.equals("pushThreadWrites32");
           pushing = pushThread.submit(() -> {
-            push.write(sum);
+            if (narrow) {
+              writeNarrowed(sum, narrowFile);
+            } else {
+              push.write(sum);
+            }
             if (clear) {
               sum.clear();
             } else {
@@ -153,6 +184,7 @@ public final class WorkerComputeInterference {
     } finally {
       pushThread.shutdown();
       Files.deleteIfExists(file);
+      Files.deleteIfExists(narrowPath);
       Files.deleteIfExists(dir);
     }
     Map<String, Double> medians = new LinkedHashMap<>();
