@@ -9,7 +9,6 @@ import io.gradflow.common.nn.Backprop;
 import io.gradflow.common.nn.Gradients;
 import io.gradflow.common.reduce.ExactGradientSum;
 import io.gradflow.common.train.ShardGradients;
-import io.gradflow.common.util.SplitMix64;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -66,16 +65,7 @@ public class StepComputeBench {
     ModelSpec spec = ModelSpec.parse("784-256-128-10", "relu", "", 1);
     net = Network.initialize(spec);
     int count = 8192;
-    SplitMix64 rng = new SplitMix64(5);
-    float[] x = new float[count * 784];
-    int[] y = new int[count];
-    for (int i = 0; i < x.length; i++) {
-      x[i] = (float) rng.nextDouble();
-    }
-    for (int i = 0; i < count; i++) {
-      y[i] = (int) (rng.nextDouble() * 10);
-    }
-    data = new Dataset("random", x, y, 784, 10);
+    data = RandomData.uniform(count, 784, 10, 5);
     plan = new SamplingPlan(count, batch, 8, 1);
     shards = new ShardGradients(net, Kernels.DEFAULT, plan, data);
     one = new Backprop(spec, Kernels.byName(Kernels.DEFAULT), plan.maxShardRows());

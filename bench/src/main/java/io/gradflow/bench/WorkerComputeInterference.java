@@ -8,7 +8,6 @@ import io.gradflow.common.model.Network;
 import io.gradflow.common.reduce.ExactGradientSum;
 import io.gradflow.common.shm.SharedPushArea;
 import io.gradflow.common.train.ShardGradients;
-import io.gradflow.common.util.SplitMix64;
 import java.nio.ByteOrder;
 import java.nio.IntBuffer;
 import java.nio.channels.FileChannel;
@@ -60,7 +59,6 @@ public final class WorkerComputeInterference {
   private static final int WARM = 20;
   private static final String[] PATTERNS =
       {"single", "pushThreadClears", "pushThreadSpends", "pushThreadWrites32", "serverPasses"};
-  private static final int PARAMETERS = 235_146;
 
   private WorkerComputeInterference() {}
 
@@ -110,34 +108,26 @@ public final class WorkerComputeInterference {
     ModelSpec spec = ModelSpec.parse("784-256-128-10", "relu", "", 1);
     Network net = Network.initialize(spec);
     int count = 8192;
-    SplitMix64 rng = new SplitMix64(5);
-    float[] x = new float[count * 784];
-    int[] y = new int[count];
-    for (int i = 0; i < x.length; i++) {
-      x[i] = (float) rng.nextDouble();
-    }
-    for (int i = 0; i < count; i++) {
-      y[i] = (int) (rng.nextDouble() * 10);
-    }
-    Dataset data = new Dataset("random", x, y, 784, 10);
+    Dataset data = RandomData.uniform(count, 784, 10, 5);
     SamplingPlan plan = new SamplingPlan(count, 128, 8, 1);
     ExactGradientSum[] sums = {new ExactGradientSum(net), new ExactGradientSum(net)};
     double[] loss = new double[8];
     Path dir = Files.createTempDirectory(Path.of("/dev/shm"), "gradflow-interference-");
     Path file = dir.resolve("push");
     Path narrowPath = dir.resolve("push32");
+    int parameters = (int) spec.parameterCount();
     IntBuffer narrowFile;
     try (FileChannel ch = FileChannel.open(narrowPath, StandardOpenOption.CREATE, StandardOpenOption.READ,
         StandardOpenOption.WRITE)) {
-      narrowFile = ch.map(FileChannel.MapMode.READ_WRITE, 0, (long) PARAMETERS * Integer.BYTES)
+      narrowFile = ch.map(FileChannel.MapMode.READ_WRITE, 0, (long) parameters * Integer.BYTES)
           .order(ByteOrder.LITTLE_ENDIAN).asIntBuffer();
     }
     ExecutorService pushThread = Executors.newSingleThreadExecutor();
-    long[] pushed = new long[PARAMETERS];
-    long[] staged = new long[PARAMETERS];
-    float[] weights = new float[PARAMETERS];
-    float[] velocity = new float[PARAMETERS];
-    float[] published = new float[PARAMETERS];
+    long[] pushed = new long[parameters];
+    long[] staged = new long[parameters];
+    float[] weights = new float[parameters];
+    float[] velocity = new float[parameters];
+    float[] published = new float[parameters];
     Map<String, List<Long>> times = new LinkedHashMap<>();
     try (ShardGradients shards = new ShardGradients(net, Kernels.DEFAULT, plan, data)) {
       SharedPushArea push = SharedPushArea.create(file, net.tensorLengths(), 7);
@@ -145,13 +135,13 @@ public final class WorkerComputeInterference {
       int current = 0;
       for (int s = 0; s < steps; s++) {
         String pattern = PATTERNS[(s / BLOCK) % PATTERNS.length];
-        if (pattern.equals("single") || pattern.equals("serverPasses")) {
+        boolean onePass = pattern.equals("single") || pattern.equals("serverPasses");
+        if (onePass) {
           pushing.get(); // the push thread may still hold sum 0
         }
         if (pattern.equals("serverPasses")) {
           pushing = pushThread.submit(() -> serverPasses(pushed, staged, velocity, weights, published));
         }
-        boolean onePass = pattern.equals("single") || pattern.equals("serverPasses");
         ExactGradientSum sum = sums[onePass ? 0 : current];
         long start = System.nanoTime();
         shards.compute(net, s, 0, plan.microShards(), sum, loss);
