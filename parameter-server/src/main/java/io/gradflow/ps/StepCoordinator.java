@@ -16,7 +16,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * The synchronous training loop as seen from the server, without gRPC plumbing: it holds the
  * job's state and its lock, answers the workers' calls, and opens and closes steps. Its helpers,
- * guarded by its lock, keep the rest: {@link Membership} (joins, readiness, liveness), {@link
+ * guarded by its lock, keep the rest: {@link JobPhase} (assembling, running or paused, ending,
+ * finished, failed, rolling back), {@link Membership} (joins, readiness, liveness), {@link
  * MicroShardAssignment} (who computes what), {@link WaitingPulls} and {@link PushSession} (one
  * push being staged), {@link ClosedStepRecords} (what a closed step hands to the background
  * thread) and {@link ShardedServers} (the followers, with sharded servers). A call the job refuses
@@ -56,19 +57,13 @@ public final class StepCoordinator {
   private final WeightSnapshots snapshots;
   private final WaitingPulls waiting = new WaitingPulls();
   private final EpochBookkeeping epochs;
-  private boolean started;
-  private boolean paused;
-  private boolean ending; // the last step closed; the job finishes once the background work is done
-  private boolean finished;
-  private String failure;
+  private final JobPhase phase = new JobPhase();
   private long step;
   private long duplicatePushes;
   private SharedMemoryPlane plane;
   /** The plane's exchange socket for the local workers' pulls and pushes, or null. */
   private ExchangeSocket exchangeSocket;
   private final ShardedServers servers = new ShardedServers();
-  /** Why the job must roll back to its newest checkpoint (a follower lost its state), or null. */
-  private String rollBack;
   /** Threads in {@link #awaitAllLeft}: {@link #changed} wakes them whenever they are there. */
   private int awaitingAllLeft;
 
@@ -153,17 +148,16 @@ public final class StepCoordinator {
    * restarts from the checkpoint and seeds the followers again. Nothing once the job finished.
    */
   public synchronized void rollBack(String why) {
-    if (finished || failure != null || rollBack != null) {
+    if (!phase.rollBack(why)) {
       return;
     }
-    rollBack = why;
     listener.onEvent("rolling back: " + why + "; the coordinator restarts from the newest checkpoint and seeds every server");
     notifyAll();
   }
 
   /** Why the job rolls back to its newest checkpoint, or null. */
   public synchronized String rollBackReason() {
-    return rollBack;
+    return phase.rollBackReason();
   }
 
   /** Deletes the shared-memory files (the server stops). */
@@ -211,18 +205,18 @@ public final class StepCoordinator {
       listener.onEvent("refused " + request.getWorkerName() + ": job differs: " + what);
       throw JobRefusal.refused("this worker's job differs from the server's: " + what);
     }
-    if (finished) {
+    if (phase.finished()) {
       throw jobOver();
     }
-    if (failure != null) {
-      throw JobRefusal.refused("the job stopped: " + failure);
+    if (phase.failure() != null) {
+      throw JobRefusal.refused("the job stopped: " + phase.failure());
     }
     Member m = membership.admit(request.getWorkerName(), steps.microShards(), System.nanoTime());
     if (plane != null && job.config().pushPrecision() != io.gradflow.common.wire.PushPrecision.BF16) {
       m.sharedPush = plane.pushAreaFor(m.id);
     }
-    listener.onEvent("joined: " + m + ", " + membership.liveCount() + (started ? " live" : "/" + job.workers())
-        + (started ? "; it computes from step " + (step + 2) + " on" : ""));
+    listener.onEvent("joined: " + m + ", " + membership.liveCount() + (phase.started() ? " live" : "/" + job.workers())
+        + (phase.started() ? "; it computes from step " + (step + 2) + " on" : ""));
     JoinResponse admitted = identity.admitted(m, step);
     admitted = servers.tellWorker(admitted);
     if (m.sharedPush == null) {
@@ -240,9 +234,9 @@ public final class StepCoordinator {
   public synchronized void ready(String workerId, String digest, long count, boolean sharedMemory) {
     Member m = membership.ready(workerId, digest, count, System.nanoTime());
     m.sharedMemory = sharedMemory && m.sharedPush != null;
-    if (!started && membership.readyCount() >= job.workers()) {
+    if (!phase.started() && membership.readyCount() >= job.workers()) {
       start();
-    } else if (started) {
+    } else if (phase.started()) {
       resumeIfEnoughWorkers();
     }
   }
@@ -294,22 +288,22 @@ public final class StepCoordinator {
 
   /** What pull {@code request} of {@code m} gets now, or null when it must wait. */
   private Pull answerFor(Member m, PullRequest request) {
-    if (failure != null) {
-      throw JobRefusal.jobStopped("the job stopped: " + failure);
+    if (phase.failure() != null) {
+      throw JobRefusal.jobStopped("the job stopped: " + phase.failure());
     }
-    if (finished) {
+    if (phase.finished()) {
       if (m.left) {
         throw jobOver(); // declared lost (paused, cut off) and back after the job finished without it
       }
       return Pull.done(step);
     }
-    if (ending) {
+    if (phase.ending()) {
       return null; // done once the final report is written
     }
     if (m.left) {
       throw JobRefusal.rejoin(m + " was declared lost; join again");
     }
-    if (started && !paused) {
+    if (phase.handsOutWork()) {
       for (OpenSteps.Step open : steps.inOrder()) {
         boolean afterPush = request.getStep() == open.step() + 1; // its push of this step may still be on its way
         WorkItem item = open.assignment().workFor(m, afterPush ? request.getPushedFirst() : 0, afterPush ? request.getPushedEnd() : 0);
@@ -326,7 +320,7 @@ public final class StepCoordinator {
   /** Begins a push (see {@link PushSession#begin}); its chunks go to the session, then {@link #commitPush} or {@link #abortPush}. */
   public synchronized PushSession beginPush(PushHeader h) {
     Member m = membership.member(h.getWorkerId());
-    PushSession push = PushSession.begin(m, h, started, steps, job.config().pushPrecision(), tensors);
+    PushSession push = PushSession.begin(m, h, phase.started(), steps, job.config().pushPrecision(), tensors);
     m.seen(System.nanoTime());
     return push;
   }
@@ -346,12 +340,12 @@ public final class StepCoordinator {
    * closes, and so do the complete steps after it. A duplicate is acknowledged and dropped.
    */
   public synchronized PushResponse commitPush(PushSession push) {
-    PushSession.Commit done = push.commit(steps, timings, !ending && failure == null && !servers.sharded());
+    PushSession.Commit done = push.commit(steps, timings, phase.stepsClose() && !servers.sharded());
     if (done == PushSession.Commit.DUPLICATE) {
       duplicatePushes++;
     }
     long[][] last = push.deferred(); // not null: the push completed the first open step, which closes now
-    while (done == PushSession.Commit.COMPLETED_STEP && !ending && failure == null && steps.firstComplete()) {
+    while (done == PushSession.Commit.COMPLETED_STEP && phase.stepsClose() && steps.firstComplete()) {
       closeStep(last);
       last = null;
     }
@@ -370,12 +364,12 @@ public final class StepCoordinator {
     if (m == null || m.left) {
       return; // unknown, or gone already
     }
-    if (fatal && started && !finished) {
+    if (fatal && phase.started() && !phase.finished()) {
       m.left = true;
       fail(m + ": " + reason);
       return;
     }
-    lose(m, reason.isEmpty() ? (finished ? "" : "left") : reason);
+    lose(m, reason.isEmpty() ? (phase.finished() ? "" : "left") : reason);
   }
 
   // ---- membership changes
@@ -386,7 +380,7 @@ public final class StepCoordinator {
     if (plane != null) {
       plane.forget(m.id);
     }
-    if (!started || finished || ending) {
+    if (!phase.started() || phase.finished() || phase.ending()) {
       listener.onEvent("left: " + m + (why.isEmpty() ? "" : " (" + why + ")"));
       changed();
       return;
@@ -408,8 +402,7 @@ public final class StepCoordinator {
   private void resumeIfEnoughWorkers() {
     int live = membership.readyCount();
     if (live < policy.minWorkers()) {
-      if (!paused) {
-        paused = true;
+      if (phase.pause()) {
         listener.onEvent("waiting: " + live + " live worker(s), --min-workers " + policy.minWorkers() + "; the job pauses until more join");
       }
       return;
@@ -417,8 +410,7 @@ public final class StepCoordinator {
     for (OpenSteps.Step open : steps.inOrder()) {
       open.assignment().reassign(open.assignment().orphans(), membership.readyMembers());
     }
-    if (paused) {
-      paused = false;
+    if (phase.resume()) {
       listener.onEvent("resuming: " + live + " live worker(s)");
     }
     changed();
@@ -431,7 +423,7 @@ public final class StepCoordinator {
    * the two busy cores a context switch and the closing thread a contended monitor.
    */
   private void changed() {
-    if (finished || failure != null || rollBack != null || awaitingAllLeft > 0) {
+    if (phase.over() || awaitingAllLeft > 0) {
       notifyAll();
     }
     waiting.answerReady(System.nanoTime(), this::answerFor);
@@ -440,7 +432,7 @@ public final class StepCoordinator {
   // ---- opening and closing steps
 
   private void start() {
-    started = true;
+    phase.start();
     if (step > 0) {
       listener.onEvent("resuming at step " + (step + 1) + " from a checkpoint");
     }
@@ -467,7 +459,7 @@ public final class StepCoordinator {
       plane.publish(step, net);
     }
     if (steps.openDue(setup.totalSteps() - 1, ready) > 0) {
-      paused = false;
+      phase.resume();
       if (ready.size() < policy.minWorkers()) {
         resumeIfEnoughWorkers();
       }
@@ -494,7 +486,7 @@ public final class StepCoordinator {
     snapshots.advance();
     records.stepClosed(step);
     if (step >= setup.totalSteps()) {
-      ending = true;
+      phase.end();
       snapshots.clear();
       records.lastStepClosed(step);
     } else {
@@ -528,7 +520,7 @@ public final class StepCoordinator {
 
   /** The last background task: every evaluation and checkpoint is done, the job finishes. */
   synchronized void finishAfterBackgroundWork() {
-    if (failure == null) {
+    if (phase.failure() == null) {
       finish();
     }
   }
@@ -539,7 +531,7 @@ public final class StepCoordinator {
   }
 
   private void finish() {
-    finished = true;
+    phase.finish();
     if (policy.backupWorkers() > 0) {
       listener.onEvent("backup copies: " + steps.backupCopies() + " handed out, " + duplicatePushes
           + " duplicate push(es) acknowledged");
@@ -548,7 +540,7 @@ public final class StepCoordinator {
     try {
       epochs.finish(net, step);
     } catch (RuntimeException e) {
-      finished = false;
+      phase.unfinish();
       fail(checkpoints.finalSaveFailed(e));
       return;
     }
@@ -559,28 +551,27 @@ public final class StepCoordinator {
 
   /** Stops the job with a reason; every waiting and later call is told. */
   private void fail(String reason) {
-    if (failure == null && !finished) {
-      failure = reason;
+    if (phase.fail(reason)) {
       listener.onEvent("job failed: " + reason);
     }
     changed();
   }
 
   public synchronized boolean isFinished() {
-    return finished;
+    return phase.finished();
   }
 
   /** True while the job waits for enough workers (before the start, or below --min-workers). */
   public synchronized boolean waiting() {
-    return !started || paused;
+    return phase.waitingForWorkers();
   }
 
   /** Waits until the job finished, failed or must roll back ({@link #rollBackReason}); returns the failure or null. */
   public synchronized String awaitEnd() throws InterruptedException {
-    while (!finished && failure == null && rollBack == null) {
+    while (!phase.over()) {
       wait();
     }
-    return failure;
+    return phase.failure();
   }
 
   /** Waits up to {@code millis} for every worker to leave. */
