@@ -20,8 +20,9 @@ import java.util.Arrays;
  *
  * <p>A sum whose values were used up can be {@link #spend spent} instead of cleared: it counts as
  * zero, and its arrays are cleared only when something reads or adds to them before an {@link
- * #exchange} replaces them (the parameter server's sums, whose next values come whole by exchange,
- * are then never cleared).
+ * #exchange} replaces them or a kernel that writes every element {@link #claim claims} them (the
+ * parameter server's sums, whose next values come whole by exchange, and the trainer's and the
+ * workers' sums, which the backward kernel stores into, are then never cleared).
  */
 public final class ExactGradientSum {
   private final long[][] sums;
