@@ -6,6 +6,7 @@ import io.gradflow.common.kernels.Kernels;
 import io.gradflow.common.model.ModelSpec;
 import io.gradflow.common.model.Network;
 import io.gradflow.common.reduce.ExactGradientSum;
+import io.gradflow.common.reduce.FixedPoint;
 import io.gradflow.common.shm.SharedPushArea;
 import io.gradflow.common.train.ShardGradients;
 import java.nio.ByteOrder;
@@ -59,8 +60,6 @@ import java.util.concurrent.Future;
 public final class WorkerComputeInterference {
   private static final int BLOCK = 300;
   private static final int WARM = 20;
-  /** The fixed-point limit the in-place check tests against (any bound the values keep). */
-  private static final long LIMIT = 1L << 60;
   private static final String[] PATTERNS =
       {"single", "pushThreadClears", "pushThreadSpends", "pushThreadWrites32", "serverPasses", "serverPassesInPlace"};
 
@@ -101,27 +100,24 @@ public final class WorkerComputeInterference {
   /** The server's step, as memory traffic: the push copied in, the update, the weights copied out. */
   private static void serverPasses(long[] pushed, long[] staged, float[] velocity, float[] weights, float[] published) {
     System.arraycopy(pushed, 0, staged, 0, pushed.length);
-    for (int i = 0; i < weights.length; i++) {
-      velocity[i] = 0.9f * velocity[i] + staged[i] * 0x1p-40f;
-      weights[i] -= 0.01f * velocity[i];
-    }
-    System.arraycopy(weights, 0, published, 0, weights.length);
+    updateAndPublish(staged, velocity, weights, published);
   }
 
   /**
-   * {@link #serverPasses} without the staging copy: a pass that checks the push where it lies
-   * (every value within the fixed-point limit), then the update reading it there.
+   * {@link #serverPasses} without the staging copy: the push checked where it lies, with the
+   * server's check and bound for a push of all 8 micro-shards, then the update reading it there.
    */
   private static void serverPassesInPlace(long[] pushed, float[] velocity, float[] weights, float[] published) {
-    long outside = 0;
-    for (long v : pushed) {
-      outside |= (v + LIMIT) | (2 * LIMIT - (v + LIMIT)); // the sign bit: outside +-LIMIT
-    }
-    if (outside < 0) {
+    if (!SharedPushArea.withinLimit(pushed, 0, pushed.length, FixedPoint.FIXED_LIMIT * 8)) {
       throw new IllegalStateException("a pushed value is outside the fixed-point limit");
     }
+    updateAndPublish(pushed, velocity, weights, published);
+  }
+
+  /** The momentum update over the sums, velocity and weights, and the new weights copied out. */
+  private static void updateAndPublish(long[] sums, float[] velocity, float[] weights, float[] published) {
     for (int i = 0; i < weights.length; i++) {
-      velocity[i] = 0.9f * velocity[i] + pushed[i] * 0x1p-40f;
+      velocity[i] = 0.9f * velocity[i] + sums[i] * 0x1p-40f;
       weights[i] -= 0.01f * velocity[i];
     }
     System.arraycopy(weights, 0, published, 0, weights.length);

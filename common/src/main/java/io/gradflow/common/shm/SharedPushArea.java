@@ -90,8 +90,9 @@ public final class SharedPushArea {
    * Whether {@code |a[i]| <= limit} for {@code from <= i < end}: with {@code x = a[i] + limit}, that
    * is {@code 0 <= x <= 2 limit}, so the sign bit of {@code x | (2 limit - x)} (an {@code a[i]} near
    * the ends of the long range wraps to a negative x). Branch-free, so the JIT vectorises it.
+   * (Public for the benchmarks that model the server's check.)
    */
-  static boolean withinLimit(long[] a, int from, int end, long limit) {
+  public static boolean withinLimit(long[] a, int from, int end, long limit) {
     long twice = 2 * limit;
     long signs = 0;
     for (int i = from; i < end; i++) {
