@@ -18,8 +18,9 @@ import java.util.concurrent.TimeUnit;
  * job's state and its lock, answers the workers' calls, and opens and closes steps. Its helpers,
  * guarded by its lock, keep the rest: {@link JobPhase} (assembling, running or paused, ending,
  * finished, failed, rolling back), {@link Membership} (joins, readiness, liveness), {@link
- * MicroShardAssignment} (who computes what), {@link WaitingPulls} and {@link PushSession} (one
- * push being staged), {@link ClosedStepRecords} (what a closed step hands to the background
+ * MicroShardAssignment} (who computes what), {@link PullAnswers} (pulls answered at once
+ * or parked until they can be), {@link PushSession} (one push being staged), {@link LocalPlane}
+ * (shared memory and the exchange socket for the workers on this host), {@link ClosedStepRecords} (what a closed step hands to the background
  * thread) and {@link ShardedServers} (the followers, with sharded servers). A call the job refuses
  * throws a {@link JobRefusal}.
  *
@@ -55,14 +56,13 @@ public final class StepCoordinator {
   private final Membership membership;
   private final OpenSteps steps;
   private final WeightSnapshots snapshots;
-  private final WaitingPulls waiting = new WaitingPulls();
+  private final PullAnswers pulls;
   private final EpochBookkeeping epochs;
   private final JobPhase phase = new JobPhase();
   private long step;
   private long duplicatePushes;
-  private SharedMemoryPlane plane;
-  /** The plane's exchange socket for the local workers' pulls and pushes, or null. */
-  private ExchangeSocket exchangeSocket;
+  /** The shared-memory plane and exchange socket of the workers on this host, or null. */
+  private LocalPlane plane;
   private final ShardedServers servers = new ShardedServers();
   /** Threads in {@link #awaitAllLeft}: {@link #changed} wakes them whenever they are there. */
   private int awaitingAllLeft;
@@ -86,6 +86,7 @@ public final class StepCoordinator {
     this.snapshots = new WeightSnapshots(new io.gradflow.common.train.WeightVersions(net, staleness, step,
         job.resumeFrom() == null ? List.of() : job.resumeFrom().earlierWeights()));
     this.records = new ClosedStepRecords(this, net, epochs, checkpoints, snapshots, servers, background);
+    this.pulls = new PullAnswers(phase, steps, snapshots);
   }
 
   /**
@@ -97,10 +98,7 @@ public final class StepCoordinator {
     if (servers.sharded()) {
       return; // the weights and pushes of several servers would need a file per range
     }
-    plane = SharedMemoryPlane.create(root, tensors.lengths(), job.config().staleness(), listener::onEvent);
-    if (plane != null) {
-      exchangeSocket = ExchangeSocket.open(plane.dir(), this, listener::onEvent);
-    }
+    plane = LocalPlane.open(root, tensors.lengths(), job.config().staleness(), job.config().pushPrecision(), this, listener::onEvent);
   }
 
   /**
@@ -162,9 +160,6 @@ public final class StepCoordinator {
 
   /** Deletes the shared-memory files (the server stops). */
   public synchronized void closeSharedMemory() {
-    if (exchangeSocket != null) {
-      exchangeSocket.close();
-    }
     if (plane != null) {
       plane.close();
     }
@@ -206,23 +201,20 @@ public final class StepCoordinator {
       throw JobRefusal.refused("this worker's job differs from the server's: " + what);
     }
     if (phase.finished()) {
-      throw jobOver();
+      throw PullAnswers.jobOver(step);
     }
     if (phase.failure() != null) {
       throw JobRefusal.refused("the job stopped: " + phase.failure());
     }
     Member m = membership.admit(request.getWorkerName(), steps.microShards(), System.nanoTime());
-    if (plane != null && job.config().pushPrecision() != io.gradflow.common.wire.PushPrecision.BF16) {
+    if (plane != null) {
       m.sharedPush = plane.pushAreaFor(m.id);
     }
     listener.onEvent("joined: " + m + ", " + membership.liveCount() + (phase.started() ? " live" : "/" + job.workers())
         + (phase.started() ? "; it computes from step " + (step + 2) + " on" : ""));
     JoinResponse admitted = identity.admitted(m, step);
     admitted = servers.tellWorker(admitted);
-    if (m.sharedPush == null) {
-      return admitted;
-    }
-    return admitted.toBuilder().setSharedMemoryDir(plane.dir().toString()).setSharedMemoryToken(plane.token()).build();
+    return m.sharedPush == null ? admitted : plane.tell(admitted);
   }
 
   /** Marks a worker ready once its training set matches the server's; starts the job when all are. */
@@ -250,23 +242,17 @@ public final class StepCoordinator {
   /**
    * Answers a pull: at once when the worker has work (or the job is over), otherwise when a step
    * with work for it opens, or NOT_YET after {@code timeoutMillis} (see {@link #checkDeadlines()}).
-   * No thread waits with it, and the weights of a new step go out the moment it opens.
    */
   public synchronized void pull(PullRequest request, long timeoutMillis, PullAnswer answer) {
     Member m = membership.member(request.getWorkerId());
     long now = System.nanoTime();
     m.seen(now);
-    Pull ready = answerFor(m, request);
-    if (ready != null) {
-      answer.answer(ready);
-      return;
-    }
-    waiting.park(m, request, now + TimeUnit.MILLISECONDS.toNanos(timeoutMillis), answer);
+    pulls.pull(m, request, step, now + TimeUnit.MILLISECONDS.toNanos(timeoutMillis), answer);
   }
 
   /** Forgets a waiting pull (its call was cancelled). */
   public synchronized void cancelPull(PullAnswer answer) {
-    waiting.cancel(answer);
+    pulls.cancel(answer);
   }
 
   /**
@@ -278,43 +264,12 @@ public final class StepCoordinator {
     for (Member m : membership.silent(now, TimeUnit.MILLISECONDS.toNanos(policy.workerTimeoutMillis()))) {
       lose(m, String.format(Locale.ROOT, "no heartbeat for %.1f s", (now - m.lastSeenNanos) / 1e9));
     }
-    waiting.answerOverdue(now, step);
+    pulls.answerOverdue(now, step);
   }
 
   /** The server stops: every waiting pull fails as SHUTTING_DOWN (its worker retries elsewhen). */
   public synchronized void failWaitingPulls() {
-    waiting.failAll(JobRefusal.shuttingDown("server shutting down"));
-  }
-
-  /** What pull {@code request} of {@code m} gets now, or null when it must wait. */
-  private Pull answerFor(Member m, PullRequest request) {
-    if (phase.failure() != null) {
-      throw JobRefusal.jobStopped("the job stopped: " + phase.failure());
-    }
-    if (phase.finished()) {
-      if (m.left) {
-        throw jobOver(); // declared lost (paused, cut off) and back after the job finished without it
-      }
-      return Pull.done(step);
-    }
-    if (phase.ending()) {
-      return null; // done once the final report is written
-    }
-    if (m.left) {
-      throw JobRefusal.rejoin(m + " was declared lost; join again");
-    }
-    if (phase.handsOutWork()) {
-      for (OpenSteps.Step open : steps.inOrder()) {
-        boolean afterPush = request.getStep() == open.step() + 1; // its push of this step may still be on its way
-        WorkItem item = open.assignment().workFor(m, afterPush ? request.getPushedFirst() : 0, afterPush ? request.getPushedEnd() : 0);
-        if (item != null) {
-          long version = snapshots.versions().versionFor(open.step());
-          return m.sharedMemory ? Pull.readyInSharedMemory(open.step(), version, item)
-              : Pull.ready(open.step(), version, item, snapshots.chunksOf(version));
-        }
-      }
-    }
-    return null;
+    pulls.failWaiting();
   }
 
   /** Begins a push (see {@link PushSession#begin}); its chunks go to the session, then {@link #commitPush} or {@link #abortPush}. */
@@ -323,11 +278,6 @@ public final class StepCoordinator {
     PushSession push = PushSession.begin(m, h, phase.started(), steps, job.config().pushPrecision(), tensors);
     m.seen(System.nanoTime());
     return push;
-  }
-
-  /** What a worker that comes after the job finished is told: there is nothing left to compute. */
-  private JobRefusal jobOver() {
-    return JobRefusal.jobOver("the job is over: it finished after step " + step);
   }
 
   /** Drops a push (broken stream or refused chunk): nothing of it was added. */
@@ -426,7 +376,7 @@ public final class StepCoordinator {
     if (phase.over() || awaitingAllLeft > 0) {
       notifyAll();
     }
-    waiting.answerReady(System.nanoTime(), this::answerFor);
+    pulls.answerReady(System.nanoTime(), step);
   }
 
   // ---- opening and closing steps
