@@ -15,7 +15,18 @@ import java.util.List;
  * the same server and the same workers.
  */
 record JobLaunch(ModelSpec spec, TrainingConfig config, Path dataDir, Path out, ProgressDisplay display,
-    List<String> serverArgs, List<String> workerArgs) {
+    List<String> serverArgs, List<String> workerArgs, boolean crowdedHost) {
+
+  /** A launch whose JVMs run with the usual JIT flags. */
+  JobLaunch(ModelSpec spec, TrainingConfig config, Path dataDir, Path out, ProgressDisplay display,
+      List<String> serverArgs, List<String> workerArgs) {
+    this(spec, config, dataDir, out, display, serverArgs, workerArgs, false);
+  }
+
+  /** This launch, its JVMs sharing a host with fewer cores than JVMs or not ({@link JvmCommand#CROWDED_HOST_JIT_FLAGS}). */
+  JobLaunch onCrowdedHost(boolean crowded) {
+    return new JobLaunch(spec, config, dataDir, out, display, serverArgs, workerArgs, crowded);
+  }
 
   /** A server started by a launcher, and the port it listens on. */
   record StartedServer(ProcessSupervisor.Child child, int port) {}
@@ -69,7 +80,7 @@ record JobLaunch(ModelSpec spec, TrainingConfig config, Path dataDir, Path out, 
     String name = index == 0 ? "server" : "server-" + index;
     Path portFile = logs().resolve(name + ".port");
     Files.deleteIfExists(portFile);
-    List<String> cmd = new ArrayList<>(JvmCommand.thisProgram());
+    List<String> cmd = new ArrayList<>(JvmCommand.thisProgram(crowdedHost));
     cmd.addAll(List.of("server", "--port", Integer.toString(port), "--bind", bind, "--port-file", portFile.toString(),
         "--workers", Integer.toString(workers), "--out", out.toString(), "--events",
         "--linger-seconds", "0")); // the launcher stops its own workers: nobody comes late

@@ -32,6 +32,43 @@ final class JvmCommand {
   static final List<String> JIT_FLAGS =
       List.of("-XX:CompileCommand=quiet", "-XX:CompileCommand=CompileThresholdScaling,io.gradflow.*::*,0.1");
 
+  /**
+   * The JIT flags added for the JVMs of a local job on a crowded host, one with more of them than
+   * cores ({@link #crowds}): the kernels and the Vector API compile blocking, so a thread that
+   * reaches one of them before it is compiled waits for the compiler instead of running it in the
+   * interpreter. Vector API code runs there many times slower and allocates a vector per operation;
+   * on a crowded host that interpreted work takes the core the compiler needs, so each JVM's
+   * warm-up lasts longer. With a core to spare (the single process) running on is better, and the
+   * flags are left out ({@code docs/performance.md#warm-up}).
+   */
+  static final List<String> CROWDED_HOST_JIT_FLAGS = List.of(
+      "-XX:CompileCommand=BackgroundCompilation,io.gradflow.common.kernels.*::*,false",
+      "-XX:CompileCommand=BackgroundCompilation,jdk.incubator.vector.*::*,false",
+      "-XX:CompileCommand=BackgroundCompilation,jdk.internal.vm.vector.*::*,false");
+
+  /**
+   * The collector of a JVM on a crowded host, unless {@code $GRADFLOW_CHILD_JAVA_OPTS} picks one:
+   * the serial collector, which has no threads of its own. G1's concurrent and parallel threads
+   * only take turns with the training threads when no core is spare, and its barriers cost every
+   * reference store; the serial collector's young pauses here last about 2 ms every 2 s.
+   */
+  static final String CROWDED_HOST_GC_FLAG = "-XX:+UseSerialGC";
+
+  /** Whether {@code jvms} busy JVMs crowd a host of {@code cores} cores: more JVMs than cores. */
+  static boolean crowds(int jvms, int cores) {
+    return jvms > cores;
+  }
+
+  /** Whether {@code jvms} busy JVMs crowd this host. */
+  static boolean crowdsThisHost(int jvms) {
+    return crowds(jvms, Runtime.getRuntime().availableProcessors());
+  }
+
+  /** Whether JVM flag {@code flag} picks a garbage collector ({@code -XX:+UseG1GC}, {@code -XX:+UseParallelGC}, ...). */
+  static boolean picksCollector(String flag) {
+    return flag.matches("-XX:\\+Use\\w+GC");
+  }
+
   /** The argument file of this JVM's class path, written once. */
   private static Path classPathFile;
 
@@ -63,12 +100,25 @@ final class JvmCommand {
    * {@code $GRADFLOW_CHILD_JAVA_OPTS}; the gradflow arguments follow.
    */
   static List<String> thisProgram() {
+    return thisProgram(false);
+  }
+
+  /**
+   * As {@link #thisProgram()}; {@code crowdedHost}: with {@link #CROWDED_HOST_JIT_FLAGS} and, unless
+   * {@code $GRADFLOW_CHILD_JAVA_OPTS} picks a collector, {@link #CROWDED_HOST_GC_FLAG}.
+   */
+  static List<String> thisProgram(boolean crowdedHost) {
     List<String> cmd = new ArrayList<>(List.of(currentJava(), "--add-modules", "jdk.incubator.vector"));
     cmd.addAll(JIT_FLAGS);
     String extra = System.getenv("GRADFLOW_CHILD_JAVA_OPTS");
-    if (extra != null && !extra.isBlank()) {
-      cmd.addAll(List.of(extra.trim().split("\\s+")));
+    List<String> extraFlags = extra == null || extra.isBlank() ? List.of() : List.of(extra.trim().split("\\s+"));
+    if (crowdedHost) {
+      cmd.addAll(CROWDED_HOST_JIT_FLAGS);
+      if (extraFlags.stream().noneMatch(JvmCommand::picksCollector)) {
+        cmd.add(CROWDED_HOST_GC_FLAG);
+      }
     }
+    cmd.addAll(extraFlags);
     String classPath = System.getProperty("java.class.path");
     if (classPath.length() <= MAX_INLINE_CLASS_PATH) {
       cmd.addAll(List.of("-cp", classPath));

@@ -27,7 +27,8 @@ import java.util.Set;
  * which may be gone for good). Below {@code --min-workers} with no replacement coming, the job
  * stops with the reason instead of waiting for good. {@code --fault} specs inject such failures
  * on purpose. Every child is stopped at the end and on Ctrl-C; children also watch this process
- * and exit when it is gone, so no JVM outlives the job.
+ * and exit when it is gone, so no JVM outlives the job. When the job's JVMs outnumber this host's
+ * cores they compile the kernels blocking ({@link JvmCommand#CROWDED_HOST_JIT_FLAGS}).
  */
 final class LocalLauncher {
   /** How long workers get to end by themselves once the job has finished. */
@@ -88,7 +89,8 @@ final class LocalLauncher {
       throw CommandFailure.usage("--min-workers " + settings.minWorkers() + " exceeds --workers " + settings.workers()
           + ": the job would wait for workers that never come");
     }
-    this.job = job;
+    // every JVM of the job runs on this host: the servers and the workers
+    this.job = job.onCrowdedHost(JvmCommand.crowdsThisHost(settings.servers() + settings.workers()));
     this.settings = settings;
     this.faultDone = new boolean[settings.faults().size()];
   }
@@ -347,7 +349,7 @@ final class LocalLauncher {
 
   private synchronized void startWorker() {
     int index = workers.size();
-    List<String> cmd = new ArrayList<>(JvmCommand.thisProgram());
+    List<String> cmd = new ArrayList<>(JvmCommand.thisProgram(job.crowdedHost()));
     cmd.addAll(job.workerCommand(socket != null ? "unix:" + socket : new HostPort("127.0.0.1", port).toString(), "worker-" + index));
     cmd.addAll(ParentPidOption.thisProcess());
     for (String a : followerAddresses) {

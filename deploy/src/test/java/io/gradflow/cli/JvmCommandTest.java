@@ -44,4 +44,44 @@ class JvmCommandTest {
     assertEquals(0, p.exitValue(), out);
     assertTrue(out.startsWith("# 2-2-2 sigmoid, seed 7"), out);
   }
+
+  /**
+   * On a crowded host a child also gets the flags that compile the kernels blocking, after the
+   * JIT flags' {@code quiet}: this JVM takes them and they print nothing either.
+   */
+  @Test
+  void aChildOnACrowdedHostCompilesTheKernelsBlockingAndPrintsNothing() throws Exception {
+    assertTrue(JvmCommand.thisProgram().stream().noneMatch(JvmCommand.CROWDED_HOST_JIT_FLAGS::contains));
+    List<String> cmd = new java.util.ArrayList<>(JvmCommand.thisProgram(true));
+    assertTrue(cmd.containsAll(JvmCommand.CROWDED_HOST_JIT_FLAGS), String.join(" ", cmd));
+    assertTrue(cmd.indexOf(JvmCommand.JIT_FLAGS.get(0)) < cmd.indexOf(JvmCommand.CROWDED_HOST_JIT_FLAGS.get(0)), "quiet first");
+    // one collector: the serial one, unless $GRADFLOW_CHILD_JAVA_OPTS picks one (then that one alone)
+    assertEquals(1, cmd.stream().filter(JvmCommand::picksCollector).count(), String.join(" ", cmd));
+    cmd.addAll(List.of("explain", "--model", "2-2-2", "--seed", "7"));
+    Process p = new ProcessBuilder(cmd).start();
+    String out = new String(p.getInputStream().readAllBytes());
+    assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+    assertEquals(0, p.exitValue(), out);
+    assertTrue(out.startsWith("# 2-2-2 sigmoid, seed 7"), out);
+  }
+
+  /** The flags that pick a collector, which a crowded host's serial collector must not meet twice. */
+  @Test
+  void theFlagsThatPickACollectorAreKnown() {
+    for (String f : List.of("-XX:+UseSerialGC", "-XX:+UseG1GC", "-XX:+UseParallelGC", "-XX:+UseZGC", "-XX:+UseShenandoahGC")) {
+      assertTrue(JvmCommand.picksCollector(f), f);
+    }
+    for (String f : List.of("-Xmx8g", "-XX:-UseCompressedOops", "-XX:+UseStringDeduplication", "-XX:TieredStopAtLevel=1")) {
+      assertTrue(!JvmCommand.picksCollector(f), f);
+    }
+  }
+
+  /** More busy JVMs than cores crowd a host; as many, or fewer, do not. */
+  @Test
+  void moreJvmsThanCoresCrowdAHost() {
+    assertTrue(JvmCommand.crowds(3, 2));
+    assertTrue(!JvmCommand.crowds(2, 2));
+    assertTrue(!JvmCommand.crowds(1, 2));
+    assertTrue(!JvmCommand.crowds(3, 16));
+  }
 }
