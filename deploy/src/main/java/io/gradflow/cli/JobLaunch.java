@@ -17,13 +17,13 @@ import java.util.List;
 record JobLaunch(ModelSpec spec, TrainingConfig config, Path dataDir, Path out, ProgressDisplay display,
     List<String> serverArgs, List<String> workerArgs, boolean crowdedHost) {
 
-  /** A launch whose JVMs run with the usual JIT flags. */
+  /** A launch whose JVMs run with the usual flags (not those of a crowded host). */
   JobLaunch(ModelSpec spec, TrainingConfig config, Path dataDir, Path out, ProgressDisplay display,
       List<String> serverArgs, List<String> workerArgs) {
     this(spec, config, dataDir, out, display, serverArgs, workerArgs, false);
   }
 
-  /** This launch, its JVMs sharing a host with fewer cores than JVMs or not ({@link JvmCommand#CROWDED_HOST_JIT_FLAGS}). */
+  /** This launch, its JVMs sharing a host with fewer cores than JVMs or not ({@link JvmCommand#thisProgram(boolean)}). */
   JobLaunch onCrowdedHost(boolean crowded) {
     return new JobLaunch(spec, config, dataDir, out, display, serverArgs, workerArgs, crowded);
   }

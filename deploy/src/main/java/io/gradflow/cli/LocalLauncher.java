@@ -28,7 +28,8 @@ import java.util.Set;
  * stops with the reason instead of waiting for good. {@code --fault} specs inject such failures
  * on purpose. Every child is stopped at the end and on Ctrl-C; children also watch this process
  * and exit when it is gone, so no JVM outlives the job. When the job's JVMs outnumber this host's
- * cores they compile the kernels blocking ({@link JvmCommand#CROWDED_HOST_JIT_FLAGS}).
+ * cores they compile the kernels blocking and use the serial collector ({@link
+ * JvmCommand#thisProgram(boolean)}).
  */
 final class LocalLauncher {
   /** How long workers get to end by themselves once the job has finished. */
