@@ -37,12 +37,7 @@ class JvmCommandTest {
     List<String> cmd = new java.util.ArrayList<>(JvmCommand.thisProgram());
     assertTrue(cmd.containsAll(JvmCommand.JIT_FLAGS), String.join(" ", cmd));
     assertTrue(cmd.indexOf(JvmCommand.JIT_FLAGS.get(0)) < cmd.indexOf(JvmCommand.JIT_FLAGS.get(1)), "quiet first");
-    cmd.addAll(List.of("explain", "--model", "2-2-2", "--seed", "7"));
-    Process p = new ProcessBuilder(cmd).start();
-    String out = new String(p.getInputStream().readAllBytes());
-    assertTrue(p.waitFor(60, TimeUnit.SECONDS));
-    assertEquals(0, p.exitValue(), out);
-    assertTrue(out.startsWith("# 2-2-2 sigmoid, seed 7"), out);
+    assertRunsAndPrintsOnlyItsOwnOutput(cmd);
   }
 
   /**
@@ -57,12 +52,7 @@ class JvmCommandTest {
     assertTrue(cmd.indexOf(JvmCommand.JIT_FLAGS.get(0)) < cmd.indexOf(JvmCommand.CROWDED_HOST_JIT_FLAGS.get(0)), "quiet first");
     // one collector: the serial one, unless $GRADFLOW_CHILD_JAVA_OPTS picks one (then that one alone)
     assertEquals(1, cmd.stream().filter(JvmCommand::picksCollector).count(), String.join(" ", cmd));
-    cmd.addAll(List.of("explain", "--model", "2-2-2", "--seed", "7"));
-    Process p = new ProcessBuilder(cmd).start();
-    String out = new String(p.getInputStream().readAllBytes());
-    assertTrue(p.waitFor(60, TimeUnit.SECONDS));
-    assertEquals(0, p.exitValue(), out);
-    assertTrue(out.startsWith("# 2-2-2 sigmoid, seed 7"), out);
+    assertRunsAndPrintsOnlyItsOwnOutput(cmd);
   }
 
   /** The flags that pick a collector, which a crowded host's serial collector must not meet twice. */
@@ -83,5 +73,16 @@ class JvmCommandTest {
     assertTrue(!JvmCommand.crowds(2, 2));
     assertTrue(!JvmCommand.crowds(1, 2));
     assertTrue(!JvmCommand.crowds(3, 16));
+  }
+
+  /** Runs {@code gradflow explain} with the JVM command {@code cmd}: it exits 0 and its standard output starts with the program's own. */
+  private static void assertRunsAndPrintsOnlyItsOwnOutput(List<String> cmd) throws Exception {
+    List<String> run = new java.util.ArrayList<>(cmd);
+    run.addAll(List.of("explain", "--model", "2-2-2", "--seed", "7"));
+    Process p = new ProcessBuilder(run).start();
+    String out = new String(p.getInputStream().readAllBytes());
+    assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+    assertEquals(0, p.exitValue(), out);
+    assertTrue(out.startsWith("# 2-2-2 sigmoid, seed 7"), out);
   }
 }

@@ -18,11 +18,12 @@ import java.util.concurrent.TimeUnit;
  * job's state and its lock, answers the workers' calls, and opens and closes steps. Its helpers,
  * guarded by its lock, keep the rest: {@link JobPhase} (assembling, running or paused, ending,
  * finished, failed, rolling back), {@link Membership} (joins, readiness, liveness), {@link
- * MicroShardAssignment} (who computes what), {@link PullAnswers} (pulls answered at once
- * or parked until they can be), {@link PushSession} (one push being staged), {@link LocalPlane}
- * (shared memory and the exchange socket for the workers on this host), {@link ClosedStepRecords} (what a closed step hands to the background
- * thread) and {@link ShardedServers} (the followers, with sharded servers). A call the job refuses
- * throws a {@link JobRefusal}.
+ * MicroShardAssignment} (who computes what), {@link PullAnswers} (pulls answered at once or
+ * parked until they can be), {@link PushSession} (one push being staged), {@link LocalPlane}
+ * (shared memory and the exchange socket for the workers on this host), {@link
+ * ClosedStepRecords} (what a closed step hands to the background thread) and {@link
+ * ShardedServers} (the followers, with sharded servers). A call the job refuses throws a {@link
+ * JobRefusal}.
  *
  * <p>Step {@code s} is open when the weights of version {@code s} exist. Every micro-shard
  * {@code 0..M-1} of the step must be pushed exactly once; the fixed-point sums are added in
