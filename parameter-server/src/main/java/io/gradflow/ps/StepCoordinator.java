@@ -4,11 +4,14 @@ import io.gradflow.common.model.Network;
 import io.gradflow.common.train.EpochBookkeeping;
 import io.gradflow.common.train.TrainingListener;
 import io.gradflow.common.train.TrainingSetup;
+import io.gradflow.common.train.WeightVersions;
+import io.gradflow.common.wire.ParameterRange;
 import io.gradflow.proto.JoinRequest;
 import io.gradflow.proto.JoinResponse;
 import io.gradflow.proto.PullRequest;
 import io.gradflow.proto.PushHeader;
 import io.gradflow.proto.PushResponse;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.TimeUnit;
@@ -18,6 +21,7 @@ import java.util.concurrent.TimeUnit;
  * job's state and its lock, answers the workers' calls, and opens and closes steps. Its helpers,
  * guarded by its lock, keep the rest: {@link JobPhase} (assembling, running or paused, ending,
  * finished, failed, rolling back), {@link Membership} (joins, readiness, liveness), {@link
+ * MembershipChanges} (lost workers' micro-shards handed over, pauses and resumes), {@link
  * MicroShardAssignment} (who computes what), {@link PullAnswers} (pulls answered at once or
  * parked until they can be), {@link PushSession} (one push being staged), {@link LocalPlane}
  * (shared memory and the exchange socket for the workers on this host), {@link
@@ -58,6 +62,7 @@ public final class StepCoordinator {
   private final OpenSteps steps;
   private final WeightSnapshots snapshots;
   private final PullAnswers pulls;
+  private final MembershipChanges changes;
   private final EpochBookkeeping epochs;
   private final JobPhase phase = new JobPhase();
   private long step;
@@ -84,10 +89,11 @@ public final class StepCoordinator {
     this.step = checkpoints.restore(job.resumeFrom(), epochs);
     int staleness = job.config().staleness();
     this.steps = new OpenSteps(setup.plan(), policy.backupWorkers(), staleness, net, step);
-    this.snapshots = new WeightSnapshots(new io.gradflow.common.train.WeightVersions(net, staleness, step,
+    this.snapshots = new WeightSnapshots(new WeightVersions(net, staleness, step,
         job.resumeFrom() == null ? List.of() : job.resumeFrom().earlierWeights()));
     this.records = new ClosedStepRecords(this, net, epochs, checkpoints, snapshots, servers, background);
     this.pulls = new PullAnswers(phase, steps, snapshots);
+    this.changes = new MembershipChanges(membership, steps, phase, policy.minWorkers(), this.listener);
   }
 
   /**
@@ -95,7 +101,7 @@ public final class StepCoordinator {
    * {@code /dev/shm}); without it, or when the plane cannot be made there, everything goes through
    * the socket. Call before the first join.
    */
-  public synchronized void useSharedMemory(java.nio.file.Path root) {
+  public synchronized void useSharedMemory(Path root) {
     if (servers.sharded()) {
       return; // the weights and pushes of several servers would need a file per range
     }
@@ -109,7 +115,7 @@ public final class StepCoordinator {
    * evaluations, checkpoints and the final model. Call before the first join and before {@link
    * #useSharedMemory} (a sharded job has no shared-memory data plane).
    */
-  public synchronized void shard(java.util.List<io.gradflow.common.wire.ParameterRange> ranges, FollowerStates followers) {
+  public synchronized void shard(List<ParameterRange> ranges, FollowerStates followers) {
     if (!servers.shard(ranges, followers)) {
       return;
     }
@@ -229,8 +235,8 @@ public final class StepCoordinator {
     m.sharedMemory = sharedMemory && m.sharedPush != null;
     if (!phase.started() && membership.readyCount() >= job.workers()) {
       start();
-    } else if (phase.started()) {
-      resumeIfEnoughWorkers();
+    } else if (phase.started() && changes.resumeIfEnoughWorkers()) {
+      changed();
     }
   }
 
@@ -325,45 +331,12 @@ public final class StepCoordinator {
 
   // ---- membership changes
 
-  /** A worker is gone: its unfinished micro-shards go to the survivors, now. */
+  /** A worker is gone: its unfinished micro-shards go to the survivors, now ({@link MembershipChanges#lose}). */
   private void lose(Member m, String why) {
-    m.left = true;
     if (plane != null) {
       plane.forget(m.id);
     }
-    if (!phase.started() || phase.finished() || phase.ending()) {
-      listener.onEvent("left: " + m + (why.isEmpty() ? "" : " (" + why + ")"));
-      changed();
-      return;
-    }
-    StringBuilder handed = new StringBuilder();
-    for (OpenSteps.Step open : steps.inOrder()) {
-      List<WorkItem> orphans = open.assignment().handOver(m, membership.readyMembers());
-      if (!orphans.isEmpty()) {
-        handed.append(handed.length() == 0 ? "; its micro-shards " : ", ").append(orphans).append(" of step ").append(open.step() + 1);
-      }
-    }
-    listener.onEvent("lost: " + m + (why.isEmpty() ? "" : " (" + why + ")") + "; " + membership.readyCount() + " live worker(s)"
-        + (handed.length() == 0 ? "" : handed + " go to the others"));
-    resumeIfEnoughWorkers();
-    changed();
-  }
-
-  /** Pauses below --min-workers; when enough are back, hands out what nobody computes. */
-  private void resumeIfEnoughWorkers() {
-    int live = membership.readyCount();
-    if (live < policy.minWorkers()) {
-      if (phase.pause()) {
-        listener.onEvent("waiting: " + live + " live worker(s), --min-workers " + policy.minWorkers() + "; the job pauses until more join");
-      }
-      return;
-    }
-    for (OpenSteps.Step open : steps.inOrder()) {
-      open.assignment().reassign(open.assignment().orphans(), membership.readyMembers());
-    }
-    if (phase.resume()) {
-      listener.onEvent("resuming: " + live + " live worker(s)");
-    }
+    changes.lose(m, why);
     changed();
   }
 
@@ -412,7 +385,7 @@ public final class StepCoordinator {
     if (steps.openDue(setup.totalSteps() - 1, ready) > 0) {
       phase.resume();
       if (ready.size() < policy.minWorkers()) {
-        resumeIfEnoughWorkers();
+        changes.resumeIfEnoughWorkers(); // pauses
       }
     }
     changed();
