@@ -2,10 +2,12 @@ package io.gradflow.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.gradflow.common.checkpoint.Checkpoint;
 import io.gradflow.common.checkpoint.CheckpointStore;
+import io.gradflow.common.report.MetricsLog;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -16,13 +18,14 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * {@code train --servers S} with real JVMs: the parameters cut into S ranges, one server process
  * per range, give the single process's weights to the bit for S = 2 and 3 with 1, 2 and 3 workers,
- * with and without staleness; the coordinator's outputs and final checkpoint hold the whole model;
+ * with and without staleness; the coordinator's outputs and final checkpoint hold the whole model,
+ * and its metrics log the single process's records (but for the gradient norms, left out);
  * a follower killed with -9 and restarted alone comes back empty, the coordinator rolls back to its
  * checkpoint and seeds it; a coordinator killed and restarted alone seeds the followers ahead of
  * it; either way the job ends on the same weights.
  */
 class ShardedServersIT {
-  /** Two epochs of 12 steps and a bit: evaluations read the followers' ranges twice, the end once. */
+  /** Less than an epoch (40 steps): the followers' ranges are read for the checkpoints (every 10 steps) and the end. */
   private static final int STEPS = 30;
   @TempDir static Path shared;
   @TempDir Path tmp;
@@ -58,6 +61,32 @@ class ShardedServersIT {
     assertEquals(expected, Jobs.summary(out).weightsSha256(), "weights of " + out.getFileName());
   }
 
+  /**
+   * metrics.jsonl of a sharded job: the single process's step and epoch records, but for their
+   * times and the gradient norms, which the coordinator cannot tell (it holds range 0 of the
+   * gradient only) and leaves out rather than report a part.
+   */
+  private static void assertSameRecordsAsTheSingleProcess(Path out) {
+    MetricsLog single = MetricsLog.read(MetricsLog.file(shared.resolve("single")));
+    MetricsLog sharded = MetricsLog.read(MetricsLog.file(out));
+    assertEquals(single.steps().size(), sharded.steps().size());
+    for (int i = 0; i < single.steps().size(); i++) {
+      MetricsLog.Step a = single.steps().get(i);
+      MetricsLog.Step b = sharded.steps().get(i);
+      assertEquals(List.of(a.step(), a.epoch(), a.loss(), a.lr()), List.of(b.step(), b.epoch(), b.loss(), b.lr()), "step record " + i);
+      assertEquals(3, a.gradNorms().length);
+      assertNull(b.gradNorms(), "grad_norms of a sharded job's step " + b.step());
+    }
+    assertFalse(single.epochs().isEmpty());
+    assertEquals(single.epochs().size(), sharded.epochs().size());
+    for (int i = 0; i < single.epochs().size(); i++) {
+      MetricsLog.Epoch a = single.epochs().get(i);
+      MetricsLog.Epoch b = sharded.epochs().get(i);
+      assertEquals(List.of(a.epoch(), a.step(), a.trainLoss(), a.testLoss(), a.testAccuracy()),
+          List.of(b.epoch(), b.step(), b.trainLoss(), b.testLoss(), b.testAccuracy()), "epoch record " + i);
+    }
+  }
+
   @Test
   void twoServersGiveTheSingleProcessWeightsWithOneTwoAndThreeWorkers() {
     for (int workers = 1; workers <= 3; workers++) {
@@ -78,6 +107,7 @@ class ShardedServersIT {
     Checkpoint last = new CheckpointStore(tmp.resolve("s3-w3").resolve("checkpoints"), 3, w -> { }).loadNewestValid().orElseThrow();
     assertEquals(STEPS, last.step());
     assertEquals(singleProcess, last.network().sha256());
+    assertSameRecordsAsTheSingleProcess(tmp.resolve("s3-w3"));
     // timing.json: every server's share of the bytes and of the reduce
     io.gradflow.common.report.RunTiming timing = io.gradflow.common.report.RunTiming.read(
         io.gradflow.common.report.RunTiming.file(tmp.resolve("s3-w3")));

@@ -420,9 +420,12 @@ public final class StepCoordinator {
     changed();
   }
 
-  /** Applies the reduced gradient of {@code open} (step {@code step}) once and tells the bookkeeping; returns the step's mean loss. */
+  /**
+   * Applies the reduced gradient of {@code open} (step {@code step}) once and tells the bookkeeping;
+   * returns the step's mean loss. Sharded servers tell no gradient: this one holds range 0 of it only.
+   */
   private double applyUpdate(OpenSteps.Step open, long[][] lastPush) {
-    boolean readsGradient = epochs.readsGradient(step);
+    boolean readsGradient = epochs.readsGradient(step) && !servers.sharded();
     float lr = !servers.sharded() ? setup.update().apply(net, open.sum(), lastPush, step, readsGradient)
         : setup.update().apply(net, open.sum(), step, servers.own()); // sharded: range 0 only, the followers update theirs
     double loss = EpochBookkeeping.meanLoss(open.assignment().shardLosses(), job.config().batch());

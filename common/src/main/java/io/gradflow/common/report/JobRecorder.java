@@ -155,7 +155,7 @@ public final class JobRecorder implements TrainingListener, AutoCloseable {
     lastLoggedNanos = now;
     lastLoggedStep = step;
     write(MetricsLog.line(new MetricsLog.Step(
-        step + 1, epoch + 1, loss, lr, samplesPerSecond, gradient.layerNorms())));
+        step + 1, epoch + 1, loss, lr, samplesPerSecond, gradient == null ? null : gradient.layerNorms())));
   }
 
   /**
