@@ -41,6 +41,23 @@ class JvmCommandTest {
   }
 
   /**
+   * The JVMs that gradflow does not start itself get the same flags, in the same order: the
+   * launcher script, the Slurm batch script and the container image (Jib's {@code jvmFlags}).
+   */
+  @Test
+  void theScriptTheBatchFileAndTheImageGiveTheJitFlags() throws Exception {
+    Path module = Files.exists(Path.of("slurm")) ? Path.of("") : Path.of("deploy"); // run from the module or the root
+    for (Path file : List.of(module.toAbsolutePath().getParent().resolve("gradflow"), module.resolve("slurm/gradflow.sbatch"),
+        module.resolve("pom.xml"))) {
+      String text = Files.readString(file);
+      int quiet = text.indexOf(JvmCommand.JIT_FLAGS.get(0));
+      int scaling = text.indexOf(JvmCommand.JIT_FLAGS.get(1));
+      assertTrue(quiet >= 0 && scaling > quiet, file + " gives " + JvmCommand.JIT_FLAGS + " in this order");
+      assertTrue(text.contains("jdk.incubator.vector"), file + " adds the Vector API module");
+    }
+  }
+
+  /**
    * On a crowded host a child also gets the flags that compile the kernels blocking, after the
    * JIT flags' {@code quiet}: this JVM takes them and they print nothing either.
    */
