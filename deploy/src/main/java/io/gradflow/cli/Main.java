@@ -8,7 +8,10 @@ import java.io.UncheckedIOException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
-/** The {@code gradflow} command line. {@code main} is {@code System.exit(run(args))}. */
+/**
+ * The {@code gradflow} command line. {@code main} is {@code System.exit(run(args))}, after gRPC's
+ * log records are made one line each ({@link GrpcLogging}).
+ */
 @Command(
     name = "gradflow",
     mixinStandardHelpOptions = true,
@@ -38,6 +41,7 @@ public final class Main implements Runnable {
   }
 
   public static void main(String[] args) {
+    GrpcLogging.install();
     System.exit(run(args));
   }
 

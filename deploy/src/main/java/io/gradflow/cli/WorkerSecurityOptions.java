@@ -64,7 +64,25 @@ final class WorkerSecurityOptions {
         reason = t.getMessage();
       }
     }
-    return reason == null ? "" : "; TLS handshake failed: " + firstLine(reason);
+    return reason == null ? "" : "; TLS handshake failed: " + explained(firstLine(reason));
+  }
+
+  /**
+   * The TLS engine's reason with what it means for a worker's flags, for the failures a user
+   * makes: a plaintext server (its reply is "not an SSL/TLS record" and a hex dump), a server that
+   * wants a client certificate, a server certificate another CA signed. Others stay as they are.
+   */
+  static String explained(String reason) {
+    if (reason.startsWith("not an SSL/TLS record")) {
+      return "the server answered without TLS (it has no --tls-cert: drop --tls-ca, or give it a certificate)";
+    }
+    if (reason.contains("CERTIFICATE_REQUIRED")) {
+      return reason + " (the server wants a client certificate: --tls-cert and --tls-key)";
+    }
+    if (reason.contains("unable to find valid certification path")) {
+      return reason + " (the server's certificate is not signed by --tls-ca)";
+    }
+    return reason;
   }
 
   static String firstLine(String s) {

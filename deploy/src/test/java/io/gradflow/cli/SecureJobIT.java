@@ -78,26 +78,70 @@ class SecureJobIT {
     assertEquals(weightsSha256(plain), weightsSha256(dir));
   }
 
-  @Test
-  void aRealServerRefusesAClientWithoutTheTokenAndLogsItsAddress() throws Exception {
-    SecureJobFiles files = SecureJobFiles.create(tmp.resolve("secure"));
+  /** Starts {@code gradflow server} on 127.0.0.1 with {@code extra} and its output in {@code log}; returns it once it serves. */
+  private Process startServer(Path log, List<String> extra) throws Exception {
     Path portFile = tmp.resolve("server.port");
-    Path log = tmp.resolve("server.log");
     List<String> cmd = new ArrayList<>(JvmCommand.thisProgram());
     cmd.addAll(List.of(args(new String[] {"server", "--workers", "1", "--bind", "127.0.0.1", "--port", "0"},
         "--port-file", portFile.toString(), "--out", tmp.resolve("out").toString(),
         "--parent-pid", Long.toString(ProcessHandle.current().pid()))));
-    cmd.addAll(files.serverArgs());
+    cmd.addAll(extra);
     Process server = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+    while (!Files.exists(portFile) || Files.readString(portFile).isBlank()) {
+      assertTrue(server.isAlive(), () -> "server exited: " + read(log));
+      assertTrue(System.nanoTime() < deadline, () -> "server did not serve in time: " + read(log));
+      Thread.sleep(50);
+    }
+    return server;
+  }
+
+  private int port() throws Exception {
+    return Integer.parseInt(Files.readString(tmp.resolve("server.port")).strip());
+  }
+
+  private static void stop(Process server) throws InterruptedException {
+    server.destroy();
+    if (!server.waitFor(10, TimeUnit.SECONDS)) {
+      server.destroyForcibly();
+    }
+  }
+
+  /**
+   * A TLS worker at a plaintext server: the worker exits 6 saying so in one line, and the server's
+   * log gets no stack trace from gRPC's transport (which logs the garbled connection at INFO; see
+   * {@link GrpcLogging}) and goes on.
+   */
+  @Test
+  void aTlsWorkerAtAPlaintextServerSaysWhyAndTheServerLogsNoStackTrace() throws Exception {
+    SecureJobFiles files = SecureJobFiles.create(tmp.resolve("secure"));
+    Path log = tmp.resolve("server.log");
+    Process server = startServer(log, List.of());
+    try {
+      StringWriter err = new StringWriter();
+      int code = run(err, "worker", "--server", "127.0.0.1:" + port(), "--rpc-timeout", "20", "--reconnect-seconds", "1",
+          "--tls-ca", files.ca().toString(), "--tls-cert", files.clientCert().toString(), "--tls-key", files.clientKey().toString());
+      assertEquals(ExitCode.UNAVAILABLE.code(), code, err.toString());
+      assertEquals(1, err.toString().strip().lines().count(), err.toString());
+      assertTrue(err.toString().contains("the server answered without TLS"), err.toString());
+      assertTrue(server.isAlive(), "the server goes on: " + read(log));
+    } finally {
+      stop(server);
+    }
+    String logged = read(log);
+    assertTrue(logged.contains("gradflow server: listening on 127.0.0.1:"), logged);
+    assertFalse(logged.contains("\tat ") || logged.contains("Exception") || logged.contains("Transport failed"), logged);
+  }
+
+  @Test
+  void aRealServerRefusesAClientWithoutTheTokenAndLogsItsAddress() throws Exception {
+    SecureJobFiles files = SecureJobFiles.create(tmp.resolve("secure"));
+    Path log = tmp.resolve("server.log");
+    Process server = startServer(log, files.serverArgs());
     ManagedChannel channel = null;
     try {
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-      while (!Files.exists(portFile)) {
-        assertTrue(server.isAlive(), () -> "server exited: " + read(log));
-        assertTrue(System.nanoTime() < deadline, () -> "server did not serve in time: " + read(log));
-        Thread.sleep(50);
-      }
-      int port = Integer.parseInt(Files.readString(portFile).strip());
+      int port = port();
       channel = NettyChannelBuilder.forAddress("127.0.0.1", port,
           JobSecurity.channelCredentials(files.ca(), files.clientCert(), files.clientKey())).build();
       ManagedChannel ch = channel;
@@ -116,10 +160,7 @@ class SecureJobIT {
       if (channel != null) {
         channel.shutdownNow();
       }
-      server.destroy();
-      if (!server.waitFor(10, TimeUnit.SECONDS)) {
-        server.destroyForcibly();
-      }
+      stop(server);
     }
   }
 

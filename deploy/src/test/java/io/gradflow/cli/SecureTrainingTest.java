@@ -186,13 +186,50 @@ class SecureTrainingTest {
   @Test
   void theWorkerCommandThatDoesNotTrustTheServerSaysWhy() throws Exception {
     SecureJobFiles other = SecureJobFiles.create(tmp.resolve("other"));
+    assertHandshakeFailsInOneLine("not signed by --tls-ca", "127.0.0.1:" + server.port(), "--tls-ca", other.ca().toString(),
+        "--tls-cert", files.clientCert().toString(), "--tls-key", files.clientKey().toString());
+  }
+
+  /** The server's certificate names 127.0.0.1, ::1 and localhost: dialled as 127.0.0.2, the name is wrong. */
+  @Test
+  void theWorkerCommandThatDialsANameTheCertificateLacksSaysWhy() throws Exception {
+    ParameterServer elsewhere = new ParameterServer(NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.2", 0),
+            JobSecurity.serverCredentials(files.serverCert(), files.serverKey(), files.ca()))
+        .intercept(new TokenAuthInterceptor(token, serverLog::add)), new ServerJob(Network.initialize(spec), config, DATA, 2),
+        new TrainingListener() {});
+    elsewhere.start();
+    closers.add(elsewhere::stop);
+    assertHandshakeFailsInOneLine("No subject alternative names matching IP address 127.0.0.2", "127.0.0.2:" + elsewhere.port(),
+        "--tls-ca", files.ca().toString(),
+        "--tls-cert", files.clientCert().toString(), "--tls-key", files.clientKey().toString());
+  }
+
+  @Test
+  void theWorkerCommandWithoutAClientCertificateUnderMutualTlsSaysWhy() throws Exception {
+    assertHandshakeFailsInOneLine("the server wants a client certificate: --tls-cert and --tls-key", "127.0.0.1:" + server.port(),
+        "--tls-ca", files.ca().toString());
+  }
+
+  @Test
+  void aTlsWorkerCommandAgainstAPlaintextServerSaysWhy() throws Exception {
+    ParameterServer plaintext = new ParameterServer(NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)),
+        new ServerJob(Network.initialize(spec), config, DATA, 2), new TrainingListener() {});
+    plaintext.start();
+    closers.add(plaintext::stop);
+    assertHandshakeFailsInOneLine("the server answered without TLS", "127.0.0.1:" + plaintext.port(),
+        "--tls-ca", files.ca().toString(),
+        "--tls-cert", files.clientCert().toString(), "--tls-key", files.clientKey().toString());
+  }
+
+  /** {@code gradflow worker} with the job's token and {@code tls} against {@code address}: exit 6, one line that says {@code why}. */
+  private void assertHandshakeFailsInOneLine(String why, String address, String... tls) {
+    List<String> args = new ArrayList<>(List.of("worker", "--server", address, "--rpc-timeout", "20", "--reconnect-seconds", "1",
+        "--token-file", files.token().toString()));
+    args.addAll(List.of(tls));
     StringWriter err = new StringWriter();
-    int code = Main.run(new PrintWriter(new StringWriter()), new PrintWriter(err, true),
-        "worker", "--server", "127.0.0.1:" + server.port(), "--rpc-timeout", "20",
-        "--tls-ca", other.ca().toString(), "--tls-cert", files.clientCert().toString(),
-        "--tls-key", files.clientKey().toString(), "--token-file", files.token().toString());
+    int code = Main.run(new PrintWriter(new StringWriter()), new PrintWriter(err, true), args.toArray(String[]::new));
     assertEquals(ExitCode.UNAVAILABLE.code(), code, err.toString());
     assertEquals(1, err.toString().strip().lines().count(), err.toString());
-    assertTrue(err.toString().contains("TLS handshake failed"), err.toString());
+    assertTrue(err.toString().contains("TLS handshake failed: ") && err.toString().contains(why), err.toString());
   }
 }
