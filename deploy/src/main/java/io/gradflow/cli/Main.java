@@ -50,12 +50,33 @@ public final class Main implements Runnable {
     return run(new PrintWriter(System.out, true), new PrintWriter(System.err, true), args);
   }
 
-  /** Runs a command line in this process with the given streams; returns the exit code. */
+  /**
+   * Runs a command line in this process with the given streams; returns the exit code. A command
+   * that runs out of heap (a --model or --batch too large for it) ends with one line that says so
+   * and how large the heap is, exit 1, instead of the JVM's stack trace.
+   */
   public static int run(PrintWriter out, PrintWriter err, String... args) {
     CommandLine cl = commandLine();
     cl.setOut(out);
     cl.setErr(err);
-    return cl.execute(args);
+    try {
+      return cl.execute(args);
+    } catch (OutOfMemoryError e) {
+      err.println(outOfMemory(e, Runtime.getRuntime().maxMemory()));
+      if (System.getenv("GRADFLOW_DEBUG") != null) {
+        e.printStackTrace(err);
+      }
+      err.flush();
+      return ExitCode.FAILED.code();
+    }
+  }
+
+  /** The line for a command that ran out of memory in a heap of at most {@code maxHeapBytes}. */
+  static String outOfMemory(OutOfMemoryError e, long maxHeapBytes) {
+    return String.format(java.util.Locale.ROOT,
+        "gradflow: out of memory (%s) with a heap of at most %d MiB: use a smaller --model or --batch, or a larger heap"
+            + " (GRADFLOW_JAVA_OPTS=-Xmx..., GRADFLOW_CHILD_JAVA_OPTS for a job's server and workers)",
+        e.getMessage(), maxHeapBytes >> 20);
   }
 
   /** The configured command tree (exception handlers mapped to {@link ExitCode}s). */
