@@ -7,13 +7,14 @@ import java.util.logging.Level;
 import java.util.logging.LogRecord;
 import java.util.logging.Logger;
 import java.util.logging.SimpleFormatter;
+import java.util.regex.Pattern;
 
 /**
  * gRPC and its shaded Netty log through {@code java.util.logging}, whose console format is two
  * lines and a stack trace per record: a TLS client at a plaintext server, an HTTP/1 client or a
  * port scanner makes a server print one at INFO ("Transport failed"). A gradflow process keeps its
  * output line-oriented: {@link #install} drops gRPC's records below WARNING and prints the others
- * as one line, {@code gradflow: grpc WARNING <logger>: <message>: <cause>}. With {@code
+ * as one line without stack frames, {@code gradflow: grpc WARNING <logger>: <message>: <cause>}. With {@code
  * GRADFLOW_DEBUG} set, nothing changes (JUL's own format, stack traces included).
  */
 final class GrpcLogging {
@@ -21,6 +22,11 @@ final class GrpcLogging {
   private static final Logger GRPC = Logger.getLogger("io.grpc");
   private static final Formatter MESSAGES = new SimpleFormatter(); // its formatMessage: parameters as JUL fills them in
   private static boolean installed;
+  /**
+   * Stack frames that gRPC writes into a message itself (a {@code Status}'s cause, printed whole):
+   * {@code at pkg.Class.method(File.java:1)} runs, and the {@code ... N more} after them.
+   */
+  private static final Pattern STACK_FRAMES = Pattern.compile("(\\s+at [\\w.$/<>]+\\([^)]*\\))+(\\s+\\.\\.\\. \\d+ more)?");
 
   private GrpcLogging() {}
 
@@ -42,7 +48,7 @@ final class GrpcLogging {
     Throwable cause = record.getThrown();
     String text = "gradflow: grpc " + record.getLevel().getName() + " " + name.substring(name.lastIndexOf('.') + 1) + ": " + message
         + (cause == null ? "" : ": " + cause);
-    return text.replaceAll("\\s*\\R\\s*", " ").strip();
+    return STACK_FRAMES.matcher(text.replaceAll("\\s*\\R\\s*", " ")).replaceAll("").strip();
   }
 
   private static final class OneLine extends Handler {

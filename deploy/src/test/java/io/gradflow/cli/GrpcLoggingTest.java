@@ -17,4 +17,15 @@ class GrpcLoggingTest {
     assertEquals("gradflow: grpc WARNING NettyServerTransport: Transport failed for /127.0.0.1:4242: "
         + "java.lang.IllegalStateException: preface missing hex dump 1603", GrpcLogging.line(r));
   }
+
+  /** gRPC prints a Status's cause whole, frames included, inside the message: the frames go. */
+  @Test
+  void stackFramesInsideTheMessageAreDropped() {
+    LogRecord r = new LogRecord(Level.WARNING, "[Channel<1>: (nosuch.invalid:7070)] Failed to resolve name. status=Status{code=UNAVAILABLE,"
+        + " cause=java.net.UnknownHostException: nosuch.invalid\n\tat java.base/java.net.InetAddress$CachedAddresses.get(InetAddress.java:801)"
+        + "\n\tat io.grpc.internal.DnsNameResolver.resolveAddresses(DnsNameResolver.java:223)\n\t... 3 more\n}");
+    r.setLoggerName("io.grpc.internal.ManagedChannelImpl");
+    assertEquals("gradflow: grpc WARNING ManagedChannelImpl: [Channel<1>: (nosuch.invalid:7070)] Failed to resolve name. "
+        + "status=Status{code=UNAVAILABLE, cause=java.net.UnknownHostException: nosuch.invalid }", GrpcLogging.line(r));
+  }
 }
