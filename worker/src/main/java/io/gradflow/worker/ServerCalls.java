@@ -116,6 +116,19 @@ final class ServerCalls {
     return false;
   }
 
+  /**
+   * False when the call failed because the other end does not speak HTTP/2 (gRPC's INTERNAL
+   * "http2 exception": an HTTP/1 server, or another protocol, at the worker's --server).
+   */
+  private static boolean speaksHttp2(StatusRuntimeException e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t.getClass().getSimpleName().equals("Http2Exception")) { // Netty's, shaded into grpc-netty-shaded
+        return false;
+      }
+    }
+    return !"http2 exception".equals(e.getStatus().getDescription());
+  }
+
   private static String describe(StatusRuntimeException e) {
     return e.getStatus().getDescription() == null ? e.getStatus().getCode().toString() : e.getStatus().getDescription();
   }
@@ -129,6 +142,12 @@ final class ServerCalls {
           new WorkerFailure(WorkerFailure.Kind.UNAVAILABLE, "parameter server unreachable (" + call + "): " + desc, e);
       case FAILED_PRECONDITION, RESOURCE_EXHAUSTED, PERMISSION_DENIED, UNAUTHENTICATED ->
           new WorkerFailure(WorkerFailure.Kind.REFUSED, "refused by the parameter server (" + call + "): " + desc, e);
+      case UNIMPLEMENTED -> new WorkerFailure(WorkerFailure.Kind.UNAVAILABLE,
+          "no gradflow parameter server there (" + call + "): a gRPC server that does not serve gradflow (" + desc + ")", e);
+      case INTERNAL -> speaksHttp2(e)
+          ? new WorkerFailure(WorkerFailure.Kind.FAILED, call + " failed: " + code + ": " + desc, e)
+          : new WorkerFailure(WorkerFailure.Kind.UNAVAILABLE,
+              "no gradflow parameter server there (" + call + "): it does not speak gRPC (" + desc + "; an HTTP/1 server?)", e);
       case ABORTED -> new WorkerFailure(WorkerFailure.Kind.FAILED, desc, e);
       case OUT_OF_RANGE -> new WorkerFailure(WorkerFailure.Kind.JOB_OVER, desc, e);
       default -> new WorkerFailure(WorkerFailure.Kind.FAILED, call + " failed: " + code + ": " + desc, e);
