@@ -44,8 +44,7 @@ final class FollowerRun {
     try {
       server.start();
     } catch (IOException e) {
-      throw new CommandFailure(ExitCode.UNAVAILABLE, "cannot listen on " + endpoint.bind() + ":" + endpoint.port()
-          + (endpoint.unixSocket() == null ? "" : " and unix:" + endpoint.unixSocket()) + ": " + e.getMessage());
+      throw endpoint.cannotListen(e);
     }
     log.accept("server " + index + " (a follower) listening on " + endpoint.bind() + ":" + server.port()
         + (endpoint.unixSocket() == null ? "" : " and unix:" + endpoint.unixSocket()) + "; it owns " + range

@@ -103,6 +103,9 @@ final class ServerCommand implements Callable<Integer> {
     if (port < 0 || port > 65_535) {
       throw CommandFailure.usage("--port " + port + " is not a port: expected 0..65535 (0 picks a free one)");
     }
+    if (new java.net.InetSocketAddress(bind, 0).isUnresolved()) {
+      throw CommandFailure.usage("--bind " + bind + ": no such address or host name (expected an address of this host, e.g. 0.0.0.0)");
+    }
     if (!(lingerSeconds >= 0)) {
       throw CommandFailure.usage("--linger-seconds " + lingerSeconds + ": expected 0 or more seconds");
     }

@@ -32,7 +32,28 @@ final class ServerRun {
    * sharedMemory} (the root of the shared-memory data plane) null with {@code --no-shared-memory}.
    */
   record Endpoint(String bind, int port, ServerCredentials credentials, boolean tls, String token, Path portFile,
-      Path sharedMemory, Path unixSocket) {}
+      Path sharedMemory, Path unixSocket) {
+
+    /**
+     * Why the server could not listen, in the user's terms (exit 6): the port in use, or an address
+     * of another host ({@code --bind}); Netty says only "Failed to bind to address".
+     */
+    CommandFailure cannotListen(IOException e) {
+      Throwable deepest = e;
+      while (deepest.getCause() != null) {
+        deepest = deepest.getCause();
+      }
+      String reason = deepest.getMessage() == null ? deepest.toString() : deepest.getMessage();
+      // the JDK's BindException or the epoll transport's own exception: the system's words either way
+      if (reason.contains("Address already in use")) {
+        reason = "the port is in use (another server? pick another --port, or 0 for a free one)";
+      } else if (reason.contains("Cannot assign requested address")) {
+        reason = "--bind " + bind + " is not an address of this host";
+      }
+      return new CommandFailure(ExitCode.UNAVAILABLE,
+          "cannot listen on " + bind + ":" + port + (unixSocket == null ? "" : " and unix:" + unixSocket) + ": " + reason);
+    }
+  }
 
   private final ServerJob job;
   private final ServerPolicy policy;
@@ -123,9 +144,7 @@ final class ServerRun {
     try {
       server.start();
     } catch (IOException e) {
-      throw new CommandFailure(ExitCode.UNAVAILABLE,
-          "cannot listen on " + endpoint.bind() + ":" + endpoint.port()
-              + (endpoint.unixSocket() == null ? "" : " and unix:" + endpoint.unixSocket()) + ": " + e.getMessage());
+      throw endpoint.cannotListen(e);
     }
     String address = endpoint.bind() + ":" + server.port() + (endpoint.unixSocket() == null ? "" : " and unix:" + endpoint.unixSocket());
     log.accept("listening on " + address + ", waiting for " + job.workers()
