@@ -92,8 +92,24 @@ public final class Json {
       }
       return value;
     } catch (JsonParseException e) {
-      throw new JsonParseException(source + ": not valid JSON for " + type.getSimpleName() + ": " + e.getMessage(), e);
+      throw new JsonParseException(source + ": not valid JSON for " + type.getSimpleName() + ": " + reason(e), e);
     }
+  }
+
+  /**
+   * Gson's reason for refusing a text, in one line: the deepest cause's message without the
+   * exception's class, its "Use JsonReader.setStrictness..." advice (meant for programmers) and the
+   * "See https://..." line after it; what is left says what was wrong and where ("Unterminated
+   * string at line 1 column 57 path $.message").
+   */
+  static String reason(Throwable e) {
+    Throwable t = e;
+    while (t.getCause() != null) {
+      t = t.getCause();
+    }
+    String message = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
+    message = message.lines().findFirst().orElse("").strip();
+    return message.replace("Use JsonReader.setStrictness(Strictness.LENIENT) to accept malformed JSON ", "").strip();
   }
 
   /** As {@link #parse(String, Class, String)} for a tree already parsed. */
@@ -101,7 +117,7 @@ public final class Json {
     try {
       return COMPACT.fromJson(json, type);
     } catch (JsonParseException e) {
-      throw new JsonParseException(source + ": not valid JSON for " + type.getSimpleName() + ": " + e.getMessage(), e);
+      throw new JsonParseException(source + ": not valid JSON for " + type.getSimpleName() + ": " + reason(e), e);
     }
   }
 

@@ -1,6 +1,7 @@
 package io.gradflow.common.report;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -48,6 +49,13 @@ class JsonTest {
     for (String bad : List.of("{\"workers\": 2", "{\"workers\": NaN}", "{\"workers\": 2} x", "{workers: 2}", "")) {
       JsonParseException e = assertThrows(JsonParseException.class, () -> Json.parse(bad, Sample.class, "run/summary.json"));
       assertTrue(e.getMessage().startsWith("run/summary.json: not valid JSON for Sample: "), e.getMessage());
+      // one line for the user: no exception class, no advice for programmers, no link
+      assertFalse(e.getMessage().contains("\n") || e.getMessage().contains("Exception") || e.getMessage().contains("JsonReader")
+          || e.getMessage().contains("https://"), e.getMessage());
     }
+    JsonParseException e = assertThrows(JsonParseException.class,
+        () -> Json.parse("{\"kind\": \"joined", Sample.class, "run/metrics.jsonl line 3"));
+    assertEquals("run/metrics.jsonl line 3: not valid JSON for Sample: Unterminated string at line 1 column 17 path $.kind",
+        e.getMessage());
   }
 }
