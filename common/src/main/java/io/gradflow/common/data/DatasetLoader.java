@@ -242,10 +242,12 @@ public final class DatasetLoader {
       classes = Math.max(2, max + 1);
     }
     Dataset train = IdxReader.read(f[0], f[1], name + " train", classes);
-    return new TrainTestSplit(
-        train,
-        IdxReader.read(f[2], f[3], name + " test", classes),
-        InputScaling.idx(train.features()));
+    Dataset test = IdxReader.read(f[2], f[3], name + " test", classes);
+    if (test.features() != train.features()) {
+      throw new DataException(f[2] + ": images of " + test.features() + " pixels: expected " + train.features()
+          + ", the size of the training images in " + f[0].getFileName());
+    }
+    return new TrainTestSplit(train, test, InputScaling.idx(train.features()));
   }
 
   private static boolean hasAnyIdxFile(Path dir) {

@@ -175,6 +175,17 @@ class DatasetLoaderTest {
     assertTrue(e.getMessage().contains("directory not found"), e.getMessage());
   }
 
+  /** Test images of another size than the training images: a data error naming the test file and both sizes. */
+  @Test
+  void idxTestImagesOfAnotherSizeAreADataErrorNamingTheFile() {
+    Path d = tmp.resolve("sizes");
+    IdxTestFiles.writeMnistLayout(d, 9, 3, 3); // 2x3 images
+    Path test = IdxTestFiles.write(d.resolve("t10k-images-idx3-ubyte"), IdxTestFiles.images(3, 5, 5, new byte[3 * 25]));
+    DataException e = assertThrows(DataException.class, () -> loader(null, Map.of()).load("idx:" + d));
+    assertEquals(test + ": images of 25 pixels: expected 6, the size of the training images in train-images-idx3-ubyte.gz",
+        e.getMessage());
+  }
+
   @Test
   void csvWithOneFileHoldsOutTwentyPercent() throws IOException {
     StringBuilder sb = new StringBuilder();
