@@ -42,7 +42,7 @@ final class ModelDataMatch {
     if (row >= 0) {
       throw new CommandFailure(ExitCode.MODEL_FILE,
           "model file error: " + file + ": model " + model.sizesText() + " has "
-              + model.outputSize() + " outputs but data set " + data.name() + " has label "
+              + model.outputSize() + " outputs but " + labelsSource(data) + " has label "
               + data.labels()[row] + " at index " + row);
     }
   }

@@ -126,6 +126,17 @@ class UserMistakesTest {
   }
 
   @Test
+  void evaluatingAModelWithFewerOutputsThanALabelNamesTheLabelsFile() throws Exception {
+    Path out = tmp.resolve("three-classes");
+    List<String> job = train("idx:" + idx(-1), "4-3-3", "--out", out.toString());
+    assertEquals(0, Jobs.run(job).exitCode());
+    String line = failsWith(ExitCode.MODEL_FILE, List.of("evaluate", "--model-file",
+        out.resolve("model.gfm").toString(), "--dataset", "idx:" + idx(7)));
+    assertTrue(line.contains("model.gfm") && line.contains("3 outputs") && line.contains("t10k-labels-idx1-ubyte")
+        && line.contains("label 7 at index 4"), line);
+  }
+
+  @Test
   void aMetricsPortOutsideTheRangeIsAUsageError() {
     String line = failsWith(ExitCode.USAGE, List.of("train", "--workers", "0", "--metrics-port", "70000",
         "--dataset", "spirals", "--out", tmp.resolve("m").toString()));
