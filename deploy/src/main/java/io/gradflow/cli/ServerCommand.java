@@ -8,6 +8,7 @@ import io.gradflow.common.model.ModelSpec;
 import io.gradflow.common.model.ModelSpecs;
 import io.gradflow.common.model.Network;
 import io.gradflow.common.report.JobRecorder;
+import io.gradflow.common.report.RunSummary;
 import io.gradflow.common.train.TrainingConfig;
 import io.gradflow.common.train.TrainingListener;
 import io.gradflow.common.wire.JobFingerprint;
@@ -138,6 +139,11 @@ final class ServerCommand implements Callable<Integer> {
           "--batch " + config.batch() + " is larger than the training set (" + data.train().count() + " rows)");
     }
     ModelDataMatch.checkOption(modelSpec, data);
+    if (checkpoint != null && serverIndex == 0 && finishedAlready(checkpoint, config, data, dir)) {
+      say("the job finished already: " + RunSummary.file(dir) + " holds its " + checkpoint.step()
+          + " steps and the checkpoint's weights; nothing to resume, nothing written");
+      return ExitCode.OK.code();
+    }
     List<io.gradflow.common.wire.ParameterRange> ranges = checkServers(modelSpec);
     ServerJob serverJob;
     ServerPolicy policy;
@@ -228,6 +234,26 @@ final class ServerCommand implements Callable<Integer> {
       }
     }
     return false;
+  }
+
+  /**
+   * True when {@code checkpoint} is the job's last step and {@code dir} holds that job's outputs
+   * already (a summary of as many steps with the checkpoint's weights): a server restarted after
+   * its job ended (a pod's container, {@code --resume-if-any}) leaves them as they are. Without
+   * them, the server writes the final outputs from the checkpoint as a resumed job does.
+   */
+  private static boolean finishedAlready(Checkpoint checkpoint, TrainingConfig config, TrainTestSplit data, Path dir) {
+    long total = io.gradflow.common.train.TrainingSetup.of(checkpoint.network(), config, data.train().count()).totalSteps();
+    Path summary = RunSummary.file(dir);
+    if (checkpoint.step() < total || !Files.isRegularFile(summary) || !Files.isRegularFile(dir.resolve("model.gfm"))) {
+      return false;
+    }
+    try {
+      RunSummary done = RunSummary.read(summary);
+      return done.steps() == checkpoint.step() && checkpoint.network().sha256().equals(done.weightsSha256());
+    } catch (RuntimeException e) {
+      return false; // not a summary to keep: the resumed job writes a new one
+    }
   }
 
   /** Job options given explicitly with --resume must agree with the checkpoint's job. */

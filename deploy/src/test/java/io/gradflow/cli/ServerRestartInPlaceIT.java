@@ -1,5 +1,6 @@
 package io.gradflow.cli;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -15,7 +16,8 @@ import org.junit.jupiter.api.io.TempDir;
  * A server restarted in place with the same command line, as Kubernetes restarts a pod's
  * container: {@code gradflow server --resume-if-any OUT --out OUT} starts the job when OUT holds no
  * checkpoint yet, and, killed with -9 and started again on the same port, resumes from its newest
- * checkpoint; the worker reconnects and the job ends on the single process's weights.
+ * checkpoint; the worker reconnects and the job ends on the single process's weights. Started once
+ * more after the job ended, it ends at once and leaves the outputs as they are.
  */
 class ServerRestartInPlaceIT {
   private static final int STEPS = 60;
@@ -40,6 +42,7 @@ class ServerRestartInPlaceIT {
     Path workerLog = tmp.resolve("worker.log");
     Process first = Jobs.startChild(server, firstLog);
     Process second = null;
+    Process third = null;
     Process worker = null;
     try {
       worker = Jobs.startChild(List.of("worker", "--server", "127.0.0.1:" + port, "--push-delay-ms", "40",
@@ -58,8 +61,20 @@ class ServerRestartInPlaceIT {
       assertEquals(0, worker.exitValue(), logs);
       assertEquals(STEPS, Jobs.summary(out).steps(), logs);
       assertEquals(Jobs.summary(single).weightsSha256(), Jobs.summary(out).weightsSha256(), "same weights" + logs);
+
+      // restarted once more after the job ended (a pod's container restarted): it ends at once, the outputs stay
+      byte[] summary = Files.readAllBytes(out.resolve("summary.json"));
+      byte[] metrics = Files.readAllBytes(out.resolve("metrics.jsonl"));
+      Path thirdLog = tmp.resolve("server-3.log");
+      third = Jobs.startChild(server, thirdLog);
+      assertTrue(third.waitFor(60, TimeUnit.SECONDS), "a server restarted after the end waits:\n" + Files.readString(thirdLog));
+      assertEquals(0, third.exitValue(), Files.readString(thirdLog));
+      assertTrue(Files.readString(thirdLog).contains("the job finished already: ")
+          && Files.readString(thirdLog).contains("holds its " + STEPS + " steps"), Files.readString(thirdLog));
+      assertArrayEquals(summary, Files.readAllBytes(out.resolve("summary.json")));
+      assertArrayEquals(metrics, Files.readAllBytes(out.resolve("metrics.jsonl")));
     } finally {
-      for (Process p : new Process[] {first, second, worker}) {
+      for (Process p : new Process[] {first, second, third, worker}) {
         if (p != null) {
           p.destroyForcibly();
         }
