@@ -81,7 +81,10 @@ final class LocalLauncher {
   private volatile boolean ending;
   private volatile String failure;
 
-  /** What a worker says when the server stopped the job (a failed save, a divergence). */
+  /**
+   * What a worker says when the job stopped: the server stopped it (a failed save, weights that
+   * became non-finite), or the worker did (a gradient out of range: the training diverged).
+   */
   private static final String JOB_STOPPED = "the job stopped: ";
 
   LocalLauncher(JobLaunch job, Settings settings) {

@@ -201,6 +201,20 @@ class UserMistakesTest {
     }
   }
 
+  /**
+   * A worker whose gradient leaves the fixed-point range stops the job: the launcher says the
+   * training diverged and starts no replacement for that worker.
+   */
+  @Test
+  void aWorkerWhoseGradientDivergesStopsTheJobWithoutAReplacement() {
+    Jobs.Run r = Jobs.run(List.of("train", "--workers", "1", "--dataset", "blobs:3:300:4:60", "--model", "4-8-3", "--epochs", "1",
+        "--batch", "32", "--lr", "1e6", "--warmup-passes", "0", "--out", tmp.resolve("diverged").toString()));
+    assertEquals(ExitCode.FAILED.code(), r.exitCode(), r.out() + r.err());
+    assertTrue(r.err().contains("expected a finite value below") && r.err().contains("the training diverged: try a lower --lr"),
+        r.err());
+    assertFalse(r.out().contains("starting a replacement"), r.out());
+  }
+
   @Test
   void anOutThatIsAFileSaysSo() throws Exception {
     Path file = Files.writeString(tmp.resolve("a-file"), "x");

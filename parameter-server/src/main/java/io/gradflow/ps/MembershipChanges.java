@@ -27,12 +27,13 @@ final class MembershipChanges {
 
   /**
    * Worker {@code m} is gone ({@code why}: a reason or empty). While steps run, its unfinished
-   * micro-shards go to the live workers, and the job pauses when too few are left.
+   * micro-shards go to the live workers, and the job pauses when too few are left; after the job
+   * finished, failed or began to roll back, it only left.
    */
   void lose(Member m, String why) {
     m.left = true;
     String reason = why.isEmpty() ? "" : " (" + why + ")";
-    if (!phase.started() || phase.finished() || phase.ending()) {
+    if (!phase.started() || phase.over() || phase.ending()) { // nothing to hand over, no pause to tell
       listener.onEvent("left: " + m + reason);
       return;
     }

@@ -335,5 +335,9 @@ class StepCoordinatorTest {
     assertEquals("the job stopped: worker 1 (b): non-finite gradient", stopped.getMessage());
     assertEquals("worker 1 (b): non-finite gradient", coordinator.awaitEnd());
     assertNull(events.stream().filter(e -> e.startsWith("lost:")).findFirst().orElse(null), "stopped, not lost");
+    // the other worker leaves the stopped job: it left, and nothing waits for more workers
+    coordinator.leave(a, "", false);
+    assertTrue(events.contains("left: worker 0 (a) (left)"), events.toString());
+    assertNull(events.stream().filter(e -> e.startsWith("waiting:")).findFirst().orElse(null), events.toString());
   }
 }

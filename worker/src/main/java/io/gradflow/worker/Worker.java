@@ -293,12 +293,13 @@ public final class Worker {
               job.shards().compute(job.net(), step, header.getShardFirst(), header.getShardEnd(), sum, job.shardLoss());
             } catch (ExactGradientSum.NonFiniteGradientException e) {
               String reason = "step " + (step + 1) + ", micro-shards [" + header.getShardFirst() + ", "
-                  + header.getShardEnd() + "): " + e.getMessage();
+                  + header.getShardEnd() + "): " + e.getMessage() + "; the training diverged: try a lower --lr";
               if (sending != null) {
                 sending.cancel(false);
               }
               link.leave(reason, true);
-              throw new WorkerFailure(WorkerFailure.Kind.FAILED, "non-finite gradient at " + reason);
+              // "the job stopped: ": this worker stopped it, a launcher starts no replacement for it
+              throw new WorkerFailure(WorkerFailure.Kind.FAILED, "the job stopped: " + reason);
             }
             computeNanos = System.nanoTime() - computeStart;
             if (sending != null) {
