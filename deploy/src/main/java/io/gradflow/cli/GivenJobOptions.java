@@ -16,40 +16,53 @@ import java.util.Set;
 final class GivenJobOptions {
   private GivenJobOptions() {}
 
-  /** The model options: a worker that gives one has the whole job checked by the server. */
-  static final Set<String> MODEL_OPTIONS = Set.of("--model", "--activation", "--init");
-
-  /** The {@link JobFingerprint#differences} field each training option sets. */
-  private static final Map<String, String> FIELD_OF_OPTION = Map.ofEntries(
-      Map.entry("--dataset", "dataset"),
-      Map.entry("--batch", "batch"),
-      Map.entry("--micro-shards", "micro-shards"),
-      Map.entry("--lr", "lr"),
-      Map.entry("--momentum", "momentum"),
-      Map.entry("--weight-decay", "weight decay"),
-      Map.entry("--schedule", "schedule"),
-      Map.entry("--warmup", "warm-up"),
-      Map.entry("--step-size", "step size"),
-      Map.entry("--gamma", "gamma"),
-      Map.entry("--epochs", "epochs"),
-      Map.entry("--max-steps", "max steps"),
-      Map.entry("--seed", "seed"),
-      Map.entry("--kernels", "kernels"),
-      Map.entry("--push-precision", "push precision"));
+  /** The {@link JobFingerprint#differences} fields each job option sets. */
+  private static final Map<String, String> OPTION_OF_FIELD = Map.ofEntries(
+      Map.entry("model", "--model"),
+      Map.entry("activations", "--activation"),
+      Map.entry("init", "--init"),
+      Map.entry("init seed", "--seed"),
+      Map.entry("dataset", "--dataset"),
+      Map.entry("batch", "--batch"),
+      Map.entry("micro-shards", "--micro-shards"),
+      Map.entry("lr", "--lr"),
+      Map.entry("momentum", "--momentum"),
+      Map.entry("weight decay", "--weight-decay"),
+      Map.entry("schedule", "--schedule"),
+      Map.entry("warm-up", "--warmup"),
+      Map.entry("step size", "--step-size"),
+      Map.entry("gamma", "--gamma"),
+      Map.entry("epochs", "--epochs"),
+      Map.entry("max steps", "--max-steps"),
+      Map.entry("seed", "--seed"),
+      Map.entry("kernels", "--kernels"),
+      Map.entry("push precision", "--push-precision"),
+      Map.entry("staleness", "--staleness"));
 
   /**
-   * How the server's training config differs from the worker's in the options given ({@code
-   * given}: long option names): "lr: 0.05 (server) vs 0.1 (worker)", one entry a field.
+   * How the server's job differs from the worker's in the options given ({@code given}: long
+   * option names): "lr: 0.05 (server) vs 0.1 (worker)", one entry a field. The worker's model is
+   * the server's with the model options given here put in: {@code --activation relu} alone is
+   * compared with the server's activations on the server's layer sizes.
    */
-  static List<String> differences(Set<String> given, TrainingConfig server, TrainingConfig worker, ModelSpec spec) {
-    var specProto = ModelSpecs.toProto(spec);
+  static List<String> differences(Set<String> given, ModelSpec serverSpec, TrainingConfig server, JobOptions worker) {
+    ModelSpec workerSpec;
+    String model = given.contains("--model") ? worker.model.model : serverSpec.sizesText();
+    String activation = given.contains("--activation") ? worker.model.activation : serverSpec.activationText();
+    String init = given.contains("--init") ? worker.model.init : serverSpec.init().id();
+    long seed = given.contains("--seed") ? worker.seed : serverSpec.seed();
+    try {
+      workerSpec = ModelSpec.parse(model, activation, init, seed);
+    } catch (IllegalArgumentException e) {
+      return List.of("model " + model + " with activations " + activation + " (server model "
+          + serverSpec.sizesText() + ", activations " + serverSpec.activationText() + "): " + e.getMessage());
+    }
     List<String> out = new ArrayList<>();
-    for (String diff : JobFingerprint.differences(specProto, server.toProto(), specProto, worker.toProto())) {
+    for (String diff : JobFingerprint.differences(ModelSpecs.toProto(serverSpec), server.toProto(),
+        ModelSpecs.toProto(workerSpec), worker.trainingConfig().toProto())) {
       String field = diff.substring(0, diff.indexOf(':'));
-      for (String option : given) {
-        if (field.equals(FIELD_OF_OPTION.get(option))) {
-          out.add(diff);
-        }
+      if (given.contains(OPTION_OF_FIELD.get(field))) {
+        out.add(diff);
       }
     }
     return out;

@@ -2,9 +2,7 @@ package io.gradflow.cli;
 
 import io.gradflow.common.data.DatasetLoader;
 import io.gradflow.common.model.ModelSpec;
-import io.gradflow.common.model.ModelSpecs;
 import io.gradflow.common.train.TrainingConfig;
-import io.gradflow.common.wire.JobFingerprint;
 import io.gradflow.proto.JoinRequest;
 import io.gradflow.worker.Worker;
 import io.gradflow.worker.WorkerFailure;
@@ -85,15 +83,16 @@ final class WorkerCommand implements Callable<Integer> {
       err.flush();
     };
     compute.check();
+    job.trainingConfig(); // a bad value given here is a usage error before the server is called
+    if (job.given().contains("--model")) {
+      job.modelSpec();
+    }
     NettyChannelBuilder channelBuilder = channelTo("--server", server, log);
     String workerName = name != null ? name : InetAddress.getLocalHost().getHostName() + "/" + ProcessHandle.current().pid();
     Worker.Options options = new Worker.Options(
         workerName,
-        joinRequest(),
-        config -> {
-          checkGivenOptions(config);
-          return DatasetLoader.fromSystem(job.data.dataDir).load(config.dataset()).train();
-        },
+        JoinRequest.getDefaultInstance(), // takes the server's job; checkGivenOptions compares the options given
+        config -> DatasetLoader.fromSystem(job.data.dataDir).load(config.dataset()).train(),
         Duration.ofMillis((long) (rpcTimeoutSeconds * 1000)),
         () -> pushDelayMs + (compute.pushJitterMs > 0 ? ThreadLocalRandom.current().nextLong(compute.pushJitterMs + 1) : 0),
         log,
@@ -108,7 +107,7 @@ final class WorkerCommand implements Callable<Integer> {
       followers.add(channelTo("--range-server", address, log).build());
     }
     try {
-      Worker.Result r = new Worker(channel, options).rangeServers(java.util.List.copyOf(followers)).run();
+      Worker.Result r = new Worker(channel, options).rangeServers(java.util.List.copyOf(followers)).jobCheck(this::checkGivenOptions).run();
       log.accept("rank " + r.rank() + " computed " + r.stepsComputed() + " steps; exiting");
       return ExitCode.OK.code();
     } catch (WorkerFailure f) {
@@ -150,38 +149,18 @@ final class WorkerCommand implements Callable<Integer> {
   }
 
   /**
-   * The training options given here (--lr, --batch, ...) must agree with the server's job; options
-   * not given take the server's values. A difference refuses this worker (exit 7).
+   * The job options given here (--model, --lr, --batch, ...) must agree with the server's job;
+   * options not given take the server's values. A difference refuses this worker (exit 7).
    */
-  private void checkGivenOptions(TrainingConfig serverJob) {
+  private void checkGivenOptions(ModelSpec serverSpec, TrainingConfig serverJob) {
     java.util.Set<String> given = job.given();
-    if (given.isEmpty() || given.stream().anyMatch(GivenJobOptions.MODEL_OPTIONS::contains)) {
-      return; // nothing to check, or the server checked the whole job at the join
+    if (given.isEmpty()) {
+      return;
     }
-    var diffs = GivenJobOptions.differences(given, serverJob, job.trainingConfig(), job.modelSpec());
+    var diffs = GivenJobOptions.differences(given, serverSpec, serverJob, job);
     if (!diffs.isEmpty()) {
       throw new CommandFailure(ExitCode.REFUSED, "this worker's job differs from the server's: "
           + String.join("; ", diffs) + " (server " + server + ")");
     }
-  }
-
-  /**
-   * The join request: with a model option given here (--model, --activation, --init), the job's
-   * fingerprint for the server to check; otherwise an empty one that takes the server's job, and
-   * the training options given are compared with it when it arrives ({@link #checkGivenOptions}).
-   */
-  private JoinRequest joinRequest() {
-    if (job.given().stream().noneMatch(GivenJobOptions.MODEL_OPTIONS::contains)) {
-      return JoinRequest.getDefaultInstance();
-    }
-    ModelSpec modelSpec = job.modelSpec();
-    TrainingConfig config = job.trainingConfig();
-    var specProto = ModelSpecs.toProto(modelSpec);
-    var configProto = config.toProto();
-    return JoinRequest.newBuilder()
-        .setFingerprint(JobFingerprint.of(specProto, configProto))
-        .setSpec(specProto)
-        .setConfig(configProto)
-        .build();
   }
 }

@@ -49,6 +49,40 @@ class WorkerGivenOptionsTest {
     }
   }
 
+  /**
+   * A model option given alone is compared alone: a worker given the server's --model (or its
+   * --activation) takes the rest of the job from the server, whose dataset, batch and epochs differ
+   * from the worker's defaults; another --activation is refused naming the activations alone.
+   */
+  @Test
+  void aRealServerAcceptsAWorkerGivenOnlyItsOwnModel() throws Exception {
+    Path portFile = tmp.resolve("port");
+    List<String> server = new ArrayList<>(List.of("server", "--port", "0", "--bind", "127.0.0.1",
+        "--port-file", portFile.toString(), "--workers", "1", "--out", tmp.resolve("out").toString(),
+        "--linger-seconds", "0"));
+    server.addAll(Jobs.spiralsJob(5));
+    Process p = Jobs.startChild(server, tmp.resolve("server.log"));
+    try {
+      long deadline = System.nanoTime() + 60_000_000_000L;
+      while (!Files.exists(portFile) && System.nanoTime() < deadline) {
+        Thread.sleep(50);
+      }
+      String target = "127.0.0.1:" + Files.readString(portFile).strip();
+      Jobs.Run refused = Jobs.run(List.of("worker", "--server", target, "--activation", "relu"));
+      assertEquals(ExitCode.REFUSED.code(), refused.exitCode(), refused.err());
+      assertTrue(refused.err().contains("activations: tanh,tanh (server) vs relu,relu (worker)")
+          && !refused.err().contains("batch") && !refused.err().contains("dataset")
+          && !refused.err().contains("model:"), refused.err());
+      Jobs.Run ok = Jobs.run(List.of("worker", "--server", target, "--model", "2-24-24-3",
+          "--activation", "tanh", "--warmup-passes", "0"));
+      assertEquals(0, ok.exitCode(), ok.err());
+      assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+      assertEquals(0, p.exitValue(), Files.readString(tmp.resolve("server.log")));
+    } finally {
+      p.destroyForcibly();
+    }
+  }
+
   /** The job options of {@code gradflow worker ARGS}, parsed as the command does. */
   private static JobOptions workerJob(String... args) {
     CommandLine cl = Main.commandLine();
@@ -68,16 +102,34 @@ class WorkerGivenOptionsTest {
     JobOptions worker = workerJob("worker", "--server", "h:1", "--lr", "0.05");
     assertEquals(Set.of("--lr"), worker.given());
     JobOptions server = serverJob();
-    assertEquals(List.of(), GivenJobOptions.differences(worker.given(), server.trainingConfig(),
-        worker.trainingConfig(), worker.modelSpec()));
+    assertEquals(List.of(), GivenJobOptions.differences(worker.given(), server.modelSpec(),
+        server.trainingConfig(), worker));
+  }
+
+  @Test
+  void theServersOwnModelGivenAloneIsAccepted() {
+    JobOptions worker = workerJob("worker", "--server", "h:1", "--model", "784-64-10");
+    assertEquals(List.of(), GivenJobOptions.differences(worker.given(), serverJob().modelSpec(),
+        serverJob().trainingConfig(), worker));
+    JobOptions relu = workerJob("worker", "--server", "h:1", "--activation", "relu");
+    assertEquals(List.of(), GivenJobOptions.differences(relu.given(), serverJob().modelSpec(),
+        serverJob().trainingConfig(), relu));
+  }
+
+  @Test
+  void anotherModelIsRefusedNamingOnlyIt() {
+    JobOptions worker = workerJob("worker", "--server", "h:1", "--model", "784-32-10");
+    List<String> diffs = GivenJobOptions.differences(worker.given(), serverJob().modelSpec(),
+        serverJob().trainingConfig(), worker);
+    assertEquals(List.of("model: 784-64-10 (server) vs 784-32-10 (worker)"), diffs);
   }
 
   @Test
   void anotherLrIsRefusedNamingOnlyIt() {
     JobOptions worker = workerJob("worker", "--server", "h:1", "--lr", "0.1", "--data-dir", "/tmp");
     assertEquals(Set.of("--lr"), worker.given());
-    List<String> diffs = GivenJobOptions.differences(worker.given(), serverJob().trainingConfig(),
-        worker.trainingConfig(), worker.modelSpec());
+    List<String> diffs = GivenJobOptions.differences(worker.given(), serverJob().modelSpec(),
+        serverJob().trainingConfig(), worker);
     assertEquals(1, diffs.size(), diffs.toString());
     assertTrue(diffs.get(0).startsWith("lr: 0.05 (server) vs 0.1 (worker)"), diffs.get(0));
   }

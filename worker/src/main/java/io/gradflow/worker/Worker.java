@@ -84,6 +84,8 @@ public final class Worker {
   private PushThread pushThread;
   /** Channels to servers 1..S-1 of a job with sharded servers (empty: one server). */
   private List<Channel> rangeServers = List.of();
+  /** Checks the server's job at the first join; what it throws ends the worker, which leaves first. */
+  private java.util.function.BiConsumer<io.gradflow.common.model.ModelSpec, TrainingConfig> jobCheck = (spec, config) -> {};
 
   public Worker(Channel channel, Options options) {
     this.options = options;
@@ -98,6 +100,16 @@ public final class Worker {
    */
   public Worker rangeServers(List<Channel> followers) {
     this.rangeServers = List.copyOf(followers);
+    return this;
+  }
+
+  /**
+   * {@code check} sees the server's job (model and training config) at the first join, before the
+   * training data is loaded; an exception it throws makes this worker leave the job and is thrown
+   * by {@link #run}.
+   */
+  public Worker jobCheck(java.util.function.BiConsumer<io.gradflow.common.model.ModelSpec, TrainingConfig> check) {
+    this.jobCheck = check;
     return this;
   }
 
@@ -139,8 +151,17 @@ public final class Worker {
     rank = r.getRank();
     options.log().accept("joined as rank " + rank + " at step " + (r.getNextStep() + 1));
     TrainingConfig config = TrainingConfig.fromProto(r.getConfig());
-    Network net = new Network(ModelSpecs.fromProto(r.getSpec()));
+    io.gradflow.common.model.ModelSpec spec = ModelSpecs.fromProto(r.getSpec());
     boolean firstJoin = train == null;
+    if (firstJoin) {
+      try {
+        jobCheck.accept(spec, config);
+      } catch (RuntimeException e) {
+        link.leave("", false);
+        throw e;
+      }
+    }
+    Network net = new Network(spec);
     if (firstJoin) {
       train = options.trainingData().apply(config);
       trainDigest = train.sha256();
