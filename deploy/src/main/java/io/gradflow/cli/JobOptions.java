@@ -1,5 +1,6 @@
 package io.gradflow.cli;
 
+import io.gradflow.common.data.DatasetLoader;
 import io.gradflow.common.kernels.Kernels;
 import io.gradflow.common.model.ModelSpec;
 import io.gradflow.common.train.TrainingConfig;
@@ -77,6 +78,7 @@ public final class JobOptions {
   TrainingConfig trainingConfig() {
     try {
       Kernels.byName(kernels);
+      DatasetLoader.checkForm(data.dataset);
       TrainingConfig config =
           new TrainingConfig(
               data.dataset,

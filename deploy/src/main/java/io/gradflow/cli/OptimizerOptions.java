@@ -23,7 +23,7 @@ final class OptimizerOptions {
   @Option(names = "--step-size", paramLabel = "STEPS", description = "For --schedule step: decay every STEPS steps (default: one epoch).")
   int stepSize = 0;
 
-  @Option(names = "--gamma", paramLabel = "G", description = "For --schedule step: decay factor (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--gamma", paramLabel = "G", description = "For --schedule step: decay factor, in (0, 1] (default: ${DEFAULT-VALUE}).")
   double gamma = 0.1;
 
   /** The schedule's kind; an unknown one is an {@link IllegalArgumentException}. */
@@ -31,13 +31,19 @@ final class OptimizerOptions {
     return LearningRateSchedule.Kind.parse(schedule);
   }
 
-  /** Checks what {@code TrainingConfig} leaves to its user: momentum in [0, 1), weight decay >= 0. */
+  /**
+   * Checks what {@code TrainingConfig} leaves to its user: momentum in [0, 1), weight decay a finite
+   * number >= 0, gamma (a decay factor) in (0, 1]. NaN and infinities fail every check.
+   */
   void check() {
-    if (momentum < 0 || momentum >= 1) {
+    if (!(momentum >= 0 && momentum < 1)) {
       throw new IllegalArgumentException("--momentum must be in [0, 1), got " + momentum);
     }
-    if (weightDecay < 0) {
-      throw new IllegalArgumentException("--weight-decay must be >= 0, got " + weightDecay);
+    if (!(weightDecay >= 0 && Double.isFinite(weightDecay))) {
+      throw new IllegalArgumentException("--weight-decay must be a finite number >= 0, got " + weightDecay);
+    }
+    if (!(gamma > 0 && gamma <= 1)) {
+      throw new IllegalArgumentException("--gamma must be a decay factor in (0, 1], got " + gamma);
     }
   }
 }

@@ -116,6 +116,9 @@ final class SubmitCommand implements Callable<Integer> {
     if (servers < 1) {
       throw CommandFailure.usage("--servers must be >= 1, got " + servers);
     }
+    if (cpusPerTask != null && cpusPerTask < 1) {
+      throw CommandFailure.usage("--cpus-per-task must be >= 1, got " + cpusPerTask);
+    }
     int tasks = ntasks != null ? ntasks : nodes + servers;
     if (tasks < servers + 1) {
       throw CommandFailure.usage("--ntasks must be >= " + (servers + 1) + " (" + servers

@@ -124,6 +124,21 @@ class SubmitCommandTest {
     Run badModel = run("submit", "--slurm", jar, "--dry-run", "--model", "2-x-3", "--script", tmp.resolve("d").toString());
     assertEquals(ExitCode.USAGE.code(), badModel.code());
     assertFalse(Files.exists(tmp.resolve("d")), "nothing is written for a bad request");
+
+    // what train and server refuse, submit refuses too, before any script is written
+    String[][] refused = {
+      {"--dataset", "nosuch", "unknown dataset 'nosuch'"},
+      {"--dataset", "blobs:0", "CLASSES 0 must be positive"},
+      {"--momentum", "NaN", "--momentum must be in [0, 1), got NaN"},
+      {"--gamma", "-5", "--gamma must be a decay factor in (0, 1], got -5.0"},
+      {"--cpus-per-task", "0", "--cpus-per-task must be >= 1, got 0"}};
+    for (String[] bad : refused) {
+      Path script = tmp.resolve("bad" + bad[0] + bad[1]);
+      Run r = run("submit", "--slurm", jar, "--dry-run", bad[0], bad[1], "--script", script.toString());
+      assertEquals(ExitCode.USAGE.code(), r.code(), r.err());
+      assertTrue(r.err().lines().findFirst().orElseThrow().contains(bad[2]), r.err());
+      assertFalse(Files.exists(script), "nothing is written for " + bad[0] + " " + bad[1]);
+    }
   }
 
   /** Whether {@code program} is an executable on the PATH. */

@@ -125,6 +125,7 @@ public final class DatasetLoader {
    * @throws DataException if the data set is missing or malformed
    */
   public TrainTestSplit load(String spec, long seed) {
+    checkForm(spec);
     String s = spec == null ? "" : spec.trim();
     String lower = s.toLowerCase(Locale.ROOT);
     int colon = s.indexOf(':');
@@ -160,6 +161,33 @@ public final class DatasetLoader {
         }
       default:
         throw unknown(s);
+    }
+  }
+
+  /**
+   * Checks that {@code spec} is one of the {@link #acceptedForms()} with well-formed numbers,
+   * without loading anything (a job script written here runs where the data is).
+   *
+   * @throws IllegalArgumentException if it is not
+   */
+  public static void checkForm(String spec) {
+    String s = spec == null ? "" : spec.trim();
+    String lower = s.toLowerCase(Locale.ROOT);
+    int colon = s.indexOf(':');
+    String kind = colon < 0 ? lower : lower.substring(0, colon);
+    String rest = colon < 0 ? null : s.substring(colon + 1);
+    switch (kind) {
+      case "fashion-mnist", "mnist" -> {
+        if (rest != null) {
+          throw unknown(s);
+        }
+      }
+      case "idx" -> requireArg(s, rest, "idx:DIR");
+      case "csv" -> requireArg(s, rest, "csv:TRAIN.csv[,TEST.csv]");
+      case "spirals" -> ints(s, rest, "spirals[:ARMS[:POINTS_PER_ARM]]", "ARMS", "POINTS_PER_ARM");
+      case "blobs" -> ints(s, rest, "blobs[:CLASSES[:POINTS[:FEATURES[:TEST_POINTS]]]]", "CLASSES", "POINTS",
+          "FEATURES", "TEST_POINTS");
+      default -> throw unknown(s);
     }
   }
 
