@@ -20,6 +20,22 @@ final class RecoveryOptions {
   @Option(names = "--checkpoint-every", paramLabel = "STEPS", description = "Write a checkpoint every STEPS steps, and at the end, in OUT/checkpoints (0: only at the end; default: ${DEFAULT-VALUE}).")
   long checkpointEvery = 100;
 
+  /** Every value in its range (a usage error naming the option and the value otherwise). */
+  void check() {
+    if (minWorkers < 1) {
+      throw CommandFailure.usage("--min-workers " + minWorkers + ": expected 1 or more");
+    }
+    if (backupWorkers < 0) {
+      throw CommandFailure.usage("--backup-workers " + backupWorkers + ": expected 0 or more");
+    }
+    if (!(workerTimeoutSeconds > 0) || !Double.isFinite(workerTimeoutSeconds)) {
+      throw CommandFailure.usage("--worker-timeout " + workerTimeoutSeconds + ": expected a number of seconds > 0");
+    }
+    if (checkpointEvery < 0) {
+      throw CommandFailure.usage("--checkpoint-every " + checkpointEvery + ": expected 0 or more steps");
+    }
+  }
+
   /** {@link #workerTimeoutSeconds} in milliseconds. */
   long workerTimeoutMillis() {
     return (long) (workerTimeoutSeconds * 1000);

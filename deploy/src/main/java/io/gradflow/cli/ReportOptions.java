@@ -16,6 +16,16 @@ final class ReportOptions {
   @Option(names = "--progress-seconds", paramLabel = "S", description = "When output is not a terminal, print a progress line at most every S seconds (default: ${DEFAULT-VALUE}).")
   double progressSeconds = 10;
 
+  /** Every value in its range (a usage error naming the option and the value otherwise). */
+  void check() {
+    if (logEvery < 1) {
+      throw CommandFailure.usage("--log-every " + logEvery + ": expected 1 or more steps");
+    }
+    if (!(progressSeconds >= 0) || !Double.isFinite(progressSeconds)) {
+      throw CommandFailure.usage("--progress-seconds " + progressSeconds + ": expected 0 or more seconds");
+    }
+  }
+
   /** The progress display on the command's standard output. */
   ProgressDisplay display() {
     return new ProgressDisplay(mixee.commandLine().getOut(), Terminal.isInteractive(), progressSeconds);

@@ -107,6 +107,8 @@ final class ServerCommand implements Callable<Integer> {
     if (new java.net.InetSocketAddress(bind, 0).isUnresolved()) {
       throw CommandFailure.usage("--bind " + bind + ": no such address or host name (expected an address of this host, e.g. 0.0.0.0)");
     }
+    recovery.check();
+    report.check();
     if (!(lingerSeconds >= 0)) {
       throw CommandFailure.usage("--linger-seconds " + lingerSeconds + ": expected 0 or more seconds");
     }

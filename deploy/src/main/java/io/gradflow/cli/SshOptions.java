@@ -53,6 +53,13 @@ final class SshOptions {
   @Option(names = "--server-port", paramLabel = "P", description = "With --hosts: the server's port; with --servers S, server I listens on P + I (default: 0, a free one).")
   int serverPort = 0;
 
+  /** {@code --server-port} is a port (a usage error otherwise), whether or not --hosts uses it. */
+  void check() {
+    if (serverPort < 0 || serverPort > 65_535) {
+      throw CommandFailure.usage("--server-port " + serverPort + " is not a port: expected 0..65535 (0 picks a free one)");
+    }
+  }
+
   /** True when {@code --hosts} asks for workers over ssh. */
   boolean selected() {
     return hosts != null;

@@ -68,6 +68,10 @@ final class TrainCommand implements Callable<Integer> {
   @Option(names = "--report", description = "At the end, write OUT/report.html: the charts and tables of 'gradflow report OUT'.")
   boolean writeReport;
 
+  /** The options that only a job with a server and worker processes uses: given with --workers 0, a usage error. */
+  private static final List<String> WORKER_PROCESS_OPTIONS = List.of("--fault", "--max-restarts", "--min-workers",
+      "--backup-workers", "--worker-timeout", "--checkpoint-every", "--push-jitter-ms", "--server-port");
+
   @Override
   public Integer call() throws IOException, InterruptedException {
     long started = System.nanoTime();
@@ -75,6 +79,20 @@ final class TrainCommand implements Callable<Integer> {
     compute.check();
     if (workers < 0) {
       throw CommandFailure.usage("--workers must be >= 0, got " + workers);
+    }
+    recovery.check();
+    report.check();
+    ssh.check();
+    if (maxRestarts < 0) {
+      throw CommandFailure.usage("--max-restarts " + maxRestarts + ": expected 0 or more");
+    }
+    List<FaultSpec> faultSpecs = FaultSpec.parseAll(faults);
+    if (workers == 0 && !ssh.selected()) {
+      for (String option : WORKER_PROCESS_OPTIONS) {
+        if (spec.commandLine().getParseResult().hasMatchedOption(option)) {
+          throw CommandFailure.usage(option + " needs worker processes (--workers N, N >= 1): a single-process job has no server or workers to apply it to");
+        }
+      }
     }
     if (compute.pushThread != null && workers == 0) {
       throw CommandFailure.usage("--" + (compute.pushThread ? "" : "no-") + "push-thread needs worker processes (--workers N, N >= 1): a single process has no pushes");

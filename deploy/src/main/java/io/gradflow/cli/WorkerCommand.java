@@ -83,6 +83,7 @@ final class WorkerCommand implements Callable<Integer> {
       err.flush();
     };
     compute.check();
+    checkTimings();
     job.trainingConfig(); // a bad value given here is a usage error before the server is called
     if (job.given().contains("--model")) {
       job.modelSpec();
@@ -146,6 +147,22 @@ final class WorkerCommand implements Callable<Integer> {
       channelBuilder.overrideAuthority(security.tlsServerName);
     }
     return channelBuilder;
+  }
+
+  /** The deadlines and periods in their ranges: a usage error naming the option and the value otherwise. */
+  private void checkTimings() {
+    if (!(rpcTimeoutSeconds > 0) || !Double.isFinite(rpcTimeoutSeconds)) {
+      throw CommandFailure.usage("--rpc-timeout " + rpcTimeoutSeconds + ": expected a number of seconds > 0");
+    }
+    if (!(reconnectSeconds >= 0) || !Double.isFinite(reconnectSeconds)) {
+      throw CommandFailure.usage("--reconnect-seconds " + reconnectSeconds + ": expected 0 or more seconds");
+    }
+    if (heartbeatMs < 1) {
+      throw CommandFailure.usage("--heartbeat-ms " + heartbeatMs + ": expected 1 or more ms");
+    }
+    if (pushDelayMs < 0) {
+      throw CommandFailure.usage("--push-delay-ms " + pushDelayMs + ": expected 0 or more ms");
+    }
   }
 
   /**

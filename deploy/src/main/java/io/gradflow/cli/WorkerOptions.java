@@ -18,13 +18,16 @@ final class WorkerOptions {
   @Option(names = "--push-thread", negatable = true, description = "With --staleness 1 or more and the server on this host (its shared-memory plane), send each push on a thread of its own while the next step computes. Default: on when the host has a core for it, at least --threads + 1 cores per worker process (train counts the workers it starts on this machine; a worker started otherwise counts itself).")
   Boolean pushThread;
 
-  /** {@code --threads} must be at least 1 (a usage error). */
+  /** {@code --threads} must be at least 1, {@code --warmup-passes} and {@code --push-jitter-ms} 0 or more (usage errors). */
   void check() {
     if (threads < 1) {
       throw CommandFailure.usage("--threads must be at least 1, got " + threads);
     }
     if (warmupPasses < 0) {
       throw CommandFailure.usage("--warmup-passes must be 0 or more, got " + warmupPasses);
+    }
+    if (pushJitterMs < 0) {
+      throw CommandFailure.usage("--push-jitter-ms " + pushJitterMs + ": expected 0 or more ms");
     }
   }
 

@@ -281,4 +281,54 @@ class UserMistakesTest {
     }
   }
 
+  /** A worker's and a server's timings out of range are usage errors naming the option and the value given. */
+  @Test
+  void timingsOutOfRangeAreUsageErrorsNamingOptionAndValue() {
+    String[][] worker = {
+      {"--rpc-timeout", "0"}, {"--rpc-timeout", "-5"}, {"--rpc-timeout", "NaN"},
+      {"--reconnect-seconds", "-1"}, {"--reconnect-seconds", "NaN"},
+      {"--heartbeat-ms", "0"}, {"--heartbeat-ms", "-5"}, {"--push-delay-ms", "-1"}, {"--push-jitter-ms", "-3"}};
+    for (String[] option : worker) {
+      String line = failsWith(ExitCode.USAGE, List.of("worker", "--server", "127.0.0.1:1", option[0], option[1]));
+      assertTrue(line.contains(option[0] + " " + option[1]) || line.contains(option[0] + " " + Double.parseDouble(option[1])), line);
+    }
+    String line = failsWith(ExitCode.USAGE, List.of("server", "--port", "0", "--dataset", "spirals",
+        "--worker-timeout", "NaN", "--out", tmp.resolve("wt").toString()));
+    assertTrue(line.contains("--worker-timeout NaN"), line);
+  }
+
+  /**
+   * train range-checks every option whatever the worker count, and refuses an option that only a
+   * job with worker processes uses when it is given with --workers 0.
+   */
+  @Test
+  void trainChecksEveryOptionWhateverTheWorkerCount() {
+    String[][] outOfRange = {
+      {"--server-port", "99999", "--server-port 99999"}, {"--max-restarts", "-7", "--max-restarts -7"},
+      {"--push-jitter-ms", "-3", "--push-jitter-ms -3"}, {"--worker-timeout", "-4", "--worker-timeout -4.0"},
+      {"--min-workers", "0", "--min-workers 0"}, {"--fault", "bogus", "bogus"},
+      {"--log-every", "0", "--log-every 0"}, {"--log-every", "-1", "--log-every -1"},
+      {"--progress-seconds", "NaN", "--progress-seconds NaN"}, {"--progress-seconds", "-1", "--progress-seconds -1.0"}};
+    for (int workers : new int[] {0, 1}) {
+      for (String[] option : outOfRange) {
+        List<String> job = new ArrayList<>(List.of("train", "--workers", Integer.toString(workers),
+            "--out", tmp.resolve("r" + workers + option[0] + option[1]).toString()));
+        job.addAll(Jobs.spiralsJob(2));
+        job.addAll(List.of(option[0], option[1]));
+        String line = failsWith(ExitCode.USAGE, job);
+        assertTrue(line.contains(option[2]), line);
+      }
+    }
+    String[][] needsWorkers = {
+      {"--fault", "kill-server@3"}, {"--min-workers", "5"}, {"--worker-timeout", "4"}, {"--max-restarts", "1"},
+      {"--push-jitter-ms", "3"}, {"--server-port", "7070"}, {"--checkpoint-every", "5"}, {"--backup-workers", "1"}};
+    for (String[] option : needsWorkers) {
+      List<String> job = new ArrayList<>(List.of("train", "--workers", "0",
+          "--out", tmp.resolve("w" + option[0]).toString()));
+      job.addAll(Jobs.spiralsJob(2));
+      job.addAll(List.of(option[0], option[1]));
+      String line = failsWith(ExitCode.USAGE, job);
+      assertTrue(line.contains(option[0] + " needs worker processes (--workers N, N >= 1)"), line);
+    }
+  }
 }
