@@ -1,5 +1,6 @@
 package io.gradflow.cli;
 
+import io.gradflow.common.data.SyntheticData;
 import io.gradflow.common.kernels.Kernels;
 import io.gradflow.common.model.ModelSpec;
 import java.util.List;
@@ -85,8 +86,17 @@ final class BenchCommand implements Callable<Integer> {
     for (int n : kernelsOnly ? List.of(1) : workers) {
       push.requireWorkersFor(n); // --kernels moves nothing over a wire
     }
-    if (batch.batch <= 0 || steps <= 0 || repeats <= 0 || runs <= 0 || workers.stream().anyMatch(n -> n < 0)) {
-      throw CommandFailure.usage("--batch, --steps, --repeats and --runs must be positive, every --workers >= 0");
+    positive("--batch", batch.batch);
+    positive("--steps", steps);
+    positive("--repeats", repeats);
+    positive("--runs", runs);
+    if (workers.stream().anyMatch(n -> n < 0)) {
+      throw CommandFailure.usage("--workers " + workers.stream().map(String::valueOf).collect(java.util.stream.Collectors.joining(","))
+          + ": expected every worker count >= 0");
+    }
+    if (!kernelsOnly && JobBench.points(batch.batch) * modelSpec.inputSize() > SyntheticData.MAX_VALUES) {
+      throw CommandFailure.usage("--batch " + batch.batch + ": the bench's data set (" + JobBench.points(batch.batch)
+          + " rows of " + modelSpec.inputSize() + " features for it) would exceed " + SyntheticData.MAX_VALUES + " values");
     }
     if (servers.stream().anyMatch(s -> s < 1)) {
       throw CommandFailure.usage("--servers " + servers.stream().map(String::valueOf).collect(java.util.stream.Collectors.joining(","))
@@ -116,5 +126,12 @@ final class BenchCommand implements Callable<Integer> {
         (n, s) -> new JobBench(modelSpec, batch.batch, batch.microShards(), n, s, steps, kernelImpl, push.value(), loss,
             sharedMemory.enabled, unixSocket, staleness.value(), pushThread));
     return series.run(spec.commandLine().getOut(), json);
+  }
+
+  /** {@code value} of {@code option} must be positive (a usage error naming both otherwise). */
+  private static void positive(String option, int value) {
+    if (value <= 0) {
+      throw CommandFailure.usage(option + " " + value + ": expected a positive number");
+    }
   }
 }

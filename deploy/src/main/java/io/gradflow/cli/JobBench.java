@@ -133,9 +133,14 @@ record JobBench(ModelSpec spec, int batch, int microShards, int workers, int ser
     return Double.NaN;
   }
 
+  /** The rows of the bench's data set for {@code batch}: ten steps of four batches, at least 20,000. */
+  static long points(int batch) {
+    return Math.max(40L * batch, 20_000);
+  }
+
   /** Trains the bench job with its files in {@code dir}; returns what the run measured. */
   private RunResults train(Path dir) throws IOException, InterruptedException {
-    int points = Math.max(4 * batch * 10, 20_000);
+    long points = points(batch);
     // A test set of one row per class: the per-epoch evaluation costs next to nothing in every
     // configuration (the single process's would be subtracted, a server's runs beside training).
     String dataset = "blobs:" + spec.outputSize() + ":" + points + ":" + spec.inputSize() + ":" + spec.outputSize();

@@ -61,7 +61,21 @@ class BenchCommandTest {
   void aNegativeWorkerCountInTheListIsAUsageError() {
     Jobs.Run r = Jobs.run(List.of("bench", "--workers", "0,-1", "--steps", "5"));
     assertEquals(ExitCode.USAGE.code(), r.exitCode(), r.err());
-    assertTrue(r.err().contains("every --workers >= 0"), r.err());
+    assertTrue(r.err().contains("--workers 0,-1: expected every worker count >= 0"), r.err());
+  }
+
+  /** Each count out of range is named with the value given; so is a --batch whose data set would be too large. */
+  @Test
+  void aBadCountIsAUsageErrorNamingTheOptionAndTheValue() {
+    String[][] bad = {{"--steps", "0"}, {"--runs", "0"}, {"--repeats", "0"}, {"--batch", "0"}, {"--batch", "-3"}};
+    for (String[] option : bad) {
+      Jobs.Run r = Jobs.run(List.of("bench", "--model", "4-8-3", "--workers", "0", "--steps", "5", option[0], option[1]));
+      assertEquals(ExitCode.USAGE.code(), r.exitCode(), r.err());
+      assertTrue(r.err().lines().findFirst().orElseThrow().contains(option[0] + " " + option[1] + ": expected a positive number"), r.err());
+    }
+    Jobs.Run r = Jobs.run(List.of("bench", "--model", "4-8-3", "--workers", "0", "--steps", "5", "--batch", "999999999"));
+    assertEquals(ExitCode.USAGE.code(), r.exitCode(), r.err());
+    assertTrue(r.err().lines().findFirst().orElseThrow().contains("--batch 999999999: the bench's data set"), r.err());
   }
 
   @Test
