@@ -91,6 +91,12 @@ public final class Main implements Runnable {
 
   private static int usageError(CommandLine.ParameterException e, String[] args) {
     CommandLine cmd = e.getCommandLine();
+    CommandLine.ParseResult parsed = cmd.getParseResult();
+    if (!(e instanceof CommandLine.UnmatchedArgumentException) && parsed != null && !parsed.unmatched().isEmpty()) {
+      // picocli checks the required options before the unknown ones: "--bogus" would be hidden
+      // behind "Missing required option", which sends the user looking for the wrong mistake
+      e = new CommandLine.UnmatchedArgumentException(cmd, parsed.unmatched());
+    }
     PrintWriter err = cmd.getErr();
     err.println(cmd.getCommandSpec().qualifiedName() + ": " + e.getMessage());
     err.println("Try '" + cmd.getCommandSpec().qualifiedName() + " --help' for the options.");

@@ -331,4 +331,14 @@ class UserMistakesTest {
       assertTrue(line.contains(option[0] + " needs worker processes (--workers N, N >= 1)"), line);
     }
   }
+
+  /** An unknown option is reported as such, not hidden behind a required option that is missing too. */
+  @Test
+  void anUnknownOptionIsNamedBeforeAMissingRequiredOne() {
+    for (String command : List.of("worker", "evaluate", "predict", "export", "report", "train")) {
+      String line = failsWith(ExitCode.USAGE, List.of(command, "--bogus"));
+      assertTrue(line.contains("Unknown option: '--bogus'"), line);
+    }
+  }
+
 }
