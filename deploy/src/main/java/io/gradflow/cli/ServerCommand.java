@@ -68,7 +68,7 @@ final class ServerCommand implements Callable<Integer> {
   @Option(names = "--keep-checkpoints", paramLabel = "K", description = "Keep the newest K checkpoints (default: ${DEFAULT-VALUE}).")
   int keepCheckpoints = 3;
 
-  @Option(names = "--resume", paramLabel = "DIR", description = "Continue the job of the newest valid checkpoint in DIR (an --out directory or its checkpoints/); a corrupt newest one falls back to the one before.")
+  @Option(names = "--resume", paramLabel = "DIR", description = "Continue the job of the newest valid checkpoint in DIR (an --out directory or its checkpoints/); a corrupt newest one falls back to the one before. DIR is a directory: a checkpoint file is a usage error (keep the newer ones out of its directory to resume an older one).")
   Path resume;
 
   @Option(names = "--resume-if-any", paramLabel = "DIR", description = "Like --resume DIR when DIR (or its checkpoints/) holds a checkpoint file; when it holds none, start the job from the options given. For a server its scheduler restarts with the same command line (a Kubernetes pod).")
@@ -120,6 +120,13 @@ final class ServerCommand implements Callable<Integer> {
     }
     if (resume != null && resumeIfAny != null) {
       throw CommandFailure.usage("--resume and --resume-if-any go alone: give one of them");
+    }
+    for (String option : List.of("--resume", "--resume-if-any")) {
+      Path given = option.equals("--resume") ? resume : resumeIfAny;
+      if (given != null && Files.isRegularFile(given)) {
+        throw CommandFailure.usage(option + " " + given + " is a file: expected a directory (an --out directory or its "
+            + "checkpoints/), whose newest valid checkpoint is resumed");
+      }
     }
     if (resumeIfAny != null) {
       if (hasCheckpointFiles(resumeIfAny)) {

@@ -341,4 +341,14 @@ class UserMistakesTest {
     }
   }
 
+  /** --resume of a checkpoint file (not its directory) says a directory is expected, naming the file. */
+  @Test
+  void resumingACheckpointFileSaysADirectoryIsExpected() throws Exception {
+    Path ckpt = Files.createDirectories(tmp.resolve("run1/checkpoints")).resolve("ckpt-000000000009.gfc");
+    Files.writeString(ckpt, "not read: the option is refused before");
+    for (String option : List.of("--resume", "--resume-if-any")) {
+      String line = failsWith(ExitCode.USAGE, List.of("server", "--port", "0", option, ckpt.toString()));
+      assertTrue(line.contains(option + " " + ckpt + " is a file: expected a directory"), line);
+    }
+  }
 }
