@@ -70,6 +70,7 @@ class WorkerGivenOptionsTest {
       String target = "127.0.0.1:" + Files.readString(portFile).strip();
       Jobs.Run refused = Jobs.run(List.of("worker", "--server", target, "--activation", "relu"));
       assertEquals(ExitCode.REFUSED.code(), refused.exitCode(), refused.err());
+      assertEquals(1, refused.err().strip().lines().count(), refused.err());
       assertTrue(refused.err().contains("activations: tanh,tanh (server) vs relu,relu (worker)")
           && !refused.err().contains("batch") && !refused.err().contains("dataset")
           && !refused.err().contains("model:"), refused.err());

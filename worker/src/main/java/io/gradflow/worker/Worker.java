@@ -149,7 +149,6 @@ public final class Worker {
     JoinResponse r = call("join", () -> link.blocking().join(request));
     link.joined(r);
     rank = r.getRank();
-    options.log().accept("joined as rank " + rank + " at step " + (r.getNextStep() + 1));
     TrainingConfig config = TrainingConfig.fromProto(r.getConfig());
     io.gradflow.common.model.ModelSpec spec = ModelSpecs.fromProto(r.getSpec());
     boolean firstJoin = train == null;
@@ -161,6 +160,7 @@ public final class Worker {
         throw e;
       }
     }
+    options.log().accept("joined as rank " + rank + " at step " + (r.getNextStep() + 1));
     Network net = new Network(spec);
     if (firstJoin) {
       train = options.trainingData().apply(config);
