@@ -79,6 +79,7 @@ public final class JobOptions {
     try {
       Kernels.byName(kernels);
       DatasetLoader.checkForm(data.dataset);
+      optimizer.check();
       TrainingConfig config =
           new TrainingConfig(
               data.dataset,
@@ -98,7 +99,6 @@ public final class JobOptions {
               push.value(),
               staleness.value());
       config.scheduleFor(1, 1); // validates the learning rate and schedule
-      optimizer.check();
       return config;
     } catch (IllegalArgumentException e) {
       throw CommandFailure.usage(e.getMessage());

@@ -17,14 +17,19 @@ final class MetricsOption {
     return port != null;
   }
 
+  /** {@code --metrics-port}, when given, is a port (a usage error otherwise). */
+  void check() {
+    if (port != null && (port < 0 || port > 65_535)) {
+      throw CommandFailure.usage("--metrics-port " + port + " is not a port: expected 0..65535 (0 picks a free one)");
+    }
+  }
+
   /** The metrics of a job whose output directory is {@code dir}; null without the option. */
   JobMetrics metrics(Path dir) {
     if (port == null) {
       return null;
     }
-    if (port < 0 || port > 65_535) {
-      throw CommandFailure.usage("--metrics-port " + port + " is not a port: expected 0..65535 (0 picks a free one)");
-    }
+    check();
     return new JobMetrics(dir.resolve("checkpoints"));
   }
 

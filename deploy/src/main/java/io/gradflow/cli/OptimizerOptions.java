@@ -45,5 +45,11 @@ final class OptimizerOptions {
     if (!(gamma > 0 && gamma <= 1)) {
       throw new IllegalArgumentException("--gamma must be a decay factor in (0, 1], got " + gamma);
     }
+    if (warmup < 0) {
+      throw new IllegalArgumentException("--warmup must be >= 0 steps, got " + warmup);
+    }
+    if (stepSize < 0) {
+      throw new IllegalArgumentException("--step-size must be >= 0 steps (0: one epoch), got " + stepSize);
+    }
   }
 }

@@ -129,6 +129,8 @@ final class SubmitCommand implements Callable<Integer> {
     }
     ModelSpec modelSpec = job.modelSpec();
     TrainingConfig config = job.trainingConfig();
+    report.check(); // the server in the script takes these: the checks of train and server
+    metrics.check();
     int microShards = config.microShards();
     if (tasks - servers > microShards) {
       throw CommandFailure.usage("--ntasks " + tasks + " makes " + (tasks - servers)

@@ -131,7 +131,9 @@ class SubmitCommandTest {
       {"--dataset", "blobs:0", "CLASSES 0 must be positive"},
       {"--momentum", "NaN", "--momentum must be in [0, 1), got NaN"},
       {"--gamma", "-5", "--gamma must be a decay factor in (0, 1], got -5.0"},
-      {"--cpus-per-task", "0", "--cpus-per-task must be >= 1, got 0"}};
+      {"--cpus-per-task", "0", "--cpus-per-task must be >= 1, got 0"},
+      {"--log-every", "0", "--log-every 0: expected 1 or more steps"},
+      {"--metrics-port", "70000", "--metrics-port 70000 is not a port"}};
     for (String[] bad : refused) {
       Path script = tmp.resolve("bad" + bad[0] + bad[1]);
       Run r = run("submit", "--slurm", jar, "--dry-run", bad[0], bad[1], "--script", script.toString());
