@@ -84,7 +84,7 @@ public final class Worker {
   private PushThread pushThread;
   /** Channels to servers 1..S-1 of a job with sharded servers (empty: one server). */
   private List<Channel> rangeServers = List.of();
-  /** Checks the server's job at the first join; what it throws ends the worker, which leaves first. */
+  /** Checks the server's job at each join; what it throws ends the worker, which leaves first. */
   private java.util.function.BiConsumer<io.gradflow.common.model.ModelSpec, TrainingConfig> jobCheck = (spec, config) -> {};
 
   public Worker(Channel channel, Options options) {
@@ -104,9 +104,9 @@ public final class Worker {
   }
 
   /**
-   * {@code check} sees the server's job (model and training config) at the first join, before the
-   * training data is loaded; an exception it throws makes this worker leave the job and is thrown
-   * by {@link #run}.
+   * {@code check} sees the server's job (model and training config) at each join (a restarted
+   * server may have another job), before the training data is loaded at the first; an exception
+   * it throws makes this worker leave the job and is thrown by {@link #run}.
    */
   public Worker jobCheck(java.util.function.BiConsumer<io.gradflow.common.model.ModelSpec, TrainingConfig> check) {
     this.jobCheck = check;
@@ -151,15 +151,13 @@ public final class Worker {
     rank = r.getRank();
     TrainingConfig config = TrainingConfig.fromProto(r.getConfig());
     io.gradflow.common.model.ModelSpec spec = ModelSpecs.fromProto(r.getSpec());
-    boolean firstJoin = train == null;
-    if (firstJoin) {
-      try {
-        jobCheck.accept(spec, config);
-      } catch (RuntimeException e) {
-        link.leave("", false);
-        throw e;
-      }
+    try {
+      jobCheck.accept(spec, config); // at every join: a restarted server may have another job
+    } catch (RuntimeException e) {
+      link.leave("", false);
+      throw e;
     }
+    boolean firstJoin = train == null;
     options.log().accept("joined as rank " + rank + " at step " + (r.getNextStep() + 1));
     Network net = new Network(spec);
     if (firstJoin) {
