@@ -27,8 +27,11 @@ public enum ExitCode {
    */
   SECURITY(8),
   /**
-   * The server could not write a checkpoint or the final model (disk full, read-only, no
-   * permission): the message gives the reason and the newest good checkpoint to resume from.
+   * An output could not be written: {@code --out} (checked before the job starts), {@code -o},
+   * {@code --port-file} (checked before the server listens), {@code --script}, the report, a
+   * checkpoint or the final save (disk full, read-only, no permission, a directory or a file in the
+   * way). The message names the option or file, the path and the reason; a server's failed save
+   * also names the newest good checkpoint to resume from. No temporary file is left.
    */
   SAVE_FAILED(9),
   /**

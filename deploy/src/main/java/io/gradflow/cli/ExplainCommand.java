@@ -64,6 +64,14 @@ public final class ExplainCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
+    Path outputFile = null;
+    if (output != null) {
+      try {
+        outputFile = OutputPaths.file("--output", Path.of(output));
+      } catch (InvalidPathException e) {
+        throw CommandFailure.usage("--output " + output + ": not a valid path: " + e.getMessage());
+      }
+    }
     ModelSpec modelSpec = model.spec(seed);
     GraphFormat graphFormat;
     try {
@@ -97,7 +105,7 @@ public final class ExplainCommand implements Callable<Integer> {
     if (output == null) {
       out.print(rendered);
     } else {
-      write(rendered);
+      write(outputFile, rendered);
       out.printf(
           Locale.ROOT,
           "wrote %s: %d nodes, %s, loss %.6f%n",
@@ -110,11 +118,11 @@ public final class ExplainCommand implements Callable<Integer> {
     return 0;
   }
 
-  private void write(String text) {
+  private static void write(Path file, String text) {
     try {
-      Files.writeString(Path.of(output), text, StandardCharsets.UTF_8);
-    } catch (IOException | InvalidPathException e) {
-      throw CommandFailure.usage("cannot write --output " + output + ": " + e.getMessage());
+      Files.writeString(file, text, StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw OutputPaths.cannotWrite("--output", file, e);
     }
   }
 

@@ -8,7 +8,6 @@ import io.gradflow.common.model.ModelFiles;
 import io.gradflow.common.model.Network;
 import io.gradflow.common.report.RunSummary;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -47,6 +46,7 @@ final class ExportCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
+    OutputPaths.file("--out", out);
     ModelFiles.Loaded model = ModelFiles.load(modelFile);
     Network net = model.network();
     Map<String, String> metadata = new LinkedHashMap<>();
@@ -65,7 +65,7 @@ final class ExportCommand implements Callable<Integer> {
     try {
       Files.write(out, bytes);
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot write " + out + ": " + e.getMessage(), e);
+      throw OutputPaths.cannotWrite("--out", out, e);
     }
     spec.commandLine().getOut().println(
         "wrote " + out + " (ONNX opset " + OnnxExport.OPSET + ", " + bytes.length + " bytes)");

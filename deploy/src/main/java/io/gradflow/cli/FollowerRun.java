@@ -6,8 +6,6 @@ import io.gradflow.ps.RangeFollower;
 import io.gradflow.ps.ServerJob;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.StandardCopyOption;
 import java.util.function.Consumer;
 
 /**
@@ -50,9 +48,12 @@ final class FollowerRun {
         + (endpoint.unixSocket() == null ? "" : " and unix:" + endpoint.unixSocket()) + "; it owns " + range
         + "; waiting for the coordinator's state");
     if (endpoint.portFile() != null) {
-      java.nio.file.Path tmp = endpoint.portFile().resolveSibling(endpoint.portFile().getFileName() + ".tmp");
-      Files.writeString(tmp, Integer.toString(server.port()));
-      Files.move(tmp, endpoint.portFile(), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      try {
+        ServerRun.writePortFile(endpoint.portFile(), server.port());
+      } catch (CommandFailure e) {
+        server.stop();
+        throw e;
+      }
     }
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       try {

@@ -33,7 +33,13 @@ record JobLaunch(ModelSpec spec, TrainingConfig config, Path dataDir, Path out, 
 
   /** The directory of the children's logs and the server's port file. */
   Path logs() {
-    return out.resolve("logs");
+    Path logs = out.resolve("logs");
+    try {
+      Files.createDirectories(logs);
+    } catch (IOException e) {
+      throw OutputPaths.cannotWrite("--out", logs, e);
+    }
+    return logs;
   }
 
   /**

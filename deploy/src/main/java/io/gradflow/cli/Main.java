@@ -2,6 +2,7 @@ package io.gradflow.cli;
 
 import io.gradflow.common.data.DataException;
 import io.gradflow.common.model.ModelFileException;
+import io.gradflow.common.report.OutputException;
 import io.gradflow.common.train.DivergedException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
@@ -116,6 +117,9 @@ public final class Main implements Runnable {
     } else if (e instanceof ModelFileException) {
       code = ExitCode.MODEL_FILE;
       message = "model file error: " + e.getMessage();
+    } else if (e instanceof OutputException) {
+      code = ExitCode.SAVE_FAILED;
+      message = e.getMessage();
     } else if (e instanceof UncheckedIOException) {
       code = ExitCode.FAILED;
       message = e.getMessage();

@@ -20,4 +20,13 @@ final class OutDirOption {
     }
     return fallback != null ? fallback : Path.of("runs", mixee.name() + "-" + Timestamp.now());
   }
+
+  /**
+   * As {@link #dir}, checked before the job starts ({@link OutputPaths#directory}): created, and
+   * writable; an empty {@code --out} is a usage error, one that cannot be written exit code
+   * {@link ExitCode#SAVE_FAILED}.
+   */
+  Path prepared(Path fallback) {
+    return OutputPaths.directory("--out", dir(fallback));
+  }
 }

@@ -63,6 +63,9 @@ final class PredictCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
+    if (out != null) {
+      OutputPaths.file("--out", out);
+    }
     ModelFiles.Loaded model = ModelFiles.load(modelFile);
     Network net = model.network();
     int features = net.spec().inputSize();
@@ -85,7 +88,9 @@ final class PredictCommand implements Callable<Integer> {
       try (BufferedWriter w = Files.newBufferedWriter(out, StandardCharsets.UTF_8)) {
         write(w, p, rows.rows(), classes);
       } catch (IOException e) {
-        throw new UncheckedIOException("cannot write " + out + ": " + e.getMessage(), e);
+        throw OutputPaths.cannotWrite("--out", out, e);
+      } catch (UncheckedIOException e) {
+        throw OutputPaths.cannotWrite("--out", out, e.getCause());
       }
     }
     return ExitCode.OK.code();

@@ -35,6 +35,7 @@ final class ReportCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
+    OutputPaths.file("--out", out);
     List<RunData> read = write(runs, out);
     spec.commandLine().getOut().println("wrote " + out + " (" + read.size() + " run" + (read.size() == 1 ? "" : "s") + ")");
     return ExitCode.OK.code();

@@ -113,6 +113,9 @@ final class ServerCommand implements Callable<Integer> {
       throw CommandFailure.usage("--linger-seconds " + lingerSeconds + ": expected 0 or more seconds");
     }
     parent.watch();
+    if (portFile != null) {
+      OutputPaths.file("--port-file", portFile);
+    }
     ServerRun.Endpoint endpoint = new ServerRun.Endpoint(bind, port, security.credentials(), security.tlsCert != null,
         security.token(this::say), portFile, sharedMemory.enabled ? SharedMemoryOption.ROOT : null, unixSocket);
     if (unixSocket != null && !Transport.unixSocketsAvailable()) {
@@ -135,7 +138,7 @@ final class ServerCommand implements Callable<Integer> {
         say("no checkpoint in " + resumeIfAny + " yet: starting the job at step 1");
       }
     }
-    Path dir = out.dir(resume != null ? resume : resumeIfAny);
+    Path dir = out.prepared(resume != null ? resume : resumeIfAny);
     Checkpoint checkpoint = resume != null ? newestCheckpoint(resume) : null;
     ModelSpec modelSpec = checkpoint != null ? checkpoint.network().spec() : job.modelSpec();
     TrainingConfig config = checkpoint != null ? checkpoint.config() : job.trainingConfig();

@@ -154,7 +154,12 @@ final class ServerRun {
       log.accept(warning);
     }
     if (endpoint.portFile() != null) {
-      writePortFile(endpoint.portFile(), server.port());
+      try {
+        writePortFile(endpoint.portFile(), server.port());
+      } catch (CommandFailure e) {
+        server.stop();
+        throw e;
+      }
     }
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       try {
@@ -218,11 +223,23 @@ final class ServerRun {
     java.util.concurrent.TimeUnit.NANOSECONDS.sleep(left);
   }
 
-  /** Writes the port atomically: a launcher polling for the file never reads half of it. */
-  private static void writePortFile(Path portFile, int port) throws IOException {
+  /**
+   * Writes the port atomically: a launcher polling for the file never reads half of it. A failure
+   * removes the temporary file and is {@link ExitCode#SAVE_FAILED} naming {@code --port-file}.
+   */
+  static void writePortFile(Path portFile, int port) {
     Path tmp = portFile.resolveSibling(portFile.getFileName() + ".tmp");
-    Files.writeString(tmp, Integer.toString(port));
-    Files.move(tmp, portFile, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    try {
+      Files.writeString(tmp, Integer.toString(port));
+      Files.move(tmp, portFile, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    } catch (IOException e) {
+      try {
+        Files.deleteIfExists(tmp);
+      } catch (IOException ignored) {
+        // best effort: the write failed already
+      }
+      throw OutputPaths.cannotWrite("--port-file", portFile, e);
+    }
   }
 
   /** Writes {@code timing.json}: the per-step time split and the bytes on the wire. */

@@ -168,10 +168,21 @@ final class SubmitCommand implements Callable<Integer> {
 
     Path file = script != null ? script : Path.of("gradflow-" + Timestamp.now() + ".sbatch");
     Path parent = file.toAbsolutePath().getParent();
-    if (parent != null) {
-      Files.createDirectories(parent);
+    try {
+      if (parent != null) {
+        Files.createDirectories(parent);
+      }
+    } catch (java.nio.file.FileAlreadyExistsException e) {
+      throw OutputPaths.cannotWrite("--script", file, parent + " is not a directory");
+    } catch (IOException e) {
+      throw OutputPaths.cannotWrite("--script", file, e);
     }
-    Files.writeString(file, text, StandardCharsets.UTF_8);
+    OutputPaths.file("--script", file);
+    try {
+      Files.writeString(file, text, StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw OutputPaths.cannotWrite("--script", file, e);
+    }
     file.toFile().setExecutable(true);
 
     List<String> cmd = new ArrayList<>(List.of("sbatch", "--parsable"));

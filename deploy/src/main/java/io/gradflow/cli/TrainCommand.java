@@ -105,7 +105,7 @@ final class TrainCommand implements Callable<Integer> {
     }
     TrainingConfig config = job.trainingConfig();
     checkServers(modelSpec);
-    Path dir = out.dir(null);
+    Path dir = out.prepared(null);
     ProgressDisplay progress = report.display();
     if (ssh.selected()) {
       ssh.launch(launch(modelSpec, config, dir, progress, List.of(), compute.toArgs()), servers);

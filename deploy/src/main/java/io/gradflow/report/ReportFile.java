@@ -1,7 +1,7 @@
 package io.gradflow.report;
 
+import io.gradflow.common.report.OutputException;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -40,7 +40,12 @@ public final class ReportFile {
       Files.writeString(tmp, html, StandardCharsets.UTF_8);
       Files.move(tmp, out, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot write " + out + ": " + e.getMessage(), e);
+      try {
+        Files.deleteIfExists(tmp);
+      } catch (IOException ignored) {
+        // best effort: the write failed already
+      }
+      throw OutputException.cannotWrite(out, e);
     }
     return runs;
   }

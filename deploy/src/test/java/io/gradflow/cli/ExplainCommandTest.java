@@ -103,10 +103,11 @@ class ExplainCommandTest {
   }
 
   @Test
-  void unwritableOutputIsAUsageError(@TempDir Path dir) {
+  void unwritableOutputExitsWithTheOutputCode(@TempDir Path dir) {
     Path file = dir.resolve("missing-dir").resolve("graph.svg");
     Run r = explain("--format", "svg", "--output", file.toString());
-    assertEquals(2, r.exitCode());
-    assertTrue(r.err().startsWith("gradflow explain: cannot write --output " + file), r.err());
+    assertEquals(ExitCode.SAVE_FAILED.code(), r.exitCode());
+    assertTrue(r.err().startsWith("gradflow explain: cannot write --output " + file + ": directory "), r.err());
+    assertTrue(r.err().contains("does not exist"), r.err());
   }
 }

@@ -220,8 +220,8 @@ class UserMistakesTest {
     Path file = Files.writeString(tmp.resolve("a-file"), "x");
     List<String> job = new ArrayList<>(List.of("train", "--workers", "0", "--out", file.toString()));
     job.addAll(Jobs.spiralsJob(2));
-    String line = failsWith(ExitCode.FAILED, job);
-    assertTrue(line.contains("exists and is not a directory"), line);
+    String line = failsWith(ExitCode.SAVE_FAILED, job);
+    assertTrue(line.equals("gradflow train: cannot write --out " + file + ": exists and is not a directory"), line);
   }
 
   @Test

@@ -360,7 +360,12 @@ public final class StepCoordinator {
     if (step > 0) {
       listener.onEvent("resuming at step " + (step + 1) + " from a checkpoint");
     }
-    epochs.start(net.spec(), job.workers(), step);
+    try {
+      epochs.start(net.spec(), job.workers(), step);
+    } catch (RuntimeException e) { // the listener could not open the job's output (--out): the job fails, nobody waits
+      fail(SaveFailure.PREFIX + "the job's output: " + e.getMessage());
+      return;
+    }
     if (step >= setup.totalSteps()) {
       finish();
       return;

@@ -108,10 +108,9 @@ public final class JobRecorder implements TrainingListener, AutoCloseable {
               java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND)
           : Files.newBufferedWriter(partial, StandardCharsets.UTF_8);
     } catch (java.nio.file.FileAlreadyExistsException e) {
-      throw new UncheckedIOException("cannot write to " + dir + ": " + e.getFile()
-          + " exists and is not a directory", e);
+      throw new OutputException("cannot write to " + dir + ": " + e.getFile() + " exists and is not a directory", e);
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot write to " + dir + ": " + e.getMessage(), e);
+      throw new OutputException("cannot write to " + dir + ": " + OutputException.reason(e), e);
     }
     trainStartNanos = System.nanoTime();
     epochStartNanos = trainStartNanos;
@@ -246,7 +245,7 @@ public final class JobRecorder implements TrainingListener, AutoCloseable {
       metrics.write('\n');
       metrics.flush();
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot write " + MetricsLog.partialFile(dir) + ": " + e.getMessage(), e);
+      throw OutputException.cannotWrite(MetricsLog.partialFile(dir), e);
     }
   }
 

@@ -130,14 +130,20 @@ public final class Json {
     }
   }
 
-  /** Writes {@code value}, indented, to {@code file} atomically: a temporary file, then a rename. */
+  /** Writes {@code value}, indented, to {@code file} atomically: a temporary file, then a rename;
+   * a failure removes the temporary file and throws an {@link OutputException}. */
   public static void writePretty(Path file, Object value) {
     Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
     try {
       Files.writeString(tmp, pretty(value), StandardCharsets.UTF_8);
       Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot write " + file + ": " + e.getMessage(), e);
+      try {
+        Files.deleteIfExists(tmp);
+      } catch (IOException ignored) {
+        // best effort: the write failed already
+      }
+      throw OutputException.cannotWrite(file, e);
     }
   }
 

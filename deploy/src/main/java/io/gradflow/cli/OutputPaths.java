@@ -1,0 +1,83 @@
+package io.gradflow.cli;
+
+import io.gradflow.common.report.OutputException;
+import java.io.IOException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * The checks of a command's outputs ({@code --out}, {@code -o}, {@code --port-file}, {@code
+ * --script}) before its work starts: an empty path is a usage error; an output that cannot be
+ * written is {@link ExitCode#SAVE_FAILED} with a message naming the option, the path and the
+ * reason.
+ */
+final class OutputPaths {
+  private OutputPaths() {}
+
+  /** An output directory ({@code --out DIR}): created with its parents, and writable. */
+  static Path directory(String option, Path dir) {
+    notEmpty(option, dir);
+    try {
+      Files.createDirectories(dir);
+    } catch (FileAlreadyExistsException e) {
+      throw cannotWrite(option, dir, "exists and is not a directory");
+    } catch (IOException e) {
+      throw cannotWrite(option, dir, OutputException.reason(e));
+    }
+    if (!Files.isWritable(dir)) {
+      throw cannotWrite(option, dir, readOnly(dir) ? "read-only file system" : "no permission to write in it");
+    }
+    return dir;
+  }
+
+  /**
+   * An output file: not a directory, in a directory that exists and can be written. (A write can
+   * still fail later, for a reason no check sees: it is reported with {@link #cannotWrite}.)
+   */
+  static Path file(String option, Path file) {
+    notEmpty(option, file);
+    if (Files.isDirectory(file)) {
+      throw cannotWrite(option, file, "is a directory");
+    }
+    Path parent = file.toAbsolutePath().getParent();
+    if (parent != null) {
+      if (!Files.exists(parent)) {
+        throw cannotWrite(option, file, "directory " + parent + " does not exist");
+      }
+      if (!Files.isDirectory(parent)) {
+        throw cannotWrite(option, file, parent + " is not a directory");
+      }
+      if (!Files.isWritable(parent)) {
+        throw cannotWrite(option, file, readOnly(parent) ? "read-only file system" : "no permission to write in " + parent);
+      }
+    }
+    return file;
+  }
+
+  /** An output the command could not write: {@link ExitCode#SAVE_FAILED}, "cannot write OPTION PATH: REASON". */
+  static CommandFailure cannotWrite(String option, Path path, String reason) {
+    String prefix = path + ": ";
+    return new CommandFailure(ExitCode.SAVE_FAILED, "cannot write " + option + " " + path + ": "
+        + (reason.startsWith(prefix) ? reason.substring(prefix.length()) : reason));
+  }
+
+  /** As {@link #cannotWrite(String, Path, String)} for a write that failed with {@code e}. */
+  static CommandFailure cannotWrite(String option, Path path, IOException e) {
+    return cannotWrite(option, path, OutputException.reason(e));
+  }
+
+  private static void notEmpty(String option, Path path) {
+    if (path.toString().isEmpty()) {
+      throw CommandFailure.usage(option + " \"\": expected a path, got an empty one");
+    }
+  }
+
+  private static boolean readOnly(Path p) {
+    try {
+      return Files.getFileStore(p).isReadOnly();
+    } catch (IOException e) {
+      return false;
+    }
+  }
+}
