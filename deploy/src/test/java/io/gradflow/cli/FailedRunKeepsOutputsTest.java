@@ -10,6 +10,8 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -51,6 +53,51 @@ class FailedRunKeepsOutputsTest {
       for (String name : before.keySet()) {
         assertArrayEquals(before.get(name), after.get(name), workers + " workers: " + name + " changed");
       }
+    }
+  }
+
+  /**
+   * The final save fails while renaming (summary.json is immutable: chattr +i, so it can be neither
+   * replaced nor moved): the new model.gfm, written beside it, is not renamed onto the old one, and
+   * no temporary file is left. Needs chattr and the right to use it (root); skipped otherwise.
+   */
+  @Test
+  void aFinalSaveThatFailsLeavesAFinishedRunsFilesByteIdentical() throws Exception {
+    for (int workers : new int[] {0, 1}) {
+      Path out = tmp.resolve("save" + workers);
+      Jobs.Run finished = Jobs.run(job(workers, out, "0.1"));
+      assertEquals(0, finished.exitCode(), finished.err());
+      Map<String, byte[]> before = outputs(out);
+      Path summary = out.resolve("summary.json");
+      Assumptions.assumeTrue(chattr("+i", summary), "chattr +i is not available here");
+      try {
+        List<String> again = job(workers, out, "0.1");
+        again.addAll(List.of("--seed", "2"));
+        Jobs.Run failed = Jobs.run(again);
+        assertEquals(ExitCode.SAVE_FAILED.code(), failed.exitCode(), failed.err());
+        assertTrue(failed.err().contains("cannot write " + summary + ": operation not permitted"), failed.err());
+      } finally {
+        chattr("-i", summary);
+      }
+      Map<String, byte[]> after = outputs(out);
+      assertEquals(before.keySet(), after.keySet());
+      for (String name : before.keySet()) {
+        assertArrayEquals(before.get(name), after.get(name), workers + " workers: " + name + " changed");
+      }
+      try (Stream<Path> files = Files.list(out)) {
+        List<String> left = files.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".tmp") || n.endsWith(".old")).toList();
+        assertTrue(left.isEmpty(), workers + " workers: " + left);
+      }
+    }
+  }
+
+  private static boolean chattr(String flag, Path file) {
+    try {
+      Process p = new ProcessBuilder("chattr", flag, file.toString()).redirectErrorStream(true).start();
+      p.getInputStream().readAllBytes();
+      return p.waitFor() == 0;
+    } catch (Exception e) {
+      return false;
     }
   }
 }

@@ -1,5 +1,6 @@
 package io.gradflow.cli;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -10,6 +11,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -54,5 +56,49 @@ class FailedSaveTest {
     assertTrue(m.find(), last);
     assertTrue(Files.isRegularFile(Path.of(m.group(1))), m.group(1));
     assertFalse(r.out().contains("wrote "), r.out());
+  }
+
+  /**
+   * The final save that fails exits 9 with the reason in every mode (single process too, where it
+   * was a model-file error), leaves no temporary file, and keeps the earlier run's files whole:
+   * summary.json is a non-empty directory, so the new model.gfm must not replace the old one.
+   */
+  @Test
+  void aFinalSaveThatFailsExitsNineInEveryModeAndLeavesNoTemporaryFile() throws Exception {
+    for (int workers : new int[] {0, 1}) {
+      Path out = tmp.resolve("summary-in-the-way-" + workers);
+      List<String> args = new ArrayList<>(List.of("train", "--workers", Integer.toString(workers), "--out", out.toString(),
+          "--warmup-passes", "0"));
+      args.addAll(Jobs.spiralsJob(30));
+      assertEquals(0, Jobs.run(args).exitCode());
+      byte[] model = Files.readAllBytes(out.resolve("model.gfm"));
+      byte[] metrics = Files.readAllBytes(out.resolve("metrics.jsonl"));
+      Files.delete(out.resolve("summary.json"));
+      Files.createDirectories(out.resolve("summary.json").resolve("in-the-way"));
+      args.addAll(List.of("--seed", "2"));
+      Jobs.Run r = Jobs.run(args);
+      assertEquals(ExitCode.SAVE_FAILED.code(), r.exitCode(), workers + " workers: " + r.out() + r.err());
+      String last = r.err().strip();
+      assertTrue(last.contains("cannot write " + out.resolve("summary.json") + ": is a directory"), last);
+      assertFalse(last.contains("internal error") || last.contains("\tat "), last);
+      assertArrayEquals(model, Files.readAllBytes(out.resolve("model.gfm")), workers + " workers: model.gfm changed");
+      assertArrayEquals(metrics, Files.readAllBytes(out.resolve("metrics.jsonl")), workers + " workers: metrics.jsonl changed");
+      try (Stream<Path> files = Files.list(out)) {
+        List<String> left = files.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".tmp") || n.endsWith(".old")).toList();
+        assertTrue(left.isEmpty(), workers + " workers: " + left);
+      }
+    }
+  }
+
+  @Test
+  void aFinalModelThatCannotBeWrittenFailsTheSingleProcessJobWithTheSameCode() throws Exception {
+    Path out = Files.createDirectories(tmp.resolve("final0"));
+    Files.createDirectories(out.resolve("model.gfm").resolve("in-the-way"));
+    List<String> args = new ArrayList<>(List.of("train", "--workers", "0", "--out", out.toString()));
+    args.addAll(Jobs.spiralsJob(30));
+    Jobs.Run r = Jobs.run(args);
+    assertEquals(ExitCode.SAVE_FAILED.code(), r.exitCode(), r.out() + r.err());
+    assertTrue(r.err().strip().equals("gradflow train: cannot write " + out.resolve("model.gfm") + ": is a directory"), r.err());
+    assertFalse(Files.exists(out.resolve("summary.json")));
   }
 }

@@ -61,8 +61,16 @@ public final class ModelFiles {
 
   /** Writes {@code network}, {@code step} and the training inputs' {@code scaling}. */
   public static void save(Path file, Network network, long step, InputScaling scaling) {
-    ModelFile proto = withScaling(toProto(network, step), scaling, network.spec().inputSize());
-    FramedFiles.write(file, MAGIC, proto.toByteArray());
+    FramedFiles.write(file, MAGIC, payload(network, step, scaling));
+  }
+
+  /** The framed file bytes that {@link #save(Path, Network, long, InputScaling)} writes. */
+  public static byte[] encode(Network network, long step, InputScaling scaling) {
+    return FramedFiles.encode(MAGIC, payload(network, step, scaling));
+  }
+
+  private static byte[] payload(Network network, long step, InputScaling scaling) {
+    return withScaling(toProto(network, step), scaling, network.spec().inputSize()).toByteArray();
   }
 
   private static ModelFile withScaling(ModelFile proto, InputScaling scaling, int inputs) {

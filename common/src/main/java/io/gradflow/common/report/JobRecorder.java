@@ -10,11 +10,9 @@ import io.gradflow.common.train.JobInfo;
 import io.gradflow.common.train.TrainingListener;
 import java.io.BufferedWriter;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
@@ -29,9 +27,10 @@ import java.util.List;
  * bench} does for distributed jobs. Neither counts evaluation.
  *
  * <p>While the job runs the metrics go to {@link MetricsLog#partialFile}; the model and the
- * summary are written (each atomically) only at the end, and then the metrics are moved onto
- * {@code metrics.jsonl}: a job that fails leaves the files of an earlier run in the directory as
- * they were, its own metrics in {@code metrics.jsonl.partial}.
+ * summary are written to temporary names only at the end, and then the three are renamed onto
+ * their names together ({@link FileSet}): a job that fails, in its final save too, leaves the files
+ * of an earlier run in the directory as they were, its own metrics in {@code
+ * metrics.jsonl.partial}. Every failure to write is an {@link OutputException}.
  */
 public final class JobRecorder implements TrainingListener, AutoCloseable {
   private final Path dir;
@@ -228,15 +227,12 @@ public final class JobRecorder implements TrainingListener, AutoCloseable {
         job.workers() > 0 ? job.config().pushPrecision().id() : "none",
         job.config().staleness(),
         net.sha256());
-    ModelFiles.save(dir.resolve("model.gfm"), net, steps, inputScaling);
-    summary.write(RunSummary.file(dir));
     close();
-    try {
-      Files.move(MetricsLog.partialFile(dir), MetricsLog.file(dir),
-          StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot write " + MetricsLog.file(dir) + ": " + e.getMessage(), e);
-    }
+    FileSet files = new FileSet()
+        .add(MetricsLog.partialFile(dir), MetricsLog.file(dir))
+        .write(RunSummary.file(dir), Json.pretty(summary).getBytes(StandardCharsets.UTF_8))
+        .write(dir.resolve("model.gfm"), ModelFiles.encode(net, steps, inputScaling));
+    files.commit();
   }
 
   private void write(String record) {
