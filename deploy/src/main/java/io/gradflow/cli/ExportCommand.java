@@ -46,6 +46,7 @@ final class ExportCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
+    OutputPaths.notSameFile("--out", out, "--model-file", modelFile);
     OutputPaths.file("--out", out);
     ModelFiles.Loaded model = ModelFiles.load(modelFile);
     Network net = model.network();

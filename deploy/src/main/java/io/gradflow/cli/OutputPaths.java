@@ -10,7 +10,7 @@ import java.nio.file.Path;
  * The checks of a command's outputs ({@code --out}, {@code -o}, {@code --port-file}, {@code
  * --script}) before its work starts: an empty path is a usage error; an output that cannot be
  * written is {@link ExitCode#SAVE_FAILED} with a message naming the option, the path and the
- * reason.
+ * reason; an output that is one of the command's inputs is a usage error naming both.
  */
 final class OutputPaths {
   private OutputPaths() {}
@@ -65,6 +65,28 @@ final class OutputPaths {
   /** As {@link #cannotWrite(String, Path, String)} for a write that failed with {@code e}. */
   static CommandFailure cannotWrite(String option, Path path, IOException e) {
     return cannotWrite(option, path, OutputException.reason(e));
+  }
+
+  /**
+   * A usage error when output {@code out} is input {@code in} (the same file by real path when
+   * both exist, else the same normalized path): the command would overwrite what it reads.
+   */
+  static void notSameFile(String outOption, Path out, String inOption, Path in) {
+    if (out == null || in == null) {
+      return;
+    }
+    boolean same;
+    try {
+      same = Files.exists(out) && Files.exists(in)
+          ? Files.isSameFile(out, in)
+          : out.toAbsolutePath().normalize().equals(in.toAbsolutePath().normalize());
+    } catch (IOException e) {
+      same = false;
+    }
+    if (same) {
+      throw CommandFailure.usage(outOption + " " + out + " is the same file as " + inOption + " " + in
+          + ": expected another file (writing it would destroy the input)");
+    }
   }
 
   private static void notEmpty(String option, Path path) {

@@ -64,6 +64,8 @@ final class PredictCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     if (out != null) {
+      OutputPaths.notSameFile("--out", out, "--input", input);
+      OutputPaths.notSameFile("--out", out, "--model-file", modelFile);
       OutputPaths.file("--out", out);
     }
     ModelFiles.Loaded model = ModelFiles.load(modelFile);
