@@ -11,7 +11,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -59,7 +58,8 @@ class FailedRunKeepsOutputsTest {
   /**
    * The final save fails while renaming (summary.json is immutable: chattr +i, so it can be neither
    * replaced nor moved): the new model.gfm, written beside it, is not renamed onto the old one, and
-   * no temporary file is left. Needs chattr and the right to use it (root); skipped otherwise.
+   * no temporary file is left. Needs chattr and the right to use it (root, ext4: as CI runs); it fails
+   * rather than skips without them.
    */
   @Test
   void aFinalSaveThatFailsLeavesAFinishedRunsFilesByteIdentical() throws Exception {
@@ -69,7 +69,7 @@ class FailedRunKeepsOutputsTest {
       assertEquals(0, finished.exitCode(), finished.err());
       Map<String, byte[]> before = outputs(out);
       Path summary = out.resolve("summary.json");
-      Assumptions.assumeTrue(chattr("+i", summary), "chattr +i is not available here");
+      assertTrue(chattr("+i", summary), "chattr +i " + summary + " failed: the test needs root and a file system with attributes");
       try {
         List<String> again = job(workers, out, "0.1");
         again.addAll(List.of("--seed", "2"));
