@@ -68,9 +68,13 @@ final class TrainCommand implements Callable<Integer> {
   @Option(names = "--report", description = "At the end, write OUT/report.html: the charts and tables of 'gradflow report OUT'.")
   boolean writeReport;
 
-  /** The options that only a job with a server and worker processes uses: given with --workers 0, a usage error. */
-  private static final List<String> WORKER_PROCESS_OPTIONS = List.of("--fault", "--max-restarts", "--min-workers",
-      "--backup-workers", "--worker-timeout", "--checkpoint-every", "--push-jitter-ms", "--server-port");
+  /**
+   * The options that only act on worker processes and make no sense without them: given with
+   * --workers 0, a usage error. The recovery settings (--worker-timeout, --checkpoint-every,
+   * --min-workers, ...) are checked for range but allowed: the same command line with --workers 0
+   * is the single-process baseline a distributed job is compared with.
+   */
+  private static final List<String> WORKER_PROCESS_OPTIONS = List.of("--fault");
 
   @Override
   public Integer call() throws IOException, InterruptedException {

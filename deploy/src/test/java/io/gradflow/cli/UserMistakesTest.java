@@ -321,17 +321,17 @@ class UserMistakesTest {
         assertTrue(line.contains(option[2]), line);
       }
     }
-    String[][] needsWorkers = {
-      {"--fault", "kill-server@3"}, {"--min-workers", "5"}, {"--worker-timeout", "4"}, {"--max-restarts", "1"},
-      {"--push-jitter-ms", "3"}, {"--server-port", "7070"}, {"--checkpoint-every", "5"}, {"--backup-workers", "1"}};
-    for (String[] option : needsWorkers) {
-      List<String> job = new ArrayList<>(List.of("train", "--workers", "0",
-          "--out", tmp.resolve("w" + option[0]).toString()));
-      job.addAll(Jobs.spiralsJob(2));
-      job.addAll(List.of(option[0], option[1]));
-      String line = failsWith(ExitCode.USAGE, job);
-      assertTrue(line.contains(option[0] + " needs worker processes (--workers N, N >= 1)"), line);
-    }
+    List<String> faulty = new ArrayList<>(List.of("train", "--workers", "0", "--out", tmp.resolve("fault").toString()));
+    faulty.addAll(Jobs.spiralsJob(2));
+    faulty.addAll(List.of("--fault", "kill-server@3"));
+    assertTrue(failsWith(ExitCode.USAGE, faulty).contains("--fault needs worker processes (--workers N, N >= 1)"));
+    // the recovery settings in range are allowed: the same command line with --workers 0 is the baseline run
+    List<String> baseline = new ArrayList<>(List.of("train", "--workers", "0", "--out", tmp.resolve("baseline").toString()));
+    baseline.addAll(Jobs.spiralsJob(2));
+    baseline.addAll(List.of("--min-workers", "2", "--worker-timeout", "4", "--max-restarts", "1", "--push-jitter-ms", "3",
+        "--server-port", "7070", "--checkpoint-every", "5", "--backup-workers", "1"));
+    Jobs.Run r = Jobs.run(baseline);
+    assertEquals(0, r.exitCode(), r.err());
   }
 
   /** An unknown option is reported as such, not hidden behind a required option that is missing too. */
