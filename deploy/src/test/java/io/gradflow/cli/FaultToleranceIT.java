@@ -137,10 +137,14 @@ class FaultToleranceIT {
   @Test
   void theServerKilledMidJobResumesFromItsCheckpoint() throws Exception {
     Path out = tmp.resolve("kill-server");
-    Jobs.Run r = train(out, 2, "--fault", "kill-server@25");
+    Jobs.Run r = train(out, 2, "--fault", "kill-server@25", "--log-every", "2");
     assertSameWeights(out, r);
     assertTrue(r.out().contains("restarting it from its newest checkpoint"), r.out());
     assertTrue(r.out().contains("resuming at step"), r.out());
+    // the metrics continue from the checkpoint (step 20): what the killed server logged after it is not kept twice
+    List<Long> logged = io.gradflow.common.report.MetricsLog.read(io.gradflow.common.report.MetricsLog.file(out)).steps().stream()
+        .map(s -> s.step()).toList();
+    assertEquals(java.util.stream.LongStream.rangeClosed(1, STEPS / 2).map(i -> 2 * i).boxed().toList(), logged);
   }
 
   @Test

@@ -30,7 +30,8 @@ import java.util.List;
  * summary are written to temporary names only at the end, and then the three are renamed onto
  * their names together ({@link FileSet}): a job that fails, in its final save too, leaves the files
  * of an earlier run in the directory as they were, its own metrics in {@code
- * metrics.jsonl.partial}. Every failure to write is an {@link OutputException}.
+ * metrics.jsonl.partial}. Every failure to write is an {@link OutputException}. What a resumed
+ * job's partial file starts with: {@link ResumedMetrics}.
  */
 public final class JobRecorder implements TrainingListener, AutoCloseable {
   private final Path dir;
@@ -98,14 +99,8 @@ public final class JobRecorder implements TrainingListener, AutoCloseable {
     this.job = job;
     try {
       Files.createDirectories(dir);
-      Path partial = MetricsLog.partialFile(dir);
-      if (append && !Files.exists(partial) && Files.exists(MetricsLog.file(dir))) {
-        Files.copy(MetricsLog.file(dir), partial); // a resumed job continues the finished part
-      }
-      metrics = append
-          ? Files.newBufferedWriter(partial, StandardCharsets.UTF_8,
-              java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND)
-          : Files.newBufferedWriter(partial, StandardCharsets.UTF_8);
+      ResumedMetrics.prepare(dir, job, append); // a resumed job continues its records up to its first step
+      metrics = Files.newBufferedWriter(MetricsLog.partialFile(dir), StandardCharsets.UTF_8, java.nio.file.StandardOpenOption.APPEND);
     } catch (java.nio.file.FileAlreadyExistsException e) {
       throw new OutputException("cannot write to " + dir + ": " + e.getFile() + " exists and is not a directory", e);
     } catch (IOException e) {
@@ -233,6 +228,11 @@ public final class JobRecorder implements TrainingListener, AutoCloseable {
         .write(RunSummary.file(dir), Json.pretty(summary).getBytes(StandardCharsets.UTF_8))
         .write(dir.resolve("model.gfm"), ModelFiles.encode(net, steps, inputScaling));
     files.commit();
+    try {
+      Files.deleteIfExists(ResumedMetrics.stampFile(dir)); // the partial file it stamped is metrics.jsonl now
+    } catch (IOException e) {
+      // a stale stamp names this job: a later resume of it would read metrics.jsonl all the same
+    }
   }
 
   private void write(String record) {
