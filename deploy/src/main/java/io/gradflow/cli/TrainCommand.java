@@ -91,6 +91,9 @@ final class TrainCommand implements Callable<Integer> {
       throw CommandFailure.usage("--max-restarts " + maxRestarts + ": expected 0 or more");
     }
     List<FaultSpec> faultSpecs = FaultSpec.parseAll(faults);
+    if (!ssh.selected() && spec.commandLine().getParseResult().hasMatchedOption("--server-port")) {
+      throw CommandFailure.usage("--server-port needs --hosts: a local job's server listens on a free port and its Unix socket");
+    }
     if (workers == 0 && !ssh.selected()) {
       for (String option : WORKER_PROCESS_OPTIONS) {
         if (spec.commandLine().getParseResult().hasMatchedOption(option)) {

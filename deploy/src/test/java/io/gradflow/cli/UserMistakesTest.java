@@ -329,9 +329,16 @@ class UserMistakesTest {
     List<String> baseline = new ArrayList<>(List.of("train", "--workers", "0", "--out", tmp.resolve("baseline").toString()));
     baseline.addAll(Jobs.spiralsJob(2));
     baseline.addAll(List.of("--min-workers", "2", "--worker-timeout", "4", "--max-restarts", "1", "--push-jitter-ms", "3",
-        "--server-port", "7070", "--checkpoint-every", "5", "--backup-workers", "1"));
+        "--checkpoint-every", "5", "--backup-workers", "1"));
     Jobs.Run r = Jobs.run(baseline);
     assertEquals(0, r.exitCode(), r.err());
+    // --server-port is for --hosts: a local job would not listen there
+    for (int workers : new int[] {0, 2}) {
+      List<String> local = new ArrayList<>(List.of("train", "--workers", Integer.toString(workers), "--out",
+          tmp.resolve("port" + workers).toString(), "--server-port", "7070"));
+      local.addAll(Jobs.spiralsJob(2));
+      assertTrue(failsWith(ExitCode.USAGE, local).contains("--server-port needs --hosts"));
+    }
   }
 
   /** An unknown option is reported as such, not hidden behind a required option that is missing too. */
