@@ -125,42 +125,30 @@ public final class DatasetLoader {
    * @throws DataException if the data set is missing or malformed
    */
   public TrainTestSplit load(String spec, long seed) {
-    checkForm(spec);
-    String s = spec == null ? "" : spec.trim();
-    String lower = s.toLowerCase(Locale.ROOT);
-    int colon = s.indexOf(':');
-    String kind = colon < 0 ? lower : lower.substring(0, colon);
-    String rest = colon < 0 ? null : s.substring(colon + 1);
-    switch (kind) {
+    Form f = Form.of(spec);
+    switch (f.kind()) {
       case "fashion-mnist":
       case "mnist":
-        if (rest != null) {
-          throw unknown(s);
-        }
-        return loadNamedIdx(kind);
+        return loadNamedIdx(f.kind());
       case "idx":
-        return loadIdxDir(requireArg(s, rest, "idx:DIR"));
+        return loadIdxDir(f.path());
       case "csv":
-        return loadCsv(requireArg(s, rest, "csv:TRAIN.csv[,TEST.csv]"));
+        return loadCsv(f.path());
       case "spirals":
         {
-          int[] a = ints(s, rest, "spirals[:ARMS[:POINTS_PER_ARM]]", "ARMS", "POINTS_PER_ARM");
-          int arms = a[0] > 0 ? a[0] : DEFAULT_SPIRAL_ARMS;
-          int points = a[1] > 0 ? a[1] : DEFAULT_SPIRAL_POINTS;
+          int arms = f.numbers()[0] > 0 ? f.numbers()[0] : DEFAULT_SPIRAL_ARMS;
+          int points = f.numbers()[1] > 0 ? f.numbers()[1] : DEFAULT_SPIRAL_POINTS;
           return SyntheticData.spirals(arms, points, DEFAULT_SPIRAL_NOISE, seed);
         }
-      case "blobs":
+      default: // blobs: Form.of refuses every other kind
         {
-          int[] a = ints(s, rest, "blobs[:CLASSES[:POINTS[:FEATURES[:TEST_POINTS]]]]", "CLASSES", "POINTS", "FEATURES",
-              "TEST_POINTS");
+          int[] a = f.numbers();
           int classes = a[0] > 0 ? a[0] : DEFAULT_BLOB_CLASSES;
           int points = a[1] > 0 ? a[1] : DEFAULT_BLOB_POINTS;
           int features = a[2] > 0 ? a[2] : DEFAULT_BLOB_FEATURES;
           int testPoints = a[3] > 0 ? a[3] : SyntheticData.defaultBlobTestPoints(classes, points);
           return SyntheticData.blobs(classes, points, features, testPoints, DEFAULT_BLOB_SPREAD, seed);
         }
-      default:
-        throw unknown(s);
     }
   }
 
@@ -171,23 +159,35 @@ public final class DatasetLoader {
    * @throws IllegalArgumentException if it is not
    */
   public static void checkForm(String spec) {
-    String s = spec == null ? "" : spec.trim();
-    String lower = s.toLowerCase(Locale.ROOT);
-    int colon = s.indexOf(':');
-    String kind = colon < 0 ? lower : lower.substring(0, colon);
-    String rest = colon < 0 ? null : s.substring(colon + 1);
-    switch (kind) {
-      case "fashion-mnist", "mnist" -> {
-        if (rest != null) {
-          throw unknown(s);
+    Form.of(spec);
+  }
+
+  /**
+   * A {@code --dataset} spec checked for form: its kind (lower case), the path of {@code idx:} and
+   * {@code csv:}, or the numbers of {@code spirals:} and {@code blobs:} (0 where left out).
+   */
+  private record Form(String kind, String path, int[] numbers) {
+    /** @throws IllegalArgumentException if {@code spec} is not one of the {@link #acceptedForms()} */
+    static Form of(String spec) {
+      String s = spec == null ? "" : spec.trim();
+      String lower = s.toLowerCase(Locale.ROOT);
+      int colon = s.indexOf(':');
+      String kind = colon < 0 ? lower : lower.substring(0, colon);
+      String rest = colon < 0 ? null : s.substring(colon + 1);
+      return switch (kind) {
+        case "fashion-mnist", "mnist" -> {
+          if (rest != null) {
+            throw unknown(s);
+          }
+          yield new Form(kind, null, null);
         }
-      }
-      case "idx" -> requireArg(s, rest, "idx:DIR");
-      case "csv" -> requireArg(s, rest, "csv:TRAIN.csv[,TEST.csv]");
-      case "spirals" -> ints(s, rest, "spirals[:ARMS[:POINTS_PER_ARM]]", "ARMS", "POINTS_PER_ARM");
-      case "blobs" -> ints(s, rest, "blobs[:CLASSES[:POINTS[:FEATURES[:TEST_POINTS]]]]", "CLASSES", "POINTS",
-          "FEATURES", "TEST_POINTS");
-      default -> throw unknown(s);
+        case "idx" -> new Form(kind, requireArg(s, rest, "idx:DIR"), null);
+        case "csv" -> new Form(kind, requireArg(s, rest, "csv:TRAIN.csv[,TEST.csv]"), null);
+        case "spirals" -> new Form(kind, null, ints(s, rest, "spirals[:ARMS[:POINTS_PER_ARM]]", "ARMS", "POINTS_PER_ARM"));
+        case "blobs" -> new Form(kind, null, ints(s, rest, "blobs[:CLASSES[:POINTS[:FEATURES[:TEST_POINTS]]]]", "CLASSES",
+            "POINTS", "FEATURES", "TEST_POINTS"));
+        default -> throw unknown(s);
+      };
     }
   }
 
