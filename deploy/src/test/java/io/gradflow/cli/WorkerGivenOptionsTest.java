@@ -23,19 +23,9 @@ class WorkerGivenOptionsTest {
    */
   @Test
   void aRealServerAcceptsAWorkerGivenOnlyItsOwnLr() throws Exception {
-    Path portFile = tmp.resolve("port");
-    List<String> server = new ArrayList<>(List.of("server", "--port", "0", "--bind", "127.0.0.1",
-        "--port-file", portFile.toString(), "--workers", "1", "--out", tmp.resolve("out").toString(),
-        "--linger-seconds", "0"));
-    server.addAll(Jobs.spiralsJob(5));
-    server.addAll(List.of("--lr", "0.05"));
-    Process p = Jobs.startChild(server, tmp.resolve("server.log"));
+    Process p = startServer("--lr", "0.05");
     try {
-      long deadline = System.nanoTime() + 60_000_000_000L;
-      while (!Files.exists(portFile) && System.nanoTime() < deadline) {
-        Thread.sleep(50);
-      }
-      String target = "127.0.0.1:" + Files.readString(portFile).strip();
+      String target = target();
       Jobs.Run refused = Jobs.run(List.of("worker", "--server", target, "--lr", "0.1"));
       assertEquals(ExitCode.REFUSED.code(), refused.exitCode(), refused.err());
       assertTrue(refused.err().contains("lr: 0.05 (server) vs 0.1 (worker)")
@@ -56,18 +46,9 @@ class WorkerGivenOptionsTest {
    */
   @Test
   void aRealServerAcceptsAWorkerGivenOnlyItsOwnModel() throws Exception {
-    Path portFile = tmp.resolve("port");
-    List<String> server = new ArrayList<>(List.of("server", "--port", "0", "--bind", "127.0.0.1",
-        "--port-file", portFile.toString(), "--workers", "1", "--out", tmp.resolve("out").toString(),
-        "--linger-seconds", "0"));
-    server.addAll(Jobs.spiralsJob(5));
-    Process p = Jobs.startChild(server, tmp.resolve("server.log"));
+    Process p = startServer();
     try {
-      long deadline = System.nanoTime() + 60_000_000_000L;
-      while (!Files.exists(portFile) && System.nanoTime() < deadline) {
-        Thread.sleep(50);
-      }
-      String target = "127.0.0.1:" + Files.readString(portFile).strip();
+      String target = target();
       Jobs.Run refused = Jobs.run(List.of("worker", "--server", target, "--activation", "relu"));
       assertEquals(ExitCode.REFUSED.code(), refused.exitCode(), refused.err());
       assertEquals(1, refused.err().strip().lines().count(), refused.err());
@@ -82,6 +63,26 @@ class WorkerGivenOptionsTest {
     } finally {
       p.destroyForcibly();
     }
+  }
+
+  /** Starts {@code gradflow server} for one worker of a 5-step spirals job with {@code extra}, on 127.0.0.1 and a free port. */
+  private Process startServer(String... extra) throws Exception {
+    List<String> server = new ArrayList<>(List.of("server", "--port", "0", "--bind", "127.0.0.1",
+        "--port-file", tmp.resolve("port").toString(), "--workers", "1", "--out", tmp.resolve("out").toString(),
+        "--linger-seconds", "0"));
+    server.addAll(Jobs.spiralsJob(5));
+    server.addAll(List.of(extra));
+    return Jobs.startChild(server, tmp.resolve("server.log"));
+  }
+
+  /** The started server's address, once it wrote its port (up to 60 s). */
+  private String target() throws Exception {
+    Path portFile = tmp.resolve("port");
+    long deadline = System.nanoTime() + 60_000_000_000L;
+    while (!Files.exists(portFile) && System.nanoTime() < deadline) {
+      Thread.sleep(50);
+    }
+    return "127.0.0.1:" + Files.readString(portFile).strip();
   }
 
   /** The job options of {@code gradflow worker ARGS}, parsed as the command does. */
