@@ -35,6 +35,15 @@ class FailedRunKeepsOutputsTest {
     return files;
   }
 
+  /** The outputs in {@code out} are {@code before}'s, the same files byte for byte. */
+  private static void assertOutputsAsBefore(Map<String, byte[]> before, Path out, int workers) throws Exception {
+    Map<String, byte[]> after = outputs(out);
+    assertEquals(before.keySet(), after.keySet());
+    for (String name : before.keySet()) {
+      assertArrayEquals(before.get(name), after.get(name), workers + " workers: " + name + " changed");
+    }
+  }
+
   @Test
   void aDivergingRunLeavesAFinishedRunsFilesByteIdentical() throws Exception {
     for (int workers : new int[] {0, 1}) {
@@ -47,11 +56,7 @@ class FailedRunKeepsOutputsTest {
 
       Jobs.Run failed = Jobs.run(job(workers, out, "1e6"));
       assertEquals(ExitCode.FAILED.code(), failed.exitCode(), failed.err());
-      Map<String, byte[]> after = outputs(out);
-      assertEquals(before.keySet(), after.keySet());
-      for (String name : before.keySet()) {
-        assertArrayEquals(before.get(name), after.get(name), workers + " workers: " + name + " changed");
-      }
+      assertOutputsAsBefore(before, out, workers);
     }
   }
 
@@ -79,11 +84,7 @@ class FailedRunKeepsOutputsTest {
       } finally {
         chattr("-i", summary);
       }
-      Map<String, byte[]> after = outputs(out);
-      assertEquals(before.keySet(), after.keySet());
-      for (String name : before.keySet()) {
-        assertArrayEquals(before.get(name), after.get(name), workers + " workers: " + name + " changed");
-      }
+      assertOutputsAsBefore(before, out, workers);
       try (Stream<Path> files = Files.list(out)) {
         List<String> left = files.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".tmp") || n.endsWith(".old")).toList();
         assertTrue(left.isEmpty(), workers + " workers: " + left);
