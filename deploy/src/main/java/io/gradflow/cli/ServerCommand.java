@@ -255,7 +255,7 @@ final class ServerCommand implements Callable<Integer> {
    * them, the server writes the final outputs from the checkpoint as a resumed job does.
    */
   private static boolean finishedAlready(Checkpoint checkpoint, TrainingConfig config, TrainTestSplit data, Path dir) {
-    long total = io.gradflow.common.train.TrainingSetup.of(checkpoint.network(), config, data.train().count()).totalSteps();
+    long total = config.totalSteps(data.train().count());
     Path summary = RunSummary.file(dir);
     if (checkpoint.step() < total || !Files.isRegularFile(summary) || !Files.isRegularFile(dir.resolve("model.gfm"))) {
       return false;
