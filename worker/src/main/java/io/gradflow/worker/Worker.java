@@ -2,6 +2,7 @@ package io.gradflow.worker;
 
 import io.gradflow.common.data.Dataset;
 import io.gradflow.common.data.SamplingPlan;
+import io.gradflow.common.model.ModelSpec;
 import io.gradflow.common.model.ModelSpecs;
 import io.gradflow.common.model.Network;
 import io.gradflow.common.reduce.ExactGradientSum;
@@ -23,6 +24,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.LongSupplier;
@@ -85,7 +87,7 @@ public final class Worker {
   /** Channels to servers 1..S-1 of a job with sharded servers (empty: one server). */
   private List<Channel> rangeServers = List.of();
   /** Checks the server's job at each join; what it throws ends the worker, which leaves first. */
-  private java.util.function.BiConsumer<io.gradflow.common.model.ModelSpec, TrainingConfig> jobCheck = (spec, config) -> {};
+  private BiConsumer<ModelSpec, TrainingConfig> jobCheck = (spec, config) -> {};
 
   public Worker(Channel channel, Options options) {
     this.options = options;
@@ -108,7 +110,7 @@ public final class Worker {
    * server may have another job), before the training data is loaded at the first; an exception
    * it throws makes this worker leave the job and is thrown by {@link #run}.
    */
-  public Worker jobCheck(java.util.function.BiConsumer<io.gradflow.common.model.ModelSpec, TrainingConfig> check) {
+  public Worker jobCheck(BiConsumer<ModelSpec, TrainingConfig> check) {
     this.jobCheck = check;
     return this;
   }
@@ -150,7 +152,7 @@ public final class Worker {
     link.joined(r);
     rank = r.getRank();
     TrainingConfig config = TrainingConfig.fromProto(r.getConfig());
-    io.gradflow.common.model.ModelSpec spec = ModelSpecs.fromProto(r.getSpec());
+    ModelSpec spec = ModelSpecs.fromProto(r.getSpec());
     try {
       jobCheck.accept(spec, config); // at every join: a restarted server may have another job
     } catch (RuntimeException e) {
