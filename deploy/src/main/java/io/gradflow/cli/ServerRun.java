@@ -120,10 +120,10 @@ final class ServerRun {
         followers.add(channelTo(address).build());
       }
       followerClients = new io.gradflow.ps.FollowerClients(java.util.List.copyOf(followers), FOLLOWER_PATIENCE_MILLIS);
-      server.coordinator().shard(ranges, followerClients);
+      server.coordinator().followers().shard(ranges, followerClients);
       log.accept("coordinator of " + ranges.size() + " sharded servers; it owns " + ranges.get(0) + "; seeding the followers");
       try {
-        server.coordinator().seedFollowers();
+        server.coordinator().followers().seedFollowers();
       } catch (IllegalStateException e) {
         throw new CommandFailure(ExitCode.UNAVAILABLE, e.getMessage());
       }
@@ -169,12 +169,12 @@ final class ServerRun {
       }
     }));
     io.gradflow.ps.FollowerWatch watch = followerClients == null ? null
-        : new io.gradflow.ps.FollowerWatch(followerClients, server.coordinator()).start();
+        : new io.gradflow.ps.FollowerWatch(followerClients, server.coordinator().followers()).start();
     String failure = server.coordinator().awaitEnd();
     if (watch != null) {
       watch.stop();
     }
-    String rollBack = server.coordinator().rollBackReason();
+    String rollBack = server.coordinator().followers().rollBackReason();
     if (rollBack != null) {
       server.stop();
       for (io.grpc.ManagedChannel f : followers) {

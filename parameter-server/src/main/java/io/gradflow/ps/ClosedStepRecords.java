@@ -11,8 +11,8 @@ import java.util.List;
  * followers' ranges, sharded servers) and the job's finish. It takes the copies they read when the
  * step closes and hands the work to {@link BackgroundWork}'s thread, in the order of the steps.
  * Guarded by the coordinator's lock (the coordinator calls it while closing a step; it does not lock
- * itself); the tasks run without the lock and report back through the coordinator's own synchronized
- * calls ({@link StepCoordinator#checkpointWritten}, {@link StepCoordinator#lastWeights}, {@link
+ * itself); the tasks run without the lock and report back through calls that take it ({@link
+ * StepCoordinator#checkpointWritten}, {@link FollowerCoordination#lastWeights}, {@link
  * StepCoordinator#finishAfterBackgroundWork}).
  */
 final class ClosedStepRecords {
@@ -63,7 +63,7 @@ final class ClosedStepRecords {
       Network last = net.copy();
       background.submit(() -> {
         servers.fill(step, last, null, null, true);
-        coordinator.lastWeights(last);
+        coordinator.followers().lastWeights(last);
       });
     }
     background.submit(coordinator::finishAfterBackgroundWork);

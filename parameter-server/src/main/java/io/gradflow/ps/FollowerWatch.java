@@ -4,7 +4,7 @@ package io.gradflow.ps;
  * The coordinator's watch over its followers: a few times a second it asks each follower which
  * generation seeded it. A follower that answers with another one (0: it restarted and holds no
  * state) lost its range of the newest weights, and the job rolls back ({@link
- * StepCoordinator#rollBack}). A follower that does not answer is only waited for: the workers'
+ * FollowerCoordination#rollBack}). A follower that does not answer is only waited for: the workers'
  * pushes to it wait too, and it either comes back (restarted: empty) or the job's patience ends.
  */
 public final class FollowerWatch {
@@ -12,11 +12,11 @@ public final class FollowerWatch {
   static final long INTERVAL_MILLIS = 250;
 
   private final FollowerClients clients;
-  private final StepCoordinator coordinator;
+  private final FollowerCoordination coordinator;
   private final Thread thread;
   private volatile boolean stopped;
 
-  public FollowerWatch(FollowerClients clients, StepCoordinator coordinator) {
+  public FollowerWatch(FollowerClients clients, FollowerCoordination coordinator) {
     this.clients = clients;
     this.coordinator = coordinator;
     this.thread = new Thread(this::watch, "gradflow-follower-watch");

@@ -26,8 +26,9 @@ import java.util.concurrent.TimeUnit;
  * parked until they can be), {@link PushSession} (one push being staged), {@link LocalPlane}
  * (shared memory and the exchange socket for the workers on this host), {@link
  * ClosedStepRecords} (what a closed step hands to the background thread) and {@link
- * ShardedServers} (the followers, with sharded servers). A call the job refuses throws a {@link
- * JobRefusal}.
+ * ShardedServers} (the followers, with sharded servers); {@link FollowerCoordination} takes the
+ * calls about the followers (seeding them, rolling back) under the same lock. A call the job
+ * refuses throws a {@link JobRefusal}.
  *
  * <p>Step {@code s} is open when the weights of version {@code s} exist. Every micro-shard
  * {@code 0..M-1} of the step must be pushed exactly once; the fixed-point sums are added in
@@ -70,6 +71,7 @@ public final class StepCoordinator {
   /** The shared-memory plane and exchange socket of the workers on this host, or null. */
   private LocalPlane plane;
   private final ShardedServers servers = new ShardedServers();
+  private final FollowerCoordination followers;
   /** Threads in {@link #awaitAllLeft}: {@link #changed} wakes them whenever they are there. */
   private int awaitingAllLeft;
 
@@ -94,6 +96,7 @@ public final class StepCoordinator {
     this.records = new ClosedStepRecords(this, net, epochs, checkpoints, snapshots, servers, background);
     this.pulls = new PullAnswers(phase, steps, snapshots);
     this.changes = new MembershipChanges(membership, steps, phase, policy.minWorkers(), this.listener);
+    this.followers = new FollowerCoordination(this, net, setup.update().optimizer(), servers, snapshots, steps, phase, this.listener);
   }
 
   /**
@@ -108,61 +111,14 @@ public final class StepCoordinator {
     plane = LocalPlane.open(root, tensors.lengths(), job.config().staleness(), job.config().pushPrecision(), this, listener::onEvent);
   }
 
-  /**
-   * Makes this server the coordinator of a job with {@code ranges.size()} sharded servers: it owns
-   * {@code ranges.get(0)} (its pushes and pulls carry those elements only), tells the workers how
-   * many servers there are at their join, and reads the other ranges from {@code followers} for
-   * evaluations, checkpoints and the final model. Call before the first join and before {@link
-   * #useSharedMemory} (a sharded job has no shared-memory data plane).
-   */
-  public synchronized void shard(List<ParameterRange> ranges, FollowerStates followers) {
-    if (!servers.shard(ranges, followers)) {
-      return;
-    }
-    this.tensors = PushSession.Tensors.of(net, ranges.get(0));
-    snapshots.sendOnly(ranges.get(0));
-    steps.keepItemsApart();
+  /** The calls about the followers of a job with sharded servers (seeding them, rolling back). */
+  public FollowerCoordination followers() {
+    return followers;
   }
 
-  /**
-   * Sharded servers: sends every follower its range of the state this coordinator starts from (the
-   * initial weights, or the checkpoint it resumes from), with this coordinator's generation; a
-   * follower takes it whatever it held. Blocks until every follower took it; call before the first
-   * join. Nothing with one server.
-   */
-  public void seedFollowers() {
-    ShardedServers.Seed seed;
-    synchronized (this) {
-      if (!servers.hasFollowers()) {
-        return;
-      }
-      seed = servers.seedOf(step, setup.update().optimizer(), identity.fingerprint(), net, snapshots.versions().earlier());
-    }
-    servers.seed(seed);
-  }
-
-  /** Sharded servers: the generation this coordinator seeds its followers with (0 with one server). */
-  public synchronized long generation() {
-    return servers.generation();
-  }
-
-  /**
-   * A follower lost its state (it restarted): the job cannot go on, since no server holds that
-   * range of the newest weights, and must roll back to its newest checkpoint. The coordinator stops
-   * taking part ({@link #awaitEnd} returns, {@link #rollBackReason} says why) and its process
-   * restarts from the checkpoint and seeds the followers again. Nothing once the job finished.
-   */
-  public synchronized void rollBack(String why) {
-    if (!phase.rollBack(why)) {
-      return;
-    }
-    listener.onEvent("rolling back: " + why + "; the coordinator restarts from the newest checkpoint and seeds every server");
-    notifyAll();
-  }
-
-  /** Why the job rolls back to its newest checkpoint, or null. */
-  public synchronized String rollBackReason() {
-    return phase.rollBackReason();
+  /** Pushes carry the elements of {@code range} only (a job with sharded servers); call before the first join. */
+  void takeOnly(ParameterRange range) {
+    tensors = PushSession.Tensors.of(net, range);
   }
 
   /** Deletes the shared-memory files (the server stops). */
@@ -438,11 +394,6 @@ public final class StepCoordinator {
     return loss;
   }
 
-  /** Sharded servers: the final weights, with every range, become the network the job ends with. */
-  synchronized void lastWeights(Network last) {
-    net.copyFrom(last);
-  }
-
   /** A checkpoint write ended (on the background thread); {@code failed} is null or why it failed: the job fails. */
   synchronized void checkpointWritten(String failed) {
     if (failed != null) {
@@ -498,7 +449,7 @@ public final class StepCoordinator {
     return phase.waitingForWorkers();
   }
 
-  /** Waits until the job finished, failed or must roll back ({@link #rollBackReason}); returns the failure or null. */
+  /** Waits until the job finished, failed or must roll back ({@link FollowerCoordination#rollBackReason}); returns the failure or null. */
   public synchronized String awaitEnd() throws InterruptedException {
     while (!phase.over()) {
       wait();
