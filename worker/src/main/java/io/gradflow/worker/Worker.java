@@ -1,25 +1,19 @@
 package io.gradflow.worker;
 
 import io.gradflow.common.data.Dataset;
-import io.gradflow.common.data.SamplingPlan;
 import io.gradflow.common.model.ModelSpec;
-import io.gradflow.common.model.ModelSpecs;
 import io.gradflow.common.model.Network;
 import io.gradflow.common.reduce.ExactGradientSum;
-import io.gradflow.common.train.ShardGradients;
 import io.gradflow.common.train.TrainingConfig;
 import io.gradflow.common.wire.PushCodec;
 import io.gradflow.common.wire.PushPrecision;
 import io.gradflow.proto.JoinRequest;
-import io.gradflow.proto.JoinResponse;
 import io.gradflow.proto.PullRequest;
 import io.gradflow.proto.PushHeader;
-import io.gradflow.proto.ReadyRequest;
 import io.gradflow.proto.WeightsHeader;
 import io.grpc.Channel;
 import java.time.Duration;
 import java.util.List;
-import java.util.Locale;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.ScheduledExecutorService;
@@ -31,9 +25,9 @@ import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 
 /**
- * A worker: joins the parameter server, loads the job's data set, then loops: pull the weights of
- * the next step with the micro-shards it must compute, compute their gradients, push their exact
- * fixed-point sum. Every call has a deadline. It sends heartbeats while it lives; when the server
+ * A worker: joins the parameter server and loads the job's data set ({@link JobJoin}), then loops:
+ * pull the weights of the next step with the micro-shards it must compute, compute their gradients,
+ * push their exact fixed-point sum. Every call has a deadline. It sends heartbeats while it lives; when the server
  * is unreachable it retries with exponential backoff for up to {@code reconnect}, and when the
  * server no longer knows it (restarted, or declared it lost) it joins again and continues. It
  * returns when the server says the job is done; when it joins a job that has finished already, it
@@ -79,21 +73,16 @@ public final class Worker {
   private final ServerCalls calls;
   private final ServerLink link;
   private final Pushes pushes;
-  private int rank = -1;
-  private Dataset train;
-  private String trainDigest;
+  private final JobJoin joins;
   /** Sends pushes while the next step computes; made at the first such push. */
   private PushThread pushThread;
-  /** Channels to servers 1..S-1 of a job with sharded servers (empty: one server). */
-  private List<Channel> rangeServers = List.of();
-  /** Checks the server's job at each join; what it throws ends the worker, which leaves first. */
-  private BiConsumer<ModelSpec, TrainingConfig> jobCheck = (spec, config) -> {};
 
   public Worker(Channel channel, Options options) {
     this.options = options;
     this.calls = new ServerCalls(options.reconnect(), options.log());
     this.link = new ServerLink(channel, options.rpcTimeout().toMillis(), options.log());
     this.pushes = new Pushes(link, calls);
+    this.joins = new JobJoin(options, calls, link);
   }
 
   /**
@@ -101,7 +90,7 @@ public final class Worker {
    * to the constructor reaches server 0, the coordinator). See {@link RangeExchange}.
    */
   public Worker rangeServers(List<Channel> followers) {
-    this.rangeServers = List.copyOf(followers);
+    joins.rangeServers(followers);
     return this;
   }
 
@@ -111,7 +100,7 @@ public final class Worker {
    * it throws makes this worker leave the job and is thrown by {@link #run}.
    */
   public Worker jobCheck(BiConsumer<ModelSpec, TrainingConfig> check) {
-    this.jobCheck = check;
+    joins.jobCheck(check);
     return this;
   }
 
@@ -137,89 +126,6 @@ public final class Worker {
     link.heartbeat(Math.max(1000, options.heartbeat().toMillis() * 2));
   }
 
-  /**
-   * The job as the server sent it at the last join, with its sum and, where pushes leave on the push
-   * thread ({@link #overlapsPushes}), a spare: the next step computes into one while the other's
-   * push is sent. A sum is zero whenever a step begins computing into it: new at the join, and
-   * cleared after each push.
-   */
-  private record Joined(JoinResponse response, TrainingConfig config, Network net, ShardGradients shards,
-      ExactGradientSum sum, ExactGradientSum spare, double[] shardLoss) {}
-
-  private Joined join() {
-    JoinRequest request = options.join().toBuilder().setWorkerName(options.name()).build();
-    JoinResponse r = call("join", () -> link.blocking().join(request));
-    link.joined(r);
-    rank = r.getRank();
-    TrainingConfig config = TrainingConfig.fromProto(r.getConfig());
-    ModelSpec spec = ModelSpecs.fromProto(r.getSpec());
-    try {
-      jobCheck.accept(spec, config); // at every join: a restarted server may have another job
-    } catch (RuntimeException e) {
-      link.leave("", false);
-      throw e;
-    }
-    boolean firstJoin = train == null;
-    options.log().accept("joined as rank " + rank + " at step " + (r.getNextStep() + 1));
-    Network net = new Network(spec);
-    if (firstJoin) {
-      train = options.trainingData().apply(config);
-      trainDigest = train.sha256();
-    }
-    SamplingPlan plan = new SamplingPlan(train.count(), config.batch(), config.microShards(), config.seed());
-    ShardGradients shards = new ShardGradients(net, config.kernels(), options.threads(), plan, train);
-    if (firstJoin) {
-      warmUp(net, shards, config);
-    }
-    link.attach(r, net, rangeServers);
-    if (overlapsPushes(config)) {
-      options.log().accept("each push leaves on a thread of its own while the next step computes (staleness "
-          + config.staleness() + ")");
-    }
-    ReadyRequest ready = ReadyRequest.newBuilder()
-        .setWorkerId(link.workerId()).setDataDigest(trainDigest).setTrainCount(train.count())
-        .setSharedMemory(link.shared() != null).build();
-    try {
-      call("ready", () -> link.blocking().ready(ready));
-    } catch (RuntimeException e) {
-      shards.close();
-      throw e;
-    }
-    return new Joined(r, config, net, shards, new ExactGradientSum(net),
-        overlapsPushes(config) ? new ExactGradientSum(net) : null, new double[config.microShards()]);
-  }
-
-  /**
-   * Compiles the kernels before the job starts: runs the first step's forward and backward over
-   * every micro-shard {@code warmupPasses} times on the model's initial weights (those of a fresh
-   * job; zeros would teach the JIT branch profiles, of ReLU say, that real weights never take),
-   * and throws the gradients away. A JVM runs Vector API code interpreted, many times slower, until the JIT has compiled
-   * it; this pays for that while the job assembles (before Ready), not in its first steps.
-   */
-  private void warmUp(Network net, ShardGradients shards, TrainingConfig config) {
-    int passes = options.warmupPasses();
-    if (passes <= 0) {
-      return;
-    }
-    ExactGradientSum scratch = new ExactGradientSum(net);
-    Network initial = Network.initialize(net.spec());
-    double[] loss = new double[config.microShards()];
-    long start = System.nanoTime();
-    long last = 0;
-    for (int i = 0; i < passes; i++) {
-      long passStart = System.nanoTime();
-      scratch.spend();
-      try {
-        shards.compute(initial, 0, 0, config.microShards(), scratch, loss);
-      } catch (ExactGradientSum.NonFiniteGradientException e) {
-        return; // the first real step reports it, with its step and micro-shards
-      }
-      last = System.nanoTime() - passStart;
-    }
-    options.log().accept(String.format(Locale.ROOT, "warmed up the kernels: %d passes in %.2f s (last %.2f ms)",
-        passes, (System.nanoTime() - start) / 1e9, last / 1e6));
-  }
-
   /** Timings of the current step, sent with its push. */
   private long pullWaitNanos;
   private long pullTransferNanos;
@@ -229,31 +135,17 @@ public final class Worker {
   private long ackWaitNanos;
 
   /**
-   * Joins until admitted: the server may declare this worker lost between its join and its ready
-   * (no heartbeat while the data loads on a busy machine), and then asks it to join again.
-   */
-  private Joined joinUntilReady() {
-    while (true) {
-      try {
-        return join();
-      } catch (RejoinNeeded e) {
-        options.log().accept("the server asks to join again (" + e.getMessage() + ")");
-      }
-    }
-  }
-
-  /**
    * The loop. Without staleness a push is acknowledged before the next step's weights are used.
    * With staleness K >= 1 the server answers the next pull at once (the next step computes on older
    * weights), so the worker computes step t + 1 while step t's push is acknowledged, and checks that
    * acknowledgement only before its next push (or before it asks again for work). On the
    * shared-memory plane it also sends step t's push on its {@link PushThread} while it computes
-   * step t + 1 ({@link #overlapsPushes}): the push waits, computed, until the weights of step t + 1
-   * are in the network, then goes with the pull of step t + 2, and the next step computes into the
-   * other of the two sums.
+   * step t + 1 ({@link JobJoin.Joined#overlapsPushes}): the push waits, computed, until the weights
+   * of step t + 1 are in the network, then goes with the pull of step t + 2, and the next step
+   * computes into the other of the two sums.
    */
   private Result train() {
-    Joined job = joinUntilReady();
+    JobJoin.Joined job = joins.untilReady();
     long want = job.response().getNextStep();
     long computed = 0;
     WeightsPull next = null;
@@ -288,7 +180,7 @@ public final class Worker {
             link.closeExchange();
             link.leave("", false);
             options.log().accept("job done after step " + header.getStep());
-            return new Result(rank, computed, header.getStep());
+            return new Result(job.response().getRank(), computed, header.getStep());
           }
           case READY -> {
             long step = header.getStep();
@@ -337,7 +229,7 @@ public final class Worker {
             ServerCalls.sleep(options.pushDelayMillis().getAsLong());
             Pushes.Computed done = new Pushes.Computed(sum,
                 pushHeader(step, header.getShardFirst(), header.getShardEnd(), job.config().pushPrecision(), job.shardLoss()));
-            if (overlapsPushes(job.config())) {
+            if (job.overlapsPushes()) {
               pending = done;
               sum = sum == job.sum() ? job.spare() : job.sum();
             } else {
@@ -366,21 +258,11 @@ public final class Worker {
         unacknowledged = null; // the server that asks for the join no longer counts it
         pending = null; // nor a push not sent yet
         job.shards().close();
-        job = joinUntilReady();
+        job = joins.untilReady();
         sum = job.sum();
         want = job.response().getNextStep();
       }
     }
-  }
-
-  /**
-   * Whether this job's pushes leave on the {@link PushThread} while the next step computes: when
-   * the options allow it, with staleness (without it the next step needs this push's step closed),
-   * through the push file (bf16 pushes are encoded, and so are those of sharded servers, on the socket).
-   */
-  private boolean overlapsPushes(TrainingConfig config) {
-    return options.pushThread() && config.staleness() > 0 && link.shared() != null && link.ranges() == null
-        && config.pushPrecision() != PushPrecision.BF16;
   }
 
   private PushThread pushThread() {
