@@ -56,7 +56,7 @@ final class ParameterService extends ParameterServerGrpc.ParameterServerImplBase
 
   @Override
   public void join(JoinRequest request, StreamObserver<JoinResponse> response) {
-    unary(response, () -> coordinator.join(request));
+    unary(response, () -> coordinator.admission().join(request));
   }
 
   @Override
@@ -64,7 +64,7 @@ final class ParameterService extends ParameterServerGrpc.ParameterServerImplBase
     unary(
         response,
         () -> {
-          coordinator.ready(request.getWorkerId(), request.getDataDigest(), request.getTrainCount(), request.getSharedMemory());
+          coordinator.admission().ready(request.getWorkerId(), request.getDataDigest(), request.getTrainCount(), request.getSharedMemory());
           return ReadyResponse.getDefaultInstance();
         });
   }
@@ -74,14 +74,14 @@ final class ParameterService extends ParameterServerGrpc.ParameterServerImplBase
     unary(
         response,
         () -> {
-          coordinator.leave(request.getWorkerId(), request.getReason(), request.getFatal());
+          coordinator.admission().leave(request.getWorkerId(), request.getReason(), request.getFatal());
           return LeaveResponse.getDefaultInstance();
         });
   }
 
   @Override
   public void heartbeat(HeartbeatRequest request, StreamObserver<HeartbeatResponse> response) {
-    unary(response, () -> HeartbeatResponse.newBuilder().setStep(coordinator.heartbeat(request.getWorkerId())).build());
+    unary(response, () -> HeartbeatResponse.newBuilder().setStep(coordinator.admission().heartbeat(request.getWorkerId())).build());
   }
 
   @Override

@@ -6,8 +6,6 @@ import io.gradflow.common.train.TrainingListener;
 import io.gradflow.common.train.TrainingSetup;
 import io.gradflow.common.train.WeightVersions;
 import io.gradflow.common.wire.ParameterRange;
-import io.gradflow.proto.JoinRequest;
-import io.gradflow.proto.JoinResponse;
 import io.gradflow.proto.PullRequest;
 import io.gradflow.proto.PushHeader;
 import io.gradflow.proto.PushResponse;
@@ -17,18 +15,18 @@ import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The synchronous training loop as seen from the server, without gRPC plumbing: it holds the
- * job's state and its lock, answers the workers' calls, and opens and closes steps. Its helpers,
- * guarded by its lock, keep the rest: {@link JobPhase} (assembling, running or paused, ending,
- * finished, failed, rolling back), {@link Membership} (joins, readiness, liveness), {@link
- * MembershipChanges} (lost workers' micro-shards handed over, pauses and resumes), {@link
- * MicroShardAssignment} (who computes what), {@link PullAnswers} (pulls answered at once or
+ * The synchronous training loop as seen from the server, without gRPC plumbing: it holds the job's
+ * state and its lock, answers the workers' pulls and pushes, and opens and closes steps;
+ * {@link WorkerAdmission} takes their joins, readiness, heartbeats and leaves under the same lock.
+ * Its helpers, guarded by its lock, keep the rest: {@link JobPhase} (assembling, running or paused,
+ * ending, finished, failed, rolling back), {@link Membership} (joins, readiness, liveness),
+ * {@link MembershipChanges} (lost workers' micro-shards handed over, pauses and resumes),
+ * {@link MicroShardAssignment} (who computes what), {@link PullAnswers} (pulls answered at once or
  * parked until they can be), {@link PushSession} (one push being staged), {@link LocalPlane}
- * (shared memory and the exchange socket for the workers on this host), {@link
- * ClosedStepRecords} (what a closed step hands to the background thread) and {@link
- * ShardedServers} (the followers, with sharded servers); {@link FollowerCoordination} takes the
- * calls about the followers (seeding them, rolling back) under the same lock. A call the job
- * refuses throws a {@link JobRefusal}.
+ * (shared memory and the exchange socket for the workers on this host), {@link ClosedStepRecords}
+ * (what a closed step hands to the background thread) and {@link ShardedServers} (the followers,
+ * with sharded servers); {@link FollowerCoordination} takes the calls about the followers (seeding
+ * them, rolling back) under the same lock. A call the job refuses throws a {@link JobRefusal}.
  *
  * <p>Step {@code s} is open when the weights of version {@code s} exist. Every micro-shard
  * {@code 0..M-1} of the step must be pushed exactly once; the fixed-point sums are added in
@@ -72,6 +70,7 @@ public final class StepCoordinator {
   private LocalPlane plane;
   private final ShardedServers servers = new ShardedServers();
   private final FollowerCoordination followers;
+  private final WorkerAdmission admission;
   /** Threads in {@link #awaitAllLeft}: {@link #changed} wakes them whenever they are there. */
   private int awaitingAllLeft;
 
@@ -97,6 +96,7 @@ public final class StepCoordinator {
     this.pulls = new PullAnswers(phase, steps, snapshots);
     this.changes = new MembershipChanges(membership, steps, phase, policy.minWorkers(), this.listener);
     this.followers = new FollowerCoordination(this, net, setup.update().optimizer(), servers, snapshots, steps, phase, this.listener);
+    this.admission = new WorkerAdmission(this, identity, membership, steps, phase, changes, servers, job.workers(), this.listener);
   }
 
   /**
@@ -114,6 +114,16 @@ public final class StepCoordinator {
   /** The calls about the followers of a job with sharded servers (seeding them, rolling back). */
   public FollowerCoordination followers() {
     return followers;
+  }
+
+  /** The workers' calls to join, say they are ready, beat and leave. */
+  public WorkerAdmission admission() {
+    return admission;
+  }
+
+  /** The shared-memory plane and exchange socket of the workers on this host, or null (read under the lock). */
+  LocalPlane plane() {
+    return plane;
   }
 
   /** Pushes carry the elements of {@code range} only (a job with sharded servers); call before the first join. */
@@ -156,52 +166,6 @@ public final class StepCoordinator {
 
   // ---- the workers' calls
 
-  /** Admits a worker whose fingerprint matches (or who brings none) while the job runs or waits. */
-  public synchronized JoinResponse join(JoinRequest request) {
-    String what = identity.differences(request);
-    if (what != null) {
-      listener.onEvent("refused " + request.getWorkerName() + ": job differs: " + what);
-      throw JobRefusal.refused("this worker's job differs from the server's: " + what);
-    }
-    if (phase.finished()) {
-      throw PullAnswers.jobOver(step);
-    }
-    if (phase.failure() != null) {
-      throw JobRefusal.refused("the job stopped: " + phase.failure());
-    }
-    Member m = membership.admit(request.getWorkerName(), steps.microShards(), System.nanoTime());
-    if (plane != null) {
-      m.sharedPush = plane.pushAreaFor(m.id);
-    }
-    listener.onEvent("joined: " + m + ", " + membership.liveCount() + (phase.started() ? " live" : "/" + job.workers())
-        + (phase.started() ? "; it computes from step " + (step + 2) + " on" : ""));
-    JoinResponse admitted = identity.admitted(m, step);
-    admitted = servers.tellWorker(admitted);
-    return m.sharedPush == null ? admitted : plane.tell(admitted);
-  }
-
-  /** Marks a worker ready once its training set matches the server's; starts the job when all are. */
-  public synchronized void ready(String workerId, String digest, long count) {
-    ready(workerId, digest, count, false);
-  }
-
-  /** As {@link #ready(String, String, long)}; {@code sharedMemory}: the worker mapped the shared-memory files. */
-  public synchronized void ready(String workerId, String digest, long count, boolean sharedMemory) {
-    Member m = membership.ready(workerId, digest, count, System.nanoTime());
-    m.sharedMemory = sharedMemory && m.sharedPush != null;
-    if (!phase.started() && membership.readyCount() >= job.workers()) {
-      start();
-    } else if (phase.started() && changes.resumeIfEnoughWorkers()) {
-      changed();
-    }
-  }
-
-  /** A heartbeat: the worker is alive; returns the open step. */
-  public synchronized long heartbeat(String workerId) {
-    membership.member(workerId).seen(System.nanoTime());
-    return step;
-  }
-
   /**
    * Answers a pull: at once when the worker has work (or the job is over), otherwise when a step
    * with work for it opens, or NOT_YET after {@code timeoutMillis} (see {@link #checkDeadlines()}).
@@ -225,7 +189,7 @@ public final class StepCoordinator {
   public synchronized void checkDeadlines() {
     long now = System.nanoTime();
     for (Member m : membership.silent(now, TimeUnit.MILLISECONDS.toNanos(policy.workerTimeoutMillis()))) {
-      lose(m, String.format(Locale.ROOT, "no heartbeat for %.1f s", (now - m.lastSeenNanos) / 1e9));
+      admission.lose(m, String.format(Locale.ROOT, "no heartbeat for %.1f s", (now - m.lastSeenNanos) / 1e9));
     }
     pulls.answerOverdue(now, step);
   }
@@ -268,33 +232,7 @@ public final class StepCoordinator {
     return PushResponse.newBuilder().setStep(push.header().getStep()).setDuplicate(done == PushSession.Commit.DUPLICATE).build();
   }
 
-  /**
-   * A worker leaves. During a running job its micro-shards go to the others; a fatal leave (the
-   * worker found something no other worker can fix, like a non-finite gradient) stops the job.
-   */
-  public synchronized void leave(String workerId, String reason, boolean fatal) {
-    Member m = membership.find(workerId);
-    if (m == null || m.left) {
-      return; // unknown, or gone already
-    }
-    if (fatal && phase.started() && !phase.finished()) {
-      m.left = true;
-      fail(m + ": " + reason);
-      return;
-    }
-    lose(m, reason.isEmpty() ? (phase.finished() ? "" : "left") : reason);
-  }
-
-  // ---- membership changes
-
-  /** A worker is gone: its unfinished micro-shards go to the survivors, now ({@link MembershipChanges#lose}). */
-  private void lose(Member m, String why) {
-    if (plane != null) {
-      plane.forget(m.id);
-    }
-    changes.lose(m, why);
-    changed();
-  }
+  // ---- wake-ups
 
   /**
    * Something changed (a step opened, a worker left, the job ended): answer the waiting pulls that
@@ -302,7 +240,7 @@ public final class StepCoordinator {
    * only when what they wait for may have come: every step ends here, and a wake-up per step costs
    * the two busy cores a context switch and the closing thread a contended monitor.
    */
-  private void changed() {
+  void changed() {
     if (phase.over() || awaitingAllLeft > 0) {
       notifyAll();
     }
@@ -311,7 +249,8 @@ public final class StepCoordinator {
 
   // ---- opening and closing steps
 
-  private void start() {
+  /** Enough workers are ready ({@link WorkerAdmission#ready}): the job starts, or resumes from its checkpoint. */
+  void start() {
     phase.start();
     if (step > 0) {
       listener.onEvent("resuming at step " + (step + 1) + " from a checkpoint");
@@ -433,7 +372,7 @@ public final class StepCoordinator {
   // ---- the job's state
 
   /** Stops the job with a reason; every waiting and later call is told. */
-  private void fail(String reason) {
+  void fail(String reason) {
     if (phase.fail(reason)) {
       listener.onEvent("job failed: " + reason);
     }

@@ -46,8 +46,8 @@ class Bf16PushTest {
   private Job start(PushPrecision p) throws InterruptedException {
     StepCoordinator c = new StepCoordinator(new ServerJob(Network.initialize(spec), config(p), DATA, 1), ServerPolicy.defaults(),
         new TrainingListener() {});
-    String id = c.join(JoinRequest.newBuilder().setWorkerName("w").build()).getWorkerId();
-    c.ready(id, DATA.train().sha256(), DATA.train().count());
+    String id = c.admission().join(JoinRequest.newBuilder().setWorkerName("w").build()).getWorkerId();
+    c.admission().ready(id, DATA.train().sha256(), DATA.train().count());
     java.util.concurrent.CompletableFuture<Pull> answered = new java.util.concurrent.CompletableFuture<>();
     c.pull(io.gradflow.proto.PullRequest.newBuilder().setWorkerId(id).setStep(0).build(), 1000,
         new PullAnswer() {
@@ -179,11 +179,11 @@ class Bf16PushTest {
     io.gradflow.proto.TrainConfig workerConfig = config(PushPrecision.FP32).toProto();
     JoinRequest fp32Worker = JoinRequest.newBuilder().setWorkerName("fp32-worker").setSpec(specProto)
         .setConfig(workerConfig).setFingerprint(JobFingerprint.of(specProto, workerConfig)).build();
-    JobRefusal ex = assertThrows(JobRefusal.class, () -> bf16.coordinator().join(fp32Worker));
+    JobRefusal ex = assertThrows(JobRefusal.class, () -> bf16.coordinator().admission().join(fp32Worker));
     assertEquals(JobRefusal.Kind.REFUSED, ex.kind());
     assertTrue(ex.getMessage().endsWith("push precision: bf16 (server) vs fp32 (worker)"), ex.getMessage());
     // a worker that takes the job from the server gets the precision with it
-    assertEquals("bf16", bf16.coordinator().join(JoinRequest.newBuilder().setWorkerName("any").build())
+    assertEquals("bf16", bf16.coordinator().admission().join(JoinRequest.newBuilder().setWorkerName("any").build())
         .getConfig().getPushPrecision());
   }
 }

@@ -62,8 +62,8 @@ class StepCoordinatorTest {
   }
 
   private String join(String name) {
-    String id = coordinator.join(JoinRequest.newBuilder().setWorkerName(name).build()).getWorkerId();
-    coordinator.ready(id, DATA.train().sha256(), DATA.train().count());
+    String id = coordinator.admission().join(JoinRequest.newBuilder().setWorkerName(name).build()).getWorkerId();
+    coordinator.admission().ready(id, DATA.train().sha256(), DATA.train().count());
     return id;
   }
 
@@ -143,7 +143,7 @@ class StepCoordinatorTest {
     String b = ids.get(1);
     CompletableFuture<Pull> next = pull(a, 1, 0, 2, 60_000);
     assertFalse(next.isDone(), "b's micro-shards are b's: a waits");
-    coordinator.leave(b, "", false);
+    coordinator.admission().leave(b, "", false);
     assertReady(next, 0, 2, 4);
     assertTrue(events.contains("lost: worker 1 (b) (left); 1 live worker(s); its micro-shards [[2, 4)] of step 1 go to the others"),
         events.toString());
@@ -189,7 +189,7 @@ class StepCoordinatorTest {
     push(a, 0, 0, 2);
     assertReady(pull(a, 1, 0, 2, 60_000), 1, 0, 2);
     push(a, 1, 0, 2);
-    coordinator.leave(b, "", false);
+    coordinator.admission().leave(b, "", false);
     assertTrue(events.contains("lost: worker 1 (b) (left); 1 live worker(s); its micro-shards [[2, 4)] of step 1, [[2, 4)] of step 2"
         + " go to the others"), events.toString());
     assertReady(pull(a, 2, 0, 2, 60_000), 0, 2, 4); // the earliest open step first
@@ -205,7 +205,7 @@ class StepCoordinatorTest {
     String a = join("a");
     String b = join("b");
     assertFalse(coordinator.waiting());
-    coordinator.leave(b, "", false);
+    coordinator.admission().leave(b, "", false);
     assertTrue(coordinator.waiting(), "paused: 1 live worker, --min-workers 2");
     assertTrue(events.contains("waiting: 1 live worker(s), --min-workers 2; the job pauses until more join"), events.toString());
     CompletableFuture<Pull> paused = pull(a, 0);
@@ -275,7 +275,7 @@ class StepCoordinatorTest {
     assertNull(coordinator.awaitEnd()); // the final report runs after the background work
     assertTrue(coordinator.isFinished());
     assertEquals(WeightsHeader.State.DONE, pull(a, 3).join().state());
-    JobRefusal over = assertThrows(JobRefusal.class, () -> coordinator.join(JoinRequest.newBuilder().setWorkerName("x").build()));
+    JobRefusal over = assertThrows(JobRefusal.class, () -> coordinator.admission().join(JoinRequest.newBuilder().setWorkerName("x").build()));
     assertEquals(JobRefusal.Kind.JOB_OVER, over.kind());
     assertEquals("the job is over: it finished after step 3", over.getMessage());
   }
@@ -329,14 +329,14 @@ class StepCoordinatorTest {
     String a = join("a");
     String b = join("b");
     CompletableFuture<Pull> waiting = pull(a, 1, 0, 2, 60_000);
-    coordinator.leave(b, "non-finite gradient", true);
+    coordinator.admission().leave(b, "non-finite gradient", true);
     JobRefusal stopped = refusal(waiting);
     assertEquals(JobRefusal.Kind.JOB_STOPPED, stopped.kind());
     assertEquals("the job stopped: worker 1 (b): non-finite gradient", stopped.getMessage());
     assertEquals("worker 1 (b): non-finite gradient", coordinator.awaitEnd());
     assertNull(events.stream().filter(e -> e.startsWith("lost:")).findFirst().orElse(null), "stopped, not lost");
     // the other worker leaves the stopped job: it left, and nothing waits for more workers
-    coordinator.leave(a, "", false);
+    coordinator.admission().leave(a, "", false);
     assertTrue(events.contains("left: worker 0 (a) (left)"), events.toString());
     assertNull(events.stream().filter(e -> e.startsWith("waiting:")).findFirst().orElse(null), events.toString());
   }
