@@ -11,7 +11,6 @@ import io.gradflow.proto.PushHeader;
 import io.gradflow.proto.PushResponse;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -188,9 +187,7 @@ public final class StepCoordinator {
    */
   public synchronized void checkDeadlines() {
     long now = System.nanoTime();
-    for (Member m : membership.silent(now, TimeUnit.MILLISECONDS.toNanos(policy.workerTimeoutMillis()))) {
-      admission.lose(m, String.format(Locale.ROOT, "no heartbeat for %.1f s", (now - m.lastSeenNanos) / 1e9));
-    }
+    admission.loseSilent(now, TimeUnit.MILLISECONDS.toNanos(policy.workerTimeoutMillis()));
     pulls.answerOverdue(now, step);
   }
 

@@ -3,15 +3,16 @@ package io.gradflow.ps;
 import io.gradflow.common.train.TrainingListener;
 import io.gradflow.proto.JoinRequest;
 import io.gradflow.proto.JoinResponse;
+import java.util.Locale;
 
 /**
  * The workers' way into and out of the job: a worker joins ({@link #join}), proves its training
  * data ({@link #ready}; the job starts when enough are ready), is heard of ({@link #heartbeat}),
- * and leaves ({@link #leave}) or is lost ({@link #lose}). Each call takes the coordinator's lock
- * (its monitor), which guards the job's state these calls change; the workers are kept by {@link
- * Membership}, and what a running job does when one comes or goes is {@link MembershipChanges}'s.
- * The coordinator keeps the open step, starts and fails the job, and answers the waiting pulls
- * after a change.
+ * and leaves ({@link #leave}) or, silent too long, is lost ({@link #loseSilent}). Each public call
+ * takes the coordinator's lock (its monitor), which guards the job's state these calls change; the
+ * workers are kept by {@link Membership}, and what a running job does when one comes or goes is
+ * {@link MembershipChanges}'s. The coordinator keeps the open step, starts and fails the job, and
+ * answers the waiting pulls after a change.
  */
 public final class WorkerAdmission {
   private final StepCoordinator coordinator;
@@ -111,11 +112,17 @@ public final class WorkerAdmission {
   }
 
   /**
-   * A worker is gone: its unfinished micro-shards go to the survivors, now ({@link
-   * MembershipChanges#lose}). The caller holds the coordinator's lock ({@link #leave}, {@link
-   * StepCoordinator#checkDeadlines} for a silent worker).
+   * Declares lost every live worker silent for longer than {@code timeoutNanos} at {@code now}. The
+   * caller holds the coordinator's lock ({@link StepCoordinator#checkDeadlines}).
    */
-  void lose(Member m, String why) {
+  void loseSilent(long now, long timeoutNanos) {
+    for (Member m : membership.silent(now, timeoutNanos)) {
+      lose(m, String.format(Locale.ROOT, "no heartbeat for %.1f s", (now - m.lastSeenNanos) / 1e9));
+    }
+  }
+
+  /** A worker is gone: its unfinished micro-shards go to the survivors, now ({@link MembershipChanges#lose}). */
+  private void lose(Member m, String why) {
     LocalPlane plane = coordinator.plane();
     if (plane != null) {
       plane.forget(m.id);
