@@ -59,7 +59,11 @@ public final class JobRecorder implements TrainingListener, AutoCloseable {
    * oldest first, until its {@link #onEpoch} (which comes later, after the evaluation) takes it.
    */
   private final ArrayDeque<long[]> epochEnds = new ArrayDeque<>();
-  /** Event records that came before {@link #onStart} opened the metrics file (workers joining). */
+  /**
+   * Event messages that came before {@link #onStart} opened the metrics file (workers joining, a
+   * restarted server resuming): recorded there at the job's first step, the steps done at its
+   * checkpoint when it resumes.
+   */
   private final List<String> earlyEvents = new ArrayList<>();
 
   /**
@@ -113,7 +117,7 @@ public final class JobRecorder implements TrainingListener, AutoCloseable {
     warmupSteps = Math.min(20, (job.totalSteps() - job.firstStep()) / 5);
     steadyStartNanos = trainStartNanos;
     stepsApplied = job.firstStep();
-    earlyEvents.forEach(this::write);
+    earlyEvents.forEach(this::onEvent);
     earlyEvents.clear();
   }
 
@@ -181,11 +185,10 @@ public final class JobRecorder implements TrainingListener, AutoCloseable {
     if (kind == null) {
       return;
     }
-    String record = MetricsLog.line(new MetricsLog.Event(stepsApplied, kind, message));
     if (metrics == null) {
-      earlyEvents.add(record);
+      earlyEvents.add(message);
     } else {
-      write(record);
+      write(MetricsLog.line(new MetricsLog.Event(stepsApplied, kind, message)));
     }
   }
 

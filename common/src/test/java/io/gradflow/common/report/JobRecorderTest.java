@@ -239,4 +239,24 @@ class JobRecorderTest {
     assertEquals(List.of(0L, 5L, 5L), events.stream().map(MetricsLog.Event::step).toList());
     assertEquals("lost: worker-1 (w2) (silent for 10 s); 1 live worker(s)", events.get(1).message());
   }
+
+  /**
+   * A server restarted from its checkpoint after 100 steps hears its workers join, and says it
+   * resumes, before the job starts: those events happened with 100 steps done, not 0 (a report drew
+   * them at the start of the run).
+   */
+  @Test
+  void eventsBeforeAResumedJobStartsAreRecordedAtItsCheckpointsStep() {
+    TrainingConfig config = new TrainingConfig("spirals", 30, 3, 0.1, 0.9, 0, LearningRateSchedule.Kind.CONSTANT, 0, 0,
+        0.1, 20, 0, 3, "ejml");
+    try (JobRecorder recorder = new JobRecorder(dir, 4, System.nanoTime(), true)) {
+      recorder.onEvent("joined: worker 0 (worker-1), 1/2");
+      recorder.onEvent("resuming at step 101 from a checkpoint");
+      recorder.onStart(new io.gradflow.common.train.JobInfo(ModelSpec.parse("2-8-3", "tanh", "", 1), config, 2, 200, 10,
+          300, 60, 100));
+    }
+    List<MetricsLog.Event> events = MetricsLog.read(MetricsLog.partialFile(dir)).events();
+    assertEquals(List.of("joined", "resumed"), events.stream().map(MetricsLog.Event::kind).toList());
+    assertEquals(List.of(100L, 100L), events.stream().map(MetricsLog.Event::step).toList());
+  }
 }
