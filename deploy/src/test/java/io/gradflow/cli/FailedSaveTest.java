@@ -40,6 +40,7 @@ class FailedSaveTest {
     String last = r.err().strip();
     assertTrue(last.contains("cannot save: the checkpoint of step 10") && last.contains("checkpoints")
         && last.contains("no checkpoint to resume from"), last);
+    assertTrue(last.contains(out.resolve("checkpoints") + ": exists and is not a directory"), "the reason: " + last);
     assertFalse(Files.exists(out.resolve("summary.json")));
   }
 

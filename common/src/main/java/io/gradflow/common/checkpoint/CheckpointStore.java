@@ -56,6 +56,8 @@ public final class CheckpointStore {
   public Path save(Checkpoint c) {
     try {
       Files.createDirectories(dir);
+    } catch (java.nio.file.FileAlreadyExistsException e) {
+      throw new ModelFileException("cannot create the checkpoint directory " + dir + ": exists and is not a directory", e);
     } catch (IOException e) {
       throw new ModelFileException(dir + ": cannot create the checkpoint directory: " + e.getMessage(), e);
     }
@@ -72,14 +74,14 @@ public final class CheckpointStore {
     return file;
   }
 
-  /** Checkpoint files, newest (highest step) first. */
+  /** Checkpoint files, newest (highest step) first; a directory with a checkpoint's name is none. */
   public List<Path> list() {
     if (!Files.isDirectory(dir)) {
       return List.of();
     }
     try (Stream<Path> files = Files.list(dir)) {
       List<Path> out = new ArrayList<>();
-      files.filter(p -> NAME.matcher(p.getFileName().toString()).matches()).forEach(out::add);
+      files.filter(p -> NAME.matcher(p.getFileName().toString()).matches() && Files.isRegularFile(p)).forEach(out::add);
       out.sort(Comparator.comparingLong(CheckpointStore::stepOf).reversed());
       return out;
     } catch (IOException e) {

@@ -9,6 +9,8 @@ import io.gradflow.common.model.ModelSpec;
 import io.gradflow.common.model.Network;
 import io.gradflow.common.optim.LearningRateSchedule;
 import io.gradflow.common.train.TrainingConfig;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -67,5 +69,28 @@ class CheckpointStoreTest {
     Path file = store().save(new Checkpoint(now, velocity(now), true, 20, SYNC.withStaleness(2), "f", 0, 1, List.of()));
     ModelFileException e = assertThrows(ModelFileException.class, () -> CheckpointStore.load(file));
     assertTrue(e.getMessage().endsWith("0 earlier weight versions, expected 2 for staleness 2 at step 20"), e.getMessage());
+  }
+
+  /** A file where the checkpoint directory goes (operations.md's rehearsal): the message says why. */
+  @Test
+  void aFileWhereTheDirectoryGoesIsNamedWithTheReason() throws IOException {
+    Path file = Files.writeString(dir.resolve("checkpoints"), "not a directory");
+    Network now = weights(1);
+    CheckpointStore store = new CheckpointStore(file, 3, w -> {});
+    ModelFileException e = assertThrows(ModelFileException.class,
+        () -> store.save(new Checkpoint(now, velocity(now), true, 10, SYNC, "f", 0, 1)));
+    assertEquals("cannot create the checkpoint directory " + file + ": exists and is not a directory", e.getMessage());
+  }
+
+  /**
+   * Only files are checkpoints: a directory with a checkpoint's name (the save that failed on it)
+   * is not offered as the newest one to resume from.
+   */
+  @Test
+  void aDirectoryWithACheckpointsNameIsNoCheckpoint() throws IOException {
+    Network now = weights(1);
+    Path saved = store().save(new Checkpoint(now, velocity(now), true, 10, SYNC, "f", 0, 1));
+    Files.createDirectories(store().fileFor(20).resolve("in-the-way"));
+    assertEquals(List.of(saved), store().list());
   }
 }
