@@ -10,6 +10,7 @@ import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import java.io.PrintWriter;
 import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
@@ -89,7 +90,7 @@ final class WorkerCommand implements Callable<Integer> {
       job.modelSpec();
     }
     NettyChannelBuilder channelBuilder = channelTo("--server", server, log);
-    String workerName = name != null ? name : InetAddress.getLocalHost().getHostName() + "/" + ProcessHandle.current().pid();
+    String workerName = name != null ? name : localHostName() + "/" + ProcessHandle.current().pid();
     Worker.Options options = new Worker.Options(
         workerName,
         JoinRequest.getDefaultInstance(), // takes the server's job; checkGivenOptions compares the options given
@@ -178,6 +179,19 @@ final class WorkerCommand implements Callable<Integer> {
     if (!diffs.isEmpty()) {
       throw new CommandFailure(ExitCode.REFUSED, "this worker's job differs from the server's: "
           + String.join("; ", diffs) + " (server " + server + ")");
+    }
+  }
+
+  /**
+   * This machine's name, for the worker's default --name; a host name that does not resolve (a
+   * container without it in /etc/hosts) is no reason to stop: then $HOSTNAME, or "unknown-host".
+   */
+  private static String localHostName() {
+    try {
+      return InetAddress.getLocalHost().getHostName();
+    } catch (UnknownHostException e) {
+      String env = System.getenv("HOSTNAME");
+      return env == null || env.isBlank() ? "unknown-host" : env;
     }
   }
 }

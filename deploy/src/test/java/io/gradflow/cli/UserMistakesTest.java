@@ -360,4 +360,21 @@ class UserMistakesTest {
       assertTrue(line.contains(option + " " + ckpt + " is a file: expected a directory"), line);
     }
   }
+
+  /**
+   * A worker on a machine whose own host name does not resolve (a container without its name in
+   * /etc/hosts) still starts: the name is only its label in the server's log. Here the server is
+   * unreachable, so it exits 6 for that, not with an internal error.
+   */
+  @Test
+  void aWorkerWhoseHostNameDoesNotResolveStillRuns() throws Exception {
+    Path hosts = Files.writeString(tmp.resolve("hosts"), "127.0.0.1 localhost\n");
+    List<String> cmd = new ArrayList<>(JvmCommand.thisProgram());
+    cmd.add(1, "-Djdk.net.hosts.file=" + hosts);
+    cmd.addAll(List.of("worker", "--server", "127.0.0.1:1", "--reconnect-seconds", "0"));
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    assertEquals(ExitCode.UNAVAILABLE.code(), p.waitFor(), out);
+    assertFalse(out.contains("internal error"), out);
+  }
 }
