@@ -13,7 +13,6 @@ import java.io.Writer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 
@@ -59,7 +58,7 @@ record JobBench(ModelSpec spec, int batch, int microShards, int workers, int ser
       results = train(dir);
       secondsToLoss = Double.isNaN(targetLoss) ? Double.NaN : secondsToLoss(MetricsLog.read(MetricsLog.file(dir)));
     } finally {
-      deleteTree(dir);
+      OutputPaths.deleteTree(dir);
     }
     double samplesPerSecond = results.summary().steadySamplesPerSecond();
     double flopsPerSample = flopsPerSample(spec);
@@ -220,14 +219,6 @@ record JobBench(ModelSpec spec, int batch, int microShards, int workers, int ser
       flops += (l == 0 ? 4.0 : 6.0) * s.fanIn(l) * s.fanOut(l);
     }
     return flops;
-  }
-
-  private static void deleteTree(Path dir) throws IOException {
-    try (var files = Files.walk(dir)) {
-      for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
-    }
   }
 
   /** The workers' options: train's defaults, with {@code pushThread} when given. */

@@ -55,6 +55,15 @@ final class OutputPaths {
     return file;
   }
 
+  /** Deletes {@code dir} and everything in it. */
+  static void deleteTree(Path dir) throws IOException {
+    try (var files = Files.walk(dir)) {
+      for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(p);
+      }
+    }
+  }
+
   /** An output the command could not write: {@link ExitCode#SAVE_FAILED}, "cannot write OPTION PATH: REASON". */
   static CommandFailure cannotWrite(String option, Path path, String reason) {
     String prefix = path + ": ";

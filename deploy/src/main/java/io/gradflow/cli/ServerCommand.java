@@ -99,7 +99,11 @@ final class ServerCommand implements Callable<Integer> {
   boolean eventsEveryStep;
 
   @Override
-  public Integer call() throws IOException, InterruptedException {
+  public Integer call() throws Exception {
+    return out.refusedLeavesNothing(this::run);
+  }
+
+  private Integer run() throws IOException, InterruptedException {
     long started = System.nanoTime();
     if (port < 0 || port > 65_535) {
       throw CommandFailure.usage("--port " + port + " is not a port: expected 0..65535 (0 picks a free one)");
@@ -126,6 +130,10 @@ final class ServerCommand implements Callable<Integer> {
     }
     for (String option : List.of("--resume", "--resume-if-any")) {
       Path given = option.equals("--resume") ? resume : resumeIfAny;
+      if (given != null && option.equals("--resume") && !Files.exists(given)) {
+        throw CommandFailure.usage("--resume " + given + ": no such directory (expected an --out directory or its "
+            + "checkpoints/; --resume-if-any starts the job when there is none)");
+      }
       if (given != null && Files.isRegularFile(given)) {
         throw CommandFailure.usage(option + " " + given + " is a file: expected a directory (an --out directory or its "
             + "checkpoints/), whose newest valid checkpoint is resumed");

@@ -66,11 +66,12 @@ final class SshOptions {
   }
 
   /**
-   * Parses the host list, checks it against the other options and runs the job with {@code
-   * servers} parameter servers; returns normally when it succeeded, throws {@link CommandFailure}
-   * otherwise.
+   * Parses the host list and checks it against the other options, for a job of {@code servers}
+   * parameter servers and {@code microShards} micro-shards a step; throws {@link CommandFailure}
+   * on a mistake. Called before anything is written, so a refused command leaves no output
+   * directory behind.
    */
-  void launch(JobLaunch job, int servers) throws IOException, InterruptedException {
+  SshLauncher.Settings settings(int servers, int microShards) throws IOException {
     List<Host> list = hostList();
     int workers;
     try {
@@ -85,9 +86,9 @@ final class SshOptions {
         throw CommandFailure.usage("--workers " + given + " disagrees with " + hosts + ", which has " + workers + " slot(s)" + slots);
       }
     }
-    if (workers > job.config().microShards()) {
+    if (workers > microShards) {
       throw CommandFailure.usage(hosts + " has " + workers + " slots" + slots + ", more than --micro-shards "
-          + job.config().microShards() + ": raise --micro-shards to at least the slot count");
+          + microShards + ": raise --micro-shards to at least the slot count");
     }
     for (String o : sshOpts) {
       if (!o.contains("=") || o.startsWith("-")) {
@@ -97,8 +98,7 @@ final class SshOptions {
     String jar = remoteJar != null ? remoteJar : JvmCommand.runningJar().map(Path::toString).orElseThrow(() ->
         CommandFailure.usage("--remote-jar is required when gradflow does not run from its jar"));
     String host = serverHost != null ? serverHost : localHostName();
-    new SshLauncher(job, new SshLauncher.Settings(list, host, serverPort, sshOpts, remoteJava, jar,
-        mixee.commandLine().getErr(), servers)).run();
+    return new SshLauncher.Settings(list, host, serverPort, sshOpts, remoteJava, jar, mixee.commandLine().getErr(), servers);
   }
 
   private List<Host> hostList() throws IOException {

@@ -77,7 +77,11 @@ final class TrainCommand implements Callable<Integer> {
   private static final List<String> WORKER_PROCESS_OPTIONS = List.of("--fault");
 
   @Override
-  public Integer call() throws IOException, InterruptedException {
+  public Integer call() throws Exception {
+    return out.refusedLeavesNothing(this::run);
+  }
+
+  private Integer run() throws IOException, InterruptedException {
     long started = System.nanoTime();
     ModelSpec modelSpec = job.modelSpec();
     compute.check();
@@ -112,10 +116,11 @@ final class TrainCommand implements Callable<Integer> {
     }
     TrainingConfig config = job.trainingConfig();
     checkServers(modelSpec);
+    SshLauncher.Settings remote = ssh.selected() ? ssh.settings(servers, config.microShards()) : null;
     Path dir = out.prepared(null);
     ProgressDisplay progress = report.display();
     if (ssh.selected()) {
-      ssh.launch(launch(modelSpec, config, dir, progress, List.of(), compute.toArgs()), servers);
+      new SshLauncher(launch(modelSpec, config, dir, progress, List.of(), compute.toArgs()), remote).run();
     } else if (workers > 0) {
       launchLocal(modelSpec, config, dir, progress);
     } else {

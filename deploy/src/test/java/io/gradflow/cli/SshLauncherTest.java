@@ -1,6 +1,7 @@
 package io.gradflow.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -71,6 +72,19 @@ class SshLauncherTest {
     System.arraycopy(args, 0, all, 1, args.length);
     int code = Main.run(new PrintWriter(out, true), new PrintWriter(err, true), all);
     return new SubmitCommandTest.Run(code, out.toString(), err.toString());
+  }
+
+  @Test
+  void aRefusedHostListLeavesNoOutputDirectory() throws Exception {
+    Path hosts = tmp.resolve("hosts.txt");
+    Files.writeString(hosts, "node1:2\nnode2\n");
+    Path out = tmp.resolve("out");
+    for (String[] mistake : List.of(new String[] {"--workers", "2"}, new String[] {"--batch", "2"},
+        new String[] {"--ssh-opt", "-v"})) {
+      var r = train("--hosts", hosts.toString(), mistake[0], mistake[1], "--remote-jar", "/x.jar", "--out", out.toString());
+      assertEquals(ExitCode.USAGE.code(), r.code(), r.err());
+      assertFalse(Files.exists(out), "a refused " + mistake[0] + " " + mistake[1] + " created " + out);
+    }
   }
 
   @Test

@@ -361,6 +361,41 @@ class UserMistakesTest {
     }
   }
 
+  /** --resume of a directory that does not exist is a usage error, and does not create it. */
+  @Test
+  void resumingADirectoryThatDoesNotExistIsRefusedAndNotCreated() {
+    Path none = tmp.resolve("none");
+    String line = failsWith(ExitCode.USAGE, List.of("server", "--port", "0", "--resume", none.toString()));
+    assertTrue(line.contains("--resume " + none + ": no such directory"), line);
+    assertFalse(Files.exists(none), none + " was created");
+  }
+
+  /**
+   * A job refused for a usage mistake found after its output directory was made (the checks
+   * against the data, --min-workers against --workers, a worker process's own refusal) removes
+   * the directory it created, with the refused server's log; a directory that was there stays,
+   * with what it held.
+   */
+  @Test
+  void aRefusedJobLeavesNoOutputDirectoryBehind() throws Exception {
+    Path out = tmp.resolve("runs/refused");
+    List<List<String>> refused = List.of(
+        List.of("train", "--workers", "2", "--min-workers", "3"),
+        List.of("train", "--workers", "0", "--model", "5-3"),
+        List.of("train", "--workers", "1", "--model", "5-3"),
+        List.of("server", "--port", "0", "--model", "5-3"));
+    for (List<String> args : refused) {
+      List<String> withOut = new ArrayList<>(args);
+      withOut.addAll(List.of("--out", out.toString()));
+      failsWith(ExitCode.USAGE, withOut);
+      assertFalse(Files.exists(tmp.resolve("runs")), String.join(" ", args) + " left " + tmp.resolve("runs"));
+    }
+    Path kept = Files.createDirectories(tmp.resolve("kept"));
+    Files.writeString(kept.resolve("notes.txt"), "mine");
+    failsWith(ExitCode.USAGE, List.of("train", "--workers", "2", "--min-workers", "3", "--out", kept.toString()));
+    assertEquals("mine", Files.readString(kept.resolve("notes.txt")));
+  }
+
   /**
    * A worker on a machine whose own host name does not resolve (a container without its name in
    * /etc/hosts) still starts: the name is only its label in the server's log. Here the server is
