@@ -1,6 +1,7 @@
 package io.gradflow.cli;
 
 import io.gradflow.common.report.OutputException;
+import io.gradflow.common.util.IoErrors;
 import java.io.IOException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
@@ -23,7 +24,7 @@ final class OutputPaths {
     } catch (FileAlreadyExistsException e) {
       throw cannotWrite(option, dir, "exists and is not a directory");
     } catch (IOException e) {
-      throw cannotWrite(option, dir, OutputException.reason(e));
+      throw cannotWrite(option, dir, IoErrors.reason(e));
     }
     if (!Files.isWritable(dir)) {
       throw cannotWrite(option, dir, readOnly(dir) ? "read-only file system" : "no permission to write in it");
@@ -73,7 +74,7 @@ final class OutputPaths {
 
   /** As {@link #cannotWrite(String, Path, String)} for a write that failed with {@code e}. */
   static CommandFailure cannotWrite(String option, Path path, IOException e) {
-    return cannotWrite(option, path, OutputException.reason(e));
+    return cannotWrite(option, path, IoErrors.reason(e));
   }
 
   /**

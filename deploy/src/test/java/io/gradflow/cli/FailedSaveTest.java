@@ -44,6 +44,18 @@ class FailedSaveTest {
     assertFalse(Files.exists(out.resolve("summary.json")));
   }
 
+  /** A directory where a checkpoint's file goes: the reason in words, naming that file, not the temporary one. */
+  @Test
+  void aCheckpointFileInTheWayIsNamedWithTheReasonInWords() throws Exception {
+    Path out = Files.createDirectories(tmp.resolve("ckpt-dir"));
+    Path inTheWay = Files.createDirectories(out.resolve("checkpoints/ckpt-000000000010.gfc"));
+    Jobs.Run r = Jobs.run(job(out));
+    assertEquals(ExitCode.SAVE_FAILED.code(), r.exitCode(), r.out() + r.err());
+    String last = r.err().strip();
+    assertTrue(last.contains("cannot save: the checkpoint of step 10") && last.contains(inTheWay + ": cannot save: is a directory"), last);
+    assertFalse(last.contains("java.") || last.contains(".tmp"), "no exception class, no temporary file: " + last);
+  }
+
   @Test
   void aFinalModelThatCannotBeWrittenFailsTheJobNamingTheNewestCheckpoint() throws Exception {
     Path out = Files.createDirectories(tmp.resolve("final"));

@@ -5,6 +5,7 @@ import io.gradflow.common.model.ModelFileException;
 import io.gradflow.common.model.ModelFiles;
 import io.gradflow.common.model.Network;
 import io.gradflow.common.train.TrainingConfig;
+import io.gradflow.common.util.IoErrors;
 import io.gradflow.proto.ModelFile;
 import io.gradflow.proto.Tensor;
 import java.io.IOException;
@@ -59,7 +60,7 @@ public final class CheckpointStore {
     } catch (java.nio.file.FileAlreadyExistsException e) {
       throw new ModelFileException("cannot create the checkpoint directory " + dir + ": exists and is not a directory", e);
     } catch (IOException e) {
-      throw new ModelFileException(dir + ": cannot create the checkpoint directory: " + e.getMessage(), e);
+      throw new ModelFileException("cannot create the checkpoint directory " + dir + ": " + IoErrors.why(e), e);
     }
     Path file = fileFor(c.step());
     FramedFiles.write(file, MAGIC, toProto(c).toByteArray());

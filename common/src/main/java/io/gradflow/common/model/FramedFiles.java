@@ -1,11 +1,13 @@
 package io.gradflow.common.model;
 
+import io.gradflow.common.util.IoErrors;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -77,11 +79,17 @@ public final class FramedFiles {
         writeFully(out, checksum);
         out.force(true);
       }
-      Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+      try {
+        Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+      } catch (FileSystemException e) {
+        throw new FileSystemException(file.toString(), null, IoErrors.why(e)); // the file asked for, not the temporary one
+      }
       tmp = null;
       syncDirectory(dir);
     } catch (IOException e) {
-      throw new ModelFileException(file + ": cannot save: " + e, e);
+      String reason = IoErrors.reason(e);
+      throw new ModelFileException(file + ": cannot save: "
+          + (reason.startsWith(file + ": ") ? reason.substring(file.toString().length() + 2) : reason), e);
     } finally {
       if (tmp != null) {
         try {

@@ -1,5 +1,6 @@
 package io.gradflow.common.report;
 
+import io.gradflow.common.util.IoErrors;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -107,8 +108,8 @@ public final class FileSet {
       }
       abandon();
       String why = failure instanceof FileSystemException f && f.getReason() != null
-          ? OutputException.reason(new FileSystemException(null, null, f.getReason()))
-          : OutputException.reason(failure);
+          ? IoErrors.reason(new FileSystemException(null, null, f.getReason()))
+          : IoErrors.reason(failure);
       throw new OutputException("cannot write " + current.target() + ": " + why, failure);
     }
     for (Entry e : asideDone) {

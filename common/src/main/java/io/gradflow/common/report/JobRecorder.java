@@ -8,6 +8,7 @@ import io.gradflow.common.train.EpochBookkeeping;
 import io.gradflow.common.train.Evaluator;
 import io.gradflow.common.train.JobInfo;
 import io.gradflow.common.train.TrainingListener;
+import io.gradflow.common.util.IoErrors;
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -108,7 +109,7 @@ public final class JobRecorder implements TrainingListener, AutoCloseable {
     } catch (java.nio.file.FileAlreadyExistsException e) {
       throw new OutputException("cannot write to " + dir + ": " + e.getFile() + " exists and is not a directory", e);
     } catch (IOException e) {
-      throw new OutputException("cannot write to " + dir + ": " + OutputException.reason(e), e);
+      throw new OutputException("cannot write to " + dir + ": " + IoErrors.reason(e), e);
     }
     trainStartNanos = System.nanoTime();
     epochStartNanos = trainStartNanos;
