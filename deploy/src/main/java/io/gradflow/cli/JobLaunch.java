@@ -68,7 +68,23 @@ record JobLaunch(ModelSpec spec, TrainingConfig config, Path dataDir, Path out, 
    */
   StartedServer startServer(ProcessSupervisor supervisor, String bind, int port, int workers, boolean resume, Path socket,
       int index, List<String> shardArgs) throws IOException, InterruptedException {
-    return beginServer(supervisor, bind, port, workers, resume, socket, index, shardArgs).awaitPort(supervisor);
+    StartedServer started = beginServer(supervisor, bind, port, workers, resume, socket, index, shardArgs).awaitPort(supervisor);
+    if (index == 0) {
+      metricsAddress(started.child().log).ifPresent(display::onEvent);
+    }
+    return started;
+  }
+
+  /**
+   * Where the server whose log is {@code log} serves its Prometheus metrics ({@code --metrics-port}):
+   * "metrics on http://HOST:PORT/metrics", as it said before it began to serve; empty without the
+   * option. The launcher shows it with the job's events: the server's log is not on the console.
+   */
+  static java.util.Optional<String> metricsAddress(Path log) throws IOException {
+    String said = "metrics on http://";
+    try (var lines = Files.lines(log)) {
+      return lines.filter(l -> l.contains(said)).reduce((first, second) -> second).map(l -> l.substring(l.indexOf(said)));
+    }
   }
 
   /** A server process started, whose port is not known yet. */

@@ -20,7 +20,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * {@code train --workers 2 --metrics-port P}: while the real job runs (a server and two worker
  * JVMs), {@code /metrics} answers in the Prometheus text format, parsed strictly; the step counter
- * goes up between two scrapes and the live-worker gauge says 2.
+ * goes up between two scrapes and the live-worker gauge says 2; the launcher shows the address the
+ * server said it serves on.
  */
 class MetricsIT {
   /** Steps of up to 30 ms (the jitter): seconds of a running job to scrape twice. */
@@ -58,6 +59,8 @@ class MetricsIT {
 
     Jobs.Run done = job.get(180, TimeUnit.SECONDS);
     assertEquals(0, done.exitCode(), done.err() + done.out());
+    assertTrue(done.out().contains("metrics on http://127.0.0.1:" + port + "/metrics"),
+        "the launcher shows where the server serves its metrics: " + done.out());
   }
 
   /** The last exposition read, shown when a check fails. */
