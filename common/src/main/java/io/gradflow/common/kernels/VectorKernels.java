@@ -1,5 +1,12 @@
 package io.gradflow.common.kernels;
 
+import static io.gradflow.common.kernels.VectorGeometry.KC;
+import static io.gradflow.common.kernels.VectorGeometry.L;
+import static io.gradflow.common.kernels.VectorGeometry.MR;
+import static io.gradflow.common.kernels.VectorGeometry.NR;
+import static io.gradflow.common.kernels.VectorGeometry.SPECIES;
+import static io.gradflow.common.kernels.VectorGeometry.grow;
+
 import io.gradflow.common.model.Activation;
 import io.gradflow.common.reduce.FixedPoint;
 import jdk.incubator.vector.DoubleVector;
@@ -13,12 +20,12 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * The fast path: the three dense-layer products on the Java Vector API ({@code
  * jdk.incubator.vector}), with 512-bit vectors (16 float lanes) where the JIT prefers them
- * (AVX-512) and 256-bit vectors (8 lanes) elsewhere, such as AVX2; see {@link #SPECIES}. The JVM
- * needs {@code --add-modules jdk.incubator.vector}. Speed needs a JIT that compiles the chosen
- * width to vector instructions: where it cannot (no AVX2, or a width forced wider than the
- * machine's) the bits are the same but the Vector API falls back to slow Java code, far slower
- * than {@link EjmlKernels}. So is the interpreter: a fresh JVM's first calls on a large layer
- * take up to about a second, until C2 has compiled the kernels.
+ * (AVX-512) and 256-bit vectors (8 lanes) elsewhere, such as AVX2; see {@link
+ * VectorGeometry#SPECIES}. The JVM needs {@code --add-modules jdk.incubator.vector}. Speed needs a
+ * JIT that compiles the chosen width to vector instructions: where it cannot (no AVX2, or a width
+ * forced wider than the machine's) the bits are the same but the Vector API falls back to slow
+ * Java code, far slower than {@link EjmlKernels}. So is the interpreter: a fresh JVM's first calls
+ * on a large layer take up to about a second, until C2 has compiled the kernels.
  *
  * <p><b>Order of operations (the determinism contract).</b> Every output element is one
  * sequential chain of fused multiply-adds over the shared dimension, in index order, each rounded
@@ -80,26 +87,8 @@ public final class VectorKernels implements DenseKernels {
   /** The system property that forces the vector width, in bits: {@code 256} or {@code 512}. */
   public static final String BITS_PROPERTY = "gradflow.vector.bits";
 
-  /**
-   * Chosen once, at class initialisation (a {@code static final}, so the JIT folds it): {@link
-   * #BITS_PROPERTY} when set, else 512 bits where the JIT's preferred species has at least 16
-   * float lanes (AVX-512), else 256 bits (8 lanes). The kernels need 8 or 16 lanes, so a machine
-   * with narrower vectors or none also gets 256 bits: the same bits, on the slow fallback.
-   */
-  static final VectorSpecies<Float> SPECIES = species(Kernels.forcedVectorBits());
-  private static final int L = SPECIES.length();
   /** The vector width in use, in bits: 512 or 256. */
   public static final int BITS = SPECIES.vectorBitSize();
-  /** Rows of C per micro-kernel tile. */
-  private static final int MR = 6;
-  /**
-   * Vectors of C per micro-kernel tile row: 4 with 16 lanes (AVX-512 has 32 vector registers for
-   * the 24 accumulators, 4 loads and a broadcast), 2 with 8 lanes (AVX2 has 16 registers: 12
-   * accumulators, 2 loads, a broadcast).
-   */
-  private static final int NR = L >= 16 ? 4 : 2;
-  /** Steps of the shared dimension per cache block. */
-  private static final int KC = 256;
 
   /**
    * The kernel id, {@code vector-512}, at either width: it names the order of operations (the
@@ -1039,13 +1028,6 @@ public final class VectorKernels implements DenseKernels {
 
   // ---------------------------------------------------------------------------------------------
 
-  private static float[] grow(float[] buf, long size) {
-    if (size > Integer.MAX_VALUE - 8) {
-      throw new IllegalArgumentException("scratch of " + size + " floats is too large");
-    }
-    return buf.length >= size ? buf : new float[(int) size];
-  }
-
   /**
    * A row stride of at least {@code n} floats, a whole number of vectors, that is not a multiple
    * of 512 bytes: power-of-two strides map a column of a packed panel onto a few cache sets.
@@ -1053,14 +1035,6 @@ public final class VectorKernels implements DenseKernels {
   private static int padLd(int n) {
     int ld = roundUp(n, L);
     return ld % 128 == 0 ? ld + L : ld;
-  }
-
-  /** {@code forced} bits (256 or 512), or by the preferred species when {@code forced} is 0. */
-  private static VectorSpecies<Float> species(int forced) {
-    if (forced == 0) {
-      forced = FloatVector.SPECIES_PREFERRED.length() >= 16 ? 512 : 256;
-    }
-    return forced == 512 ? FloatVector.SPECIES_512 : FloatVector.SPECIES_256;
   }
 
   private static int roundUp(int n, int m) {

@@ -34,7 +34,7 @@ class VectorKernelsTest {
     VectorKernels v = new VectorKernels();
     assertEquals("vector-512", v.id());
     assertEquals(Kernels.VECTOR_512, VectorKernels.ID);
-    assertEquals(VectorKernels.SPECIES.vectorBitSize(), VectorKernels.BITS);
+    assertEquals(VectorGeometry.SPECIES.vectorBitSize(), VectorKernels.BITS);
   }
 
   @Test
@@ -45,7 +45,7 @@ class VectorKernelsTest {
             ? Integer.parseInt(forced)
             : FloatVector.SPECIES_PREFERRED.length() >= 16 ? 512 : 256;
     assertEquals(expected, VectorKernels.BITS, "forced: " + forced);
-    assertEquals(VectorKernels.BITS / 32, VectorKernels.SPECIES.length());
+    assertEquals(VectorKernels.BITS / 32, VectorGeometry.SPECIES.length());
   }
 
   @Test
