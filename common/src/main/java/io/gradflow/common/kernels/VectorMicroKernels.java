@@ -10,8 +10,8 @@ import jdk.incubator.vector.FloatVector;
  * 4, 2 or 1 vectors, and single rows by 4 or 1 vectors. Per step {@code p} of the shared
  * dimension each kernel broadcasts {@code A[r][p]} and multiply-adds it into the vectors of row
  * {@code p} of B, so every element of the tile is one chain of fused multiply-adds in order of
- * {@code p}, whichever kernel computes it. The tiles and the leftovers are the caller's ({@code
- * gemmBlock}).
+ * {@code p}, whichever kernel computes it. Which kernel takes which part of C is {@link
+ * VectorGemm}'s.
  */
 final class VectorMicroKernels {
   /** Read instead of C when a kernel starts from zero (never written). */
