@@ -2,6 +2,8 @@ package io.gradflow.cli;
 
 import io.gradflow.ps.SaveFailure;
 
+import io.gradflow.common.report.AtomicTextFile;
+import io.gradflow.common.report.OutputException;
 import io.gradflow.common.report.RunTiming;
 import io.gradflow.metrics.JobMetrics;
 import io.gradflow.metrics.RefusedPushCounter;
@@ -14,9 +16,7 @@ import io.gradflow.ps.TokenAuthInterceptor;
 import io.grpc.ServerCredentials;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.function.Consumer;
 
@@ -228,17 +228,10 @@ final class ServerRun {
    * removes the temporary file and is {@link ExitCode#SAVE_FAILED} naming {@code --port-file}.
    */
   static void writePortFile(Path portFile, int port) {
-    Path tmp = portFile.resolveSibling(portFile.getFileName() + ".tmp");
     try {
-      Files.writeString(tmp, Integer.toString(port));
-      Files.move(tmp, portFile, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-    } catch (IOException e) {
-      try {
-        Files.deleteIfExists(tmp);
-      } catch (IOException ignored) {
-        // best effort: the write failed already
-      }
-      throw OutputPaths.cannotWrite("--port-file", portFile, e);
+      AtomicTextFile.write(portFile, Integer.toString(port));
+    } catch (OutputException e) {
+      throw OutputPaths.cannotWrite("--port-file", portFile, e.getCause());
     }
   }
 

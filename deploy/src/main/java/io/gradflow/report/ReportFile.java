@@ -1,11 +1,7 @@
 package io.gradflow.report;
 
-import io.gradflow.common.report.OutputException;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
+import io.gradflow.common.report.AtomicTextFile;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -35,18 +31,7 @@ public final class ReportFile {
       runs.add(RunData.read(d, repeated.contains(name(d)) ? d.toString() : name(d)));
     }
     String html = new ReportPage(runs).html();
-    Path tmp = out.resolveSibling(out.getFileName() + ".tmp");
-    try {
-      Files.writeString(tmp, html, StandardCharsets.UTF_8);
-      Files.move(tmp, out, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-    } catch (IOException e) {
-      try {
-        Files.deleteIfExists(tmp);
-      } catch (IOException ignored) {
-        // best effort: the write failed already
-      }
-      throw OutputException.cannotWrite(out, e);
-    }
+    AtomicTextFile.write(out, html);
     return runs;
   }
 

@@ -16,7 +16,6 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -130,21 +129,12 @@ public final class Json {
     }
   }
 
-  /** Writes {@code value}, indented, to {@code file} atomically: a temporary file, then a rename;
-   * a failure removes the temporary file and throws an {@link OutputException}. */
+  /**
+   * Writes {@code value}, indented, to {@code file} atomically ({@link AtomicTextFile}): a failure
+   * removes the temporary file and throws an {@link OutputException}.
+   */
   public static void writePretty(Path file, Object value) {
-    Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-    try {
-      Files.writeString(tmp, pretty(value), StandardCharsets.UTF_8);
-      Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-    } catch (IOException e) {
-      try {
-        Files.deleteIfExists(tmp);
-      } catch (IOException ignored) {
-        // best effort: the write failed already
-      }
-      throw OutputException.cannotWrite(file, e);
-    }
+    AtomicTextFile.write(file, pretty(value));
   }
 
   /** Doubles as Java writes them; NaN and infinities, which JSON has not, as null (read as NaN). */
