@@ -3,7 +3,6 @@ package io.gradflow.cli;
 import io.gradflow.common.report.OutputException;
 import io.gradflow.common.util.IoErrors;
 import java.io.IOException;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -21,10 +20,8 @@ final class OutputPaths {
     notEmpty(option, dir);
     try {
       Files.createDirectories(dir);
-    } catch (FileAlreadyExistsException e) {
-      throw cannotWrite(option, dir, "exists and is not a directory");
     } catch (IOException e) {
-      throw cannotWrite(option, dir, IoErrors.reason(e));
+      throw cannotWrite(option, dir, e); // a file in the way: "exists and is not a directory"
     }
     if (!Files.isWritable(dir)) {
       throw cannotWrite(option, dir, readOnly(dir) ? "read-only file system" : "no permission to write in it");
@@ -67,9 +64,7 @@ final class OutputPaths {
 
   /** An output the command could not write: {@link ExitCode#SAVE_FAILED}, "cannot write OPTION PATH: REASON". */
   static CommandFailure cannotWrite(String option, Path path, String reason) {
-    String prefix = path + ": ";
-    return new CommandFailure(ExitCode.SAVE_FAILED, "cannot write " + option + " " + path + ": "
-        + (reason.startsWith(prefix) ? reason.substring(prefix.length()) : reason));
+    return new CommandFailure(ExitCode.SAVE_FAILED, "cannot write " + option + " " + path + ": " + IoErrors.withoutPath(path, reason));
   }
 
   /** As {@link #cannotWrite(String, Path, String)} for a write that failed with {@code e}. */

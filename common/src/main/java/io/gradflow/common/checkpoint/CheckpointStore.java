@@ -57,9 +57,7 @@ public final class CheckpointStore {
   public Path save(Checkpoint c) {
     try {
       Files.createDirectories(dir);
-    } catch (java.nio.file.FileAlreadyExistsException e) {
-      throw new ModelFileException("cannot create the checkpoint directory " + dir + ": exists and is not a directory", e);
-    } catch (IOException e) {
+    } catch (IOException e) { // a file in the way: "exists and is not a directory"
       throw new ModelFileException("cannot create the checkpoint directory " + dir + ": " + IoErrors.why(e), e);
     }
     Path file = fileFor(c.step());

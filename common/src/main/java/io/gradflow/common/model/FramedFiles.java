@@ -87,9 +87,7 @@ public final class FramedFiles {
       tmp = null;
       syncDirectory(dir);
     } catch (IOException e) {
-      String reason = IoErrors.reason(e);
-      throw new ModelFileException(file + ": cannot save: "
-          + (reason.startsWith(file + ": ") ? reason.substring(file.toString().length() + 2) : reason), e);
+      throw new ModelFileException(file + ": cannot save: " + IoErrors.withoutPath(file, IoErrors.reason(e)), e);
     } finally {
       if (tmp != null) {
         try {
@@ -172,8 +170,8 @@ public final class FramedFiles {
     }
   }
 
-  /** Makes the rename durable where the platform allows opening a directory (Linux, macOS). */
-  private static void syncDirectory(Path dir) {
+  /** Makes the renames in {@code dir} durable where the platform allows opening a directory (Linux, macOS). */
+  public static void syncDirectory(Path dir) {
     try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
       ch.force(true);
     } catch (IOException e) {

@@ -1,5 +1,6 @@
 package io.gradflow.common.report;
 
+import io.gradflow.common.model.FramedFiles;
 import io.gradflow.common.util.IoErrors;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -108,7 +109,7 @@ public final class FileSet {
       }
       abandon();
       String why = failure instanceof FileSystemException f && f.getReason() != null
-          ? IoErrors.reason(new FileSystemException(null, null, f.getReason()))
+          ? IoErrors.why(failure) // the system's words without the temporary and the aside names
           : IoErrors.reason(failure);
       throw new OutputException("cannot write " + current.target() + ": " + why, failure);
     }
@@ -121,11 +122,7 @@ public final class FileSet {
     }
     Path dir = entries.isEmpty() ? null : entries.get(0).target().toAbsolutePath().getParent();
     if (dir != null) {
-      try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
-        ch.force(true);
-      } catch (IOException ignored) {
-        // not every platform opens directories; the files are on disk already
-      }
+      FramedFiles.syncDirectory(dir);
     }
   }
 

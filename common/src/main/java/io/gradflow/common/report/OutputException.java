@@ -17,8 +17,6 @@ public final class OutputException extends UncheckedIOException {
 
   /** "cannot write PATH: REASON" (the path once where the reason names it already). */
   public static OutputException cannotWrite(Object path, IOException cause) {
-    String reason = IoErrors.reason(cause);
-    String named = String.valueOf(path);
-    return new OutputException("cannot write " + (reason.startsWith(named + ": ") ? reason : named + ": " + reason), cause);
+    return new OutputException("cannot write " + path + ": " + IoErrors.withoutPath(path, IoErrors.reason(cause)), cause);
   }
 }

@@ -25,6 +25,15 @@ public final class IoErrors {
     return why(e);
   }
 
+  /**
+   * {@code reason} without a leading "PATH: " when it names {@code path} (a message that names the
+   * path itself names it once): "/x/y: is a directory" for /x/y is "is a directory".
+   */
+  public static String withoutPath(Object path, String reason) {
+    String prefix = path + ": ";
+    return reason.startsWith(prefix) ? reason.substring(prefix.length()) : reason;
+  }
+
   /** The reason of {@code e} in words, without the file: "not a directory", "read-only file system". */
   public static String why(IOException e) {
     if (e instanceof FileSystemException f) {
