@@ -128,12 +128,12 @@ final class ServerCommand implements Callable<Integer> {
     if (resume != null && resumeIfAny != null) {
       throw CommandFailure.usage("--resume and --resume-if-any go alone: give one of them");
     }
+    if (resume != null && !Files.exists(resume)) {
+      throw CommandFailure.usage("--resume " + resume + ": no such directory (expected an --out directory or its "
+          + "checkpoints/; --resume-if-any starts the job when there is none)");
+    }
     for (String option : List.of("--resume", "--resume-if-any")) {
       Path given = option.equals("--resume") ? resume : resumeIfAny;
-      if (given != null && option.equals("--resume") && !Files.exists(given)) {
-        throw CommandFailure.usage("--resume " + given + ": no such directory (expected an --out directory or its "
-            + "checkpoints/; --resume-if-any starts the job when there is none)");
-      }
       if (given != null && Files.isRegularFile(given)) {
         throw CommandFailure.usage(option + " " + given + " is a file: expected a directory (an --out directory or its "
             + "checkpoints/), whose newest valid checkpoint is resumed");

@@ -122,7 +122,7 @@ final class TrainCommand implements Callable<Integer> {
     if (ssh.selected()) {
       new SshLauncher(launch(modelSpec, config, dir, progress, List.of(), compute.toArgs()), remote).run();
     } else if (workers > 0) {
-      launchLocal(modelSpec, config, dir, progress);
+      launchLocal(modelSpec, config, dir, progress, faultSpecs);
     } else {
       JobMetrics jobMetrics = metrics.metrics(dir);
       try (MetricsEndpoint scraped = metrics.serve("0.0.0.0", jobMetrics, line -> spec.commandLine().getErr().println("gradflow train: " + line))) {
@@ -155,10 +155,9 @@ final class TrainCommand implements Callable<Integer> {
     ServerCommand.rangesOf(modelSpec, servers);
   }
 
-  private void launchLocal(ModelSpec modelSpec, TrainingConfig config, Path dir, ProgressDisplay progress)
+  private void launchLocal(ModelSpec modelSpec, TrainingConfig config, Path dir, ProgressDisplay progress, List<FaultSpec> faultSpecs)
       throws IOException, InterruptedException {
     LocalLauncher.checkWorkers(workers, config);
-    List<FaultSpec> faultSpecs = FaultSpec.parseAll(faults);
     List<String> serverArgs = new ArrayList<>(faultSpecs.isEmpty() ? List.of() : List.of("--events-every-step"));
     List<String> workerArgs = new ArrayList<>(compute.toArgs(workers));
     if (secure) {
