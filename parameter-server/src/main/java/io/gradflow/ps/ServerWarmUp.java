@@ -1,26 +1,32 @@
 package io.gradflow.ps;
 
+import io.gradflow.common.data.Dataset;
 import io.gradflow.common.kernels.Kernels;
 import io.gradflow.common.model.Network;
-import io.gradflow.common.nn.Backprop;
 import io.gradflow.common.nn.Gradients;
 import io.gradflow.common.optim.LearningRateSchedule;
 import io.gradflow.common.optim.SgdOptimizer;
 import io.gradflow.common.reduce.ExactGradientSum;
+import io.gradflow.common.train.Evaluator;
 import io.gradflow.common.train.TrainingConfig;
 
 /**
- * Compiles the server's loops before the first step: runs the optimizer {@code passes} times on
- * scratch weights and a made-up gradient sum, with the job's momentum and weight decay (the same
- * loops, Vector API included, that a step's close runs), and the test evaluation's forward pass as
- * often on a batch of zeros, and throws the results away. A JVM runs Vector API code interpreted,
- * a hundred times slower, until the JIT has compiled it: unwarmed, the first epochs' evaluations on
- * the background thread would take the cores from the workers. The workers warm their kernels the
- * same way (see {@code Worker}).
+ * Compiles the server's loops before the first step: closes {@code passes} made-up steps on
+ * scratch weights with the job's momentum and weight decay, the way the server closes a real one
+ * (the sum spent, not cleared; the last push mostly read in the update's pass; the float gradient
+ * kept on one step in ten, as for the metrics log's lines), and on every fourth pass evaluates a
+ * made-up test set of one full evaluation batch and a short last one; the results are thrown away.
+ * A JVM runs Vector API code interpreted, a hundred times slower, until the JIT has compiled it:
+ * unwarmed, the first epochs' evaluations on the background thread would take the cores from the
+ * workers. The calls take the branches the job's take: a branch the warm-up never took is left out
+ * of the compiled code, and the job's first use of it throws that code away and compiles it again
+ * while the job runs (a full batch of 500 rows multiplies untransposed, 64 rows transposed, see
+ * {@code VectorKernels.forward}; a step without a kept gradient skips its store). The workers warm
+ * their kernels the same way (see {@code JobJoin}).
  */
 final class ServerWarmUp {
-  /** The evaluation's kernels run on fewer rows than its 500: the same code compiles. */
-  private static final int EVALUATION_ROWS = 64;
+  /** Rows of the made-up test set's last, short batch. */
+  private static final int SHORT_BATCH_ROWS = 64;
 
   private ServerWarmUp() {}
 
@@ -37,14 +43,31 @@ final class ServerWarmUp {
         staging[t][i] = (i * 2654435761L % 2001 - 1000) << 20;
       }
     }
-    Backprop evaluation = new Backprop(scratch.spec(), Kernels.byName(config.kernels()), EVALUATION_ROWS);
+    Evaluator evaluator = new Evaluator(scratch, Kernels.byName(config.kernels()));
+    Dataset testSet = madeUpTestSet(scratch.spec().inputSize(), scratch.spec().outputSize());
     for (int pass = 0; pass < passes; pass++) {
       for (int t = 0; t < staging.length; t++) {
         sum.addFixed(t, 0, staging[t], staging[t].length);
       }
-      // Both forms of a step's close: the whole sum in place, and the last push added in the pass.
-      optimizer.step(scratch, sum, pass % 2 == 0 ? null : staging, gradient, pass, null, null);
-      evaluation.forward(scratch, EVALUATION_ROWS);
+      // Both forms of a step's close: the whole sum in the pass, and the last push added in it.
+      optimizer.stepAndSpend(scratch, sum, pass % 2 == 0 ? null : staging, pass % 10 == 0 ? gradient : null, pass);
+      if (pass % 4 == 0) {
+        evaluator.evaluate(scratch, testSet);
+      }
     }
+  }
+
+  /** {@link Evaluator#BATCH_ROWS} + {@link #SHORT_BATCH_ROWS} rows of inputs in [0, 1). */
+  private static Dataset madeUpTestSet(int features, int classes) {
+    int rows = Evaluator.BATCH_ROWS + SHORT_BATCH_ROWS;
+    float[] inputs = new float[rows * features];
+    for (int i = 0; i < inputs.length; i++) {
+      inputs[i] = (i * 2654435761L % 256) / 256f;
+    }
+    int[] labels = new int[rows];
+    for (int i = 0; i < rows; i++) {
+      labels[i] = i % classes;
+    }
+    return new Dataset("warm-up", inputs, labels, features, classes);
   }
 }

@@ -123,11 +123,12 @@ final class JobJoin {
   }
 
   /**
-   * Compiles the kernels before the job starts: runs the first step's forward and backward over
-   * every micro-shard {@code warmupPasses} times on the model's initial weights (those of a fresh
-   * job; zeros would teach the JIT branch profiles, of ReLU say, that real weights never take),
-   * and throws the gradients away. A JVM runs Vector API code interpreted, many times slower, until the JIT has compiled
-   * it; this pays for that while the job assembles (before Ready), not in its first steps.
+   * Compiles the kernels before the job starts: runs the forward and backward of the first step
+   * and of the second epoch's first step in turn over every micro-shard, {@code warmupPasses} times
+   * in all, on the model's initial weights (those of a fresh job; zeros would teach the JIT branch
+   * profiles, of ReLU say, that real weights never take), and throws the gradients away. A JVM runs
+   * Vector API code interpreted, many times slower, until the JIT has compiled it; this pays for
+   * that while the job assembles (before Ready), not in its first steps.
    */
   private void warmUp(Network net, ShardGradients shards, TrainingConfig config) {
     int passes = options.warmupPasses();
@@ -143,7 +144,10 @@ final class JobJoin {
       long passStart = System.nanoTime();
       scratch.spend();
       try {
-        shards.compute(initial, 0, 0, config.microShards(), scratch, loss);
+        // Every other pass a step of the second epoch, whose permutation replaces the cached one:
+        // the compiled step then keeps that branch, which the job first takes at its first epoch's end.
+        long step = i % 2 == 0 ? 0 : shards.plan().stepsPerEpoch();
+        shards.compute(initial, step, 0, config.microShards(), scratch, loss);
       } catch (ExactGradientSum.NonFiniteGradientException e) {
         return; // the first real step reports it, with its step and micro-shards
       }

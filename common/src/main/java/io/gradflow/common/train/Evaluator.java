@@ -7,16 +7,17 @@ import io.gradflow.common.nn.Backprop;
 
 /** Accuracy and mean cross-entropy of a network on a data set, in batches. */
 public final class Evaluator {
-  private static final int CHUNK = 500;
+  /** Rows evaluated at a time: the last batch of a test set holds the rest. */
+  public static final int BATCH_ROWS = 500;
 
   /** Accuracy in [0, 1], mean cross-entropy loss, rows evaluated and the time it took. */
   public record Result(double accuracy, double loss, int count, double seconds) {}
 
   private final Backprop backprop;
-  private final int[] labels = new int[CHUNK];
+  private final int[] labels = new int[BATCH_ROWS];
 
   public Evaluator(Network shape, DenseKernels kernels) {
-    this.backprop = new Backprop(shape.spec(), kernels, CHUNK);
+    this.backprop = new Backprop(shape.spec(), kernels, BATCH_ROWS);
   }
 
   public Result evaluate(Network net, Dataset data) {
@@ -29,8 +30,8 @@ public final class Evaluator {
     int classes = net.spec().outputSize();
     long correct = 0;
     double loss = 0;
-    for (int from = 0; from < data.count(); from += CHUNK) {
-      int rows = Math.min(CHUNK, data.count() - from);
+    for (int from = 0; from < data.count(); from += BATCH_ROWS) {
+      int rows = Math.min(BATCH_ROWS, data.count() - from);
       data.gatherRange(from, rows, backprop.inputBuffer(), labels);
       float[] p = backprop.forward(net, rows);
       for (int i = 0; i < rows; i++) {
