@@ -1,5 +1,6 @@
 package io.gradflow.common.nn;
 
+import io.gradflow.common.kernels.SquaredNorms;
 import io.gradflow.common.model.ModelSpec;
 import io.gradflow.common.model.Network;
 import io.gradflow.common.reduce.ExactGradientSum;
@@ -60,20 +61,14 @@ public final class Gradients {
   }
 
   /**
-   * L2 norm of each layer's gradient, W and b together: {@code ||(dW_l, db_l)||_2}. Under sigmoid
+   * L2 norm of each layer's gradient, W and b together: {@code ||(dW_l, db_l)||_2 =
+   * sqrt(sum dW_l^2 + sum db_l^2)}, each sum in {@link SquaredNorms}'s fixed order. Under sigmoid
    * these shrink towards the input (vanishing gradients).
    */
   public double[] layerNorms() {
     double[] norms = new double[layerCount()];
     for (int l = 0; l < norms.length; l++) {
-      double s = 0;
-      for (float v : weights(l)) {
-        s += (double) v * v;
-      }
-      for (float v : biases(l)) {
-        s += (double) v * v;
-      }
-      norms[l] = Math.sqrt(s);
+      norms[l] = Math.sqrt(SquaredNorms.sumOfSquares(weights(l)) + SquaredNorms.sumOfSquares(biases(l)));
     }
     return norms;
   }
