@@ -26,11 +26,18 @@ final class JvmCommand {
    * session, the compute drivers) runs once a step, a few hundred times a second, so at the usual
    * thresholds (5,000 calls) it stays in C1's profiled code for about ten epochs of a job; the
    * JDK's and the libraries' methods keep their thresholds, so few other methods compile
-   * ({@code docs/performance.md#warm-up}). {@code quiet} first: otherwise the JVM prints the
-   * command on standard output.
+   * ({@code docs/performance.md#warm-up}). The server's step bookkeeping that branches at an
+   * epoch's end or a checkpoint ({@code ClosedStepRecords.stepClosed}, {@code JobRecorder.onStep})
+   * is compiled on its own, not inlined into the exchange session: a branch first taken at the
+   * first epoch's end then recompiles that small method, where inlined it threw away the compiled
+   * exchange session, whose second compilation inlined less and ran slower for the rest of the job.
+   * {@code quiet} first: otherwise the JVM prints the command on standard output.
    */
-  static final List<String> JIT_FLAGS =
-      List.of("-XX:CompileCommand=quiet", "-XX:CompileCommand=CompileThresholdScaling,io.gradflow.*::*,0.1");
+  static final List<String> JIT_FLAGS = List.of(
+      "-XX:CompileCommand=quiet",
+      "-XX:CompileCommand=CompileThresholdScaling,io.gradflow.*::*,0.1",
+      "-XX:CompileCommand=dontinline,io.gradflow.ps.ClosedStepRecords::stepClosed",
+      "-XX:CompileCommand=dontinline,io.gradflow.common.report.JobRecorder::onStep");
 
   /**
    * The JIT flags added for the JVMs of a local job on a crowded host, one with more of them than

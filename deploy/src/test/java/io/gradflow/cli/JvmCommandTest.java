@@ -50,9 +50,12 @@ class JvmCommandTest {
     for (Path file : List.of(module.toAbsolutePath().getParent().resolve("gradflow"), module.resolve("slurm/gradflow.sbatch"),
         module.resolve("pom.xml"))) {
       String text = Files.readString(file);
-      int quiet = text.indexOf(JvmCommand.JIT_FLAGS.get(0));
-      int scaling = text.indexOf(JvmCommand.JIT_FLAGS.get(1));
-      assertTrue(quiet >= 0 && scaling > quiet, file + " gives " + JvmCommand.JIT_FLAGS + " in this order");
+      int at = -1;
+      for (String flag : JvmCommand.JIT_FLAGS) {
+        int next = text.indexOf(flag);
+        assertTrue(next > at, file + " gives " + JvmCommand.JIT_FLAGS + " in this order (" + flag + ")");
+        at = next;
+      }
       assertTrue(text.contains("jdk.incubator.vector"), file + " adds the Vector API module");
     }
   }
