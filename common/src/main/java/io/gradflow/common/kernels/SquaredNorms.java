@@ -49,15 +49,18 @@ public final class SquaredNorms {
     return s;
   }
 
-  private static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
+  // The float loads take the kernels' shape (design: one float vector species per JVM); each
+  // load of 16 or 8 floats widens into two double vectors (parts 0 and 1).
+  private static final VectorSpecies<Float> F16 = FloatVector.SPECIES_512;
   private static final VectorSpecies<Double> D8 = DoubleVector.SPECIES_512;
 
   private static void partials512(float[] a, int whole, double[] lanes) {
     DoubleVector p0 = DoubleVector.zero(D8);
     DoubleVector p1 = DoubleVector.zero(D8);
     for (int i = 0; i < whole; i += BLOCK) {
-      DoubleVector x0 = (DoubleVector) FloatVector.fromArray(F8, a, i).convertShape(VectorOperators.F2D, D8, 0);
-      DoubleVector x1 = (DoubleVector) FloatVector.fromArray(F8, a, i + 8).convertShape(VectorOperators.F2D, D8, 0);
+      FloatVector x = FloatVector.fromArray(F16, a, i);
+      DoubleVector x0 = (DoubleVector) x.convertShape(VectorOperators.F2D, D8, 0);
+      DoubleVector x1 = (DoubleVector) x.convertShape(VectorOperators.F2D, D8, 1);
       p0 = p0.add(x0.mul(x0));
       p1 = p1.add(x1.mul(x1));
     }
@@ -65,7 +68,7 @@ public final class SquaredNorms {
     p1.intoArray(lanes, 8);
   }
 
-  private static final VectorSpecies<Float> F4 = FloatVector.SPECIES_128;
+  private static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
   private static final VectorSpecies<Double> D4 = DoubleVector.SPECIES_256;
 
   private static void partials256(float[] a, int whole, double[] lanes) {
@@ -74,10 +77,12 @@ public final class SquaredNorms {
     DoubleVector p2 = DoubleVector.zero(D4);
     DoubleVector p3 = DoubleVector.zero(D4);
     for (int i = 0; i < whole; i += BLOCK) {
-      DoubleVector x0 = (DoubleVector) FloatVector.fromArray(F4, a, i).convertShape(VectorOperators.F2D, D4, 0);
-      DoubleVector x1 = (DoubleVector) FloatVector.fromArray(F4, a, i + 4).convertShape(VectorOperators.F2D, D4, 0);
-      DoubleVector x2 = (DoubleVector) FloatVector.fromArray(F4, a, i + 8).convertShape(VectorOperators.F2D, D4, 0);
-      DoubleVector x3 = (DoubleVector) FloatVector.fromArray(F4, a, i + 12).convertShape(VectorOperators.F2D, D4, 0);
+      FloatVector x = FloatVector.fromArray(F8, a, i);
+      FloatVector y = FloatVector.fromArray(F8, a, i + 8);
+      DoubleVector x0 = (DoubleVector) x.convertShape(VectorOperators.F2D, D4, 0);
+      DoubleVector x1 = (DoubleVector) x.convertShape(VectorOperators.F2D, D4, 1);
+      DoubleVector x2 = (DoubleVector) y.convertShape(VectorOperators.F2D, D4, 0);
+      DoubleVector x3 = (DoubleVector) y.convertShape(VectorOperators.F2D, D4, 1);
       p0 = p0.add(x0.mul(x0));
       p1 = p1.add(x1.mul(x1));
       p2 = p2.add(x2.mul(x2));
