@@ -30,7 +30,7 @@ final class JvmCommand {
    * epoch's end or a checkpoint ({@code ClosedStepRecords.stepClosed}, {@code JobRecorder.onStep})
    * is compiled on its own, not inlined into the exchange session: a branch first taken at the
    * first epoch's end then recompiles that small method, where inlined it threw away the compiled
-   * exchange session, whose second compilation inlined less and ran slower for the rest of the job.
+   * exchange session, which C2 then compiled a second time while the job ran.
    * {@code quiet} first: otherwise the JVM prints the command on standard output.
    */
   static final List<String> JIT_FLAGS = List.of(
