@@ -32,10 +32,14 @@ final class OptimizerOptions {
   }
 
   /**
-   * Checks what {@code TrainingConfig} leaves to its user: momentum in [0, 1), weight decay a finite
-   * number >= 0, gamma (a decay factor) in (0, 1]. NaN and infinities fail every check.
+   * Checks what {@code TrainingConfig} leaves to its user: the learning rate a finite number > 0,
+   * momentum in [0, 1), weight decay a finite number >= 0, gamma (a decay factor) in (0, 1]. NaN and
+   * infinities fail every check.
    */
   void check() {
+    if (!(lr > 0 && Double.isFinite(lr))) {
+      throw new IllegalArgumentException("--lr must be a finite number > 0, got " + lr);
+    }
     if (!(momentum >= 0 && momentum < 1)) {
       throw new IllegalArgumentException("--momentum must be in [0, 1), got " + momentum);
     }

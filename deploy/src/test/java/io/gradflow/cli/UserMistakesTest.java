@@ -267,6 +267,7 @@ class UserMistakesTest {
   @Test
   void optimizerValuesOutOfRangeOrNaNAreUsageErrorsNamingOptionAndValue() {
     String[][] bad = {
+      {"--lr", "NaN"}, {"--lr", "0"}, {"--lr", "-1"}, {"--lr", "Infinity"},
       {"--momentum", "NaN"}, {"--momentum", "-0.5"}, {"--momentum", "1.5"},
       {"--weight-decay", "NaN"}, {"--weight-decay", "-1"}, {"--weight-decay", "Infinity"},
       {"--gamma", "NaN"}, {"--gamma", "-5"}, {"--gamma", "0"}, {"--gamma", "2"},

@@ -43,7 +43,7 @@ public record LearningRateSchedule(
 
   public LearningRateSchedule {
     if (!(baseRate > 0) || !Double.isFinite(baseRate)) {
-      throw new IllegalArgumentException("learning rate must be positive, got " + baseRate);
+      throw new IllegalArgumentException("learning rate must be a finite number > 0, got " + baseRate);
     }
     if (warmupSteps < 0) {
       throw new IllegalArgumentException("warm-up steps must be >= 0, got " + warmupSteps);
