@@ -30,14 +30,18 @@ final class JvmCommand {
    * epoch's end or a checkpoint ({@code ClosedStepRecords.stepClosed}, {@code JobRecorder.onStep})
    * is compiled on its own, not inlined into the exchange session: a branch first taken at the
    * first epoch's end then recompiles that small method, where inlined it threw away the compiled
-   * exchange session, which C2 then compiled a second time while the job ran.
+   * exchange session, which C2 then compiled a second time while the job ran. The optimizer's
+   * vector loop ({@code VectorSgdLoop.apply}) is compiled on its own too: inlined into its caller
+   * it ran at one of two speeds, 0.12 or 0.35 ms per update, depending on the compilation; on
+   * its own always at the first (JMH {@code SgdUpdateBench}, the 2-worker job's "update").
    * {@code quiet} first: otherwise the JVM prints the command on standard output.
    */
   static final List<String> JIT_FLAGS = List.of(
       "-XX:CompileCommand=quiet",
       "-XX:CompileCommand=CompileThresholdScaling,io.gradflow.*::*,0.1",
       "-XX:CompileCommand=dontinline,io.gradflow.ps.ClosedStepRecords::stepClosed",
-      "-XX:CompileCommand=dontinline,io.gradflow.common.report.JobRecorder::onStep");
+      "-XX:CompileCommand=dontinline,io.gradflow.common.report.JobRecorder::onStep",
+      "-XX:CompileCommand=dontinline,io.gradflow.common.optim.VectorSgdLoop::apply");
 
   /**
    * The JIT flags added for the JVMs of a local job on a crowded host, one with more of them than
