@@ -33,7 +33,8 @@ final class JvmCommand {
    * exchange session, which C2 then compiled a second time while the job ran. The optimizer's
    * vector loop ({@code VectorSgdLoop.apply}) is compiled on its own too: inlined into its caller
    * it ran at one of two speeds, 0.12 or 0.35 ms per update, depending on the compilation; on
-   * its own always at the first (JMH {@code SgdUpdateBench}, the 2-worker job's "update").
+   * its own at the first in every run measured (JMH {@code SgdUpdateBench}, the 2-worker job's
+   * "update", docs/performance.md).
    * {@code quiet} first: otherwise the JVM prints the command on standard output.
    */
   static final List<String> JIT_FLAGS = List.of(
