@@ -14,7 +14,8 @@ import io.gradflow.common.train.TrainingConfig;
  * Compiles the server's loops before the first step: closes {@code passes} made-up steps on
  * scratch weights with the job's momentum and weight decay, the way the server closes a real one
  * (the sum spent, not cleared; the last push mostly read in the update's pass; the float gradient
- * kept on one step in ten, as for the metrics log's lines), and on every fourth pass evaluates a
+ * kept on one step in ten, as for the metrics log's lines), takes the per-layer norms of that
+ * gradient on every pass (the metrics log's {@code grad_norms}), and on every fourth pass evaluates a
  * made-up test set of one full evaluation batch and a short last one; the results are thrown away.
  * A JVM runs Vector API code interpreted, a hundred times slower, until the JIT has compiled it:
  * unwarmed, the first epochs' evaluations on the background thread would take the cores from the
@@ -51,6 +52,7 @@ final class ServerWarmUp {
       }
       // Both forms of a step's close: the whole sum in the pass, and the last push added in it.
       optimizer.stepAndSpend(scratch, sum, pass % 2 == 0 ? null : staging, pass % 10 == 0 ? gradient : null, pass);
+      gradient.layerNorms();
       if (pass % 4 == 0) {
         evaluator.evaluate(scratch, testSet);
       }
