@@ -118,20 +118,8 @@ final class JobJoin {
       shards.close();
       throw e;
     }
-    return new Joined(r, config, net, shards, spentSum(net),
-        overlapsPushes(config) ? spentSum(net) : null, new double[config.microShards()]);
-  }
-
-  /**
-   * A sum for the worker's pushes that starts {@link ExactGradientSum#spend spent}, as it is after
-   * every push: the first step's backward then stores into it like every later one and the warm-up
-   * ({@link #warmUp}), instead of adding into zeros, a branch of the compiled kernel the warm-up
-   * never took (the JIT would throw that code away at the first step and compile it again).
-   */
-  private static ExactGradientSum spentSum(Network net) {
-    ExactGradientSum sum = new ExactGradientSum(net);
-    sum.spend();
-    return sum;
+    return new Joined(r, config, net, shards, new ExactGradientSum(net),
+        overlapsPushes(config) ? new ExactGradientSum(net) : null, new double[config.microShards()]);
   }
 
   /**

@@ -29,13 +29,20 @@ public final class ExactGradientSum {
   /** Tensors whose array holds used-up values: they count as zero (cleared on the next access). */
   private final boolean[] spent;
 
-  /** Accumulators shaped like {@code shape}'s tensors. */
+  /**
+   * Accumulators shaped like {@code shape}'s tensors, zero and {@link #spend spent}, as a sum is
+   * after its values were used: the first backward that computes into it stores its values (the
+   * kernel's {@code overwrite}) like every later one, instead of taking a branch of the compiled
+   * kernel that only a new sum would take (the JIT would throw that code away at a job's first
+   * step and compile it again).
+   */
   public ExactGradientSum(Network shape) {
     sums = new long[shape.tensorCount()][];
     for (int t = 0; t < sums.length; t++) {
       sums[t] = new long[shape.tensor(t).length];
     }
     spent = new boolean[sums.length];
+    spend();
   }
 
   public int tensorCount() {

@@ -2,6 +2,7 @@ package io.gradflow.common.reduce;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -149,6 +150,20 @@ class ExactGradientSumTest {
     assertEquals(-(1L << 39), ExactGradientSum.toFixed(0, 0, -0.5f));
     assertEquals(0L, ExactGradientSum.toFixed(0, 0, 1e-13f));
     assertEquals(1L, ExactGradientSum.toFixed(0, 0, 1e-12f));
+  }
+
+  /**
+   * A new sum is zero and spent, as after its values were used: the backward kernel stores into
+   * it ({@code overwrite}) on a job's first step as on every later one.
+   */
+  @Test
+  void aNewSumIsZeroAndSpent() {
+    ExactGradientSum sum = new ExactGradientSum(shape);
+    for (int t = 0; t < sum.tensorCount(); t++) {
+      assertTrue(sum.isSpent(t), "tensor " + t);
+    }
+    assertArrayEquals(new long[sum.tensor(0).length], sum.tensor(0));
+    assertFalse(sum.isSpent(0));
   }
 
   /**
