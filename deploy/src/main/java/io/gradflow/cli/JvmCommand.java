@@ -65,6 +65,18 @@ final class JvmCommand {
       "-XX:MaxInlineSize=20");
 
   /**
+   * The compiler directive of a JVM on a crowded host: the JDK's copy of ASM, which writes the
+   * classes the JVM spins for method handles, lambdas and string concatenations, is compiled by C1
+   * alone. Its {@code Frame.execute} (2,305 bytes of bytecode) gets hot while a JVM starts and
+   * again when the first steps spin their classes, and C2 compiled it up to three times in the
+   * server, 0.19 to 0.26 s each, the last at the first step, on the cores the job trains on; C1's
+   * code spins the few classes left as well ({@code docs/performance.md#warm-up}). JDKs that write
+   * those classes without ASM (24 on) match nothing here.
+   */
+  static final String CROWDED_HOST_COMPILER_DIRECTIVES =
+      "[{ match: \"jdk/internal/org/objectweb/asm/*.*\", c2: { Exclude: true } }]\n";
+
+  /**
    * The collector of a JVM on a crowded host, unless {@code $GRADFLOW_CHILD_JAVA_OPTS} picks one:
    * the serial collector, which has no threads of its own. G1's concurrent and parallel threads
    * only take turns with the training threads when no core is spare, and its barriers cost every
@@ -89,6 +101,9 @@ final class JvmCommand {
 
   /** The argument file of this JVM's class path, written once. */
   private static Path classPathFile;
+
+  /** The file of {@link #CROWDED_HOST_COMPILER_DIRECTIVES}, written once. */
+  private static Path directivesFile;
 
   private JvmCommand() {}
 
@@ -122,7 +137,8 @@ final class JvmCommand {
   }
 
   /**
-   * As {@link #thisProgram()}; {@code crowdedHost}: with {@link #CROWDED_HOST_JIT_FLAGS} and, unless
+   * As {@link #thisProgram()}; {@code crowdedHost}: with {@link #CROWDED_HOST_JIT_FLAGS}, {@link
+   * #crowdedHostDirectiveFlags()} and, unless
    * {@code $GRADFLOW_CHILD_JAVA_OPTS} picks a collector, {@link #CROWDED_HOST_GC_FLAG}.
    */
   static List<String> thisProgram(boolean crowdedHost) {
@@ -132,6 +148,7 @@ final class JvmCommand {
     List<String> extraFlags = extra == null || extra.isBlank() ? List.of() : List.of(extra.trim().split("\\s+"));
     if (crowdedHost) {
       cmd.addAll(CROWDED_HOST_JIT_FLAGS);
+      cmd.addAll(crowdedHostDirectiveFlags());
       if (extraFlags.stream().noneMatch(JvmCommand::picksCollector)) {
         cmd.add(CROWDED_HOST_GC_FLAG);
       }
@@ -145,6 +162,32 @@ final class JvmCommand {
     }
     cmd.add(Main.class.getName());
     return cmd;
+  }
+
+  /**
+   * The flags that give a child {@link #CROWDED_HOST_COMPILER_DIRECTIVES}: the directives file is a
+   * diagnostic option, and the JVM announces the directives it adds on its standard output, which
+   * {@code -XX:+DisplayVMOutputToStderr} sends to the child's log instead (a server's standard
+   * output carries its events).
+   */
+  static List<String> crowdedHostDirectiveFlags() {
+    return List.of("-XX:+UnlockDiagnosticVMOptions", "-XX:+DisplayVMOutputToStderr",
+        "-XX:CompilerDirectivesFile=" + directivesFile());
+  }
+
+  /** The file of {@link #CROWDED_HOST_COMPILER_DIRECTIVES}; deleted when this JVM exits (its children have read it when they started). */
+  private static synchronized Path directivesFile() {
+    if (directivesFile == null) {
+      try {
+        Path file = Files.createTempFile("gradflow-compiler-directives-", ".json");
+        file.toFile().deleteOnExit();
+        Files.writeString(file, CROWDED_HOST_COMPILER_DIRECTIVES, StandardCharsets.UTF_8);
+        directivesFile = file;
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot write the compiler directives for a child JVM: " + e.getMessage(), e);
+      }
+    }
+    return directivesFile;
   }
 
   /** A java argument file holding {@code -cp CLASS_PATH}, quoted as the launcher reads it; deleted when this JVM exits. */

@@ -75,6 +75,32 @@ class JvmCommandTest {
     assertRunsAndPrintsOnlyItsOwnOutput(cmd);
   }
 
+  /**
+   * On a crowded host a child takes the compiler directive that keeps the JDK's ASM out of C2, and
+   * the JVM's own announcement of it goes to the child's standard error, not its output (the test
+   * above): the child's JVM prints the directives it added ({@code -XX:+CompilerDirectivesPrint}),
+   * and the one for ASM has C2 excluded and C1 not.
+   */
+  @Test
+  void aChildOnACrowdedHostCompilesTheClassFileWriterWithC1Only() throws Exception {
+    List<String> cmd = new java.util.ArrayList<>(JvmCommand.thisProgram(true));
+    assertTrue(cmd.containsAll(JvmCommand.crowdedHostDirectiveFlags()), String.join(" ", cmd));
+    assertTrue(JvmCommand.thisProgram().stream().noneMatch(f -> f.startsWith("-XX:CompilerDirectivesFile=")));
+    cmd.add(cmd.size() - 1, "-XX:+CompilerDirectivesPrint"); // before the main class
+    cmd.addAll(List.of("explain", "--model", "2-2-2"));
+    Process p = new ProcessBuilder(cmd).start();
+    p.getInputStream().readAllBytes();
+    String err = new String(p.getErrorStream().readAllBytes());
+    assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+    assertEquals(0, p.exitValue(), err);
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile(
+        "matching: jdk/internal/org/objectweb/asm/\\*\\.\\*\\s+c1 directives:.*?Exclude:(\\w+).*?c2 directives:.*?Exclude:(\\w+)",
+        java.util.regex.Pattern.DOTALL).matcher(err);
+    assertTrue(m.find(), err);
+    assertEquals("false", m.group(1), "C1 compiles ASM");
+    assertEquals("true", m.group(2), "C2 does not");
+  }
+
   /** The flags that pick a collector, which a crowded host's serial collector must not meet twice. */
   @Test
   void theFlagsThatPickACollectorAreKnown() {
