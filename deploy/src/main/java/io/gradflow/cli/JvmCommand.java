@@ -178,14 +178,8 @@ final class JvmCommand {
   /** The file of {@link #CROWDED_HOST_COMPILER_DIRECTIVES}; deleted when this JVM exits (its children have read it when they started). */
   private static synchronized Path directivesFile() {
     if (directivesFile == null) {
-      try {
-        Path file = Files.createTempFile("gradflow-compiler-directives-", ".json");
-        file.toFile().deleteOnExit();
-        Files.writeString(file, CROWDED_HOST_COMPILER_DIRECTIVES, StandardCharsets.UTF_8);
-        directivesFile = file;
-      } catch (IOException e) {
-        throw new UncheckedIOException("cannot write the compiler directives for a child JVM: " + e.getMessage(), e);
-      }
+      directivesFile = fileForChildren("gradflow-compiler-directives-", ".json", CROWDED_HOST_COMPILER_DIRECTIVES,
+          "the compiler directives");
     }
     return directivesFile;
   }
@@ -193,16 +187,21 @@ final class JvmCommand {
   /** A java argument file holding {@code -cp CLASS_PATH}, quoted as the launcher reads it; deleted when this JVM exits. */
   private static synchronized Path classPathFile(String classPath) {
     if (classPathFile == null) {
-      try {
-        Path file = Files.createTempFile("gradflow-classpath-", ".args");
-        file.toFile().deleteOnExit();
-        String quoted = classPath.replace("\\", "\\\\").replace("\"", "\\\"");
-        Files.writeString(file, "-cp \"" + quoted + "\"\n", StandardCharsets.UTF_8);
-        classPathFile = file;
-      } catch (IOException e) {
-        throw new UncheckedIOException("cannot write the class path for a child JVM: " + e.getMessage(), e);
-      }
+      String quoted = classPath.replace("\\", "\\\\").replace("\"", "\\\"");
+      classPathFile = fileForChildren("gradflow-classpath-", ".args", "-cp \"" + quoted + "\"\n", "the class path");
     }
     return classPathFile;
+  }
+
+  /** A new temporary file holding {@code content}, deleted when this JVM exits; {@code what} names it in the error. */
+  private static Path fileForChildren(String prefix, String suffix, String content, String what) {
+    try {
+      Path file = Files.createTempFile(prefix, suffix);
+      file.toFile().deleteOnExit();
+      Files.writeString(file, content, StandardCharsets.UTF_8);
+      return file;
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot write " + what + " for a child JVM: " + e.getMessage(), e);
+    }
   }
 }
