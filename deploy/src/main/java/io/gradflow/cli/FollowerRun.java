@@ -33,11 +33,18 @@ final class FollowerRun {
   }
 
   void run() throws IOException, InterruptedException {
+    try (EventLoops loops = new EventLoops()) {
+      serve(loops);
+    }
+  }
+
+  /** {@link #run} with the listeners' threads made by {@code loops}. */
+  private void serve(EventLoops loops) throws IOException, InterruptedException {
     RangeFollower follower = new RangeFollower(index, job, range, checkpointEvery);
-    NettyServerBuilder builder = Transport.server(endpoint.bind(), endpoint.port(), endpoint.credentials());
+    NettyServerBuilder builder = Transport.server(endpoint.bind(), endpoint.port(), endpoint.credentials(), loops);
     FollowerServer server = new FollowerServer(builder, follower, index);
     if (endpoint.unixSocket() != null) {
-      server.alsoListen(Transport.unixServer(endpoint.unixSocket()));
+      server.alsoListen(Transport.unixServer(endpoint.unixSocket(), loops));
     }
     try {
       server.start();

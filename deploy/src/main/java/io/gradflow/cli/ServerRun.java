@@ -103,7 +103,14 @@ final class ServerRun {
    * when it succeeded and throws {@link CommandFailure} when it failed.
    */
   void run(TrainingListener listener, Path dir) throws IOException, InterruptedException {
-    NettyServerBuilder builder = Transport.server(endpoint.bind(), endpoint.port(), endpoint.credentials());
+    try (EventLoops loops = new EventLoops()) {
+      serve(listener, dir, loops);
+    }
+  }
+
+  /** {@link #run} with the listeners' and the followers' channels' threads made by {@code loops}. */
+  private void serve(TrainingListener listener, Path dir, EventLoops loops) throws IOException, InterruptedException {
+    NettyServerBuilder builder = Transport.server(endpoint.bind(), endpoint.port(), endpoint.credentials(), loops);
     if (endpoint.token() != null) {
       builder.intercept(new TokenAuthInterceptor(endpoint.token(), log::accept));
     }
@@ -117,7 +124,7 @@ final class ServerRun {
     java.util.List<io.grpc.ManagedChannel> followers = new java.util.ArrayList<>();
     if (ranges.size() > 1) {
       for (String address : rangeServers) {
-        followers.add(channelTo(address).build());
+        followers.add(channelTo(address, loops).build());
       }
       followerClients = new io.gradflow.ps.FollowerClients(java.util.List.copyOf(followers), FOLLOWER_PATIENCE_MILLIS);
       server.coordinator().followers().shard(ranges, followerClients);
@@ -132,7 +139,7 @@ final class ServerRun {
       server.sharedMemory(endpoint.sharedMemory());
     }
     if (endpoint.unixSocket() != null) {
-      NettyServerBuilder local = Transport.unixServer(endpoint.unixSocket());
+      NettyServerBuilder local = Transport.unixServer(endpoint.unixSocket(), loops);
       if (endpoint.token() != null) {
         local.intercept(new TokenAuthInterceptor(endpoint.token(), log::accept));
       }
@@ -201,12 +208,12 @@ final class ServerRun {
   private static final long FOLLOWER_PATIENCE_MILLIS = 60_000;
 
   /** A channel to the follower at {@code address}: HOST:PORT or unix:PATH (plaintext: sharded jobs take no TLS yet). */
-  static io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder channelTo(String address) {
+  static io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder channelTo(String address, EventLoops loops) {
     if (address.startsWith("unix:")) {
-      return Transport.unixChannel(Path.of(address.substring("unix:".length())), io.grpc.InsecureChannelCredentials.create());
+      return Transport.unixChannel(Path.of(address.substring("unix:".length())), io.grpc.InsecureChannelCredentials.create(), loops);
     }
     try {
-      return Transport.channel(HostPort.parse("--range-server", address), io.grpc.InsecureChannelCredentials.create());
+      return Transport.channel(HostPort.parse("--range-server", address), io.grpc.InsecureChannelCredentials.create(), loops);
     } catch (IllegalArgumentException e) {
       throw CommandFailure.usage(e.getMessage());
     }

@@ -8,10 +8,8 @@ import io.grpc.netty.shaded.io.netty.channel.ChannelOption;
 import io.grpc.InsecureServerCredentials;
 import io.grpc.netty.shaded.io.netty.channel.epoll.Epoll;
 import io.grpc.netty.shaded.io.netty.channel.epoll.EpollDomainSocketChannel;
-import io.grpc.netty.shaded.io.netty.channel.epoll.EpollEventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.epoll.EpollServerDomainSocketChannel;
 import io.grpc.netty.shaded.io.netty.channel.unix.DomainSocketAddress;
-import io.grpc.netty.shaded.io.netty.util.concurrent.DefaultThreadFactory;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 
@@ -35,9 +33,12 @@ final class Transport {
 
   private Transport() {}
 
-  /** The parameter server's listener on {@code bind:port}. */
-  static NettyServerBuilder server(String bind, int port, ServerCredentials credentials) {
+  /** The parameter server's listener on {@code bind:port}, its threads made by {@code loops}. */
+  static NettyServerBuilder server(String bind, int port, ServerCredentials credentials, EventLoops loops) {
     return NettyServerBuilder.forAddress(new InetSocketAddress(bind, port), credentials)
+        .channelType(EventLoops.tcpServerChannel())
+        .bossEventLoopGroup(loops.group("gradflow-tcp-boss", 1))
+        .workerEventLoopGroup(loops.group("gradflow-tcp", 0))
         .maxInboundMessageSize(MAX_MESSAGE_BYTES)
         .flowControlWindow(WINDOW_BYTES)
         .withChildOption(ChannelOption.SO_SNDBUF, SOCKET_BUFFER_BYTES)
@@ -56,33 +57,33 @@ final class Transport {
    * The parameter server's listener on the Unix domain socket {@code path}, for the workers on its
    * host: the same limits as {@link #server}; no TLS (the socket file's permissions guard it).
    */
-  static NettyServerBuilder unixServer(Path path) {
-    EpollEventLoopGroup boss = new EpollEventLoopGroup(1, new DefaultThreadFactory("gradflow-uds-boss", true));
-    EpollEventLoopGroup workers = new EpollEventLoopGroup(2, new DefaultThreadFactory("gradflow-uds", true));
+  static NettyServerBuilder unixServer(Path path, EventLoops loops) {
     return NettyServerBuilder.forAddress(new DomainSocketAddress(path.toString()), InsecureServerCredentials.create())
         .channelType(EpollServerDomainSocketChannel.class)
-        .bossEventLoopGroup(boss)
-        .workerEventLoopGroup(workers)
+        .bossEventLoopGroup(loops.group("gradflow-uds-boss", 1))
+        .workerEventLoopGroup(loops.group("gradflow-uds", 2))
         .withChildOption(ChannelOption.SO_KEEPALIVE, null) // gRPC sets it; a Unix socket has none: Netty warned per connection
         .maxInboundMessageSize(MAX_MESSAGE_BYTES)
         .flowControlWindow(WINDOW_BYTES)
         .directExecutor();
   }
 
-  /** A worker's channel to the server's Unix domain socket {@code path}. */
-  static NettyChannelBuilder unixChannel(Path path, ChannelCredentials credentials) {
+  /** A worker's channel to the server's Unix domain socket {@code path}, its thread made by {@code loops}. */
+  static NettyChannelBuilder unixChannel(Path path, ChannelCredentials credentials, EventLoops loops) {
     return NettyChannelBuilder.forAddress(new DomainSocketAddress(path.toString()), credentials)
         .channelType(EpollDomainSocketChannel.class)
-        .eventLoopGroup(new EpollEventLoopGroup(1, new DefaultThreadFactory("gradflow-uds", true)))
+        .eventLoopGroup(loops.group("gradflow-uds", 1))
         .withOption(ChannelOption.SO_KEEPALIVE, null) // as in unixServer
         .maxInboundMessageSize(MAX_MESSAGE_BYTES)
         .flowControlWindow(WINDOW_BYTES)
         .directExecutor();
   }
 
-  /** A worker's channel to the server at {@code target}. */
-  static NettyChannelBuilder channel(HostPort target, ChannelCredentials credentials) {
+  /** A worker's channel to the server at {@code target}, its threads made by {@code loops}. */
+  static NettyChannelBuilder channel(HostPort target, ChannelCredentials credentials, EventLoops loops) {
     return NettyChannelBuilder.forAddress(target.host(), target.port(), credentials)
+        .channelType(EventLoops.tcpChannel())
+        .eventLoopGroup(loops.group("gradflow-tcp", 1))
         .maxInboundMessageSize(MAX_MESSAGE_BYTES)
         .flowControlWindow(WINDOW_BYTES)
         .withOption(ChannelOption.SO_SNDBUF, SOCKET_BUFFER_BYTES)

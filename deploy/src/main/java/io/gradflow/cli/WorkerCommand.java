@@ -64,7 +64,7 @@ final class WorkerCommand implements Callable<Integer> {
   private static final String UNIX_PREFIX = "unix:";
 
   /** The channel of {@code --server unix:PATH}: the server's Unix domain socket on this host. */
-  private NettyChannelBuilder unixChannel(String server, Consumer<String> log) {
+  private NettyChannelBuilder unixChannel(String server, Consumer<String> log, EventLoops loops) {
     Path socket = Path.of(server.substring(UNIX_PREFIX.length()).replaceFirst("^//", ""));
     if (!Transport.unixSocketsAvailable()) {
       throw CommandFailure.usage("--server " + server + ": this system has no Unix domain sockets for gRPC (Netty's epoll transport, Linux only)");
@@ -72,7 +72,7 @@ final class WorkerCommand implements Callable<Integer> {
     if (security.tlsCa != null) {
       throw CommandFailure.usage("--server " + server + ": a Unix domain socket carries no TLS; drop --tls-ca or use HOST:PORT");
     }
-    return Transport.unixChannel(socket, security.credentials(new HostPort("localhost", 1), log));
+    return Transport.unixChannel(socket, security.credentials(new HostPort("localhost", 1), log), loops);
   }
 
   @Override
@@ -89,7 +89,14 @@ final class WorkerCommand implements Callable<Integer> {
     if (job.given().contains("--model")) {
       job.modelSpec();
     }
-    NettyChannelBuilder channelBuilder = channelTo("--server", server, log);
+    try (EventLoops loops = new EventLoops()) {
+      return work(log, loops);
+    }
+  }
+
+  /** {@link #call} with the channels' threads made by {@code loops}. */
+  private int work(Consumer<String> log, EventLoops loops) throws InterruptedException {
+    NettyChannelBuilder channelBuilder = channelTo("--server", server, log, loops);
     String workerName = name != null ? name : localHostName() + "/" + ProcessHandle.current().pid();
     Worker.Options options = new Worker.Options(
         workerName,
@@ -106,7 +113,7 @@ final class WorkerCommand implements Callable<Integer> {
     ManagedChannel channel = channelBuilder.build();
     java.util.List<ManagedChannel> followers = new java.util.ArrayList<>();
     for (String address : rangeServers) {
-      followers.add(channelTo("--range-server", address, log).build());
+      followers.add(channelTo("--range-server", address, log, loops).build());
     }
     try {
       Worker.Result r = new Worker(channel, options).rangeServers(java.util.List.copyOf(followers)).jobCheck(this::checkGivenOptions).run();
@@ -127,14 +134,17 @@ final class WorkerCommand implements Callable<Integer> {
         f.shutdownNow();
       }
       channel.awaitTermination(5, TimeUnit.SECONDS);
+      for (ManagedChannel f : followers) {
+        f.awaitTermination(5, TimeUnit.SECONDS);
+      }
     }
   }
 
   /** The channel to a server at {@code address} (HOST:PORT or unix:PATH), given as {@code option}. */
-  private NettyChannelBuilder channelTo(String option, String address, Consumer<String> log) {
+  private NettyChannelBuilder channelTo(String option, String address, Consumer<String> log, EventLoops loops) {
     NettyChannelBuilder channelBuilder;
     if (address.startsWith(UNIX_PREFIX)) {
-      channelBuilder = unixChannel(address, log);
+      channelBuilder = unixChannel(address, log, loops);
     } else {
       HostPort target;
       try {
@@ -142,7 +152,7 @@ final class WorkerCommand implements Callable<Integer> {
       } catch (IllegalArgumentException e) {
         throw CommandFailure.usage(e.getMessage());
       }
-      channelBuilder = Transport.channel(target, security.credentials(target, log));
+      channelBuilder = Transport.channel(target, security.credentials(target, log), loops);
     }
     if (security.tlsServerName != null) {
       channelBuilder.overrideAuthority(security.tlsServerName);
