@@ -41,9 +41,13 @@ final class EventStream {
 
       @Override
       public void onStart(JobInfo job) {
-        out.println(PREFIX + "start total_steps=" + job.totalSteps() + " steps_per_epoch=" + job.stepsPerEpoch()
-            + " train=" + job.trainCount() + " test=" + job.testCount() + " workers=" + job.workers()
-            + " first_step=" + job.firstStep());
+        out.println(startLine(job));
+      }
+
+      @Override
+      public void rehearseStart(JobInfo job) {
+        startLine(job).length();
+        stepLine(job.firstStep(), 0, 1.0, 0.1f).length();
       }
 
       @Override
@@ -53,7 +57,7 @@ final class EventStream {
           return;
         }
         lastStepLine = now;
-        out.println(PREFIX + "step step=" + step + " epoch=" + epoch + " loss=" + loss + " lr=" + lr);
+        out.println(stepLine(step, epoch, loss, lr));
       }
 
       @Override
@@ -74,6 +78,16 @@ final class EventStream {
             + test.loss() + " sha256=" + net.sha256());
       }
     };
+  }
+
+  private static String startLine(JobInfo job) {
+    return PREFIX + "start total_steps=" + job.totalSteps() + " steps_per_epoch=" + job.stepsPerEpoch()
+        + " train=" + job.trainCount() + " test=" + job.testCount() + " workers=" + job.workers()
+        + " first_step=" + job.firstStep();
+  }
+
+  private static String stepLine(long step, int epoch, double loss, float lr) {
+    return PREFIX + "step step=" + step + " epoch=" + epoch + " loss=" + loss + " lr=" + lr;
   }
 
   /** The launcher side: turns lines back into calls on {@code display}. */

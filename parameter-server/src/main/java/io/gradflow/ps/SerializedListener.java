@@ -25,6 +25,11 @@ final class SerializedListener implements TrainingListener {
   }
 
   @Override
+  public synchronized void rehearseStart(JobInfo job) {
+    target.rehearseStart(job);
+  }
+
+  @Override
   public synchronized boolean readsGradient(long step) {
     return target.readsGradient(step);
   }

@@ -2,6 +2,7 @@ package io.gradflow.ps;
 
 import io.gradflow.common.model.Network;
 import io.gradflow.common.train.EpochBookkeeping;
+import io.gradflow.common.train.JobInfo;
 import io.gradflow.common.train.TrainingListener;
 import io.gradflow.common.train.TrainingSetup;
 import io.gradflow.common.train.WeightVersions;
@@ -138,14 +139,18 @@ public final class StepCoordinator {
   }
 
   /**
-   * Compiles the server's loops before the first step ({@link ServerWarmUp}). Runs without the
-   * lock, on a scratch copy of the weights only, while the job assembles.
+   * Compiles the server's loops before the first step ({@link ServerWarmUp}) and lets the listener
+   * rehearse the job's start ({@link TrainingListener#rehearseStart}). Runs without the lock, on a
+   * scratch copy of the weights only, while the job assembles.
    */
   public void warmUp(int passes) {
     Network scratch;
+    JobInfo start;
     synchronized (this) {
       scratch = net.copy();
+      start = epochs.jobInfo(net.spec(), job.workers(), step);
     }
+    listener.rehearseStart(start);
     ServerWarmUp.run(scratch, job.config(), passes);
   }
 

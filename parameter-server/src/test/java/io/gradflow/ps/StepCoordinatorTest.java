@@ -12,6 +12,7 @@ import io.gradflow.common.model.ModelSpec;
 import io.gradflow.common.model.Network;
 import io.gradflow.common.optim.LearningRateSchedule;
 import io.gradflow.common.train.Evaluator;
+import io.gradflow.common.train.JobInfo;
 import io.gradflow.common.train.TrainingConfig;
 import io.gradflow.common.train.TrainingListener;
 import io.gradflow.common.wire.PushCodec;
@@ -134,6 +135,31 @@ class StepCoordinatorTest {
     coordinator.warmUp(5);
     assertEquals(before, coordinator.networkSha256(), "the warm-up updates copies only");
     assertEquals(0, coordinator.step());
+  }
+
+  /** The warm-up rehearses the start with what the start then tells the listener, and starts nothing. */
+  @Test
+  void theWarmUpRehearsesTheJobsStart() {
+    List<JobInfo> rehearsed = new ArrayList<>();
+    List<JobInfo> started = new ArrayList<>();
+    coordinator = new StepCoordinator(new ServerJob(Network.initialize(SPEC), CONFIG, DATA, 1), policy(1, 0),
+        new TrainingListener() {
+          @Override
+          public void rehearseStart(JobInfo job) {
+            rehearsed.add(job);
+          }
+
+          @Override
+          public void onStart(JobInfo job) {
+            started.add(job);
+          }
+        });
+    coordinator.warmUp(1);
+    assertEquals(1, rehearsed.size());
+    assertEquals(List.of(), started, "a rehearsal is not a start");
+    join("w");
+    assertEquals(rehearsed, started);
+    assertEquals(new JobInfo(SPEC, CONFIG, 1, 3, 15, DATA.train().count(), DATA.test().count(), 0), started.get(0));
   }
 
   @Test

@@ -122,6 +122,17 @@ public final class JobRecorder implements TrainingListener, AutoCloseable {
     earlyEvents.clear();
   }
 
+  /**
+   * The stamp of the metrics file, an event line and a step line (with its gradient norms), built
+   * and dropped; nothing written.
+   */
+  @Override
+  public void rehearseStart(JobInfo job) {
+    ResumedMetrics.stamp(job).length();
+    MetricsLog.line(new MetricsLog.Event(job.firstStep(), "joined", "joined: worker 0 (rehearsal), 1/1")).length();
+    MetricsLog.line(new MetricsLog.Step(job.firstStep(), 1, 1.0, 0.1, 1000.0, new double[] {1.0, 0.5})).length();
+  }
+
   @Override
   public boolean readsGradient(long step) {
     return logs(step);

@@ -57,8 +57,13 @@ public final class EpochBookkeeping {
 
   /** Tells the listener the job starts at step {@code firstStep} with {@code workers} workers (0: one process). */
   public void start(ModelSpec spec, int workers, long firstStep) {
-    listener.onStart(new JobInfo(spec, setup.config(), workers, setup.totalSteps(), setup.plan().stepsPerEpoch(),
-        data.train().count(), data.test().count(), firstStep));
+    listener.onStart(jobInfo(spec, workers, firstStep));
+  }
+
+  /** What {@link #start} tells the listener. */
+  public JobInfo jobInfo(ModelSpec spec, int workers, long firstStep) {
+    return new JobInfo(spec, setup.config(), workers, setup.totalSteps(), setup.plan().stepsPerEpoch(),
+        data.train().count(), data.test().count(), firstStep);
   }
 
   /** Step {@code step} (0-based) was applied with mean loss {@code loss} and rate {@code lr}: tells the listener, adds it to the epoch. */

@@ -13,6 +13,15 @@ public interface TrainingListener {
   default void onStart(JobInfo job) {}
 
   /**
+   * Runs what {@link #onStart} and the first step and event lines run for the first time (the
+   * formatting, a digest), on throwaway output: the parameter server calls it while the job
+   * assembles, so that the job's start, which every worker waits for, does not load and link that
+   * code. Writes nothing and changes nothing a later call reads; may come from another thread than
+   * the other calls, never at the same time as one.
+   */
+  default void rehearseStart(JobInfo job) {}
+
+  /**
    * Whether {@link #onStep} of step {@code step} reads the step's gradient. The update writes the
    * float gradient only for such steps (a store of 4 bytes per parameter saved on the others).
    */
@@ -45,6 +54,13 @@ public interface TrainingListener {
       public void onStart(JobInfo job) {
         for (TrainingListener l : listeners) {
           l.onStart(job);
+        }
+      }
+
+      @Override
+      public void rehearseStart(JobInfo job) {
+        for (TrainingListener l : listeners) {
+          l.rehearseStart(job);
         }
       }
 

@@ -1,6 +1,7 @@
 package io.gradflow.common.report;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.gradflow.common.data.SyntheticData;
@@ -211,6 +212,19 @@ class JobRecorderTest {
     @Override
     public void onFinish(Network n, long steps, io.gradflow.common.train.Evaluator.Result test, double trainLoss) {
       recorder.onFinish(n, steps, test, trainLoss);
+    }
+  }
+
+  /** The server rehearses the start while the job assembles: nothing may reach the outputs. */
+  @Test
+  void rehearsingTheStartWritesNothing() throws IOException {
+    Path out = dir.resolve("out");
+    TrainingConfig config = new TrainingConfig("spirals", 30, 3, 0.1, 0.9, 0, LearningRateSchedule.Kind.CONSTANT, 0, 0,
+        0.1, 2, 0, 3, "ejml");
+    try (JobRecorder recorder = new JobRecorder(out, 4, System.nanoTime())) {
+      recorder.rehearseStart(new io.gradflow.common.train.JobInfo(ModelSpec.parse("2-8-3", "tanh", "", 1), config, 2,
+          20, 10, 300, 100, 0));
+      assertFalse(Files.exists(out) && Files.list(out).findAny().isPresent(), "rehearsal wrote into " + out);
     }
   }
 
