@@ -48,9 +48,14 @@ public final class CheckpointStore {
     return dir;
   }
 
-  /** The file of the checkpoint at {@code step}. */
+  /**
+   * The file of the checkpoint at {@code step}: {@code ckpt-} and the step in at least 12 ASCII
+   * digits. Not {@code String.format}, whose digits are the default locale's, and whose first call
+   * loads the locale data on the server's background thread while the first epoch trains.
+   */
   public Path fileFor(long step) {
-    return dir.resolve(String.format("ckpt-%012d.gfc", step));
+    String digits = Long.toString(step);
+    return dir.resolve("ckpt-" + "0".repeat(Math.max(0, 12 - digits.length())) + digits + ".gfc");
   }
 
   /** Writes {@code c} atomically, then deletes all but the newest {@code keep} checkpoints. */

@@ -39,6 +39,19 @@ class CheckpointStoreTest {
     return new CheckpointStore(dir, 3, w -> {});
   }
 
+  /** A checkpoint's name has ASCII digits whatever the JVM's locale (a Thai default formats %d in Thai digits). */
+  @Test
+  void fileNamesDoNotDependOnTheLocale() {
+    java.util.Locale before = java.util.Locale.getDefault();
+    try {
+      java.util.Locale.setDefault(java.util.Locale.forLanguageTag("th-TH-u-nu-thai"));
+      assertEquals(dir.resolve("ckpt-000000000100.gfc"), store().fileFor(100));
+      assertEquals(dir.resolve("ckpt-123456789012345.gfc"), store().fileFor(123456789012345L));
+    } finally {
+      java.util.Locale.setDefault(before);
+    }
+  }
+
   @Test
   void aStaleJobsCheckpointKeepsTheEarlierWeightVersionsBitForBit() {
     Network now = weights(1);
