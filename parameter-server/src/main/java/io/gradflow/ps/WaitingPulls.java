@@ -10,8 +10,41 @@ import java.util.List;
  * coordinator's lock; it does not lock itself.
  */
 final class WaitingPulls {
-  /** A parked pull of {@code member}, answered NOT_YET at {@code deadlineNanos} at the latest. */
-  record Waiter(Member member, PullRequest request, long deadlineNanos, PullAnswer answer) {}
+  /**
+   * A parked pull of {@code member}, answered NOT_YET at {@code deadlineNanos} at the latest. A
+   * class, not a record: a waiter is equal only to itself, which is what {@code waiters.remove}
+   * needs; a record's {@code equals} would compare the requests field by field, and its first call
+   * spins the record's method handles at the job's first step, where every worker waits.
+   */
+  static final class Waiter {
+    private final Member member;
+    private final PullRequest request;
+    private final long deadlineNanos;
+    private final PullAnswer answer;
+
+    Waiter(Member member, PullRequest request, long deadlineNanos, PullAnswer answer) {
+      this.member = member;
+      this.request = request;
+      this.deadlineNanos = deadlineNanos;
+      this.answer = answer;
+    }
+
+    Member member() {
+      return member;
+    }
+
+    PullRequest request() {
+      return request;
+    }
+
+    long deadlineNanos() {
+      return deadlineNanos;
+    }
+
+    PullAnswer answer() {
+      return answer;
+    }
+  }
 
   /** What a waiting pull gets now: an answer, null to keep waiting, or a thrown {@link JobRefusal}. */
   interface Answers {
