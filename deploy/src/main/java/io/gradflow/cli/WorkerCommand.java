@@ -101,7 +101,7 @@ final class WorkerCommand implements Callable<Integer> {
     Worker.Options options = new Worker.Options(
         workerName,
         JoinRequest.getDefaultInstance(), // takes the server's job; checkGivenOptions compares the options given
-        config -> DatasetLoader.fromSystem(job.data.dataDir).load(config.dataset()).train(),
+        config -> DatasetLoader.fromSystem(job.data.dataDir).loadTrain(config.dataset()),
         Duration.ofMillis((long) (rpcTimeoutSeconds * 1000)),
         () -> pushDelayMs + (compute.pushJitterMs > 0 ? ThreadLocalRandom.current().nextLong(compute.pushJitterMs + 1) : 0),
         log,

@@ -153,6 +153,23 @@ public final class DatasetLoader {
   }
 
   /**
+   * The training set of {@code spec} alone, as {@link #load(String)} gives it: a worker trains on
+   * it and never evaluates, so the IDX forms leave the test images unread (the other forms load
+   * whole; a CSV's held-out rows depend on the whole file).
+   *
+   * @throws IllegalArgumentException if {@code spec} is not one of the {@link #acceptedForms()}
+   * @throws DataException if the data set is missing or malformed
+   */
+  public Dataset loadTrain(String spec) {
+    Form f = Form.of(spec);
+    return switch (f.kind()) {
+      case "fashion-mnist", "mnist" -> readIdxTrain(namedIdxDir(f.kind()), f.kind(), IdxReader.MNIST_CLASSES);
+      case "idx" -> readIdxTrain(idxDir(f.path()), "idx:" + f.path(), 0);
+      default -> load(spec).train();
+    };
+  }
+
+  /**
    * Checks that {@code spec} is one of the {@link #acceptedForms()} with well-formed numbers,
    * without loading anything (a job script written here runs where the data is).
    *
@@ -215,10 +232,15 @@ public final class DatasetLoader {
   }
 
   private TrainTestSplit loadNamedIdx(String name) {
+    return readIdx(namedIdxDir(name), name, IdxReader.MNIST_CLASSES);
+  }
+
+  /** The first directory of {@link #searchPath} with an IDX file of {@code name}. */
+  private Path namedIdxDir(String name) {
     List<Path> dirs = searchPath(name);
     for (Path dir : dirs) {
       if (hasAnyIdxFile(dir)) {
-        return readIdx(dir, name, IdxReader.MNIST_CLASSES);
+        return dir;
       }
     }
     List<String> where = new ArrayList<>();
@@ -238,15 +260,39 @@ public final class DatasetLoader {
   }
 
   private TrainTestSplit loadIdxDir(String dirText) {
+    return readIdx(idxDir(dirText), "idx:" + dirText, 0);
+  }
+
+  /** The directory of {@code idx:DIR}, which must exist. */
+  private static Path idxDir(String dirText) {
     Path dir = path(dirText, "idx:DIR");
     if (!Files.isDirectory(dir)) {
       throw new DataException(dir + ": directory not found (from --dataset idx:" + dirText + ")");
     }
-    return readIdx(dir, "idx:" + dirText, 0);
+    return dir;
   }
 
   /** Reads the four files of {@code dir}; {@code classes} 0 means largest label + 1. */
   private static TrainTestSplit readIdx(Path dir, String name, int classes) {
+    Path[] f = idxFiles(dir, name);
+    classes = classes(f, classes);
+    Dataset train = IdxReader.read(f[0], f[1], name + " train", classes);
+    Dataset test = IdxReader.read(f[2], f[3], name + " test", classes);
+    if (test.features() != train.features()) {
+      throw new DataException(f[2] + ": images of " + test.features() + " pixels: expected " + train.features()
+          + ", the size of the training images in " + f[0].getFileName());
+    }
+    return new TrainTestSplit(train, test, InputScaling.idx(train.features()));
+  }
+
+  /** The training set of {@link #readIdx}, the same classes, without reading the test images. */
+  private static Dataset readIdxTrain(Path dir, String name, int classes) {
+    Path[] f = idxFiles(dir, name);
+    return IdxReader.read(f[0], f[1], name + " train", classes(f, classes));
+  }
+
+  /** The four files of {@code dir} (each raw or gzipped) in {@link #IDX_FILES}' order; all must be there. */
+  private static Path[] idxFiles(Path dir, String name) {
     Path[] f = new Path[4];
     List<String> missing = new ArrayList<>();
     for (int i = 0; i < 4; i++) {
@@ -259,6 +305,11 @@ public final class DatasetLoader {
       throw new DataException(
           name + " in " + dir + " is incomplete: missing " + String.join(", ", missing));
     }
+    return f;
+  }
+
+  /** {@code classes}, or for 0 the largest label of both label files + 1 (at least 2). */
+  private static int classes(Path[] f, int classes) {
     if (classes == 0) {
       // Labels files are small (one byte per image): read them once more to size the classes.
       int max = 0;
@@ -269,13 +320,7 @@ public final class DatasetLoader {
       }
       classes = Math.max(2, max + 1);
     }
-    Dataset train = IdxReader.read(f[0], f[1], name + " train", classes);
-    Dataset test = IdxReader.read(f[2], f[3], name + " test", classes);
-    if (test.features() != train.features()) {
-      throw new DataException(f[2] + ": images of " + test.features() + " pixels: expected " + train.features()
-          + ", the size of the training images in " + f[0].getFileName());
-    }
-    return new TrainTestSplit(train, test, InputScaling.idx(train.features()));
+    return classes;
   }
 
   private static boolean hasAnyIdxFile(Path dir) {

@@ -51,6 +51,30 @@ class DatasetLoaderTest {
         java.util.Arrays.equals(l.load("spirals", 1).train().inputs(), s.train().inputs()));
   }
 
+  /**
+   * A worker's training set is the one {@code load} gives (the same digest, classes from both label
+   * files) without the test images: a corrupt test images file stops {@code load}, not {@code loadTrain}.
+   */
+  @Test
+  void loadTrainGivesLoadsTrainingSetWithoutReadingTheTestImages() throws IOException {
+    Path named = tmp.resolve("data");
+    IdxTestFiles.writeMnistLayout(named.resolve("fashion-mnist"), 20, 10, 10);
+    Path dir = tmp.resolve("idx");
+    IdxTestFiles.writeMnistLayout(dir, 12, 6, 4);
+    IdxTestFiles.write(dir.resolve("t10k-labels-idx1-ubyte.gz"), IdxTestFiles.gzip(IdxTestFiles.labels(0, 1, 2, 3, 4, 5)));
+    DatasetLoader l = loader(named, Map.of());
+    for (String spec : List.of("fashion-mnist", "idx:" + dir, "spirals:3:20", "blobs:3:30")) {
+      Dataset whole = l.load(spec).train();
+      Dataset alone = l.loadTrain(spec);
+      assertEquals(whole.sha256(), alone.sha256(), spec);
+      assertEquals(whole.name(), alone.name(), spec);
+    }
+    assertEquals(6, l.loadTrain("idx:" + dir).classes(), "a label of the test set counts");
+    IdxTestFiles.write(dir.resolve("t10k-images-idx3-ubyte.gz"), new byte[] {0x1f, (byte) 0x8b, 1});
+    assertThrows(DataException.class, () -> l.load("idx:" + dir));
+    assertEquals(12, l.loadTrain("idx:" + dir).count());
+  }
+
   @Test
   void unknownOrMalformedSpecsAreIllegalArguments() throws IOException {
     DatasetLoader l = loader(null, Map.of());
