@@ -128,8 +128,16 @@ final class JvmCommand {
   }
 
   /**
+   * Lets the class path call native code without a warning: Java 24 and later print four lines of
+   * "restricted method" warnings in every JVM whose Netty loads its epoll library (a server, a
+   * worker), unless told that the class path may; Java 17 takes the option and needs none. The
+   * jar's manifest says the same ({@code Enable-Native-Access}) for {@code java -jar}.
+   */
+  static final String NATIVE_ACCESS_FLAG = "--enable-native-access=ALL-UNNAMED";
+
+  /**
    * The java command that runs this same program, with the JVM flags gradflow needs (the Vector
-   * API, {@link #JIT_FLAGS}) and those of
+   * API, {@link #NATIVE_ACCESS_FLAG}, {@link #JIT_FLAGS}) and those of
    * {@code $GRADFLOW_CHILD_JAVA_OPTS}; the gradflow arguments follow.
    */
   static List<String> thisProgram() {
@@ -142,7 +150,7 @@ final class JvmCommand {
    * {@code $GRADFLOW_CHILD_JAVA_OPTS} picks a collector, {@link #CROWDED_HOST_GC_FLAG}.
    */
   static List<String> thisProgram(boolean crowdedHost) {
-    List<String> cmd = new ArrayList<>(List.of(currentJava(), "--add-modules", "jdk.incubator.vector"));
+    List<String> cmd = new ArrayList<>(List.of(currentJava(), "--add-modules", "jdk.incubator.vector", NATIVE_ACCESS_FLAG));
     cmd.addAll(JIT_FLAGS);
     String extra = System.getenv("GRADFLOW_CHILD_JAVA_OPTS");
     List<String> extraFlags = extra == null || extra.isBlank() ? List.of() : List.of(extra.trim().split("\\s+"));
