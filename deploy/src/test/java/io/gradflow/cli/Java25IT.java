@@ -19,9 +19,22 @@ import org.junit.jupiter.api.io.TempDir;
  * loads, Netty's epoll one included, unless told it may: {@link JvmCommand#NATIVE_ACCESS_FLAG}).
  */
 class Java25IT {
-  static final Path JAVA_25 = Path.of("/usr/lib/jvm/temurin-25-jdk-amd64/bin/java");
+  /** The newest Temurin JDK under /usr/lib/jvm ({@code temurin-25-jdk-amd64} on the build machines). */
+  static final Path JAVA_25 = newestTemurin();
 
   @TempDir Path tmp;
+
+  private static Path newestTemurin() {
+    try (Stream<Path> dirs = Files.list(Path.of("/usr/lib/jvm"))) {
+      return dirs.filter(d -> d.getFileName().toString().matches("temurin-\\d+-jdk.*"))
+          .max(java.util.Comparator.comparingInt(
+              d -> Integer.parseInt(d.getFileName().toString().replaceAll("temurin-(\\d+)-jdk.*", "$1"))))
+          .map(d -> d.resolve("bin/java"))
+          .orElse(Path.of("/usr/lib/jvm/temurin-25-jdk-amd64/bin/java"));
+    } catch (java.io.IOException e) {
+      return Path.of("/usr/lib/jvm/temurin-25-jdk-amd64/bin/java");
+    }
+  }
 
   @Test
   void aLocalJobOnJava25EndsOnJava17sWeightsWithoutWarnings() throws Exception {
