@@ -25,7 +25,8 @@ import java.util.concurrent.TimeUnit;
  * exit than its work (a job's server, each worker, a follower). gRPC's own shared groups cannot be
  * shut down by their users and outlive their last server or channel by a second, so every
  * listener and channel of the commands runs on groups made here instead: epoll where Netty has it
- * (Linux), NIO elsewhere, with the same thread counts as gRPC's defaults.
+ * (Linux), NIO elsewhere; a TCP listener with gRPC's thread counts (one acceptor, Netty's default
+ * of twice the cores for the connections), a channel with the one thread its connection uses.
  */
 final class EventLoops implements AutoCloseable {
   /** How long {@link #close} waits for a group's threads to end. */
