@@ -13,6 +13,9 @@ import io.grpc.netty.shaded.io.netty.channel.socket.nio.NioSocketChannel;
 import io.grpc.netty.shaded.io.netty.util.concurrent.DefaultThreadFactory;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -34,12 +37,20 @@ final class EventLoops implements AutoCloseable {
 
   private final List<EventLoopGroup> groups = new ArrayList<>();
 
+  /** Every thread the groups started (they start them lazily, on their own threads). */
+  private final Queue<Thread> started = new ConcurrentLinkedQueue<>();
+
   /**
    * A new group of {@code threads} daemon threads named {@code name-N-M} ({@code threads} 0:
    * Netty's default, twice the cores, as gRPC's own groups), shut down by {@link #close}.
    */
   synchronized EventLoopGroup group(String name, int threads) {
-    DefaultThreadFactory factory = new DefaultThreadFactory(name, true);
+    DefaultThreadFactory named = new DefaultThreadFactory(name, true);
+    ThreadFactory factory = r -> {
+      Thread t = named.newThread(r);
+      started.add(t);
+      return t;
+    };
     EventLoopGroup group = Epoll.isAvailable()
         ? new EpollEventLoopGroup(threads, factory)
         : new NioEventLoopGroup(threads, factory);
@@ -59,7 +70,8 @@ final class EventLoops implements AutoCloseable {
 
   /**
    * Shuts every group down at once (no quiet period: the servers and channels on them are closed
-   * already) and waits for their threads to end.
+   * already) and waits for their threads to end: a group's termination is signalled from its
+   * threads just before they return, so the threads themselves are joined.
    */
   @Override
   public synchronized void close() {
@@ -70,5 +82,16 @@ final class EventLoops implements AutoCloseable {
       g.terminationFuture().awaitUninterruptibly(CLOSE_WAIT_MILLIS);
     }
     groups.clear();
+    boolean interrupted = false;
+    for (Thread t; (t = started.poll()) != null; ) {
+      try {
+        t.join(CLOSE_WAIT_MILLIS);
+      } catch (InterruptedException e) {
+        interrupted = true;
+      }
+    }
+    if (interrupted) {
+      Thread.currentThread().interrupt();
+    }
   }
 }
