@@ -76,13 +76,14 @@ class JvmCommandTest {
   }
 
   /**
-   * On a crowded host a child takes the compiler directive that keeps the JDK's ASM out of C2, and
-   * the JVM's own announcement of it goes to the child's standard error, not its output (the test
-   * above): the child's JVM prints the directives it added ({@code -XX:+CompilerDirectivesPrint}),
-   * and the one for ASM has C2 excluded and C1 not.
+   * On a crowded host a child takes the compiler directives, and the JVM's own announcement of
+   * them goes to the child's standard error, not its output (the test above): the child's JVM
+   * prints the directives it added ({@code -XX:+CompilerDirectivesPrint}): every pattern of {@link
+   * JvmCommand#CROWDED_HOST_C1_ONLY} has C2 excluded and C1 not, those of {@link
+   * JvmCommand#CROWDED_HOST_C2_KEPT} come first and keep C2.
    */
   @Test
-  void aChildOnACrowdedHostCompilesTheClassFileWriterWithC1Only() throws Exception {
+  void aChildOnACrowdedHostCompilesTheExchangesBookkeepingAndTheClassFileWriterWithC1Only() throws Exception {
     List<String> cmd = new java.util.ArrayList<>(JvmCommand.thisProgram(true));
     assertTrue(cmd.containsAll(JvmCommand.crowdedHostDirectiveFlags()), String.join(" ", cmd));
     assertTrue(JvmCommand.thisProgram().stream().noneMatch(f -> f.startsWith("-XX:CompilerDirectivesFile=")));
@@ -93,12 +94,106 @@ class JvmCommandTest {
     String err = new String(p.getErrorStream().readAllBytes());
     assertTrue(p.waitFor(60, TimeUnit.SECONDS));
     assertEquals(0, p.exitValue(), err);
+    // each directive: "matching: P1, P2, ..." then its c1 and its c2 options
     java.util.regex.Matcher m = java.util.regex.Pattern.compile(
-        "matching: jdk/internal/org/objectweb/asm/\\*\\.\\*\\s+c1 directives:.*?Exclude:(\\w+).*?c2 directives:.*?Exclude:(\\w+)",
+        "matching: ([^\\n]+)\\s+c1 directives:.*?Exclude:(\\w+).*?c2 directives:.*?Exclude:(\\w+)",
         java.util.regex.Pattern.DOTALL).matcher(err);
-    assertTrue(m.find(), err);
-    assertEquals("false", m.group(1), "C1 compiles ASM");
-    assertEquals("true", m.group(2), "C2 does not");
+    List<List<String>> matched = new java.util.ArrayList<>();
+    java.util.Map<String, String> c1Excluded = new java.util.HashMap<>();
+    java.util.Map<String, String> c2Excluded = new java.util.HashMap<>();
+    while (m.find()) {
+      List<String> patterns = List.of(m.group(1).trim().split(", "));
+      matched.add(patterns);
+      for (String pattern : patterns) {
+        c1Excluded.put(pattern, m.group(2));
+        c2Excluded.put(pattern, m.group(3));
+      }
+    }
+    for (String pattern : JvmCommand.CROWDED_HOST_C1_ONLY) {
+      assertEquals("false", c1Excluded.get(pattern), "C1 compiles " + pattern + "\n" + err);
+      assertEquals("true", c2Excluded.get(pattern), "C2 does not compile " + pattern + "\n" + err);
+    }
+    for (String pattern : JvmCommand.CROWDED_HOST_C2_KEPT) {
+      assertEquals("false", c2Excluded.get(pattern), "C2 compiles " + pattern + "\n" + err);
+    }
+    int kept = indexOfDirective(matched, JvmCommand.CROWDED_HOST_C2_KEPT.get(0));
+    int c1Only = indexOfDirective(matched, JvmCommand.CROWDED_HOST_C1_ONLY.get(0));
+    assertTrue(kept >= 0 && kept < c1Only, "the kept methods' directive comes first: " + matched);
+  }
+
+  private static int indexOfDirective(List<List<String>> directives, String pattern) {
+    for (int i = 0; i < directives.size(); i++) {
+      if (directives.get(i).contains(pattern)) {
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  /**
+   * The C1-only patterns name gradflow classes that exist (a renamed class would leave its pattern
+   * matching nothing), and none of them takes a class that copies, sums or updates the parameters
+   * or runs the kernels, unless {@link JvmCommand#CROWDED_HOST_C2_KEPT} gives that method back.
+   */
+  @Test
+  void theC1OnlyPatternsTakeTheExchangesBookkeepingAndNoneOfItsData() throws Exception {
+    List<String> classes = classesOnTheClassPath();
+    assertTrue(classes.contains("io/gradflow/ps/ExchangeSession"), "the class path holds the server's classes");
+    for (String pattern : JvmCommand.CROWDED_HOST_C1_ONLY) {
+      if (pattern.startsWith("jdk/")) {
+        continue; // the JDK's: absent from JDKs that spin classes without ASM
+      }
+      assertTrue(classes.stream().anyMatch(c -> classMatches(pattern, c)), pattern + " matches no class on the class path");
+    }
+    List<String> dataPath = classes.stream()
+        .filter(c -> c.startsWith("io/gradflow/common/kernels/") || c.startsWith("io/gradflow/common/optim/")
+            || c.startsWith("io/gradflow/common/reduce/") || c.startsWith("io/gradflow/common/nn/")
+            || c.startsWith("io/gradflow/common/wire/") || c.startsWith("io/gradflow/common/shm/Shared")
+            || c.startsWith("io/gradflow/common/train/") || c.startsWith("io/gradflow/common/data/")
+            || c.startsWith("io/gradflow/proto/TensorChunk"))
+        .toList();
+    assertTrue(dataPath.contains("io/gradflow/common/shm/SharedPushArea"), dataPath.toString());
+    for (String c : dataPath) {
+      for (String pattern : JvmCommand.CROWDED_HOST_C1_ONLY) {
+        assertTrue(!classMatches(pattern, c), pattern + " takes " + c + ", which works on the data");
+      }
+    }
+    assertTrue(classMatches(JvmCommand.CROWDED_HOST_C1_ONLY.get(1), "io/gradflow/ps/ExchangeSocket$Replies"));
+    assertTrue(!classMatches("io/gradflow/ps/Pull.*", "io/gradflow/ps/PullAnswers"));
+    assertTrue(JvmCommand.CROWDED_HOST_C2_KEPT.stream().allMatch(k -> JvmCommand.CROWDED_HOST_C1_ONLY.stream()
+        .anyMatch(p -> classMatches(p, k.substring(0, k.lastIndexOf('.'))))), "each kept method is one the C1-only patterns take");
+  }
+
+  /** Whether the class part of directive pattern {@code pattern} ({@code a/b/C*.m}: a {@code *} at either end) matches class {@code name}. */
+  private static boolean classMatches(String pattern, String name) {
+    String cls = pattern.substring(0, pattern.lastIndexOf('.'));
+    boolean anyStart = cls.startsWith("*");
+    boolean anyEnd = cls.endsWith("*");
+    String core = cls.substring(anyStart ? 1 : 0, cls.length() - (anyEnd ? 1 : 0));
+    return anyStart && anyEnd ? name.contains(core)
+        : anyStart ? name.endsWith(core)
+        : anyEnd ? name.startsWith(core)
+        : name.equals(core);
+  }
+
+  /** The classes on this JVM's class path, as {@code a/b/C$D} (directories and jars). */
+  private static List<String> classesOnTheClassPath() throws Exception {
+    List<String> names = new java.util.ArrayList<>();
+    for (String entry : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
+      Path p = Path.of(entry);
+      if (Files.isDirectory(p)) {
+        try (var files = Files.walk(p)) {
+          files.map(f -> p.relativize(f).toString().replace(java.io.File.separatorChar, '/'))
+              .filter(f -> f.endsWith(".class")).forEach(f -> names.add(f.substring(0, f.length() - 6)));
+        }
+      } else if (Files.isRegularFile(p) && entry.endsWith(".jar")) {
+        try (var jar = new java.util.jar.JarFile(p.toFile())) {
+          jar.stream().map(java.util.jar.JarEntry::getName).filter(f -> f.endsWith(".class"))
+              .forEach(f -> names.add(f.substring(0, f.length() - 6)));
+        }
+      }
+    }
+    return names;
   }
 
   /** The flags that pick a collector, which a crowded host's serial collector must not meet twice. */
