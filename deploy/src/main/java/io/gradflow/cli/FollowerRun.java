@@ -72,8 +72,7 @@ final class FollowerRun {
     String failure = follower.awaitEnd();
     log.accept("server " + index + ": " + (failure == null ? "the coordinator read the final range after "
         + follower.applied() + " steps (" + follower.duplicates() + " duplicate push(es)); stopping" : "job failed: " + failure));
-    Thread.sleep(200); // the final answer leaves before the listener closes
-    server.stop();
+    server.stop(); // graceful: the final read's answer, queued already, leaves before the listeners close
     if (failure != null) {
       throw new CommandFailure(ExitCode.FAILED, "job failed: " + failure);
     }
