@@ -67,8 +67,8 @@ final class JvmCommand {
   /**
    * What a JVM on a crowded host compiles with C1 alone (compiler directive patterns, {@code
    * package/Class.method} with {@code *} at either end of a part). C2 compiles a method again from
-   * its profile, ten to a hundred times C1's work, which pays where a method runs often or loops
-   * over many values; the methods here do neither:
+   * its profile, several times C1's work, which pays where a method runs often or loops over many
+   * values; the methods here do neither:
    *
    * <ul>
    *   <li>The JDK's copy of ASM, which writes the classes the JVM spins for method handles, lambdas
@@ -83,12 +83,13 @@ final class JvmCommand {
    *       the copies and sums of the parameters ({@code SharedPushArea}, {@code SharedWeights},
    *       {@code ExactGradientSum}, the optimizer, the kernels) are elsewhere and C2 compiles them.
    *       C2 compiled about 120 of these methods in the server and 60 in each worker in the default
-   *       job's first epoch (0.45 s of the server's C2 time there, 0.15 s of each worker's), where
-   *       the compiled code saves a few microseconds a step.
+   *       job's first epoch, 0.65 to 0.70 s of compile time in the server and 0.27 to 0.34 s in each
+   *       worker; C1-only, 0.19 to 0.21 s and 0.13 to 0.15 s.
    * </ul>
    *
    * Measured as alternating pairs of the default job and of the bench ({@code
-   * docs/performance.md#warm-up}): the first epoch shorter, later epochs and steady samples/s the same.
+   * docs/performance.md#warm-up}): the first epoch 0.24 to 0.41 s shorter, later epochs and the
+   * bench's steady samples/s the same within the machine's moves.
    */
   static final List<String> CROWDED_HOST_C1_ONLY = List.of(
       "jdk/internal/org/objectweb/asm/*.*",
