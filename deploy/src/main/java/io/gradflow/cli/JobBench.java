@@ -156,7 +156,7 @@ record JobBench(ModelSpec spec, int batch, int microShards, int workers, int ser
     int logEvery = Double.isNaN(targetLoss) ? 1_000_000 : LOSS_LOG_EVERY;
     try {
       if (workers == 0) {
-        new SingleProcessJob(spec, config, DataOptions.load(dataset, null), 1).run(dir, logEvery, System.nanoTime(), silent);
+        SingleProcessJob.loading(spec, config, () -> DataOptions.load(dataset, null), 1, true).run(dir, logEvery, System.nanoTime(), silent);
       } else {
         RecoveryOptions recovery = new RecoveryOptions();
         recovery.checkpointEvery = 0;

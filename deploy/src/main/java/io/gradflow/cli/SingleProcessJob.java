@@ -5,9 +5,11 @@ import io.gradflow.common.model.ModelSpec;
 import io.gradflow.common.model.Network;
 import io.gradflow.common.report.JobRecorder;
 import io.gradflow.common.train.LocalTrainer;
+import io.gradflow.common.train.LocalWarmUp;
 import io.gradflow.common.train.TrainingConfig;
 import io.gradflow.common.train.TrainingListener;
 import java.nio.file.Path;
+import java.util.function.Supplier;
 
 /**
  * A training job in this process ({@code train --workers 0}): the single-process trainer, its
@@ -15,6 +17,32 @@ import java.nio.file.Path;
  * summary.json}), its progress shown on a display.
  */
 record SingleProcessJob(ModelSpec spec, TrainingConfig config, TrainTestSplit data, int threads) {
+
+  /**
+   * The job on the data {@code load} gives, loaded while a {@link LocalWarmUp} compiles the step on
+   * the core the loading leaves idle ({@code warmUp} false: none, {@code --warmup-passes 0}). The data
+   * is checked ({@link #checkBatch}, {@link ModelDataMatch#checkOption}) before the warm-up's step
+   * under way is waited for, so a bad input is told at once.
+   */
+  static SingleProcessJob loading(ModelSpec spec, TrainingConfig config, Supplier<TrainTestSplit> load, int threads,
+      boolean warmUp) {
+    LocalWarmUp warming = warmUp ? LocalWarmUp.start(spec, config) : null;
+    TrainTestSplit data;
+    try {
+      data = load.get();
+      checkBatch(config, data);
+      ModelDataMatch.checkOption(spec, data);
+    } catch (RuntimeException e) {
+      if (warming != null) {
+        warming.abandon();
+      }
+      throw e;
+    }
+    if (warming != null) {
+      warming.finish();
+    }
+    return new SingleProcessJob(spec, config, data, threads);
+  }
 
   /** Checks that one global batch fits in the training set (a usage error otherwise). */
   static void checkBatch(TrainingConfig config, TrainTestSplit data) {

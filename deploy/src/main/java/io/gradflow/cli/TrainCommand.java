@@ -126,7 +126,7 @@ final class TrainCommand implements Callable<Integer> {
     } else {
       JobMetrics jobMetrics = metrics.metrics(dir);
       try (MetricsEndpoint scraped = metrics.serve("0.0.0.0", jobMetrics, line -> spec.commandLine().getErr().println("gradflow train: " + line))) {
-        new SingleProcessJob(modelSpec, config, job.data.load(), compute.threads).run(dir, report.logEvery, started,
+        SingleProcessJob.loading(modelSpec, config, job.data::load, compute.threads, compute.warmupPasses > 0).run(dir, report.logEvery, started,
             jobMetrics == null ? progress : TrainingListener.all(progress, jobMetrics));
       }
     }

@@ -1,6 +1,7 @@
 package io.gradflow.ps;
 
 import io.gradflow.common.data.Dataset;
+import io.gradflow.common.data.SyntheticData;
 import io.gradflow.common.kernels.Kernels;
 import io.gradflow.common.model.Network;
 import io.gradflow.common.nn.Gradients;
@@ -45,7 +46,8 @@ final class ServerWarmUp {
       }
     }
     Evaluator evaluator = new Evaluator(scratch, Kernels.byName(config.kernels()));
-    Dataset testSet = madeUpTestSet(scratch.spec().inputSize(), scratch.spec().outputSize());
+    Dataset testSet = SyntheticData.warmUpRows("warm-up", Evaluator.BATCH_ROWS + SHORT_BATCH_ROWS,
+        scratch.spec().inputSize(), scratch.spec().outputSize());
     for (int pass = 0; pass < passes; pass++) {
       for (int t = 0; t < staging.length; t++) {
         sum.addFixed(t, 0, staging[t], staging[t].length);
@@ -57,19 +59,5 @@ final class ServerWarmUp {
         evaluator.evaluate(scratch, testSet);
       }
     }
-  }
-
-  /** {@link Evaluator#BATCH_ROWS} + {@link #SHORT_BATCH_ROWS} rows of inputs in [0, 1). */
-  private static Dataset madeUpTestSet(int features, int classes) {
-    int rows = Evaluator.BATCH_ROWS + SHORT_BATCH_ROWS;
-    float[] inputs = new float[rows * features];
-    for (int i = 0; i < inputs.length; i++) {
-      inputs[i] = (i * 2654435761L % 256) / 256f;
-    }
-    int[] labels = new int[rows];
-    for (int i = 0; i < rows; i++) {
-      labels[i] = i % classes;
-    }
-    return new Dataset("warm-up", inputs, labels, features, classes);
   }
 }

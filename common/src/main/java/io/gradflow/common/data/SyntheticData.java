@@ -142,4 +142,21 @@ public final class SyntheticData {
               + MAX_VALUES + " values");
     }
   }
+
+  /**
+   * {@code rows} rows of made-up inputs in [0, 1) (a fixed pattern, no randomness) with labels
+   * cycling through the {@code classes}: what the warm-ups compute on and throw away (the server's
+   * and the single process's), never trained on.
+   */
+  public static Dataset warmUpRows(String name, int rows, int features, int classes) {
+    float[] inputs = new float[Math.multiplyExact(rows, features)];
+    for (int i = 0; i < inputs.length; i++) {
+      inputs[i] = (i * 2654435761L % 256) / 256f;
+    }
+    int[] labels = new int[rows];
+    for (int i = 0; i < rows; i++) {
+      labels[i] = i % classes;
+    }
+    return new Dataset(name, inputs, labels, features, classes);
+  }
 }

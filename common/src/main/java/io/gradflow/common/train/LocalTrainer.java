@@ -5,6 +5,7 @@ import io.gradflow.common.reduce.ExactGradientSum;
 import io.gradflow.common.data.SamplingPlan;
 import io.gradflow.common.data.TrainTestSplit;
 import io.gradflow.common.model.Network;
+import io.gradflow.common.nn.Gradients;
 
 /**
  * The single-process trainer: per step it computes every micro-shard's gradient, sums them
@@ -82,12 +83,17 @@ public final class LocalTrainer {
   }
 
   /** As {@link #step(long)}; {@code keepGradient} false: the update does not write the float gradient. */
-  private double step(long step, boolean keepGradient) {
+  double step(long step, boolean keepGradient) {
     SynchronousUpdate update = setup.update();
     shards.compute(versions.forStep(step), step, 0, setup.plan().microShards(), update.sum(), shardLoss);
     lastRate = update.apply(net, step, keepGradient);
     versions.advance();
     return EpochBookkeeping.meanLoss(shardLoss, setup.plan().batch());
+  }
+
+  /** The reduced float gradient of the last step that kept it. */
+  Gradients gradient() {
+    return setup.update().gradient();
   }
 
   public Evaluator.Result evaluate() {
