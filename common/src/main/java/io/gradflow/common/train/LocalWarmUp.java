@@ -17,8 +17,9 @@ import io.gradflow.common.reduce.ExactGradientSum;
  * every other step starts an epoch and draws its permutation as the job's first step of an epoch
  * does; like the job it keeps the float gradient and takes its per-layer norms one step in ten (the
  * metrics log's {@code grad_norms}), and evaluates a made-up test set of one full evaluation batch
- * and a short one every fourth step. Everything is thrown away: it shares no state with the job,
- * only the compiled code. The calls take the branches the job's take, so the JIT compiles none of
+ * and a short one every fourth step, until the data is in or {@link #MAX_STEPS} steps have run.
+ * Everything is thrown away: it shares no state with the job, only the compiled code, and it runs
+ * only where it pays ({@link #worthRunning}). The calls take the branches the job's take, so the JIT compiles none of
  * them again when the job first takes one (see {@code ServerWarmUp} and the workers' warm-up).
  */
 public final class LocalWarmUp {
@@ -29,45 +30,71 @@ public final class LocalWarmUp {
    * large spends long enough in each step for the JIT to compile it in its first.
    */
   static final long MAX_MADE_UP_VALUES = 1L << 22;
+  /**
+   * Bytes per parameter of the warm-up's own trainer, about: weights, velocity, float gradient,
+   * the exact sum and a micro-shard's partial sum (8 bytes each) and its float gradient.
+   */
+  private static final long BYTES_PER_PARAMETER = 40;
+  /** The warm-up takes at most this share of the heap: the job's own data and model come first. */
+  private static final long HEAP_SHARE = 16;
+  /** Made-up steps at most: enough for C2 to compile the step's drivers, which run once a step. */
+  static final long MAX_STEPS = 1000;
 
   private final Thread thread;
   private volatile boolean stop;
   private volatile long steps;
 
-  private LocalWarmUp(ModelSpec spec, TrainingConfig config) {
-    thread = new Thread(() -> run(spec, config), "gradflow-warmup");
+  private LocalWarmUp(ModelSpec spec, TrainingConfig config, long maxSteps) {
+    thread = new Thread(() -> run(spec, config, maxSteps), "gradflow-warmup");
     thread.setDaemon(true);
   }
 
   /**
-   * Starts warming up for a job training {@code spec} with {@code config}; nothing runs when its
-   * made-up training set would hold more than {@link #MAX_MADE_UP_VALUES} values.
+   * Starts warming up for a job training {@code spec} with {@code config}; nothing runs where it
+   * would not pay ({@link #worthRunning} with this JVM's heap).
    */
   public static LocalWarmUp start(ModelSpec spec, TrainingConfig config) {
-    LocalWarmUp warmUp = new LocalWarmUp(spec, config);
-    if (2L * config.batch() * spec.inputSize() <= MAX_MADE_UP_VALUES) {
+    return start(spec, config, MAX_STEPS, Runtime.getRuntime().maxMemory());
+  }
+
+  /** As {@link #start(ModelSpec, TrainingConfig)}, stopping by itself after {@code maxSteps}, for a heap of {@code maxHeap} bytes. */
+  static LocalWarmUp start(ModelSpec spec, TrainingConfig config, long maxSteps, long maxHeap) {
+    LocalWarmUp warmUp = new LocalWarmUp(spec, config, maxSteps);
+    if (worthRunning(spec, config, maxHeap)) {
       warmUp.thread.start();
     }
     return warmUp;
   }
 
-  private void run(ModelSpec spec, TrainingConfig config) {
+  /**
+   * Whether a warm-up pays: its made-up training set holds at most {@link #MAX_MADE_UP_VALUES}
+   * values, and it needs at most a {@link #HEAP_SHARE}th of {@code maxHeap} bytes (a large model's
+   * first step is long enough to compile in, and its memory is the job's).
+   */
+  static boolean worthRunning(ModelSpec spec, TrainingConfig config, long maxHeap) {
+    long values = 2L * config.batch() * spec.inputSize();
+    long bytes = Float.BYTES * values + BYTES_PER_PARAMETER * spec.parameterCount();
+    return values <= MAX_MADE_UP_VALUES && bytes <= maxHeap / HEAP_SHARE;
+  }
+
+  private void run(ModelSpec spec, TrainingConfig config, long maxSteps) {
     try {
-      runSteps(spec, config);
+      runSteps(spec, config, maxSteps);
     } catch (ExactGradientSum.NonFiniteGradientException e) {
       // the made-up steps diverged: what ran is compiled all the same
-    } catch (RuntimeException e) {
-      // nothing to tell: the job runs the same code next and reports what fails there
+    } catch (RuntimeException | OutOfMemoryError e) {
+      // nothing to tell: the job runs the same code next and reports what fails there, and the
+      // warm-up's memory is free again when this thread ends
     }
   }
 
-  private void runSteps(ModelSpec spec, TrainingConfig config) {
+  private void runSteps(ModelSpec spec, TrainingConfig config, long maxSteps) {
     TrainTestSplit madeUp = new TrainTestSplit(
         SyntheticData.warmUpRows("warm-up", 2 * config.batch(), spec.inputSize(), spec.outputSize()),
         SyntheticData.warmUpRows("warm-up test", Evaluator.BATCH_ROWS + SHORT_BATCH_ROWS, spec.inputSize(),
             spec.outputSize()));
     LocalTrainer trainer = new LocalTrainer(Network.initialize(spec), config, madeUp, 1);
-    for (long step = 0; !stop; step++) {
+    for (long step = 0; !stop && step < maxSteps; step++) {
       boolean keepsGradient = step % 10 == 0;
       trainer.step(step, keepsGradient);
       if (keepsGradient) {

@@ -21,6 +21,7 @@ import org.junit.jupiter.api.Timeout;
 class LocalWarmUpTest {
   private static final ModelSpec SPEC = ModelSpec.parse("2-32-32-3", "relu", "", 1);
   private static final TrainTestSplit SPIRALS = SyntheticData.spirals(3, 300, 0.2, 42);
+  private static final long HEAP = 1L << 30;
 
   private static TrainingConfig config(int batch, int staleness) {
     return new TrainingConfig("spirals", batch, 3, 0.1, 0.9, 1e-4, LearningRateSchedule.Kind.COSINE, 0, 0, 0.1,
@@ -37,7 +38,7 @@ class LocalWarmUpTest {
 
   @Test
   void aWarmUpRunsMadeUpStepsUntilItIsFinished() throws InterruptedException {
-    LocalWarmUp warmUp = LocalWarmUp.start(SPEC, config(30, 0));
+    LocalWarmUp warmUp = LocalWarmUp.start(SPEC, config(30, 0), Long.MAX_VALUE, HEAP);
     awaitSteps(warmUp, 25); // past an evaluation, a kept gradient and several epoch starts
     warmUp.finish();
     assertFalse(warmUp.running());
@@ -53,7 +54,7 @@ class LocalWarmUpTest {
       Network alone = Network.initialize(SPEC);
       new LocalTrainer(alone, config, SPIRALS).run(new TrainingListener() {});
 
-      LocalWarmUp warmUp = LocalWarmUp.start(SPEC, config);
+      LocalWarmUp warmUp = LocalWarmUp.start(SPEC, config, Long.MAX_VALUE, HEAP);
       awaitSteps(warmUp, 1);
       Network beside = Network.initialize(SPEC);
       new LocalTrainer(beside, config, SPIRALS).run(new TrainingListener() {});
@@ -64,12 +65,31 @@ class LocalWarmUpTest {
   }
 
   @Test
+  void aWarmUpStopsByItselfAfterItsLastStep() throws InterruptedException {
+    LocalWarmUp warmUp = LocalWarmUp.start(SPEC, config(30, 0), 30, HEAP);
+    while (warmUp.running()) {
+      Thread.sleep(5);
+    }
+    assertEquals(30, warmUp.steps());
+    warmUp.finish();
+  }
+
+  @Test
   void aBatchTooLargeForAMadeUpSetWarmsNothingUp() {
     ModelSpec wide = ModelSpec.parse("784-16-10", "relu", "", 1);
     int batch = (int) (LocalWarmUp.MAX_MADE_UP_VALUES / (2 * 784)) + 1;
-    LocalWarmUp warmUp = LocalWarmUp.start(wide, config(batch, 0));
+    assertTrue(LocalWarmUp.worthRunning(wide, config(batch - 1, 0), HEAP));
+    LocalWarmUp warmUp = LocalWarmUp.start(wide, config(batch, 0), LocalWarmUp.MAX_STEPS, HEAP);
     assertFalse(warmUp.running());
     warmUp.finish();
     assertEquals(0, warmUp.steps());
+  }
+
+  @Test
+  void aModelLargeForTheHeapWarmsNothingUp() {
+    ModelSpec fashion = ModelSpec.parse("784-256-128-10", "relu", "", 1);
+    assertTrue(LocalWarmUp.worthRunning(fashion, config(128, 0), 256L << 20));
+    assertFalse(LocalWarmUp.worthRunning(fashion, config(128, 0), 64L << 20), "a sixteenth of 64 MiB is 4 MiB");
+    assertFalse(LocalWarmUp.worthRunning(ModelSpec.parse("4-4000000-3", "relu", "", 1), config(128, 0), 4L << 30));
   }
 }
