@@ -12,7 +12,7 @@ final class WorkerOptions {
   @Option(names = "--push-jitter-ms", paramLabel = "MAX", description = "Delay each worker push by a random 0..MAX ms (rehearses stragglers and arrival order; default: ${DEFAULT-VALUE}).")
   long pushJitterMs = 0;
 
-  @Option(names = "--warmup-passes", paramLabel = "N", description = "Compile the kernels before training starts: a worker runs the first step's forward and backward N times before it joins; the single process (train --workers 0) runs made-up steps while its data loads, none with 0 (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--warmup-passes", paramLabel = "N", description = "Compile the kernels before training starts: a worker runs the first step's forward and backward N times before it reports ready; the single process (train --workers 0) runs made-up steps while its data loads, none with 0 (default: ${DEFAULT-VALUE}).")
   int warmupPasses = 40;
 
   @Option(names = "--push-thread", negatable = true, description = "With --staleness 1 or more and the server on this host (its shared-memory plane), send each push on a thread of its own while the next step computes. Default: on when the host has a core for it, at least --threads + 1 cores per worker process (train counts the workers it starts on this machine; a worker started otherwise counts itself).")

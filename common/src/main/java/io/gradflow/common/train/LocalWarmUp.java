@@ -19,8 +19,9 @@ import io.gradflow.common.reduce.ExactGradientSum;
  * metrics log's {@code grad_norms}), and evaluates a made-up test set of one full evaluation batch
  * and a short one every fourth step, until the data is in or {@link #MAX_STEPS} steps have run.
  * Everything is thrown away: it shares no state with the job, only the compiled code, and it runs
- * only where it pays ({@link #worthRunning}). The calls take the branches the job's take, so the JIT compiles none of
- * them again when the job first takes one (see {@code ServerWarmUp} and the workers' warm-up).
+ * only where it pays ({@link #worthRunning}). The calls take the branches the job's take, so the
+ * JIT compiles none of them again when the job first takes one (see {@code ServerWarmUp} and the
+ * workers' warm-up).
  */
 public final class LocalWarmUp {
   /** Rows of the made-up test set's last, short batch. */
