@@ -16,6 +16,7 @@ import io.gradflow.metrics.JobMetrics;
 import io.gradflow.metrics.MetricsEndpoint;
 import io.gradflow.ps.ServerJob;
 import io.gradflow.ps.ServerPolicy;
+import io.gradflow.ps.ServerWarmUp;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.PrintWriter;
@@ -153,6 +154,9 @@ final class ServerCommand implements Callable<Integer> {
     if (checkpoint != null) {
       checkSameJob(checkpoint);
     }
+    if (serverIndex == 0) { // while the data loads, on a core a server starting alone leaves idle
+      ServerWarmUp.start(modelSpec, config);
+    }
     TrainTestSplit data = job.data.load(config.dataset());
     if (config.batch() > data.train().count()) {
       throw CommandFailure.usage(
@@ -192,7 +196,7 @@ final class ServerCommand implements Callable<Integer> {
           ? TrainingListener.all(recorder, display)
           : TrainingListener.all(recorder, display, metrics);
       new ServerRun(serverJob, policy, endpoint, Duration.ofMillis((long) (lingerSeconds * 1000)), this::say)
-          .metrics(metrics).shard(ranges, rangeServers).run(listener, dir);
+          .metrics(metrics).loopsWarmedUp().shard(ranges, rangeServers).run(listener, dir);
     }
     spec.commandLine().getOut().println("wrote " + dir.resolve("model.gfm") + ", " + dir.resolve("summary.json"));
     return ExitCode.OK.code();

@@ -61,6 +61,7 @@ final class ServerRun {
   private final Duration linger;
   private final Consumer<String> log;
   private JobMetrics metrics;
+  private boolean loopsWarmedUp;
   private java.util.List<io.gradflow.common.wire.ParameterRange> ranges = java.util.List.of();
   private java.util.List<String> rangeServers = java.util.List.of();
   private io.gradflow.ps.FollowerClients followerClients;
@@ -84,6 +85,12 @@ final class ServerRun {
   /** Counts refused pushes and bytes on the wire into {@code metrics} (null: none). */
   ServerRun metrics(JobMetrics metrics) {
     this.metrics = metrics;
+    return this;
+  }
+
+  /** The server's loops are warming up already ({@code ServerWarmUp.start}): see {@link ParameterServer#loopsWarmedUp}. */
+  ServerRun loopsWarmedUp() {
+    this.loopsWarmedUp = true;
     return this;
   }
 
@@ -118,6 +125,9 @@ final class ServerRun {
       builder.intercept(new RefusedPushCounter(metrics));
     }
     ParameterServer server = new ParameterServer(builder, job, policy, listener);
+    if (loopsWarmedUp) {
+      server.loopsWarmedUp();
+    }
     if (metrics != null) {
       metrics.wire(server.wire()::inboundBytes, server.wire()::outboundBytes);
     }

@@ -16,10 +16,6 @@ import java.util.concurrent.TimeUnit;
 public final class ParameterServer {
   /** How often silent workers and overdue pulls are looked for. */
   private static final long EXPIRY_PERIOD_MILLIS = 200;
-  /** Updates run on scratch copies at start, so the first steps' update is compiled code (see {@link StepCoordinator#warmUp}). */
-  private static final int UPDATE_WARMUP_PASSES = 60;
-  /** At most this many elements updated in all by the warm-up (a large model needs fewer passes: its loops are long). */
-  private static final long UPDATE_WARMUP_ELEMENTS = 15_000_000L;
 
   private final StepCoordinator coordinator;
   private final WireCounter wire = new WireCounter();
@@ -28,6 +24,8 @@ public final class ParameterServer {
   private final TrainingListener listener;
   /** A second listener of the same service (a Unix domain socket for the workers on this host), or null. */
   private Server local;
+  /** Whether {@link ServerWarmUp#start} warmed the loops up already: {@link #start} only rehearses the job's start. */
+  private boolean loopsWarmedUp;
   private final ScheduledExecutorService monitor =
       Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "gradflow-membership");
@@ -67,6 +65,15 @@ public final class ParameterServer {
     return this;
   }
 
+  /**
+   * The server's loops were warmed up before it was made ({@link ServerWarmUp#start}, while the
+   * data loaded): {@link #start} lets the listener rehearse the job's start and warms nothing up.
+   */
+  public ParameterServer loopsWarmedUp() {
+    loopsWarmedUp = true;
+    return this;
+  }
+
   public ParameterServer start() throws IOException {
     server.start();
     if (local != null) {
@@ -77,8 +84,7 @@ public final class ParameterServer {
         throw e;
       }
     }
-    long parameters = coordinator.parameterCount();
-    int passes = (int) Math.max(3, Math.min(UPDATE_WARMUP_PASSES, UPDATE_WARMUP_ELEMENTS / Math.max(1, parameters)));
+    int passes = loopsWarmedUp ? 0 : ServerWarmUp.passes(coordinator.parameterCount());
     Thread warmUp = new Thread(() -> coordinator.warmUp(passes), "gradflow-warmup");
     warmUp.setDaemon(true);
     warmUp.start();

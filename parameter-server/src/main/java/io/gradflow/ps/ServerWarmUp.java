@@ -3,6 +3,7 @@ package io.gradflow.ps;
 import io.gradflow.common.data.Dataset;
 import io.gradflow.common.data.SyntheticData;
 import io.gradflow.common.kernels.Kernels;
+import io.gradflow.common.model.ModelSpec;
 import io.gradflow.common.model.Network;
 import io.gradflow.common.nn.Gradients;
 import io.gradflow.common.optim.LearningRateSchedule;
@@ -25,12 +26,45 @@ import io.gradflow.common.train.TrainingConfig;
  * while the job runs (a full batch of 500 rows multiplies untransposed, 64 rows transposed, see
  * {@code VectorKernels.forward}; a step without a kept gradient skips its store). The workers warm
  * their kernels the same way (see {@code JobJoin}).
+ *
+ * <p>A server started by the command line warms up from the moment it knows its model and
+ * configuration, on a thread of its own while its data loads ({@link #start}, then {@link
+ * ParameterServer#loopsWarmedUp}): a server starting alone leaves a core idle then, and later its
+ * warm-up would take the cores the workers start on.
  */
-final class ServerWarmUp {
+public final class ServerWarmUp {
   /** Rows of the made-up test set's last, short batch. */
   private static final int SHORT_BATCH_ROWS = 64;
+  /** Passes of a small model's warm-up. */
+  private static final int PASSES = 60;
+  /** At most this many elements updated in all (a large model needs fewer passes: its loops are long). */
+  private static final long ELEMENTS = 15_000_000L;
 
   private ServerWarmUp() {}
+
+  /**
+   * Starts warming up the loops of a server training {@code spec} with {@code config} on a daemon
+   * thread, on weights of its own ({@link #passes} passes), and returns the thread. What the
+   * warm-up throws, an {@link OutOfMemoryError} too, ends it quietly: the job runs the same code
+   * next and reports there.
+   */
+  public static Thread start(ModelSpec spec, TrainingConfig config) {
+    Thread thread = new Thread(() -> {
+      try {
+        run(Network.initialize(spec), config, passes(spec.parameterCount()));
+      } catch (RuntimeException | OutOfMemoryError e) {
+        // nothing to tell (see above); the warm-up's memory is free again when this thread ends
+      }
+    }, "gradflow-warmup");
+    thread.setDaemon(true);
+    thread.start();
+    return thread;
+  }
+
+  /** The passes for a model of {@code parameters}: {@link #PASSES}, fewer for a large model, at least 3. */
+  static int passes(long parameters) {
+    return (int) Math.max(3, Math.min(PASSES, ELEMENTS / Math.max(1, parameters)));
+  }
 
   /** Warms up on {@code scratch}, a copy of the job's weights that is thrown away afterwards. */
   static void run(Network scratch, TrainingConfig config, int passes) {

@@ -139,19 +139,21 @@ public final class StepCoordinator {
   }
 
   /**
-   * Compiles the server's loops before the first step ({@link ServerWarmUp}) and lets the listener
-   * rehearse the job's start ({@link TrainingListener#rehearseStart}). Runs without the lock, on a
-   * scratch copy of the weights only, while the job assembles.
+   * Lets the listener rehearse the job's start ({@link TrainingListener#rehearseStart}) and compiles
+   * the server's loops before the first step ({@link ServerWarmUp}, {@code passes} passes; 0: none).
+   * Runs without the lock, on a scratch copy of the weights only, while the job assembles.
    */
   public void warmUp(int passes) {
     Network scratch;
     JobInfo start;
     synchronized (this) {
-      scratch = net.copy();
+      scratch = passes > 0 ? net.copy() : null;
       start = epochs.jobInfo(net.spec(), job.workers(), step);
     }
     listener.rehearseStart(start);
-    ServerWarmUp.run(scratch, job.config(), passes);
+    if (passes > 0) {
+      ServerWarmUp.run(scratch, job.config(), passes);
+    }
   }
 
   public String fingerprint() {

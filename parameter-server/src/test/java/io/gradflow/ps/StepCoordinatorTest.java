@@ -137,6 +137,23 @@ class StepCoordinatorTest {
     assertEquals(0, coordinator.step());
   }
 
+  /** Without passes (the loops warmed up before the server was made) the warm-up only rehearses the start. */
+  @Test
+  void aWarmUpOfNoPassesOnlyRehearsesTheStart() {
+    List<JobInfo> rehearsed = new ArrayList<>();
+    coordinator = new StepCoordinator(new ServerJob(Network.initialize(SPEC), CONFIG, DATA, 1), policy(1, 0),
+        new TrainingListener() {
+          @Override
+          public void rehearseStart(JobInfo job) {
+            rehearsed.add(job);
+          }
+        });
+    String before = coordinator.networkSha256();
+    coordinator.warmUp(0);
+    assertEquals(1, rehearsed.size());
+    assertEquals(before, coordinator.networkSha256());
+  }
+
   /** The warm-up rehearses the start with what the start then tells the listener, and starts nothing. */
   @Test
   void theWarmUpRehearsesTheJobsStart() {
