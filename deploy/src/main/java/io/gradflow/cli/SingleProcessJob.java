@@ -17,6 +17,7 @@ import java.util.function.Supplier;
  * summary.json}), its progress shown on a display.
  */
 record SingleProcessJob(ModelSpec spec, TrainingConfig config, TrainTestSplit data, int threads) {
+  // Made by loading(), which checks the data against the batch and the model before it returns.
 
   /**
    * The job on the data {@code load} gives, loaded while a {@link LocalWarmUp} compiles the step on
@@ -45,7 +46,7 @@ record SingleProcessJob(ModelSpec spec, TrainingConfig config, TrainTestSplit da
   }
 
   /** Checks that one global batch fits in the training set (a usage error otherwise). */
-  static void checkBatch(TrainingConfig config, TrainTestSplit data) {
+  private static void checkBatch(TrainingConfig config, TrainTestSplit data) {
     if (config.batch() > data.train().count()) {
       throw CommandFailure.usage(
           "--batch " + config.batch() + " is larger than the training set (" + data.train().count() + " rows)");
@@ -59,8 +60,6 @@ record SingleProcessJob(ModelSpec spec, TrainingConfig config, TrainTestSplit da
    * @param started {@link System#nanoTime()} when the command started (for the wall time)
    */
   void run(Path dir, int logEvery, long started, TrainingListener display) {
-    checkBatch(config, data);
-    ModelDataMatch.checkOption(spec, data);
     LocalTrainer trainer = new LocalTrainer(Network.initialize(spec), config, data, threads);
     try (JobRecorder recorder = new JobRecorder(dir, logEvery, started)) {
       recorder.inputScaling(data.scaling());

@@ -1,7 +1,6 @@
 package io.gradflow.ps;
 
 import io.gradflow.common.data.Dataset;
-import io.gradflow.common.data.SyntheticData;
 import io.gradflow.common.kernels.Kernels;
 import io.gradflow.common.model.ModelSpec;
 import io.gradflow.common.model.Network;
@@ -33,8 +32,6 @@ import io.gradflow.common.train.TrainingConfig;
  * warm-up would take the cores the workers start on.
  */
 public final class ServerWarmUp {
-  /** Rows of the made-up test set's last, short batch. */
-  private static final int SHORT_BATCH_ROWS = 64;
   /** Passes of a small model's warm-up. */
   private static final int PASSES = 60;
   /** At most this many elements updated in all (a large model needs fewer passes: its loops are long). */
@@ -80,8 +77,7 @@ public final class ServerWarmUp {
       }
     }
     Evaluator evaluator = new Evaluator(scratch, Kernels.byName(config.kernels()));
-    Dataset testSet = SyntheticData.warmUpRows("warm-up", Evaluator.BATCH_ROWS + SHORT_BATCH_ROWS,
-        scratch.spec().inputSize(), scratch.spec().outputSize());
+    Dataset testSet = Evaluator.warmUpSet(scratch.spec().inputSize(), scratch.spec().outputSize());
     for (int pass = 0; pass < passes; pass++) {
       for (int t = 0; t < staging.length; t++) {
         sum.addFixed(t, 0, staging[t], staging[t].length);

@@ -137,28 +137,8 @@ class StepCoordinatorTest {
     assertEquals(0, coordinator.step());
   }
 
-  /** Without passes (the loops warmed up before the server was made) the warm-up only rehearses the start. */
-  @Test
-  void aWarmUpOfNoPassesOnlyRehearsesTheStart() {
-    List<JobInfo> rehearsed = new ArrayList<>();
-    coordinator = new StepCoordinator(new ServerJob(Network.initialize(SPEC), CONFIG, DATA, 1), policy(1, 0),
-        new TrainingListener() {
-          @Override
-          public void rehearseStart(JobInfo job) {
-            rehearsed.add(job);
-          }
-        });
-    String before = coordinator.networkSha256();
-    coordinator.warmUp(0);
-    assertEquals(1, rehearsed.size());
-    assertEquals(before, coordinator.networkSha256());
-  }
-
-  /** The warm-up rehearses the start with what the start then tells the listener, and starts nothing. */
-  @Test
-  void theWarmUpRehearsesTheJobsStart() {
-    List<JobInfo> rehearsed = new ArrayList<>();
-    List<JobInfo> started = new ArrayList<>();
+  /** A coordinator of a one-worker job whose listener adds the rehearsed starts and the starts to these lists. */
+  private void recordStarts(List<JobInfo> rehearsed, List<JobInfo> started) {
     coordinator = new StepCoordinator(new ServerJob(Network.initialize(SPEC), CONFIG, DATA, 1), policy(1, 0),
         new TrainingListener() {
           @Override
@@ -171,6 +151,25 @@ class StepCoordinatorTest {
             started.add(job);
           }
         });
+  }
+
+  /** Without passes (the loops warmed up before the server was made) the warm-up only rehearses the start. */
+  @Test
+  void aWarmUpOfNoPassesOnlyRehearsesTheStart() {
+    List<JobInfo> rehearsed = new ArrayList<>();
+    recordStarts(rehearsed, new ArrayList<>());
+    String before = coordinator.networkSha256();
+    coordinator.warmUp(0);
+    assertEquals(1, rehearsed.size());
+    assertEquals(before, coordinator.networkSha256());
+  }
+
+  /** The warm-up rehearses the start with what the start then tells the listener, and starts nothing. */
+  @Test
+  void theWarmUpRehearsesTheJobsStart() {
+    List<JobInfo> rehearsed = new ArrayList<>();
+    List<JobInfo> started = new ArrayList<>();
+    recordStarts(rehearsed, started);
     coordinator.warmUp(1);
     assertEquals(1, rehearsed.size());
     assertEquals(List.of(), started, "a rehearsal is not a start");

@@ -1,6 +1,7 @@
 package io.gradflow.common.train;
 
 import io.gradflow.common.data.Dataset;
+import io.gradflow.common.data.SyntheticData;
 import io.gradflow.common.kernels.DenseKernels;
 import io.gradflow.common.model.Network;
 import io.gradflow.common.nn.Backprop;
@@ -9,6 +10,8 @@ import io.gradflow.common.nn.Backprop;
 public final class Evaluator {
   /** Rows evaluated at a time: the last batch of a test set holds the rest. */
   public static final int BATCH_ROWS = 500;
+  /** Rows of {@link #warmUpSet}'s last, short batch. */
+  private static final int WARM_UP_SHORT_ROWS = 64;
 
   /** Accuracy in [0, 1], mean cross-entropy loss, rows evaluated and the time it took. */
   public record Result(double accuracy, double loss, int count, double seconds) {}
@@ -47,5 +50,14 @@ public final class Evaluator {
         n == 0 ? 0 : loss / n,
         n,
         (System.nanoTime() - start) / 1e9);
+  }
+
+  /**
+   * What a warm-up evaluates: made-up rows ({@link SyntheticData#warmUpRows}) of one full batch
+   * and a short one, so both of the evaluation's shapes compile (a full batch multiplies
+   * untransposed, a short one transposed; see {@code VectorKernels.forward}).
+   */
+  public static Dataset warmUpSet(int features, int classes) {
+    return SyntheticData.warmUpRows("warm-up test", BATCH_ROWS + WARM_UP_SHORT_ROWS, features, classes);
   }
 }

@@ -24,8 +24,6 @@ import io.gradflow.common.reduce.ExactGradientSum;
  * workers' warm-up).
  */
 public final class LocalWarmUp {
-  /** Rows of the made-up test set's last, short batch. */
-  private static final int SHORT_BATCH_ROWS = 64;
   /**
    * Made-up training sets of more values than this are not built (16 MiB): a job with batches that
    * large spends long enough in each step for the JIT to compile it in its first.
@@ -92,8 +90,7 @@ public final class LocalWarmUp {
   private void runSteps(ModelSpec spec, TrainingConfig config, long maxSteps) {
     TrainTestSplit madeUp = new TrainTestSplit(
         SyntheticData.warmUpRows("warm-up", 2 * config.batch(), spec.inputSize(), spec.outputSize()),
-        SyntheticData.warmUpRows("warm-up test", Evaluator.BATCH_ROWS + SHORT_BATCH_ROWS, spec.inputSize(),
-            spec.outputSize()));
+        Evaluator.warmUpSet(spec.inputSize(), spec.outputSize()));
     LocalTrainer trainer = new LocalTrainer(Network.initialize(spec), config, madeUp, 1);
     for (long step = 0; !stop && step < maxSteps; step++) {
       boolean keepsGradient = step % 10 == 0;
