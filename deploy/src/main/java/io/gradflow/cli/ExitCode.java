@@ -18,7 +18,10 @@ public enum ExitCode {
   CHECK_FAILED(5),
   /** The parameter server could not be reached, or went away. */
   UNAVAILABLE(6),
-  /** The parameter server refused this worker (other model spec or hyper-parameters). */
+  /**
+   * The parameter server refused this worker (other model spec or hyper-parameters, a missing or
+   * wrong job token), or a follower refused its coordinator (the job token).
+   */
   REFUSED(7),
   /**
    * A security file is missing, unreadable or invalid: the job token file (--token-file) or a TLS

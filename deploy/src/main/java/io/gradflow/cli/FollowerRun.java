@@ -4,14 +4,15 @@ import io.gradflow.common.wire.ParameterRange;
 import io.gradflow.ps.FollowerServer;
 import io.gradflow.ps.RangeFollower;
 import io.gradflow.ps.ServerJob;
+import io.gradflow.ps.TokenAuthInterceptor;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import java.io.IOException;
 import java.util.function.Consumer;
 
 /**
  * Runs one follower of a job with sharded servers ({@code server --server-index I}, I >= 1) until
- * the coordinator has read its final range: listens (TCP and, when asked, a Unix domain socket),
- * writes the port file, and stops. A follower writes no outputs of its own (the coordinator's hold
+ * the coordinator has read its final range: listens (TCP and, when asked, a Unix domain socket)
+ * with the server's TLS and job token, as the coordinator does, writes the port file, and stops. A follower writes no outputs of its own (the coordinator's hold
  * the whole model) and reads no checkpoint: it starts empty and the coordinator seeds it.
  */
 final class FollowerRun {
@@ -32,6 +33,14 @@ final class FollowerRun {
     this.log = log;
   }
 
+  /** {@code builder} refusing every call without the job token, when there is one. */
+  private NettyServerBuilder guarded(NettyServerBuilder builder) {
+    if (endpoint.token() != null) {
+      builder.intercept(new TokenAuthInterceptor(endpoint.token(), log::accept));
+    }
+    return builder;
+  }
+
   void run() throws IOException, InterruptedException {
     try (EventLoops loops = new EventLoops()) {
       serve(loops);
@@ -41,19 +50,23 @@ final class FollowerRun {
   /** {@link #run} with the listeners' threads made by {@code loops}. */
   private void serve(EventLoops loops) throws IOException, InterruptedException {
     RangeFollower follower = new RangeFollower(index, job, range, checkpointEvery);
-    NettyServerBuilder builder = Transport.server(endpoint.bind(), endpoint.port(), endpoint.credentials(), loops);
-    FollowerServer server = new FollowerServer(builder, follower, index);
+    FollowerServer server = new FollowerServer(guarded(Transport.server(endpoint.bind(), endpoint.port(), endpoint.credentials(), loops)),
+        follower, index, log);
     if (endpoint.unixSocket() != null) {
-      server.alsoListen(Transport.unixServer(endpoint.unixSocket(), loops));
+      server.alsoListen(guarded(Transport.unixServer(endpoint.unixSocket(), loops)));
     }
     try {
       server.start();
     } catch (IOException e) {
       throw endpoint.cannotListen(e);
     }
-    log.accept("server " + index + " (a follower) listening on " + endpoint.bind() + ":" + server.port()
-        + (endpoint.unixSocket() == null ? "" : " and unix:" + endpoint.unixSocket()) + "; it owns " + range
+    String address = endpoint.bind() + ":" + server.port() + (endpoint.unixSocket() == null ? "" : " and unix:" + endpoint.unixSocket());
+    log.accept("server " + index + " (a follower) listening on " + address + "; it owns " + range
         + "; waiting for the coordinator's state");
+    for (String warning : ServerSecurityOptions.warnings(address, JobSecurity.isLoopback(endpoint.bind()),
+        endpoint.tls(), endpoint.token() != null)) {
+      log.accept(warning);
+    }
     if (endpoint.portFile() != null) {
       try {
         ServerRun.writePortFile(endpoint.portFile(), server.port());

@@ -46,6 +46,9 @@ final class JobSecurity {
   private static final Pattern PEM_KEY =
       Pattern.compile("-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----\\s*([A-Za-z0-9+/=\\s]+?)-----END \\1PRIVATE KEY-----");
 
+  private static final String OID_CLIENT_AUTH = "1.3.6.1.5.5.7.3.2";
+  private static final String OID_ANY_USAGE = "2.5.29.37.0";
+
   private JobSecurity() {}
 
   /**
@@ -138,6 +141,24 @@ final class JobSecurity {
       out.add((X509Certificate) c);
     }
     return out;
+  }
+
+  /**
+   * Checks that the first certificate of {@code certFile} may authenticate a TLS client: no
+   * extended key usage, or one that names clientAuth (or any usage), as a TLS server checks it.
+   */
+  static void checkClientAuthentication(String flag, Path certFile) {
+    List<String> usages;
+    try {
+      usages = readCertificates(flag, certFile).get(0).getExtendedKeyUsage();
+    } catch (java.security.cert.CertificateParsingException e) {
+      throw failure(flag + " " + certFile + ": unreadable extended key usage (" + reason(e) + ")");
+    }
+    if (usages != null && !usages.contains(OID_CLIENT_AUTH) && !usages.contains(OID_ANY_USAGE)) {
+      throw failure(flag + " " + certFile + ": the certificate is not for client authentication (its extended key "
+          + "usage lacks clientAuth), and the coordinator shows it to the followers; issue it with "
+          + "extendedKeyUsage = serverAuth, clientAuth");
+    }
   }
 
   /** Checks that {@code keyFile} holds the private key of the first certificate of {@code certFile}. */

@@ -23,8 +23,9 @@ import java.util.List;
 
 /**
  * A throw-away certificate authority for one local job ({@code gradflow train --secure}): a
- * self-signed CA certificate, and leaf certificates it signs for the server (SAN: 127.0.0.1, ::1,
- * localhost) and for the workers (client authentication). Keys are ECDSA P-256, signatures
+ * self-signed CA certificate, and leaf certificates it signs for the servers (SAN: 127.0.0.1, ::1,
+ * localhost; server and client authentication: the coordinator of sharded servers presents its
+ * certificate to the followers) and for the workers (client authentication). Keys are ECDSA P-256, signatures
  * ECDSA with SHA-256, certificates X.509 v3 in PEM, private keys unencrypted PKCS#8 in PEM.
  *
  * <p>It needs only the JDK: the certificates are DER-encoded here (RFC 5280, the few fields and
@@ -73,7 +74,10 @@ final class LocalCa {
     return pem("CERTIFICATE", caCertificate);
   }
 
-  /** A server certificate for {@code dnsNames} and {@code ipAddresses}, signed by this CA. */
+  /**
+   * A server certificate for {@code dnsNames} and {@code ipAddresses}, signed by this CA, good for
+   * client authentication too (a coordinator reads its followers with it).
+   */
   Issued issueServer(String commonName, List<String> dnsNames, List<InetAddress> ipAddresses)
       throws GeneralSecurityException {
     ByteArrayOutputStream names = new ByteArrayOutputStream();
@@ -83,21 +87,23 @@ final class LocalCa {
     for (InetAddress ip : ipAddresses) {
       names.writeBytes(der(0x87, ip.getAddress())); // [7] iPAddress
     }
-    return issue(commonName, OID_SERVER_AUTH, extension(OID_SUBJECT_ALT_NAME, false, der(0x30, names.toByteArray())));
+    return issue(commonName, List.of(OID_SERVER_AUTH, OID_CLIENT_AUTH),
+        extension(OID_SUBJECT_ALT_NAME, false, der(0x30, names.toByteArray())));
   }
 
   /** A client certificate (for mutual TLS), signed by this CA. */
   Issued issueClient(String commonName) throws GeneralSecurityException {
-    return issue(commonName, OID_CLIENT_AUTH);
+    return issue(commonName, List.of(OID_CLIENT_AUTH));
   }
 
-  private Issued issue(String commonName, String extendedKeyUsage, byte[]... moreExtensions)
+  /** A leaf certificate for {@code extendedKeyUsages} (OIDs), with {@code moreExtensions}, signed by this CA. */
+  Issued issue(String commonName, List<String> extendedKeyUsages, byte[]... moreExtensions)
       throws GeneralSecurityException {
     KeyPair keys = newKeyPair(random);
     byte[][] extensions = new byte[5 + moreExtensions.length][];
     extensions[0] = extension(OID_BASIC_CONSTRAINTS, true, seq());
     extensions[1] = extension(OID_KEY_USAGE, true, keyUsage(0x80, 7)); // digitalSignature
-    extensions[2] = extension(OID_EXT_KEY_USAGE, false, seq(oid(extendedKeyUsage)));
+    extensions[2] = extension(OID_EXT_KEY_USAGE, false, seq(extendedKeyUsages.stream().map(LocalCa::oid).toArray(byte[][]::new)));
     extensions[3] = extension(OID_SUBJECT_KEY_ID, false, der(0x04, keyId(keys.getPublic())));
     extensions[4] = extension(OID_AUTHORITY_KEY_ID, false, seq(der(0x80, keyId(caKeys.getPublic()))));
     System.arraycopy(moreExtensions, 0, extensions, 5, moreExtensions.length);

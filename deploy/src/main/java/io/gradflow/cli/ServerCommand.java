@@ -123,6 +123,7 @@ final class ServerCommand implements Callable<Integer> {
     }
     ServerRun.Endpoint endpoint = new ServerRun.Endpoint(bind, port, security.credentials(), security.tlsCert != null,
         security.token(this::say), portFile, sharedMemory.enabled ? SharedMemoryOption.ROOT : null, unixSocket);
+    security.checkSharded(servers, serverIndex, rangeServers);
     if (unixSocket != null && !Transport.unixSocketsAvailable()) {
       throw CommandFailure.usage("--unix-socket: this system has no Unix domain sockets for gRPC (Netty's epoll transport, Linux only)");
     }
@@ -196,7 +197,7 @@ final class ServerCommand implements Callable<Integer> {
           ? TrainingListener.all(recorder, display)
           : TrainingListener.all(recorder, display, metrics);
       new ServerRun(serverJob, policy, endpoint, Duration.ofMillis((long) (lingerSeconds * 1000)), this::say)
-          .metrics(metrics).loopsWarmedUp().shard(ranges, rangeServers).run(listener, dir);
+          .metrics(metrics).loopsWarmedUp().shard(ranges, rangeServers, security.followerCredentials(endpoint.token())).run(listener, dir);
     }
     spec.commandLine().getOut().println("wrote " + dir.resolve("model.gfm") + ", " + dir.resolve("summary.json"));
     return ExitCode.OK.code();
@@ -219,9 +220,6 @@ final class ServerCommand implements Callable<Integer> {
     }
     if (serverIndex > 0 && !rangeServers.isEmpty()) {
       throw CommandFailure.usage("--range-server: only the coordinator (--server-index 0) reads the other servers");
-    }
-    if (servers > 1 && (security.tlsCert != null || security.tokenFile != null)) {
-      throw CommandFailure.usage("--servers " + servers + ": sharded servers do not take --tls-cert or --token-file yet");
     }
     return rangesOf(modelSpec, servers);
   }

@@ -64,6 +64,7 @@ final class ServerRun {
   private boolean loopsWarmedUp;
   private java.util.List<io.gradflow.common.wire.ParameterRange> ranges = java.util.List.of();
   private java.util.List<String> rangeServers = java.util.List.of();
+  private io.grpc.ChannelCredentials followerCredentials;
   private io.gradflow.ps.FollowerClients followerClients;
 
   /** How long the workers get to leave once the job ended, before the server stops. */
@@ -97,11 +98,14 @@ final class ServerRun {
   /**
    * A job with sharded servers: this server is the coordinator, owns {@code ranges.get(0)} and reads
    * the other ranges from the followers at {@code rangeServers} (HOST:PORT or unix:PATH, server 1
-   * first). One range: nothing changes.
+   * first), calling them with {@code credentials} (TLS and the job token as the followers serve
+   * them; {@link ServerSecurityOptions#followerCredentials}). One range: nothing changes.
    */
-  ServerRun shard(java.util.List<io.gradflow.common.wire.ParameterRange> ranges, java.util.List<String> rangeServers) {
+  ServerRun shard(java.util.List<io.gradflow.common.wire.ParameterRange> ranges, java.util.List<String> rangeServers,
+      io.grpc.ChannelCredentials credentials) {
     this.ranges = ranges;
     this.rangeServers = rangeServers;
+    this.followerCredentials = credentials;
     return this;
   }
 
@@ -134,7 +138,7 @@ final class ServerRun {
     java.util.List<io.grpc.ManagedChannel> followers = new java.util.ArrayList<>();
     if (ranges.size() > 1) {
       for (String address : rangeServers) {
-        followers.add(channelTo(address, loops).build());
+        followers.add(channelTo(address, followerCredentials, loops).build());
       }
       followerClients = new io.gradflow.ps.FollowerClients(java.util.List.copyOf(followers), FOLLOWER_PATIENCE_MILLIS);
       server.coordinator().followers().shard(ranges, followerClients);
@@ -142,7 +146,7 @@ final class ServerRun {
       try {
         server.coordinator().followers().seedFollowers();
       } catch (IllegalStateException e) {
-        throw new CommandFailure(ExitCode.UNAVAILABLE, e.getMessage());
+        throw new CommandFailure(refusedByAFollower(e) ? ExitCode.REFUSED : ExitCode.UNAVAILABLE, e.getMessage());
       }
     }
     if (endpoint.sharedMemory() != null) {
@@ -214,16 +218,31 @@ final class ServerRun {
     }
   }
 
+  /** Whether a follower refused the coordinator's call: its job token or its certificate's subject. */
+  private static boolean refusedByAFollower(Throwable failure) {
+    for (Throwable t = failure; t != null; t = t.getCause()) {
+      if (t instanceof io.grpc.StatusRuntimeException e) {
+        io.grpc.Status.Code code = e.getStatus().getCode();
+        return code == io.grpc.Status.Code.UNAUTHENTICATED || code == io.grpc.Status.Code.PERMISSION_DENIED;
+      }
+    }
+    return false;
+  }
+
   /** How long the coordinator keeps trying to read an unreachable follower before the job fails. */
   private static final long FOLLOWER_PATIENCE_MILLIS = 60_000;
 
-  /** A channel to the follower at {@code address}: HOST:PORT or unix:PATH (plaintext: sharded jobs take no TLS yet). */
-  static io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder channelTo(String address, EventLoops loops) {
+  /**
+   * A channel to the follower at {@code address}, HOST:PORT or unix:PATH, with {@code credentials}
+   * (a Unix domain socket carries no TLS: the command refuses TLS with such an address).
+   */
+  static io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder channelTo(String address, io.grpc.ChannelCredentials credentials,
+      EventLoops loops) {
     if (address.startsWith("unix:")) {
-      return Transport.unixChannel(Path.of(address.substring("unix:".length())), io.grpc.InsecureChannelCredentials.create(), loops);
+      return Transport.unixChannel(Path.of(address.substring("unix:".length())), credentials, loops);
     }
     try {
-      return Transport.channel(HostPort.parse("--range-server", address), io.grpc.InsecureChannelCredentials.create(), loops);
+      return Transport.channel(HostPort.parse("--range-server", address), credentials, loops);
     } catch (IllegalArgumentException e) {
       throw CommandFailure.usage(e.getMessage());
     }

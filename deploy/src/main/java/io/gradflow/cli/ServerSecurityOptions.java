@@ -1,5 +1,9 @@
 package io.gradflow.cli;
 
+import io.gradflow.worker.TokenCredentials;
+import io.grpc.ChannelCredentials;
+import io.grpc.CompositeChannelCredentials;
+import io.grpc.InsecureChannelCredentials;
 import io.grpc.ServerCredentials;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -21,6 +25,9 @@ final class ServerSecurityOptions {
   @Option(names = "--token-file", paramLabel = "FILE", description = "Refuse every call that does not carry the job token in FILE (UNAUTHENTICATED).")
   Path tokenFile;
 
+  @Option(names = "--range-server-ca", paramLabel = "PEM", description = "The coordinator of sharded servers that serve TLS: trust the followers (--range-server) only if one of these CAs (PEM) signed their certificates (default: --tls-ca).")
+  Path rangeServerCa;
+
   /** Plaintext, TLS (--tls-cert, --tls-key) or mutual TLS (and --tls-ca); checks the files first. */
   ServerCredentials credentials() {
     if ((tlsCert == null) != (tlsKey == null)) {
@@ -30,6 +37,53 @@ final class ServerSecurityOptions {
       throw CommandFailure.usage("--tls-ca (mutual TLS) needs --tls-cert and --tls-key");
     }
     return JobSecurity.serverCredentials(tlsCert, tlsKey, tlsCa);
+  }
+
+  /**
+   * Checks these options for server {@code index} of {@code servers} sharded ones whose coordinator
+   * reads the followers at {@code rangeServers}. A coordinator that serves TLS reads its followers
+   * over TLS (every server takes the same TLS flags) and needs the CA that signed their
+   * certificates: {@code --range-server-ca}, else {@code --tls-ca}. With {@code --tls-ca} (mutual
+   * TLS) it shows them its own certificate, which must allow client authentication.
+   */
+  void checkSharded(int servers, int index, List<String> rangeServers) {
+    boolean tlsCoordinator = servers > 1 && index == 0 && tlsCert != null;
+    if (rangeServerCa != null && !tlsCoordinator) {
+      throw CommandFailure.usage("--range-server-ca is for the coordinator of sharded servers that serve TLS "
+          + "(--servers S > 1, --server-index 0, --tls-cert)");
+    }
+    if (!tlsCoordinator) {
+      return;
+    }
+    if (tlsCa == null && rangeServerCa == null) {
+      throw CommandFailure.usage("--servers " + servers + " with --tls-cert: the coordinator reads its followers over TLS "
+          + "and needs the CA that signed their certificates: --range-server-ca PEM (or --tls-ca)");
+    }
+    for (String address : rangeServers) {
+      if (address.startsWith("unix:")) {
+        throw CommandFailure.usage("--range-server " + address + ": a Unix domain socket carries no TLS; give the follower's HOST:PORT");
+      }
+    }
+    if (rangeServerCa != null) {
+      JobSecurity.readCertificates("--range-server-ca", rangeServerCa);
+    }
+    if (tlsCa != null) {
+      JobSecurity.checkClientAuthentication("--tls-cert", tlsCert);
+    }
+  }
+
+  /**
+   * The credentials of the coordinator's calls to its followers: TLS trusting {@code
+   * --range-server-ca} (else {@code --tls-ca}), with this server's certificate as the client's
+   * under mutual TLS ({@code --tls-ca}), and the job {@code token} (null: none); plaintext without
+   * {@code --tls-cert}.
+   */
+  ChannelCredentials followerCredentials(String token) {
+    ChannelCredentials transport = tlsCert == null
+        ? InsecureChannelCredentials.create()
+        : JobSecurity.channelCredentials(rangeServerCa != null ? rangeServerCa : tlsCa,
+            tlsCa != null ? tlsCert : null, tlsCa != null ? tlsKey : null);
+    return token == null ? transport : CompositeChannelCredentials.create(transport, new TokenCredentials(token));
   }
 
   /** The job token of {@code --token-file}, or null without one. */

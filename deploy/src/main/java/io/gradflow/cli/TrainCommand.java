@@ -62,7 +62,7 @@ final class TrainCommand implements Callable<Integer> {
       description = "The local workers reach the server through a Unix domain socket (Linux) instead of loopback TCP; not with --secure, whose TLS needs TCP (default: on).")
   boolean unixSocket = true;
 
-  @Option(names = "--secure", description = "Run the worker processes' job with mutual TLS and a job token, from a CA, certificates and a token generated in OUT/secure/.")
+  @Option(names = "--secure", description = "Run the local job's servers and worker processes with mutual TLS and a job token, from a CA, certificates and a token generated in OUT/secure/; not with --hosts.")
   boolean secure;
 
   @Option(names = "--report", description = "At the end, write OUT/report.html: the charts and tables of 'gradflow report OUT'.")
@@ -108,6 +108,10 @@ final class TrainCommand implements Callable<Integer> {
     if (compute.pushThread != null && workers == 0) {
       throw CommandFailure.usage("--" + (compute.pushThread ? "" : "no-") + "push-thread needs worker processes (--workers N, N >= 1): a single process has no pushes");
     }
+    if (secure && ssh.selected()) {
+      throw CommandFailure.usage("--secure is for a local job (its certificates name this host's loopback only): a --hosts job "
+          + "would run without TLS; run gradflow server and worker with --tls-* and --token-file on the hosts instead (docs/operations.md#security)");
+    }
     if (secure && workers == 0) {
       throw CommandFailure.usage("--secure needs worker processes (--workers N, N >= 1): a single-process job has no network to secure");
     }
@@ -148,9 +152,6 @@ final class TrainCommand implements Callable<Integer> {
     }
     if (workers == 0) {
       throw CommandFailure.usage("--servers " + servers + " needs worker processes (--workers N, N >= 1): a single-process job has no server");
-    }
-    if (secure) {
-      throw CommandFailure.usage("--servers " + servers + ": sharded servers do not take --secure yet");
     }
     ServerCommand.rangesOf(modelSpec, servers);
   }

@@ -127,7 +127,7 @@ final class WorkerCommand implements Callable<Integer> {
         case JOB_OVER -> ExitCode.JOB_OVER;
       };
       throw new CommandFailure(code,
-          WorkerSecurityOptions.firstLine(f.getMessage()) + security.handshakeFailure(f) + " (server " + server + ")");
+          io.gradflow.common.wire.TlsFailure.firstLine(f.getMessage()) + security.handshakeFailure(f) + " (server " + server + ")");
     } finally {
       channel.shutdownNow();
       for (ManagedChannel f : followers) {

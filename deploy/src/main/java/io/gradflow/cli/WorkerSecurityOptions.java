@@ -56,15 +56,8 @@ final class WorkerSecurityOptions {
     if (tlsCa == null) {
       return "";
     }
-    boolean handshake = false;
-    String reason = null;
-    for (Throwable t = f.getCause(); t != null; t = t.getCause()) {
-      handshake |= t instanceof javax.net.ssl.SSLException;
-      if (handshake && t.getMessage() != null) {
-        reason = t.getMessage();
-      }
-    }
-    return reason == null ? "" : "; TLS handshake failed: " + explained(firstLine(reason));
+    String reason = io.gradflow.common.wire.TlsFailure.reason(f);
+    return reason == null ? "" : "; TLS handshake failed: " + explained(reason);
   }
 
   /**
@@ -83,10 +76,5 @@ final class WorkerSecurityOptions {
       return reason + " (the server's certificate is not signed by --tls-ca)";
     }
     return reason;
-  }
-
-  static String firstLine(String s) {
-    int nl = s.indexOf('\n');
-    return nl < 0 ? s : s.substring(0, nl).strip();
   }
 }

@@ -108,6 +108,50 @@ class JobSecurityTest {
     assertTrue(run(2, "train", "--workers", "0", "--secure", "--dataset", "spirals")[1].contains("--secure needs worker processes"));
   }
 
+  /**
+   * Sharded servers that serve TLS: the coordinator needs the CA of the followers' certificates,
+   * dials them over TCP (a Unix socket carries no TLS) and, under mutual TLS, shows them a
+   * certificate that allows client authentication; --range-server-ca is the coordinator's alone.
+   * Each is refused before any data loads; --secure is refused with --hosts, which would run the
+   * job without TLS.
+   */
+  @Test
+  void shardedServersWithTlsAreCheckedBeforeLoadingAnything() throws Exception {
+    List<String> tls = List.of("--tls-cert", files.serverCert().toString(), "--tls-key", files.serverKey().toString());
+    List<String> coordinator = new ArrayList<>(List.of("server", "--dataset", "spirals", "--port", "0", "--servers", "2",
+        "--range-server", "127.0.0.1:1"));
+    coordinator.addAll(tls);
+    assertTrue(run(2, coordinator.toArray(String[]::new))[1].contains(
+        "--servers 2 with --tls-cert: the coordinator reads its followers over TLS and needs the CA that signed their certificates"));
+
+    List<String> unix = new ArrayList<>(List.of("server", "--dataset", "spirals", "--port", "0", "--servers", "2",
+        "--range-server", "unix:/tmp/follower.sock", "--tls-ca", files.ca().toString()));
+    unix.addAll(tls);
+    assertTrue(run(2, unix.toArray(String[]::new))[1].contains(
+        "--range-server unix:/tmp/follower.sock: a Unix domain socket carries no TLS"));
+
+    List<String> follower = new ArrayList<>(List.of("server", "--dataset", "spirals", "--port", "0", "--servers", "2",
+        "--server-index", "1", "--range-server-ca", files.ca().toString()));
+    follower.addAll(tls);
+    assertTrue(run(2, follower.toArray(String[]::new))[1].contains("--range-server-ca is for the coordinator of sharded servers"));
+
+    // a server certificate for server authentication only, under mutual TLS
+    LocalCa ca = new LocalCa("test", new java.security.SecureRandom());
+    LocalCa.Issued serverOnly = ca.issue("gradflow server", List.of("1.3.6.1.5.5.7.3.1"));
+    Path cert = file("server-only.pem", serverOnly.certificatePem(), "rw-------");
+    Path key = file("server-only.key", serverOnly.privateKeyPem(), "rw-------");
+    Path caPem = file("ca.pem", ca.caPem(), "rw-------");
+    String err = run(8, "server", "--dataset", "spirals", "--port", "0", "--servers", "2", "--range-server", "127.0.0.1:1",
+        "--tls-cert", cert.toString(), "--tls-key", key.toString(), "--tls-ca", caPem.toString())[1];
+    assertEquals("gradflow server: --tls-cert " + cert + ": the certificate is not for client authentication (its extended "
+        + "key usage lacks clientAuth), and the coordinator shows it to the followers; issue it with extendedKeyUsage = "
+        + "serverAuth, clientAuth", err.strip());
+    JobSecurity.checkClientAuthentication("--tls-cert", files.serverCert()); // --secure's server certificate: both usages
+
+    assertTrue(run(2, "train", "--hosts", file("hosts", "localhost\n", "rw-------").toString(), "--secure", "--dataset", "spirals")[1]
+        .contains("--secure is for a local job"));
+  }
+
   @Test
   void theServerWarnsBeyondLoopbackWithoutTlsAndWithoutAToken() {
     assertEquals(List.of(), ServerSecurityOptions.warnings("127.0.0.1:7070", true, false, true));

@@ -60,7 +60,8 @@ class LocalCaTest {
     validate(serverCert, caCert);
     assertEquals(3, serverCert.getVersion());
     assertEquals(-1, serverCert.getBasicConstraints(), "a leaf is no CA");
-    assertTrue(serverCert.getExtendedKeyUsage().contains("1.3.6.1.5.5.7.3.1"));
+    // server and client authentication: the coordinator of sharded servers shows it to the followers
+    assertEquals(List.of("1.3.6.1.5.5.7.3.1", "1.3.6.1.5.5.7.3.2"), serverCert.getExtendedKeyUsage());
     var sans = serverCert.getSubjectAlternativeNames().stream().map(l -> l.get(0) + "=" + l.get(1)).toList();
     assertEquals(List.of("2=localhost", "7=127.0.0.1", "7=0:0:0:0:0:0:0:1"), sans);
     assertEquals(caCert.getSubjectX500Principal(), serverCert.getIssuerX500Principal());

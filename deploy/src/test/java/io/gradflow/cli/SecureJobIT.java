@@ -22,6 +22,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Real JVMs: a {@code --secure} job end to end, and an unauthenticated client against a real server. */
@@ -76,6 +77,83 @@ class SecureJobIT {
     Path plain = tmp.resolve("single-process");
     assertEquals(0, run(err, args(new String[] {"train", "--workers", "0"}, "--out", plain.toString())), err.toString());
     assertEquals(weightsSha256(plain), weightsSha256(dir));
+  }
+
+  /**
+   * {@code train --secure --servers 2}: the follower serves the job's TLS and token as the
+   * coordinator does, and the coordinator calls it with its own certificate (mutual TLS) and the
+   * token; the job gives the single process's weights.
+   */
+  @Test
+  void aSecureShardedJobRunsEveryServerWithMutualTlsAndTheToken() throws Exception {
+    Path dir = tmp.resolve("secure-sharded");
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    assertEquals(0, run(out, err, args(new String[] {"train", "--workers", "2", "--servers", "2", "--secure"}, "--out", dir.toString())),
+        err.toString());
+    assertTrue(Pattern.compile("(?m)^TLS: TLSv1\\.[23] \\S+, client certificate CN=gradflow worker").matcher(out.toString()).find(),
+        out.toString());
+    String followerLog = Files.readString(dir.resolve("logs/server-1.log"));
+    // its first call is the coordinator's seed: negotiated with the coordinator's certificate
+    assertTrue(Pattern.compile("(?m)^gradflow server: TLS: TLSv1\\.[23] \\S+, client certificate CN=gradflow server")
+        .matcher(followerLog).find(), followerLog);
+    assertFalse(followerLog.contains("gradflow server: WARNING"), "a follower with TLS and a token: " + followerLog);
+    assertFalse(followerLog.contains("refused"), followerLog);
+    assertEquals(20L, RunSummary.read(RunSummary.file(dir)).steps(), "the job ran its steps");
+
+    Path plain = tmp.resolve("single-process");
+    assertEquals(0, run(err, args(new String[] {"train", "--workers", "0"}, "--out", plain.toString())), err.toString());
+    assertEquals(weightsSha256(plain), weightsSha256(dir));
+  }
+
+  /**
+   * A follower with TLS and the token refuses a coordinator with a wrong token (exit 7), and a
+   * coordinator that trusts another CA fails the handshake (exit 6) at once, not after the minute
+   * an unreachable follower gets: each says why in its last line; the follower goes on.
+   */
+  @Test
+  @Timeout(value = 120, threadMode = Timeout.ThreadMode.SEPARATE_THREAD) // a follower that took the seed leaves the coordinator waiting for workers
+  void aSecureFollowerRefusesACoordinatorWithAWrongTokenOrAnotherCa() throws Exception {
+    SecureJobFiles files = SecureJobFiles.create(tmp.resolve("secure"));
+    Path log = tmp.resolve("follower.log");
+    List<String> followerArgs = new ArrayList<>(files.serverArgs());
+    followerArgs.addAll(List.of("--servers", "2", "--server-index", "1"));
+    Process follower = startServer(log, followerArgs);
+    try {
+      String[] coordinator = {"server", "--workers", "1", "--bind", "127.0.0.1", "--port", "0", "--servers", "2",
+        "--range-server", "127.0.0.1:" + port()};
+      Path wrong = tmp.resolve("wrong.token");
+      Files.writeString(wrong, "not-the-job-token\n");
+      Files.setPosixFilePermissions(wrong, PosixFilePermissions.fromString("rw-------"));
+      StringWriter err = new StringWriter();
+      int code = run(err, args(coordinator, "--out", tmp.resolve("c1").toString(), "--tls-cert", files.serverCert().toString(),
+          "--tls-key", files.serverKey().toString(), "--tls-ca", files.ca().toString(), "--token-file", wrong.toString()));
+      assertEquals(ExitCode.REFUSED.code(), code, err.toString());
+      assertTrue(lastLine(err).endsWith("cannot seed server 1: UNAUTHENTICATED: missing or wrong job token"), err.toString());
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+      while (!read(log).contains("gradflow server: refused gradflow.v1.RangeFollower/Seed from /127.0.0.1:")) {
+        assertTrue(System.nanoTime() < deadline, () -> "no refusal in the follower's log: " + read(log));
+        Thread.sleep(50);
+      }
+
+      SecureJobFiles other = SecureJobFiles.create(tmp.resolve("other"));
+      err = new StringWriter();
+      long started = System.nanoTime();
+      code = run(err, args(coordinator, "--out", tmp.resolve("c2").toString(), "--tls-cert", other.serverCert().toString(),
+          "--tls-key", other.serverKey().toString(), "--tls-ca", other.ca().toString(), "--token-file", files.token().toString()));
+      assertEquals(ExitCode.UNAVAILABLE.code(), code, err.toString());
+      assertTrue(lastLine(err).startsWith("gradflow server: cannot seed server 1: UNAVAILABLE")
+          && lastLine(err).contains("; TLS handshake failed: "), err.toString());
+      assertTrue(System.nanoTime() - started < TimeUnit.SECONDS.toNanos(45), "a failed handshake is not tried again for a minute");
+      assertTrue(follower.isAlive(), "the follower goes on: " + read(log));
+    } finally {
+      stop(follower);
+    }
+  }
+
+  private static String lastLine(StringWriter w) {
+    List<String> lines = w.toString().strip().lines().toList();
+    return lines.get(lines.size() - 1);
   }
 
   /** Starts {@code gradflow server} on 127.0.0.1 with {@code extra} and its output in {@code log}; returns it once it serves. */

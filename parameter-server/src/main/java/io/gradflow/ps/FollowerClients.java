@@ -2,6 +2,7 @@ package io.gradflow.ps;
 
 import io.gradflow.common.model.Network;
 import io.gradflow.common.wire.TensorChunks;
+import io.gradflow.common.wire.TlsFailure;
 import io.gradflow.proto.RangeFollowerGrpc;
 import io.gradflow.proto.RangeStateChunk;
 import io.gradflow.proto.RangeStateHeader;
@@ -89,11 +90,9 @@ public final class FollowerClients implements FollowerStates {
         }
         return;
       } catch (StatusRuntimeException e) {
-        Status.Code code = e.getStatus().getCode();
-        boolean again = (code == Status.Code.UNAVAILABLE || code == Status.Code.DEADLINE_EXCEEDED) && System.nanoTime() < deadline;
-        if (!again) {
+        if (!worthRetrying(e) || System.nanoTime() >= deadline) {
           throw new IllegalStateException("cannot read the range of server " + server + " after " + version + " steps: "
-              + code + (e.getStatus().getDescription() == null ? "" : ": " + e.getStatus().getDescription()), e);
+              + described(e), e);
         }
         try {
           Thread.sleep(backoff);
@@ -165,11 +164,8 @@ public final class FollowerClients implements FollowerStates {
         call.run();
         return;
       } catch (StatusRuntimeException e) {
-        Status.Code code = e.getStatus().getCode();
-        boolean again = (code == Status.Code.UNAVAILABLE || code == Status.Code.DEADLINE_EXCEEDED) && System.nanoTime() < deadline;
-        if (!again) {
-          throw new IllegalStateException("cannot " + what + " server " + server + ": " + code
-              + (e.getStatus().getDescription() == null ? "" : ": " + e.getStatus().getDescription()), e);
+        if (!worthRetrying(e) || System.nanoTime() >= deadline) {
+          throw new IllegalStateException("cannot " + what + " server " + server + ": " + described(e), e);
         }
         try {
           Thread.sleep(backoff);
@@ -180,6 +176,24 @@ public final class FollowerClients implements FollowerStates {
         backoff = Math.min(2_000, backoff * 2);
       }
     }
+  }
+
+  /**
+   * Whether a failed call may pass when tried again: the follower unreachable (still starting,
+   * restarting) or slow. A refusal, or a TLS handshake that failed (a certificate the other side
+   * does not trust), fails the same way every time.
+   */
+  static boolean worthRetrying(StatusRuntimeException e) {
+    Status.Code code = e.getStatus().getCode();
+    return (code == Status.Code.UNAVAILABLE || code == Status.Code.DEADLINE_EXCEEDED) && TlsFailure.reason(e) == null;
+  }
+
+  /** The failure in one line: its code and description, and why a TLS handshake failed. */
+  static String described(StatusRuntimeException e) {
+    String tls = TlsFailure.reason(e);
+    String description = e.getStatus().getDescription();
+    return e.getStatus().getCode() + (description == null ? "" : ": " + TlsFailure.firstLine(description))
+        + (tls == null ? "" : "; TLS handshake failed: " + tls);
   }
 
   private static void write(TensorChunk c, float[] dest) {

@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
 /**
  * A follower of a job with sharded servers as a gRPC server: a {@link RangeFollower} behind the
@@ -17,16 +18,20 @@ public final class FollowerServer {
   private final FollowerService service;
   private final WireCounter wire = new WireCounter();
   private final List<Server> servers = new ArrayList<>();
+  private final Consumer<String> log;
 
-  public FollowerServer(ServerBuilder<?> builder, RangeFollower follower, int index) {
+  /** @param log takes its one-line messages: the TLS session of its first call over TLS */
+  public FollowerServer(ServerBuilder<?> builder, RangeFollower follower, int index, Consumer<String> log) {
     this.follower = follower;
     this.service = new FollowerService(follower, index, wire);
+    this.log = log;
     alsoListen(builder);
   }
 
   /** Serves on another listener too (a Unix domain socket); call before {@link #start}. */
   public FollowerServer alsoListen(ServerBuilder<?> builder) {
-    servers.add(builder.addService(service.definition()).addService(service.stateDefinition()).addStreamTracerFactory(wire).build());
+    servers.add(builder.addService(service.definition()).addService(service.stateDefinition()).addStreamTracerFactory(wire)
+        .intercept(new TlsSessionLog(log)).build());
     return this;
   }
 
