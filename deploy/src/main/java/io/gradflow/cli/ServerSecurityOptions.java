@@ -19,7 +19,7 @@ final class ServerSecurityOptions {
   @Option(names = "--tls-key", paramLabel = "PEM", description = "The private key of --tls-cert (unencrypted PKCS#8 PEM).")
   Path tlsKey;
 
-  @Option(names = "--tls-ca", paramLabel = "PEM", description = "Mutual TLS: accept only workers whose certificate one of these CAs (PEM) signed.")
+  @Option(names = "--tls-ca", paramLabel = "PEM", description = "Mutual TLS: accept only clients whose certificate one of these CAs (PEM) signed; the coordinator of sharded servers trusts its followers by it too, unless --range-server-ca.")
   Path tlsCa;
 
   @Option(names = "--token-file", paramLabel = "FILE", description = "Refuse every call that does not carry the job token in FILE (UNAUTHENTICATED).")

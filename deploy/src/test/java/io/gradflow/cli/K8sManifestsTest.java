@@ -205,29 +205,35 @@ class K8sManifestsTest {
     assertTrue(list(serverPod, "volumes").stream().map(K8sManifestsTest::map)
         .anyMatch(v -> outMount.equals(v.get("name")) && v.containsKey("persistentVolumeClaim")),
         "--out is on a persistent volume claim, not " + outMount);
-    Map<String, Object> jobPod = pod(workerJob());
-    for (var c : List.of(Map.entry(serverContainer(), serverPod), Map.entry(workerContainer(), jobPod))) {
-      List<String> a = args(c.getKey());
-      for (String flag : List.of("--tls-cert", "--tls-key", "--tls-ca", "--token-file")) {
-        String file = valueOf(a, flag);
-        if (file == null) {
-          continue;
-        }
-        String volume = mountFor(c.getKey(), file);
-        Map<String, Object> v = list(c.getValue(), "volumes").stream().map(K8sManifestsTest::map)
-            .filter(m -> volume.equals(m.get("name"))).findFirst().orElseThrow();
-        Map<String, Object> secret = map(v.get("secret"));
-        assertNotNull(secret, flag + " " + file + " comes from a Secret");
-        assertTrue(Set.of("gradflow-tls", "gradflow-token").contains(secret.get("secretName")));
-        String key = Path.of(file).getFileName().toString();
-        if (secret.containsKey("items")) {
-          assertTrue(list(secret, "items").stream().anyMatch(i -> key.equals(map(i).get("path"))),
-              flag + ": the Secret volume projects " + key);
-        }
-      }
-    }
+    assertSecurityFilesFromSecrets(serverContainer(), args(serverContainer()), serverPod);
+    assertSecurityFilesFromSecrets(workerContainer(), args(workerContainer()), pod(workerJob()));
     assertNotNull(valueOf(args(serverContainer()), "--token-file"), "the server requires a token");
     assertEquals(valueOf(args(serverContainer()), "--token-file"), valueOf(args(workerContainer()), "--token-file"));
+  }
+
+  /**
+   * Every TLS and token file {@code args} name comes from the Secret gradflow-tls or
+   * gradflow-token, mounted into {@code container} from {@code pod}'s volumes, with its key
+   * projected where the volume picks keys.
+   */
+  private static void assertSecurityFilesFromSecrets(Map<String, Object> container, List<String> args, Map<String, Object> pod) {
+    for (String flag : List.of("--tls-cert", "--tls-key", "--tls-ca", "--token-file", "--range-server-ca")) {
+      String file = valueOf(args, flag);
+      if (file == null) {
+        continue;
+      }
+      String volume = mountFor(container, file);
+      Map<String, Object> v = list(pod, "volumes").stream().map(K8sManifestsTest::map)
+          .filter(m -> volume.equals(m.get("name"))).findFirst().orElseThrow();
+      Map<String, Object> secret = map(v.get("secret"));
+      assertNotNull(secret, flag + " " + file + " comes from a Secret");
+      assertTrue(Set.of("gradflow-tls", "gradflow-token").contains(secret.get("secretName")));
+      String key = Path.of(file).getFileName().toString();
+      if (secret.containsKey("items")) {
+        assertTrue(list(secret, "items").stream().anyMatch(i -> key.equals(map(i).get("path"))),
+            flag + ": the Secret volume projects " + key);
+      }
+    }
   }
 
   @Test
@@ -277,8 +283,8 @@ class K8sManifestsTest {
    * renders two servers, each a Job of one pod that ends with the training (restarted in place only
    * on failure, no StatefulSet), reachable at its hostname under the headless Service: the
    * coordinator (--server-index 0) keeps the volume and --resume-if-any and reads server 1 at the
-   * address the follower has; the workers dial both; nothing passes TLS or a token, which sharded
-   * servers refuse.
+   * address the follower has, over TLS with the CA of the Secret; the workers dial both; every pod
+   * takes its TLS files and the job token from the Secrets.
    */
   @Test
   void theShardedComponentRunsTwoServersUnderJobsThatEndWithTheTraining(@org.junit.jupiter.api.io.TempDir Path tmp)
@@ -316,10 +322,9 @@ class K8sManifestsTest {
       assertEquals("OnFailure", pod(d).get("restartPolicy"), name(d) + ": restarted in place on failure only");
       assertTrue((Integer) map(d.get("spec")).get("backoffLimit") > 0, name(d) + " retries a failed pod");
       List<String> a = expand(container(d));
-      for (String flag : List.of("--tls-cert", "--tls-key", "--tls-ca", "--token-file")) {
-        assertTrue(!a.contains(flag), name(d) + ": sharded servers refuse " + flag);
-      }
-      assertTrue(list(pod(d), "volumes").stream().noneMatch(v -> map(v).containsKey("secret")), name(d) + ": no Secret to create");
+      assertNotNull(valueOf(a, "--token-file"), name(d) + ": the job token");
+      assertNotNull(valueOf(a, a.get(0).equals("worker") ? "--tls-ca" : "--tls-cert"), name(d) + ": TLS");
+      assertSecurityFilesFromSecrets(container(d), a, pod(d));
       checkAgainstCli(container(d), a.get(0));
       if (a.get(0).equals("worker")) {
         workers = d;
@@ -343,6 +348,11 @@ class K8sManifestsTest {
     ServerCommand coordinator = parsedServer(servers.get(0));
     ServerCommand follower = parsedServer(servers.get(1));
     assertEquals(List.of(addresses.get(1)), coordinator.rangeServers, "the coordinator reads server 1 where it listens");
+    assertEquals(coordinator.security.tlsCert, follower.security.tlsCert, "both servers serve the Secret's certificate");
+    assertEquals(coordinator.security.tokenFile, follower.security.tokenFile);
+    assertNotNull(coordinator.security.rangeServerCa, "the coordinator checks server 1's certificate");
+    assertEquals(null, coordinator.security.tlsCa, "one-way TLS, as with one server: the token tells the coordinator");
+    assertEquals(null, follower.security.rangeServerCa);
     assertEquals(List.of(), follower.rangeServers);
     assertEquals(Path.of("/data/run"), coordinator.resumeIfAny, "the coordinator resumes from its volume");
     assertEquals(null, follower.resumeIfAny);
@@ -356,6 +366,42 @@ class K8sManifestsTest {
         .subcommand().commandSpec().userObject();
     assertEquals(addresses.get(0), w.server, "the workers dial the coordinator");
     assertEquals(List.of(addresses.get(1)), w.rangeServers, "and server 1");
+  }
+
+  /**
+   * make-secrets.sh, run with a kubectl that keeps the files it is given instead of sending them to
+   * a cluster: the CA signed the certificate, which names each server of the sharded component
+   * under the headless Service (what the coordinator and the workers dial), its key is its own in
+   * the form gradflow reads, and the token is 256 random bits in hex.
+   */
+  @Test
+  void makeSecretsIssuesOneCertificateForEveryServersName(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
+    Prerequisites.need(Files.isExecutable(Path.of("/usr/bin/openssl")), "openssl is not installed: make-secrets.sh needs it");
+    Path bin = Files.createDirectories(tmp.resolve("bin"));
+    Path kept = tmp.resolve("kept");
+    Path kubectl = bin.resolve("kubectl");
+    // kubectl -n NS create secret generic NAME --from-file=F ...: copies each F into kept/NAME/
+    Files.writeString(kubectl, "#!/bin/sh\nmkdir -p '" + kept + "'/\"$6\"\nfor a in \"$@\"; do\n"
+        + "  case $a in --from-file=*) cp \"${a#--from-file=}\" '" + kept + "'/\"$6\"/ ;; esac\ndone\n");
+    Files.setPosixFilePermissions(kubectl, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+    ProcessBuilder pb = new ProcessBuilder("sh", K8S.resolve("make-secrets.sh").toString(), "testns").redirectErrorStream(true);
+    pb.environment().put("PATH", bin + ":" + System.getenv("PATH"));
+    Process p = pb.start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertEquals(0, p.waitFor(), out);
+
+    Path tls = kept.resolve("gradflow-tls");
+    java.security.cert.X509Certificate cert = JobSecurity.readCertificates("tls.crt", tls.resolve("tls.crt")).get(0);
+    java.security.cert.X509Certificate ca = JobSecurity.readCertificates("ca.crt", tls.resolve("ca.crt")).get(0);
+    cert.verify(ca.getPublicKey());
+    List<String> names = cert.getSubjectAlternativeNames().stream().map(n -> String.valueOf(n.get(1))).toList();
+    for (int server = 0; server < 2; server++) {
+      for (String name : List.of("gradflow-ps-" + server + ".gradflow-ps", "gradflow-ps-" + server + ".gradflow-ps.testns.svc")) {
+        assertTrue(names.contains(name), name + " in " + names);
+      }
+    }
+    JobSecurity.checkKeyPair("--tls-cert", tls.resolve("tls.crt"), "--tls-key", tls.resolve("tls.key"));
+    assertTrue(Files.readString(kept.resolve("gradflow-token").resolve("token")).strip().matches("[0-9a-f]{64}"));
   }
 
   private static ServerCommand parsedServer(Map<String, Object> job) {

@@ -18,6 +18,7 @@ import java.security.cert.TrustAnchor;
 import java.security.cert.X509Certificate;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -98,8 +99,11 @@ class LocalCaTest {
     Prerequisites.need(
         Files.isExecutable(Path.of("/usr/bin/openssl")), "openssl is not installed: the JDK checks above suffice");
     SecureJobFiles files = SecureJobFiles.create(tmp.resolve("secure"));
-    for (Path leaf : List.of(files.serverCert(), files.clientCert())) {
-      String purpose = leaf.equals(files.serverCert()) ? "sslserver" : "sslclient";
+    // the server's certificate serves, and authenticates the coordinator of sharded servers as a client
+    for (var check : List.of(Map.entry(files.serverCert(), "sslserver"), Map.entry(files.serverCert(), "sslclient"),
+        Map.entry(files.clientCert(), "sslclient"))) {
+      Path leaf = check.getKey();
+      String purpose = check.getValue();
       Process p = new ProcessBuilder("/usr/bin/openssl", "verify", "-x509_strict", "-purpose", purpose,
               "-CAfile", files.ca().toString(), leaf.toString())
           .redirectErrorStream(true).start();
