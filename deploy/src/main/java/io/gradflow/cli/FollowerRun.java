@@ -12,8 +12,9 @@ import java.util.function.Consumer;
 /**
  * Runs one follower of a job with sharded servers ({@code server --server-index I}, I >= 1) until
  * the coordinator has read its final range: listens (TCP and, when asked, a Unix domain socket)
- * with the server's TLS and job token, as the coordinator does, writes the port file, and stops. A follower writes no outputs of its own (the coordinator's hold
- * the whole model) and reads no checkpoint: it starts empty and the coordinator seeds it.
+ * with the server's TLS and job token, as the coordinator does, writes the port file, and stops. A
+ * follower writes no outputs of its own (the coordinator's hold the whole model) and reads no
+ * checkpoint: it starts empty and the coordinator seeds it.
  */
 final class FollowerRun {
   private final ServerJob job;

@@ -25,8 +25,9 @@ import java.util.List;
  * A throw-away certificate authority for one local job ({@code gradflow train --secure}): a
  * self-signed CA certificate, and leaf certificates it signs for the servers (SAN: 127.0.0.1, ::1,
  * localhost; server and client authentication: the coordinator of sharded servers presents its
- * certificate to the followers) and for the workers (client authentication). Keys are ECDSA P-256, signatures
- * ECDSA with SHA-256, certificates X.509 v3 in PEM, private keys unencrypted PKCS#8 in PEM.
+ * certificate to the followers) and for the workers (client authentication). Keys are ECDSA
+ * P-256, signatures ECDSA with SHA-256, certificates X.509 v3 in PEM, private keys unencrypted
+ * PKCS#8 in PEM.
  *
  * <p>It needs only the JDK: the certificates are DER-encoded here (RFC 5280, the few fields and
  * extensions a TLS peer checks) and signed with {@link Signature}. The CA's private key never
