@@ -23,6 +23,7 @@ import picocli.CommandLine.Command;
       ServerCommand.class,
       WorkerCommand.class,
       SubmitCommand.class,
+      CredentialsCommand.class,
       EvaluateCommand.class,
       PredictCommand.class,
       ExportCommand.class,

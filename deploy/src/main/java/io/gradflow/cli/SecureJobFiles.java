@@ -15,24 +15,44 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * What {@code gradflow train --secure} writes to {@code OUT/secure/} (a 0700 directory) for a
- * local job with mutual TLS and a token: {@code ca.pem}, {@code server.pem} + {@code server.key}
- * (SAN 127.0.0.1, ::1, localhost), {@code client.pem} + {@code client.key}, and {@code token}
- * (256 random bits); key and token files are 0600. The CA's private key is never written.
+ * The files of a job with mutual TLS and a token, in a 0700 directory: {@code ca.pem}, {@code
+ * server.pem} + {@code server.key} (SAN 127.0.0.1, ::1, localhost and the servers' hosts given),
+ * {@code client.pem} + {@code client.key}, and {@code token} (256 random bits); key and token
+ * files are 0600. The CA's private key is never written. What {@code gradflow train --secure}
+ * writes to {@code OUT/secure/} for a local job, and {@code gradflow credentials} for a cluster's.
  */
 record SecureJobFiles(Path dir) {
   private static final Set<PosixFilePermission> OWNER_ONLY_DIR = PosixFilePermissions.fromString("rwx------");
   private static final Set<PosixFilePermission> OWNER_ONLY_FILE = PosixFilePermissions.fromString("rw-------");
 
-  /** Creates (or replaces) the files in {@code dir}. */
+  /** Creates (or replaces) the files in {@code dir}, the server certificate for this host's loopback. */
   static SecureJobFiles create(Path dir) {
+    return create(dir, List.of());
+  }
+
+  /**
+   * Creates (or replaces) the files in {@code dir}, the server certificate for this host's
+   * loopback and for {@code serverHosts} (DNS names or IP addresses, as {@link #checkHost} takes).
+   */
+  static SecureJobFiles create(Path dir, List<String> serverHosts) {
     try {
       Files.createDirectories(dir);
       setPermissions(dir, OWNER_ONLY_DIR);
       SecureRandom random = new SecureRandom();
       LocalCa ca = new LocalCa(JobToken.generate(random).substring(0, 8), random);
-      LocalCa.Issued server = ca.issueServer("gradflow server", List.of("localhost"),
-          List.of(InetAddress.getByName("127.0.0.1"), InetAddress.getByName("::1")));
+      List<String> dnsNames = new java.util.ArrayList<>(List.of("localhost"));
+      List<InetAddress> addresses = new java.util.ArrayList<>(List.of(InetAddress.getByName("127.0.0.1"), InetAddress.getByName("::1")));
+      for (String host : serverHosts) {
+        if (isAddress(host)) {
+          InetAddress a = InetAddress.getByName(host);
+          if (!addresses.contains(a)) {
+            addresses.add(a);
+          }
+        } else if (!dnsNames.contains(host)) {
+          dnsNames.add(host);
+        }
+      }
+      LocalCa.Issued server = ca.issueServer("gradflow server", dnsNames, addresses);
       LocalCa.Issued client = ca.issueClient("gradflow worker");
       SecureJobFiles files = new SecureJobFiles(dir);
       write(files.ca(), ca.caPem(), false);
@@ -43,7 +63,35 @@ record SecureJobFiles(Path dir) {
       write(files.token(), JobToken.generate(random) + "\n", true);
       return files;
     } catch (IOException | GeneralSecurityException e) {
-      throw new CommandFailure(ExitCode.SECURITY, "--secure: cannot create the job's certificates and token in " + dir + ": " + e.getMessage());
+      throw new CommandFailure(ExitCode.SECURITY, "cannot create the job's certificates and token in " + dir + ": " + e.getMessage());
+    }
+  }
+
+  /**
+   * Checks a server host for the certificate: an IPv4 or IPv6 address, or a DNS name of letters,
+   * digits, hyphens and dots (RFC 1123); a usage error naming {@code option} otherwise.
+   */
+  static void checkHost(String option, String host) {
+    boolean dnsName = host.length() <= 253
+        && host.matches("(?i)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*");
+    if (!dnsName && !isAddress(host)) {
+      throw CommandFailure.usage(option + " '" + host + "': expected a host name (letters, digits, '-', '.') or an IP address");
+    }
+  }
+
+  /** Whether {@code host} is an IPv4 or IPv6 literal (no name lookup). */
+  private static boolean isAddress(String host) {
+    if (host.matches("\\d{1,3}(\\.\\d{1,3}){3}")) {
+      return java.util.Arrays.stream(host.split("\\.")).allMatch(octet -> Integer.parseInt(octet) < 256);
+    }
+    if (!host.contains(":") || !host.matches("[0-9A-Fa-f:.]+")) {
+      return false;
+    }
+    try {
+      InetAddress.getByName(host); // an IPv6 literal is parsed, never looked up
+      return true;
+    } catch (java.net.UnknownHostException e) {
+      return false;
     }
   }
 

@@ -99,6 +99,9 @@ final class SubmitCommand implements Callable<Integer> {
   @Option(names = "--script", paramLabel = "FILE", description = "Where to write the job script (default: gradflow-<time>.sbatch here).")
   Path script;
 
+  @Option(names = "--secure", description = "Run every server and worker with mutual TLS and a job token: the job script makes a CA, certificates for the allocation's nodes and a token in OUT/secure/ at each start (gradflow credentials).")
+  boolean secure;
+
   @Option(names = "--dry-run", description = "Write the job script and print the sbatch command; submit nothing.")
   boolean dryRun;
 
@@ -160,6 +163,7 @@ final class SubmitCommand implements Callable<Integer> {
     values.put("java", "GRADFLOW_JAVA=${GRADFLOW_JAVA:-" + ShellWords.quote(javaPath) + "}");
     values.put("out", "GRADFLOW_OUT=${GRADFLOW_OUT:-" + (out == null ? "" : ShellWords.quote(out.toAbsolutePath().toString())) + "}");
     values.put("servers", "SERVERS=${GRADFLOW_SERVERS:-" + servers + "}");
+    values.put("secure", "SECURE=${GRADFLOW_SECURE:-" + (secure ? 1 : 0) + "}");
     values.put("job-args", "JOB_ARGS=(" + ShellWords.join(JobOptions.argsFor(modelSpec, config, job.data.dataDir)) + ")");
     List<String> serverArgs = new ArrayList<>(report.toArgs());
     serverArgs.addAll(metrics.toArgs());

@@ -5,6 +5,7 @@ import static io.gradflow.cli.ClusterTesting.executable;
 import static io.gradflow.cli.ClusterTesting.gradflow;
 import static io.gradflow.cli.ClusterTesting.tails;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -148,11 +149,16 @@ class SlurmIT {
     ClusterTesting.deleteTree(dir);
   }
 
+  /**
+   * submit --secure --servers 2: two sharded servers and two workers in the allocation, every call
+   * over mutual TLS with the job token (credentials the script made); a requeued job makes them
+   * again and runs to the same summary.
+   */
   @Test
   void submitRunsTwoShardedServersAndTwoWorkersInTheAllocationAndARequeuedJobRunsAgain() throws Exception {
     Path work = Files.createDirectories(dir.resolve("submit"));
     List<String> args = new ArrayList<>(List.of("submit", "--slurm", "--nodes", "1", "--servers", "2", "--ntasks", "4",
-        "--time", "5:00", "--wait", "--script", work.resolve("job.sbatch").toString()));
+        "--time", "5:00", "--wait", "--secure", "--script", work.resolve("job.sbatch").toString()));
     args.addAll(SMALL_JOB);
     String weights = singleProcessWeights(); // before: the finished job is requeued at once
     // every worker gets the job's end from the server: no late worker to wait for
@@ -188,6 +194,16 @@ class SlurmIT {
     assertTrue(follower.contains("gradflow server: server 1 (a follower) listening on"), logs);
     assertTrue(follower.contains("the coordinator read the final range after 30 steps"), logs);
     assertTrue(Files.readString(jobLog).contains("2 parameter servers (the coordinator on localhost), 2 worker(s)"), logs);
+    // --secure: every call went over mutual TLS with the token, from the files the script made
+    assertTrue(Files.readString(jobLog).contains("mutual TLS and a job token for every server and worker"), logs);
+    assertTrue(Pattern.compile("(?m)TLS: TLSv1\\.[23] \\S+, client certificate CN=gradflow worker")
+        .matcher(Files.readString(out.resolve("logs/server.log"))).find(), logs);
+    assertTrue(Pattern.compile("(?m)TLS: TLSv1\\.[23] \\S+, client certificate CN=gradflow server").matcher(follower).find(), logs);
+    for (String log : List.of("server.log", "server-1.log")) {
+      assertFalse(Files.readString(out.resolve("logs").resolve(log)).contains("gradflow server: WARNING"), log + logs);
+    }
+    assertEquals("rwx------", java.nio.file.attribute.PosixFilePermissions.toString(
+        Files.getPosixFilePermissions(out.resolve("secure"))), logs);
 
     // Requeued (as after a preemption or a node failure), the job runs its script again with the
     // same id and directory: a second run that ends with the same summary.

@@ -58,6 +58,7 @@ class SubmitCommandTest {
     assertTrue(text.contains("GRADFLOW_JAR=${GRADFLOW_JAR:-'" + jar + "'}"), text);
     assertTrue(text.contains("GRADFLOW_JAVA=${GRADFLOW_JAVA:-/opt/jdk/bin/java}"), text);
     assertTrue(text.contains("SERVERS=${GRADFLOW_SERVERS:-2}"), text);
+    assertTrue(text.contains("SECURE=${GRADFLOW_SECURE:-0}"), "plaintext unless --secure: " + text);
     assertTrue(text.contains("JOB_ARGS=(--model 2-16-16-3 --activation tanh --dataset spirals "), text);
     assertTrue(text.contains("--micro-shards 6"), text);
     assertFalse(text.contains(SlurmScript.MARKER), "every placeholder is filled in");
@@ -66,6 +67,27 @@ class SubmitCommandTest {
     Process check = new ProcessBuilder("bash", "-n", script.toString()).redirectErrorStream(true).start();
     assertTrue(check.waitFor(30, TimeUnit.SECONDS));
     assertEquals(0, check.exitValue(), new String(check.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
+  }
+
+  @Test
+  void secureMakesTheScriptRunEveryServerAndWorkerWithTlsAndTheToken() throws Exception {
+    Path script = tmp.resolve("secure.sbatch");
+    Run r = run("submit", "--slurm", "--dry-run", "--secure", "--jar", "/x/gradflow.jar", "--script", script.toString(),
+        "--dataset", "spirals");
+    assertEquals(0, r.code(), r.err());
+    String text = Files.readString(script);
+    assertTrue(text.contains("SECURE=${GRADFLOW_SECURE:-1}"), text);
+    // what the script passes is what gradflow credentials writes
+    SecureJobFiles files = new SecureJobFiles(Path.of("$OUT/secure"));
+    assertTrue(text.contains("credentials --out \"$OUT/secure\""), text);
+    for (String flag : List.of("--tls-cert", "--tls-key", "--tls-ca", "--token-file")) {
+      String server = files.serverArgs().get(files.serverArgs().indexOf(flag) + 1);
+      assertTrue(text.contains(flag + " \"" + server + "\""), flag + " " + server + " for the servers: " + text);
+    }
+    for (String flag : List.of("--tls-ca", "--tls-cert", "--tls-key", "--token-file")) {
+      String worker = files.workerArgs().get(files.workerArgs().indexOf(flag) + 1);
+      assertTrue(text.contains(flag + " \"" + worker + "\""), flag + " " + worker + " for the workers: " + text);
+    }
   }
 
   @Test
