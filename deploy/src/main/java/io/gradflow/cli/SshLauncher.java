@@ -50,10 +50,38 @@ final class SshLauncher {
    * stdin (the ssh channel) reaches end of file; exits with its exit code. The reader is a shell
    * builtin, so killing the watcher leaves nothing behind holding the channel open.
    */
-  static final String REMOTE_WRAPPER =
-      "exec 3<&0 </dev/null; \"$@\" & pid=$!; "
-          + "(while read -r _ <&3; do :; done; kill $pid 2>/dev/null) & w=$!; exec 3<&-; "
-          + "wait $pid; rc=$?; kill $w 2>/dev/null; exit $rc";
+  static final String REMOTE_WRAPPER = remoteWrapper("");
+
+  /** What stands for the remote directory of a job's TLS files in a secure remote command's arguments. */
+  static final String SECURE_DIR = "@gradflow-secure@";
+
+  /** The line that ends each file sent to a secure remote command. */
+  static final String FILE_END = "--gradflow-file-end--";
+
+  /** The names the files sent to a secure remote command get there, in the order they are sent. */
+  static final List<String> SECURE_FILES = List.of("ca.pem", "cert.pem", "key.pem", "token");
+
+  /**
+   * {@link #REMOTE_WRAPPER} for a job with TLS and a token ({@code train --hosts --secure}): first
+   * reads the four files of {@link #SECURE_FILES} from stdin (each up to a {@link #FILE_END} line)
+   * into a fresh 0700 directory, puts that directory in place of {@link #SECURE_DIR} in the
+   * arguments, and removes the directory once the command has ended. The files never appear on a
+   * command line; the same stdin then keeps the command alive.
+   */
+  static final String SECURE_REMOTE_WRAPPER =
+      "umask 077; d=$(mktemp -d \"${TMPDIR:-/tmp}/gradflow-secure.XXXXXX\") || exit 8; "
+          + "for f in " + String.join(" ", SECURE_FILES) + "; do "
+          + "while IFS= read -r l && [ \"$l\" != " + FILE_END + " ]; do printf '%s\\n' \"$l\"; done >\"$d/$f\"; done; "
+          + "n=$#; while [ \"$n\" -gt 0 ]; do a=$1; shift; "
+          + "case $a in " + SECURE_DIR + "/*) a=$d/${a#" + SECURE_DIR + "/};; esac; set -- \"$@\" \"$a\"; n=$((n - 1)); done; "
+          + remoteWrapper("rm -rf \"$d\"; ");
+
+  /** The wrapper that runs {@code "$@"} until stdin ends, running {@code cleanup} before it exits. */
+  private static String remoteWrapper(String cleanup) {
+    return "exec 3<&0 </dev/null; \"$@\" & pid=$!; "
+        + "(while read -r _ <&3; do :; done; kill $pid 2>/dev/null) & w=$!; exec 3<&-; "
+        + "wait $pid; rc=$?; kill $w 2>/dev/null; " + cleanup + "exit $rc";
+  }
 
   /** The line a follower logs once it listens ({@code FollowerRun}), with its port. */
   private static final Pattern FOLLOWER_LISTENING = Pattern.compile("server \\d+ \\(a follower\\) listening on \\S+:(\\d+)");
@@ -105,12 +133,32 @@ final class SshLauncher {
   private final JobLaunch job;
   private final Settings settings;
   private final List<Thread> pumps = new ArrayList<>();
+  private SecureJobFiles secure;
   private ProcessSupervisor supervisor;
   private volatile String failure;
 
   SshLauncher(JobLaunch job, Settings settings) {
     this.job = job;
     this.settings = settings;
+  }
+
+  /**
+   * Runs the job with mutual TLS and a token from {@code files}, whose server certificate names
+   * {@link #serverHosts}: the coordinator here reads them where they are, each remote follower and
+   * worker gets its own through its ssh connection ({@link #SECURE_REMOTE_WRAPPER}).
+   */
+  SshLauncher secure(SecureJobFiles files) {
+    this.secure = files;
+    return this;
+  }
+
+  /** The names the servers are dialled by: the coordinator's {@code --server-host}, and each host of the list. */
+  static List<String> serverHosts(Settings settings) {
+    List<String> names = new ArrayList<>(List.of(settings.serverHost()));
+    for (Host h : settings.hosts()) {
+      names.add(shortName(h));
+    }
+    return names.stream().distinct().toList();
   }
 
   /** Runs the job; returns normally when it succeeded, throws {@link CommandFailure} otherwise. */
@@ -120,7 +168,7 @@ final class SshLauncher {
     try (ProcessSupervisor s = new ProcessSupervisor("gradflow-ssh", STDIN_GRACE)) {
       supervisor = s;
       List<String> rangeServers = startFollowers(placement.followers(), workers);
-      List<String> shardArgs = new ArrayList<>();
+      List<String> shardArgs = new ArrayList<>(secure == null ? List.of() : secure.serverArgs());
       if (settings.servers() > 1) {
         shardArgs.addAll(List.of("--servers", Integer.toString(settings.servers()), "--server-index", "0"));
         for (String a : rangeServers) {
@@ -168,6 +216,10 @@ final class SshLauncher {
     for (String a : rangeServers) {
       gradflow.addAll(List.of("--range-server", a));
     }
+    if (secure != null) {
+      gradflow.addAll(List.of("--tls-ca", SECURE_DIR + "/ca.pem", "--tls-cert", SECURE_DIR + "/cert.pem",
+          "--tls-key", SECURE_DIR + "/key.pem", "--token-file", SECURE_DIR + "/token"));
+    }
     return ssh(host, gradflow);
   }
 
@@ -183,6 +235,10 @@ final class SshLauncher {
         "--workers", Integer.toString(workers)));
     gradflow.addAll(JobOptions.argsFor(job.spec(), job.config(), job.dataDir()));
     gradflow.addAll(job.serverArgs());
+    if (secure != null) {
+      gradflow.addAll(List.of("--tls-cert", SECURE_DIR + "/cert.pem", "--tls-key", SECURE_DIR + "/key.pem",
+          "--tls-ca", SECURE_DIR + "/ca.pem", "--token-file", SECURE_DIR + "/token"));
+    }
     return ssh(host, gradflow);
   }
 
@@ -193,7 +249,7 @@ final class SshLauncher {
       cmd.addAll(List.of("-o", o));
     }
     cmd.addAll(List.of("-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=accept-new", host.name()));
-    List<String> remote = new ArrayList<>(List.of("sh", "-c", REMOTE_WRAPPER, "gradflow-worker",
+    List<String> remote = new ArrayList<>(List.of("sh", "-c", secure == null ? REMOTE_WRAPPER : SECURE_REMOTE_WRAPPER, "gradflow-worker",
         settings.remoteJava(), "--add-modules", "jdk.incubator.vector"));
     remote.addAll(JvmCommand.JIT_FLAGS);
     remote.addAll(List.of("-jar", settings.remoteJar()));
@@ -217,6 +273,7 @@ final class SshLauncher {
       Files.createDirectories(job.logs());
       CompletableFuture<Integer> port = new CompletableFuture<>();
       Child follower = supervisor.start("server " + i, new ProcessBuilder(followerSshCommand(host, i, workers)).redirectErrorStream(true), log);
+      sendSecureFiles(follower, secure == null ? null : List.of(secure.ca(), secure.serverCert(), secure.serverKey(), secure.token()));
       follower.process.onExit().thenRun(() -> port.completeExceptionally(new IllegalStateException("ended")));
       Thread pump = startPump(follower, name, line -> {
         Matcher m = FOLLOWER_LISTENING.matcher(line);
@@ -251,12 +308,46 @@ final class SshLauncher {
     Path log = job.logs().resolve("worker-" + rank + "-" + fileName(host) + ".log");
     Child worker = supervisor.start("worker " + name,
         new ProcessBuilder(sshCommand(host, name, port, rangeServers)).redirectErrorStream(true), log);
+    sendSecureFiles(worker, secure == null ? null : List.of(secure.ca(), secure.clientCert(), secure.clientKey(), secure.token()));
     Thread pump = startPump(worker, name, line -> {});
     supervisor.onFailure(worker, code -> childFailed(host, worker, pump, code));
   }
 
+  /**
+   * Writes {@code files} (null: none), in the order of {@link #SECURE_FILES}, to a remote child's
+   * stdin for {@link #SECURE_REMOTE_WRAPPER}, each followed by {@link #FILE_END}; stdin stays open.
+   * A connection that failed already is told by the child's exit code, not here.
+   */
+  private static void sendSecureFiles(Child child, List<Path> files) throws IOException {
+    if (files == null) {
+      return;
+    }
+    byte[] input = secureFilesInput(files);
+    try {
+      java.io.OutputStream in = child.process.getOutputStream();
+      in.write(input);
+      in.flush();
+    } catch (IOException e) {
+      // ssh ended before reading: its exit code (255) ends the job with ssh's own words
+    }
+  }
+
+  /** What {@link #SECURE_REMOTE_WRAPPER} reads first: each of {@code files} (text), then a {@link #FILE_END} line. */
+  static byte[] secureFilesInput(List<Path> files) throws IOException {
+    StringBuilder sb = new StringBuilder();
+    for (Path f : files) {
+      String text = Files.readString(f, StandardCharsets.US_ASCII);
+      sb.append(text);
+      if (!text.endsWith("\n")) {
+        sb.append('\n');
+      }
+      sb.append(FILE_END).append('\n');
+    }
+    return sb.toString().getBytes(StandardCharsets.US_ASCII);
+  }
+
   /** {@code host} without its {@code user@}. */
-  private static String shortName(Host host) {
+  static String shortName(Host host) {
     return host.name().substring(host.name().indexOf('@') + 1);
   }
 

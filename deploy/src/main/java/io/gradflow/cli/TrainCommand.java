@@ -62,7 +62,7 @@ final class TrainCommand implements Callable<Integer> {
       description = "The local workers reach the server through a Unix domain socket (Linux) instead of loopback TCP; not with --secure, whose TLS needs TCP (default: on).")
   boolean unixSocket = true;
 
-  @Option(names = "--secure", description = "Run the local job's servers and worker processes with mutual TLS and a job token, from a CA, certificates and a token generated in OUT/secure/; not with --hosts.")
+  @Option(names = "--secure", description = "Run the job's servers and worker processes with mutual TLS and a job token, from a CA, certificates and a token generated in OUT/secure/ (with --hosts, the server certificate names --server-host and the listed hosts, and each remote process gets its files through its ssh connection).")
   boolean secure;
 
   @Option(names = "--report", description = "At the end, write OUT/report.html: the charts and tables of 'gradflow report OUT'.")
@@ -108,11 +108,7 @@ final class TrainCommand implements Callable<Integer> {
     if (compute.pushThread != null && workers == 0) {
       throw CommandFailure.usage("--" + (compute.pushThread ? "" : "no-") + "push-thread needs worker processes (--workers N, N >= 1): a single process has no pushes");
     }
-    if (secure && ssh.selected()) {
-      throw CommandFailure.usage("--secure is for a local job (its certificates name this host's loopback only): a --hosts job "
-          + "would run without TLS; run gradflow server and worker with --tls-* and --token-file on the hosts instead (docs/operations.md#security)");
-    }
-    if (secure && workers == 0) {
+    if (secure && workers == 0 && !ssh.selected()) {
       throw CommandFailure.usage("--secure needs worker processes (--workers N, N >= 1): a single-process job has no network to secure");
     }
     if (!ssh.selected()) {
@@ -124,7 +120,15 @@ final class TrainCommand implements Callable<Integer> {
     Path dir = out.prepared(null);
     ProgressDisplay progress = report.display();
     if (ssh.selected()) {
-      new SshLauncher(launch(modelSpec, config, dir, progress, List.of(), compute.toArgs()), remote).run();
+      SshLauncher launcher = new SshLauncher(launch(modelSpec, config, dir, progress, List.of(), compute.toArgs()), remote);
+      if (secure) {
+        List<String> serverHosts = SshLauncher.serverHosts(remote);
+        for (String host : serverHosts) {
+          SecureJobFiles.checkHost("--secure: the server host", host);
+        }
+        launcher.secure(SecureJobFiles.create(dir.resolve("secure"), serverHosts));
+      }
+      launcher.run();
     } else if (workers > 0) {
       launchLocal(modelSpec, config, dir, progress, faultSpecs);
     } else {

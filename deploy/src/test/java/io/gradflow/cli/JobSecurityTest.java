@@ -112,8 +112,8 @@ class JobSecurityTest {
    * Sharded servers that serve TLS: the coordinator needs the CA of the followers' certificates,
    * dials them over TCP (a Unix socket carries no TLS) and, under mutual TLS, shows them a
    * certificate that allows client authentication; --range-server-ca is the coordinator's alone.
-   * Each is refused before any data loads; --secure is refused with --hosts, which would run the
-   * job without TLS.
+   * Each is refused before any data loads; so is a --hosts job with --secure whose server host
+   * cannot be named in a certificate.
    */
   @Test
   void shardedServersWithTlsAreCheckedBeforeLoadingAnything() throws Exception {
@@ -148,8 +148,8 @@ class JobSecurityTest {
         + "serverAuth, clientAuth", err.strip());
     JobSecurity.checkClientAuthentication("--tls-cert", files.serverCert()); // --secure's server certificate: both usages
 
-    assertTrue(run(2, "train", "--hosts", file("hosts", "localhost\n", "rw-------").toString(), "--secure", "--dataset", "spirals")[1]
-        .contains("--secure is for a local job"));
+    assertTrue(run(2, "train", "--hosts", file("hosts", "localhost\n", "rw-------").toString(), "--secure", "--dataset", "spirals",
+        "--remote-jar", "/shared/gradflow.jar", "--server-host", "bad_host")[1].contains("--secure: the server host 'bad_host': expected a host name"));
   }
 
   @Test

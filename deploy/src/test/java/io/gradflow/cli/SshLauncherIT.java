@@ -21,6 +21,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -118,9 +119,20 @@ class SshLauncherIT {
   @Test
   void runsAServerAndTheWorkersOverSshStreamsTheirLogsAndLeavesNothingBehind() throws Exception {
     Path out = dir.resolve("run");
-    ClusterTesting.Result r = ClusterTesting.run(gradflow(trainArgs(out, SMALL_JOB).toArray(String[]::new)), dir, Map.of(), 150);
+    List<String> args = trainArgs(out, SMALL_JOB);
+    args.add("--secure");
+    ClusterTesting.Result r = ClusterTesting.run(gradflow(args.toArray(String[]::new)), dir, Map.of(), 150);
     String logs = r.output() + tails(out.resolve("logs/server.log"), sshdLog);
     assertEquals(0, r.code(), logs);
+    // --secure: the coordinator here and server 1 over ssh served mutual TLS with the token, server 1
+    // and the workers from the files each got through its ssh connection, removed when it ended
+    assertTrue(Pattern.compile("(?m)^TLS: TLSv1\\.[23] \\S+, client certificate CN=gradflow worker").matcher(r.output()).find(), logs);
+    assertTrue(Pattern.compile("(?m)^127\\.0\\.0\\.1/server-1: gradflow server: TLS: TLSv1\\.[23] \\S+, client certificate "
+        + "CN=gradflow server").matcher(r.output()).find(), logs);
+    assertTrue(!r.output().contains("gradflow server: WARNING"), logs);
+    try (var left = Files.newDirectoryStream(Path.of(System.getProperty("java.io.tmpdir")), "gradflow-secure.*")) {
+      assertTrue(!left.iterator().hasNext(), "a remote process's TLS files left behind" + logs);
+    }
     Path summary = out.resolve("summary.json");
     assertEquals(2, RunSummary.read(summary).workers(), logs);
     assertEquals(30, RunSummary.read(summary).steps(), logs);

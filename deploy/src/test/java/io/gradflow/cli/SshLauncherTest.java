@@ -158,6 +158,48 @@ class SshLauncherTest {
         .endsWith("--range-server n1:7001 --range-server n2:7002"));
   }
 
+  /**
+   * --secure over ssh: the remote wrapper takes a worker's four files from its stdin into a fresh
+   * directory, gives the worker their paths there, and removes the directory when the worker ends;
+   * neither the files' contents nor their paths here are on the command line ssh carries.
+   */
+  @Test
+  void aSecureRemoteWorkerGetsItsFilesThroughStdinAndNoneOnTheCommandLine() throws Exception {
+    Prerequisites.need(SubmitCommandTest.onPath("sh"), "no sh");
+    ModelSpec spec = ModelSpec.parse("2-8-3", "tanh", "", 1);
+    TrainingConfig config = new TrainingConfig("spirals", 60, 6, 0.1, 0.9, 0, LearningRateSchedule.Kind.CONSTANT,
+        0, 0, 0.1, 1, 10, 1, "ejml");
+    JobLaunch job = new JobLaunch(spec, config, null, tmp, null, List.of(), List.of());
+    // "java" on the remote host: prints each TLS file it is given, its path and its content
+    Path fakeJava = tmp.resolve("java");
+    Files.writeString(fakeJava, "#!/bin/sh\nfor a in \"$@\"; do case $a in */ca.pem|*/cert.pem|*/key.pem|*/token) "
+        + "echo \"file $a\"; cat \"$a\";; esac; done\n");
+    Files.setPosixFilePermissions(fakeJava, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+    SshLauncher.Settings settings = new SshLauncher.Settings(List.of(new Host("n1", 1)), "head.example", 7000,
+        List.of(), fakeJava.toString(), "/shared/gradflow.jar", null, 1);
+    SecureJobFiles files = SecureJobFiles.create(tmp.resolve("secure"), SshLauncher.serverHosts(settings));
+    SshLauncher launcher = new SshLauncher(job, settings).secure(files);
+    List<String> ssh = launcher.sshCommand(new Host("n1", 1), "n1/0", 7000, List.of());
+    String remote = ssh.get(ssh.size() - 1);
+    String key = Files.readString(files.clientKey());
+    assertFalse(remote.contains(files.dir().toString()), remote);
+    assertFalse(remote.contains(key.lines().skip(1).findFirst().orElseThrow()), "the key is not on the command line");
+
+    Process p = new ProcessBuilder("sh", "-c", remote).redirectErrorStream(true).start();
+    p.getOutputStream().write(SshLauncher.secureFilesInput(List.of(files.ca(), files.clientCert(), files.clientKey(), files.token())));
+    p.getOutputStream().flush();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8); // until the worker ended
+    p.getOutputStream().close();
+    assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+    assertEquals(0, p.exitValue(), out);
+    java.util.regex.Matcher dir = java.util.regex.Pattern.compile("file (\\S+)/key\\.pem").matcher(out);
+    assertTrue(dir.find(), out);
+    assertTrue(out.contains("file " + dir.group(1) + "/key.pem\n" + key), out);
+    assertTrue(out.contains("file " + dir.group(1) + "/token\n" + Files.readString(files.token())), out);
+    assertTrue(out.contains("file " + dir.group(1) + "/cert.pem\n" + Files.readString(files.clientCert())), out);
+    assertFalse(Files.exists(Path.of(dir.group(1))), "the remote directory is removed when the worker ends");
+  }
+
   /** What the remote end of an ssh command prints, run here by sh (with "java" being echo). */
   private static String runRemote(List<String> ssh) throws Exception {
     Process p = new ProcessBuilder("sh", "-c", ssh.get(ssh.size() - 1)).redirectErrorStream(true).start();
