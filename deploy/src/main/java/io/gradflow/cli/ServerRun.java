@@ -146,7 +146,8 @@ final class ServerRun {
       try {
         server.coordinator().followers().seedFollowers();
       } catch (IllegalStateException e) {
-        throw new CommandFailure(refusedByAFollower(e) ? ExitCode.REFUSED : ExitCode.UNAVAILABLE, e.getMessage());
+        throw new CommandFailure(refusedByAFollower(e) ? ExitCode.REFUSED : ExitCode.UNAVAILABLE,
+            ServerSecurityOptions.explainedFollowerFailure(e.getMessage()));
       }
     }
     if (endpoint.sharedMemory() != null) {

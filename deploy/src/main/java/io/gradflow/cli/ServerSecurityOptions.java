@@ -86,6 +86,24 @@ final class ServerSecurityOptions {
     return token == null ? transport : CompositeChannelCredentials.create(transport, new TokenCredentials(token));
   }
 
+  /**
+   * A coordinator's failure to reach a follower with what it means for its flags, for the TLS
+   * failures a user makes: a follower's certificate that another CA signed or that does not name
+   * the address dialled, a follower that wants a client certificate. Others stay as they are.
+   */
+  static String explainedFollowerFailure(String message) {
+    if (message.contains("unable to find valid certification path")) {
+      return message + " (the follower's certificate is not signed by --range-server-ca, or --tls-ca)";
+    }
+    if (message.contains("No subject alternative") || message.contains("No name matching")) {
+      return message + " (the follower's certificate does not name the host of its --range-server address)";
+    }
+    if (message.contains("CERTIFICATE_REQUIRED")) {
+      return message + " (the follower wants a client certificate: with --tls-ca the coordinator shows its --tls-cert)";
+    }
+    return message;
+  }
+
   /** The job token of {@code --token-file}, or null without one. */
   String token(Consumer<String> warn) {
     return tokenFile == null ? null : JobSecurity.readToken(tokenFile, warn);

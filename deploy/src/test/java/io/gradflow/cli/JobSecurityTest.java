@@ -153,6 +153,19 @@ class JobSecurityTest {
   }
 
   @Test
+  void aCoordinatorsTlsFailureWithAFollowerNamesTheFlagToLookAt() {
+    String why = "cannot seed server 1: UNAVAILABLE: io exception; TLS handshake failed: ";
+    assertTrue(ServerSecurityOptions.explainedFollowerFailure(why + "unable to find valid certification path to requested target")
+        .endsWith("(the follower's certificate is not signed by --range-server-ca, or --tls-ca)"));
+    assertTrue(ServerSecurityOptions.explainedFollowerFailure(why + "No subject alternative names matching IP address 10.0.0.2 found")
+        .endsWith("(the follower's certificate does not name the host of its --range-server address)"));
+    assertTrue(ServerSecurityOptions.explainedFollowerFailure(why + "error:1000045c:SSL routines:OPENSSL_internal:TLSV1_ALERT_CERTIFICATE_REQUIRED")
+        .endsWith("(the follower wants a client certificate: with --tls-ca the coordinator shows its --tls-cert)"));
+    assertEquals("cannot seed server 1: UNAVAILABLE: io exception", ServerSecurityOptions.explainedFollowerFailure(
+        "cannot seed server 1: UNAVAILABLE: io exception"));
+  }
+
+  @Test
   void theServerWarnsBeyondLoopbackWithoutTlsAndWithoutAToken() {
     assertEquals(List.of(), ServerSecurityOptions.warnings("127.0.0.1:7070", true, false, true));
     assertEquals(List.of(), ServerSecurityOptions.warnings("0.0.0.0:7070", false, true, true));

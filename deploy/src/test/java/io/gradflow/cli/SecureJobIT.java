@@ -143,7 +143,8 @@ class SecureJobIT {
           "--tls-key", other.serverKey().toString(), "--tls-ca", other.ca().toString(), "--token-file", files.token().toString()));
       assertEquals(ExitCode.UNAVAILABLE.code(), code, err.toString());
       assertTrue(lastLine(err).startsWith("gradflow server: cannot seed server 1: UNAVAILABLE")
-          && lastLine(err).contains("; TLS handshake failed: "), err.toString());
+          && lastLine(err).contains("; TLS handshake failed: ")
+          && lastLine(err).endsWith("(the follower's certificate is not signed by --range-server-ca, or --tls-ca)"), err.toString());
       assertTrue(System.nanoTime() - started < TimeUnit.SECONDS.toNanos(45), "a failed handshake is not tried again for a minute");
       assertTrue(follower.isAlive(), "the follower goes on: " + read(log));
     } finally {
