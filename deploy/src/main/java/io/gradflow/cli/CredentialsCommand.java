@@ -44,17 +44,11 @@ final class CredentialsCommand implements Callable<Integer> {
     }
     SecureJobFiles files = SecureJobFiles.create(out, hosts);
     PrintWriter stdout = spec.commandLine().getOut();
-    stdout.println("wrote " + files.ca() + ", " + files.serverCert() + " (for " + String.join(", ", names(hosts)) + "), "
+    stdout.println("wrote " + files.ca() + ", " + files.serverCert() + " (for " + String.join(", ", SecureJobFiles.serverNames(hosts)) + "), "
         + files.serverKey() + ", " + files.clientCert() + ", " + files.clientKey() + ", " + files.token());
     stdout.println("server flags: " + ShellWords.join(files.serverArgs()));
     stdout.println("worker flags: " + ShellWords.join(files.workerArgs()));
     stdout.flush();
     return ExitCode.OK.code();
-  }
-
-  private static List<String> names(List<String> hosts) {
-    List<String> all = new ArrayList<>(hosts);
-    all.addAll(List.of("localhost", "127.0.0.1", "::1"));
-    return all.stream().distinct().toList();
   }
 }

@@ -4,7 +4,6 @@ import io.gradflow.common.wire.ParameterRange;
 import io.gradflow.ps.FollowerServer;
 import io.gradflow.ps.RangeFollower;
 import io.gradflow.ps.ServerJob;
-import io.gradflow.ps.TokenAuthInterceptor;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import java.io.IOException;
 import java.util.function.Consumer;
@@ -34,14 +33,6 @@ final class FollowerRun {
     this.log = log;
   }
 
-  /** {@code builder} refusing every call without the job token, when there is one. */
-  private NettyServerBuilder guarded(NettyServerBuilder builder) {
-    if (endpoint.token() != null) {
-      builder.intercept(new TokenAuthInterceptor(endpoint.token(), log::accept));
-    }
-    return builder;
-  }
-
   void run() throws IOException, InterruptedException {
     try (EventLoops loops = new EventLoops()) {
       serve(loops);
@@ -51,10 +42,11 @@ final class FollowerRun {
   /** {@link #run} with the listeners' threads made by {@code loops}. */
   private void serve(EventLoops loops) throws IOException, InterruptedException {
     RangeFollower follower = new RangeFollower(index, job, range, checkpointEvery);
-    FollowerServer server = new FollowerServer(guarded(Transport.server(endpoint.bind(), endpoint.port(), endpoint.credentials(), loops)),
+    FollowerServer server = new FollowerServer(
+        endpoint.tokenChecked(Transport.server(endpoint.bind(), endpoint.port(), endpoint.credentials(), loops), log),
         follower, index, log);
     if (endpoint.unixSocket() != null) {
-      server.alsoListen(guarded(Transport.unixServer(endpoint.unixSocket(), loops)));
+      server.alsoListen(endpoint.tokenChecked(Transport.unixServer(endpoint.unixSocket(), loops), log));
     }
     try {
       server.start();
@@ -64,10 +56,7 @@ final class FollowerRun {
     String address = endpoint.bind() + ":" + server.port() + (endpoint.unixSocket() == null ? "" : " and unix:" + endpoint.unixSocket());
     log.accept("server " + index + " (a follower) listening on " + address + "; it owns " + range
         + "; waiting for the coordinator's state");
-    for (String warning : ServerSecurityOptions.warnings(address, JobSecurity.isLoopback(endpoint.bind()),
-        endpoint.tls(), endpoint.token() != null)) {
-      log.accept(warning);
-    }
+    endpoint.warnings(address).forEach(log);
     if (endpoint.portFile() != null) {
       try {
         ServerRun.writePortFile(endpoint.portFile(), server.port());

@@ -40,15 +40,15 @@ record SecureJobFiles(Path dir) {
       setPermissions(dir, OWNER_ONLY_DIR);
       SecureRandom random = new SecureRandom();
       LocalCa ca = new LocalCa(JobToken.generate(random).substring(0, 8), random);
-      List<String> dnsNames = new java.util.ArrayList<>(List.of("localhost"));
-      List<InetAddress> addresses = new java.util.ArrayList<>(List.of(InetAddress.getByName("127.0.0.1"), InetAddress.getByName("::1")));
-      for (String host : serverHosts) {
+      List<String> dnsNames = new java.util.ArrayList<>();
+      List<InetAddress> addresses = new java.util.ArrayList<>();
+      for (String host : serverNames(serverHosts)) {
         if (isAddress(host)) {
           InetAddress a = InetAddress.getByName(host);
           if (!addresses.contains(a)) {
             addresses.add(a);
           }
-        } else if (!dnsNames.contains(host)) {
+        } else {
           dnsNames.add(host);
         }
       }
@@ -65,6 +65,11 @@ record SecureJobFiles(Path dir) {
     } catch (IOException | GeneralSecurityException e) {
       throw new CommandFailure(ExitCode.SECURITY, "cannot create the job's certificates and token in " + dir + ": " + e.getMessage());
     }
+  }
+
+  /** The names the server certificate is for: this host's loopback, then {@code serverHosts}, each once. */
+  static List<String> serverNames(List<String> serverHosts) {
+    return java.util.stream.Stream.concat(java.util.stream.Stream.of("localhost", "127.0.0.1", "::1"), serverHosts.stream()).distinct().toList();
   }
 
   /**

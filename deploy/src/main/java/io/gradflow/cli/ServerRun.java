@@ -18,6 +18,7 @@ import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.function.Consumer;
 
 /**
@@ -52,6 +53,19 @@ final class ServerRun {
       }
       return new CommandFailure(ExitCode.UNAVAILABLE,
           "cannot listen on " + bind + ":" + port + (unixSocket == null ? "" : " and unix:" + unixSocket) + ": " + reason);
+    }
+
+    /** {@code builder} refusing every call without the job token (said on {@code log}), when there is one. */
+    NettyServerBuilder tokenChecked(NettyServerBuilder builder, Consumer<String> log) {
+      if (token != null) {
+        builder.intercept(new TokenAuthInterceptor(token, log::accept));
+      }
+      return builder;
+    }
+
+    /** The one-line warnings of a server listening at {@code address} this way (plaintext beyond loopback, no token). */
+    List<String> warnings(String address) {
+      return ServerSecurityOptions.warnings(address, JobSecurity.isLoopback(bind), tls, token != null);
     }
   }
 
@@ -121,10 +135,8 @@ final class ServerRun {
 
   /** {@link #run} with the listeners' and the followers' channels' threads made by {@code loops}. */
   private void serve(TrainingListener listener, Path dir, EventLoops loops) throws IOException, InterruptedException {
-    NettyServerBuilder builder = Transport.server(endpoint.bind(), endpoint.port(), endpoint.credentials(), loops);
-    if (endpoint.token() != null) {
-      builder.intercept(new TokenAuthInterceptor(endpoint.token(), log::accept));
-    }
+    NettyServerBuilder builder = endpoint.tokenChecked(
+        Transport.server(endpoint.bind(), endpoint.port(), endpoint.credentials(), loops), log);
     if (metrics != null) {
       builder.intercept(new RefusedPushCounter(metrics));
     }
@@ -154,10 +166,7 @@ final class ServerRun {
       server.sharedMemory(endpoint.sharedMemory());
     }
     if (endpoint.unixSocket() != null) {
-      NettyServerBuilder local = Transport.unixServer(endpoint.unixSocket(), loops);
-      if (endpoint.token() != null) {
-        local.intercept(new TokenAuthInterceptor(endpoint.token(), log::accept));
-      }
+      NettyServerBuilder local = endpoint.tokenChecked(Transport.unixServer(endpoint.unixSocket(), loops), log);
       if (metrics != null) {
         local.intercept(new RefusedPushCounter(metrics));
       }
@@ -171,10 +180,7 @@ final class ServerRun {
     String address = endpoint.bind() + ":" + server.port() + (endpoint.unixSocket() == null ? "" : " and unix:" + endpoint.unixSocket());
     log.accept("listening on " + address + ", waiting for " + job.workers()
         + " worker(s); job fingerprint " + server.coordinator().fingerprint().substring(0, 12));
-    for (String warning : ServerSecurityOptions.warnings(address, JobSecurity.isLoopback(endpoint.bind()),
-        endpoint.tls(), endpoint.token() != null)) {
-      log.accept(warning);
-    }
+    endpoint.warnings(address).forEach(log);
     if (endpoint.portFile() != null) {
       try {
         writePortFile(endpoint.portFile(), server.port());

@@ -62,6 +62,14 @@ final class SshLauncher {
   static final List<String> SECURE_FILES = List.of("ca.pem", "cert.pem", "key.pem", "token");
 
   /**
+   * The TLS and token flags of a secure remote command, a follower's or a worker's: the same four
+   * flags name the CA (a server's mutual-TLS CA, a worker's trusted one), its own certificate and
+   * key, and the token.
+   */
+  private static final List<String> SECURE_ARGS = List.of("--tls-ca", SECURE_DIR + "/ca.pem", "--tls-cert", SECURE_DIR + "/cert.pem",
+      "--tls-key", SECURE_DIR + "/key.pem", "--token-file", SECURE_DIR + "/token");
+
+  /**
    * {@link #REMOTE_WRAPPER} for a job with TLS and a token ({@code train --hosts --secure}): first
    * reads the four files of {@link #SECURE_FILES} from stdin (each up to a {@link #FILE_END} line)
    * into a fresh 0700 directory, puts that directory in place of {@link #SECURE_DIR} in the
@@ -217,8 +225,7 @@ final class SshLauncher {
       gradflow.addAll(List.of("--range-server", a));
     }
     if (secure != null) {
-      gradflow.addAll(List.of("--tls-ca", SECURE_DIR + "/ca.pem", "--tls-cert", SECURE_DIR + "/cert.pem",
-          "--tls-key", SECURE_DIR + "/key.pem", "--token-file", SECURE_DIR + "/token"));
+      gradflow.addAll(SECURE_ARGS);
     }
     return ssh(host, gradflow);
   }
@@ -236,8 +243,7 @@ final class SshLauncher {
     gradflow.addAll(JobOptions.argsFor(job.spec(), job.config(), job.dataDir()));
     gradflow.addAll(job.serverArgs());
     if (secure != null) {
-      gradflow.addAll(List.of("--tls-cert", SECURE_DIR + "/cert.pem", "--tls-key", SECURE_DIR + "/key.pem",
-          "--tls-ca", SECURE_DIR + "/ca.pem", "--token-file", SECURE_DIR + "/token"));
+      gradflow.addAll(SECURE_ARGS);
     }
     return ssh(host, gradflow);
   }

@@ -3,8 +3,6 @@ package io.gradflow.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -17,19 +15,11 @@ import org.junit.jupiter.api.io.TempDir;
 class CredentialsCommandTest {
   @TempDir Path tmp;
 
-  private static String[] run(int expectedCode, String... args) {
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    int code = Main.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
-    assertEquals(expectedCode, code, err.toString());
-    return new String[] {out.toString(), err.toString()};
-  }
-
   @Test
   void theServerCertificateNamesTheHostsGivenAndTheFlagsArePrinted() throws Exception {
     Path dir = tmp.resolve("job-secure");
-    String out = run(0, "credentials", "--out", dir.toString(), "--host", "node-1.cluster", "--host", "10.0.0.7",
-        "--host", "fe80::1")[0];
+    String out = Jobs.runExpecting(0, "credentials", "--out", dir.toString(), "--host", "node-1.cluster", "--host", "10.0.0.7",
+        "--host", "fe80::1").out();
     SecureJobFiles files = new SecureJobFiles(dir);
     X509Certificate server = JobSecurity.readCertificates("server.pem", files.serverCert()).get(0);
     X509Certificate ca = JobSecurity.readCertificates("ca.pem", files.ca()).get(0);
@@ -50,12 +40,12 @@ class CredentialsCommandTest {
   @Test
   void aBadHostOrAnOutThatIsAFileIsRefusedInOneLine() throws Exception {
     for (String bad : List.of("bad host", "-node", "node_1", "1:2:zz::")) {
-      String err = run(2, "credentials", "--out", tmp.resolve("x").toString(), "--host", bad)[1];
+      String err = Jobs.runExpecting(2, "credentials", "--out", tmp.resolve("x").toString(), "--host", bad).err();
       assertTrue(err.startsWith("gradflow credentials: --host '" + bad + "': expected a host name"), err);
     }
     assertTrue(!Files.exists(tmp.resolve("x")), "nothing made for a refused host");
     Path file = Files.writeString(tmp.resolve("a-file"), "x");
-    String err = run(9, "credentials", "--out", file.toString())[1];
+    String err = Jobs.runExpecting(9, "credentials", "--out", file.toString()).err();
     assertEquals("gradflow credentials: cannot write --out " + file + ": exists and is not a directory", err.strip());
   }
 }

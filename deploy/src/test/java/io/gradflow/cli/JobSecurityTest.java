@@ -4,8 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -80,11 +78,8 @@ class JobSecurityTest {
   }
 
   private static String[] run(int expectedCode, String... args) {
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    int code = Main.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
-    assertEquals(expectedCode, code, err.toString());
-    return new String[] {out.toString(), err.toString()};
+    Jobs.Run r = Jobs.runExpecting(expectedCode, args);
+    return new String[] {r.out(), r.err()};
   }
 
   @Test

@@ -31,6 +31,13 @@ final class Jobs {
     return new Run(code, out.toString(), err.toString());
   }
 
+  /** {@link #run} of {@code args}, failing the test (with the command's stderr) unless it exits {@code expectedCode}. */
+  static Run runExpecting(int expectedCode, String... args) {
+    Run r = run(List.of(args));
+    org.junit.jupiter.api.Assertions.assertEquals(expectedCode, r.exitCode(), r.err());
+    return r;
+  }
+
   /** The summary.json of the job directory {@code dir}. */
   static RunSummary summary(Path dir) {
     return RunSummary.read(RunSummary.file(dir));

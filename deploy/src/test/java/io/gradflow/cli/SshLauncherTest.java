@@ -144,10 +144,7 @@ class SshLauncherTest {
   @Test
   void theRemoteFollowerAndWorkersOfAShardedJobGetTheirServerArguments() throws Exception {
     Prerequisites.need(SubmitCommandTest.onPath("sh"), "no sh");
-    ModelSpec spec = ModelSpec.parse("2-8-3", "tanh", "", 1);
-    TrainingConfig config = new TrainingConfig("spirals", 60, 6, 0.1, 0.9, 0, LearningRateSchedule.Kind.CONSTANT,
-        0, 0, 0.1, 1, 10, 1, "ejml");
-    JobLaunch job = new JobLaunch(spec, config, null, tmp, null, List.of("--checkpoint-every", "5"), List.of());
+    JobLaunch job = smallJob(null, List.of("--checkpoint-every", "5"));
     SshLauncher launcher = new SshLauncher(job, new SshLauncher.Settings(List.of(), "head.example", 7000,
         List.of(), "echo", "/shared/gradflow.jar", null, 3));
     String follower = runRemote(launcher.followerSshCommand(new Host("n2", 1), 2, 4));
@@ -166,10 +163,7 @@ class SshLauncherTest {
   @Test
   void aSecureRemoteWorkerGetsItsFilesThroughStdinAndNoneOnTheCommandLine() throws Exception {
     Prerequisites.need(SubmitCommandTest.onPath("sh"), "no sh");
-    ModelSpec spec = ModelSpec.parse("2-8-3", "tanh", "", 1);
-    TrainingConfig config = new TrainingConfig("spirals", 60, 6, 0.1, 0.9, 0, LearningRateSchedule.Kind.CONSTANT,
-        0, 0, 0.1, 1, 10, 1, "ejml");
-    JobLaunch job = new JobLaunch(spec, config, null, tmp, null, List.of(), List.of());
+    JobLaunch job = smallJob(null, List.of());
     // "java" on the remote host: prints each TLS file it is given, its path and its content
     Path fakeJava = tmp.resolve("java");
     Files.writeString(fakeJava, "#!/bin/sh\nfor a in \"$@\"; do case $a in */ca.pem|*/cert.pem|*/key.pem|*/token) "
@@ -200,6 +194,14 @@ class SshLauncherTest {
     assertFalse(Files.exists(Path.of(dir.group(1))), "the remote directory is removed when the worker ends");
   }
 
+  /** A 2-8-3 spirals job for the launcher, reading {@code dataDir} (null: the default), outputs under the test's directory. */
+  private JobLaunch smallJob(Path dataDir, List<String> serverArgs) {
+    ModelSpec spec = ModelSpec.parse("2-8-3", "tanh", "", 1);
+    TrainingConfig config = new TrainingConfig("spirals", 60, 6, 0.1, 0.9, 0, LearningRateSchedule.Kind.CONSTANT,
+        0, 0, 0.1, 1, 10, 1, "ejml");
+    return new JobLaunch(spec, config, dataDir, tmp, null, serverArgs, List.of());
+  }
+
   /** What the remote end of an ssh command prints, run here by sh (with "java" being echo). */
   private static String runRemote(List<String> ssh) throws Exception {
     Process p = new ProcessBuilder("sh", "-c", ssh.get(ssh.size() - 1)).redirectErrorStream(true).start();
@@ -226,10 +228,7 @@ class SshLauncherTest {
   void theRemoteCommandKeepsEveryArgumentAndItsExitCode() throws Exception {
     Prerequisites.need(SubmitCommandTest.onPath("sh"), "no sh");
     Path dataDir = tmp.resolve("data dir with 'quotes' and $VARS");
-    ModelSpec spec = ModelSpec.parse("2-8-3", "tanh", "", 1);
-    TrainingConfig config = new TrainingConfig("spirals", 60, 6, 0.1, 0.9, 0, LearningRateSchedule.Kind.CONSTANT,
-        0, 0, 0.1, 1, 10, 1, "ejml");
-    JobLaunch job = new JobLaunch(spec, config, dataDir, tmp, null, List.of(), List.of());
+    JobLaunch job = smallJob(dataDir, List.of());
     SshLauncher launcher = new SshLauncher(job, new SshLauncher.Settings(List.of(), "head.example", 7070,
         List.of("Port=2222"), "echo", "/shared/gradflow.jar", null));
     List<String> ssh = launcher.sshCommand(new Host("alice@node1", 1), "node1/0", 41000);
